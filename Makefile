@@ -1,0 +1,44 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fmt check-plans bench docs clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+## run: start the signalbox server with examples/signalbox.toml (SQLite, no other service)
+run: $(STAMP)
+	$(BIN)/python -m signalbox.cli.run_example
+
+## test: lint, type-check and run the whole suite (PostgreSQL tests run when SIGNALBOX_TEST_DATABASE_URL is set)
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+## check-plans: the offline plan report on the examples
+check-plans: $(STAMP)
+	$(BIN)/signalbox check examples/plans/*.json --env dev --policy examples/signalbox.toml || true
+
+## bench: every benchmark in bench/
+bench: $(STAMP)
+	$(BIN)/python bench/plan_check.py
+
+## docs: regenerate docs/cli.md from --help
+docs: $(STAMP)
+	$(BIN)/python tools/gen_cli_docs.py > docs/cli.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""`signalbox check`: offline plan analysis. (Placeholder until the plan analysis lands.)"""

@@ -1,0 +1,7 @@
+"""Every command module, imported for its side effect of adding commands to the app.
+
+Each module defines its commands with ``@app.command()`` on ``signalbox.cli.main.app``
+(or adds a sub-app with ``app.add_typer``). Keep this list sorted.
+"""
+
+from signalbox.cli import check  # noqa: F401

@@ -1,0 +1,51 @@
+"""The one place that maps outcomes and errors to exit codes and one-line messages.
+
+Every exit code is documented in README.md ("Exit codes"); tests/test_docs.py checks it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from signalbox.core import errors
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every signalbox command. ``gate`` passes COMMAND's own code through."""
+
+    OK = 0  # success; for `check`: the verdict is routine
+    FAILURE = 1  # the plan could not be read, or the server could not be reached or understood
+    USAGE = 2  # bad flags, arguments, settings or input values
+    NEEDS_APPROVAL = 3  # `check`: the plan needs an approver
+    BLOCKED = 4  # `check`: the policy blocks the plan
+    REFUSED = 75  # refused for now: held, reserved, frozen, superseded, queue wait expired
+    APPROVAL_TIMEOUT = 76  # `gate`: approval not given within --wait
+    DENIED = 77  # denied: policy blocked, approval denied, or not allowed (403)
+
+
+# Most specific class first wins: the lookup walks each error's MRO.
+_BY_ERROR: dict[type[errors.SignalboxError], ExitCode] = {
+    errors.SignalboxError: ExitCode.FAILURE,
+    errors.UsageError: ExitCode.USAGE,
+    errors.InvalidInput: ExitCode.USAGE,
+    errors.ConfigError: ExitCode.USAGE,
+    errors.PlanError: ExitCode.FAILURE,
+    errors.NotFound: ExitCode.USAGE,
+    errors.Unauthenticated: ExitCode.FAILURE,
+    errors.Forbidden: ExitCode.DENIED,
+    errors.Conflict: ExitCode.REFUSED,
+    errors.PayloadTooLarge: ExitCode.USAGE,
+    errors.ServerUnreachable: ExitCode.FAILURE,
+}
+
+
+def exit_code_for(error: errors.SignalboxError) -> ExitCode:
+    for cls in type(error).__mro__:
+        if cls in _BY_ERROR:
+            return _BY_ERROR[cls]  # type: ignore[index]
+    return ExitCode.FAILURE
+
+
+def one_line(error: errors.SignalboxError) -> str:
+    """``ErrorName: message. hint`` — what happened, why, and what to do next."""
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,196 @@
+"""The one error tree of signalbox. Every error has a stable ``code``.
+
+Adapters translate errors in exactly one place each: the API maps ``code`` to an HTTP
+status (``signalbox.api.problems``), the CLI maps it to a one-line message and an exit
+code (``signalbox.cli.exit_codes``). A refusal (held, reserved, frozen, ...) is *not* an
+error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
+
+    SignalboxError                      base; ``code``, ``message``, ``hint``
+    ├── UsageError              usage               bad flags or arguments
+    ├── InvalidInput            invalid-input       a value that cannot be understood
+    │   ├── InvalidDuration     invalid-duration    "4x" instead of "4h"
+    │   ├── InvalidTime         invalid-time        "25:99" instead of "15:30"
+    │   └── InvalidWindow       invalid-window      a window that ends before it starts
+    ├── ConfigError             config-invalid      signalbox.toml cannot be used
+    │   └── PolicyError         policy-invalid      its policy section cannot be used
+    ├── PlanError               plan-error          base of plan reading errors
+    │   ├── PlanUnreadable      plan-unreadable     not JSON / truncated (with position)
+    │   ├── PlanFormatUnsupported plan-format-unsupported  format_version major >= 2
+    │   ├── PlanNotJson         plan-binary         a binary plan file and no terraform
+    │   └── PlanTooLarge        plan-too-large      bigger than the configured limit
+    ├── NotFound                not-found
+    │   ├── UnknownEnvironment  unknown-environment
+    │   └── UnknownDeploy       unknown-deploy
+    ├── AuthError               auth
+    │   ├── Unauthenticated     unauthenticated     no or wrong token
+    │   └── Forbidden           forbidden           token lacks the grant (names it)
+    ├── Conflict                conflict
+    │   ├── NotHolder           not-holder          release/renew by someone who does not hold
+    │   ├── StaleFencingToken   stale-fencing-token the token is not the current one
+    │   └── InvalidTransition   invalid-transition  e.g. approving a finished deploy
+    ├── PayloadTooLarge         payload-too-large
+    └── ServerUnreachable       server-unreachable  (client side) no answer from the server
+        └── BadServerResponse   bad-server-response (client side) an answer we cannot read
+
+Messages say what happened and why; ``hint`` says what to do next.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "BadServerResponse",
+    "ConfigError",
+    "Conflict",
+    "Forbidden",
+    "InvalidDuration",
+    "InvalidInput",
+    "InvalidTime",
+    "InvalidTransition",
+    "InvalidWindow",
+    "NotFound",
+    "NotHolder",
+    "PayloadTooLarge",
+    "PlanError",
+    "PlanFormatUnsupported",
+    "PlanNotJson",
+    "PlanTooLarge",
+    "PlanUnreadable",
+    "PolicyError",
+    "ServerUnreachable",
+    "SignalboxError",
+    "StaleFencingToken",
+    "Unauthenticated",
+    "UnknownDeploy",
+    "UnknownEnvironment",
+    "UsageError",
+    "all_error_classes",
+]
+
+
+class SignalboxError(Exception):
+    """Base of every signalbox error. ``code`` is stable and documented."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, hint: str = "", **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details: dict[str, Any] = details
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip() if self.hint else self.message
+
+
+class UsageError(SignalboxError):
+    code = "usage"
+
+
+class InvalidInput(SignalboxError):
+    code = "invalid-input"
+
+
+class InvalidDuration(InvalidInput):
+    code = "invalid-duration"
+
+
+class InvalidTime(InvalidInput):
+    code = "invalid-time"
+
+
+class InvalidWindow(InvalidInput):
+    code = "invalid-window"
+
+
+class ConfigError(SignalboxError):
+    code = "config-invalid"
+
+
+class PolicyError(ConfigError):
+    code = "policy-invalid"
+
+
+class PlanError(SignalboxError):
+    code = "plan-error"
+
+
+class PlanUnreadable(PlanError):
+    code = "plan-unreadable"
+
+
+class PlanFormatUnsupported(PlanError):
+    code = "plan-format-unsupported"
+
+
+class PlanNotJson(PlanError):
+    code = "plan-binary"
+
+
+class PlanTooLarge(PlanError):
+    code = "plan-too-large"
+
+
+class NotFound(SignalboxError):
+    code = "not-found"
+
+
+class UnknownEnvironment(NotFound):
+    code = "unknown-environment"
+
+
+class UnknownDeploy(NotFound):
+    code = "unknown-deploy"
+
+
+class AuthError(SignalboxError):
+    code = "auth"
+
+
+class Unauthenticated(AuthError):
+    code = "unauthenticated"
+
+
+class Forbidden(AuthError):
+    code = "forbidden"
+
+
+class Conflict(SignalboxError):
+    code = "conflict"
+
+
+class NotHolder(Conflict):
+    code = "not-holder"
+
+
+class StaleFencingToken(Conflict):
+    code = "stale-fencing-token"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid-transition"
+
+
+class PayloadTooLarge(SignalboxError):
+    code = "payload-too-large"
+
+
+class ServerUnreachable(SignalboxError):
+    code = "server-unreachable"
+
+
+class BadServerResponse(ServerUnreachable):
+    code = "bad-server-response"
+
+
+def all_error_classes() -> list[type[SignalboxError]]:
+    """Every error class, base first; used by the adapters' mapping tests and the docs."""
+    found: list[type[SignalboxError]] = []
+    pending: list[type[SignalboxError]] = [SignalboxError]
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -1,0 +1,167 @@
+"""One Settings object, built once at start from signalbox.toml and SIGNALBOX_* variables.
+
+Settings are declared as data (``SETTINGS``): name, type, default and help. The
+``[server]`` table of signalbox.toml sets them; ``SIGNALBOX_<NAME>`` (upper case)
+overrides the file. docs/settings.md documents every one, and a test checks it.
+The ``[environments.NAME]`` tables declare environments (see ``EnvironmentConfig``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from signalbox.core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    kind: type
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return f"SIGNALBOX_{self.name.upper()}"
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec("database_url", str, "sqlite:///signalbox.db",
+                "SQLAlchemy URL of the database: a SQLite file (default) or PostgreSQL "
+                "(postgresql+psycopg://user@host/db) for several servers sharing one database."),
+    SettingSpec("host", str, "127.0.0.1", "Address `signalbox serve` listens on."),
+    SettingSpec("port", int, 8787, "Port `signalbox serve` listens on."),
+    SettingSpec("public_url", str, "",
+                "The URL people and CI use to reach the server, for links in answers "
+                "(default: http://HOST:PORT)."),
+    SettingSpec("admin_token", str, "",
+                "Bootstrap admin token, accepted at start-up with the admin role on every "
+                "environment. Use it to create the real tokens, then unset it.", secret=True),
+    SettingSpec("timezone", str, "UTC",
+                "Default time zone for showing and reading times (an IANA name such as "
+                "Europe/Berlin); each environment may set its own."),
+    SettingSpec("max_plan_bytes", int, 512 * 1024 * 1024,
+                "Largest plan JSON the server accepts; larger bodies get payload-too-large."),
+    SettingSpec("max_body_bytes", int, 1024 * 1024,
+                "Largest JSON request body (other than plans and states) the server accepts."),
+)
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One ``[environments.NAME]`` table. ``policy`` is handed to core/plan/policy as is."""
+
+    name: str
+    timezone: str = "UTC"
+    expected_deploy_seconds: int = 600
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    freeze_windows: tuple[Mapping[str, Any], ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///signalbox.db"
+    host: str = "127.0.0.1"
+    port: int = 8787
+    public_url: str = ""
+    admin_token: str = ""
+    timezone: str = "UTC"
+    max_plan_bytes: int = 512 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
+    config_path: str = ""
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def _coerce(spec: SettingSpec, value: Any, source: str) -> Any:
+    if spec.kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{source}: {spec.name} must be a whole number, not {value!r}.",
+                              hint=f"Set {spec.name} to a number such as {spec.default}.")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {spec.name} must be a whole number, not {value!r}.",
+                              hint=f"Set {spec.name} to a number such as {spec.default}.") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {spec.name} must be a string, not {value!r}.",
+                          hint=f"Quote the value of {spec.name}.")
+    return value
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read signalbox.toml; a missing or malformed file is a ConfigError with the position."""
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"The configuration file {file} does not exist.",
+                          hint="Pass --config with the path of your signalbox.toml.") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file} is not valid TOML: {error}.",
+                          hint="Fix the file at the position shown.") from None
+
+
+def _environments(document: Mapping[str, Any], default_tz: str) -> dict[str, EnvironmentConfig]:
+    from signalbox.core.durations import parse_duration
+
+    tables = document.get("environments", {})
+    if not isinstance(tables, dict):
+        raise ConfigError("[environments] must be a table of environments.",
+                          hint="Write one [environments.NAME] table per environment.")
+    found: dict[str, EnvironmentConfig] = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"[environments.{name}] must be a table.",
+                              hint=f"Write [environments.{name}] followed by its keys.")
+        expected = table.get("expected_deploy", "10m")
+        seconds = int(parse_duration(str(expected)).total_seconds())
+        windows = table.get("freeze", [])
+        found[name] = EnvironmentConfig(
+            name=name,
+            timezone=str(table.get("timezone", default_tz)),
+            expected_deploy_seconds=seconds,
+            policy=table.get("policy", {}),
+            freeze_windows=tuple(windows) if isinstance(windows, list) else (),
+            raw=table,
+        )
+    return found
+
+
+def load_settings(config: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the Settings: defaults, then the file's [server] table, then SIGNALBOX_* vars."""
+    env = os.environ if environ is None else environ
+    path = config or env.get("SIGNALBOX_CONFIG") or ""
+    document: dict[str, Any] = read_config_file(path) if path else {}
+    server = document.get("server", {})
+    if not isinstance(server, dict):
+        raise ConfigError("[server] must be a table.", hint="Write [server] followed by its keys.")
+    known = {spec.name: spec for spec in SETTINGS}
+    unknown = sorted(set(server) - set(known))
+    if unknown:
+        raise ConfigError(f"Unknown setting(s) in [server]: {', '.join(unknown)}.",
+                          hint="See docs/settings.md for the settings signalbox knows.")
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        if spec.name in server:
+            values[spec.name] = _coerce(spec, server[spec.name], f"{path} [server]")
+        if spec.env_var in env:
+            values[spec.name] = _coerce(spec, env[spec.env_var], spec.env_var)
+    settings_fields = {f.name for f in fields(Settings)}
+    assert set(known) <= settings_fields, "every SettingSpec needs a Settings field"
+    timezone = values.get("timezone", "UTC")
+    return Settings(**values, environments=_environments(document, timezone),
+                    config_path=str(path), document=document)
