@@ -1,0 +1,102 @@
+"""Events: every state change writes one, in the transaction that made the change.
+
+``record_event`` is the one helper every service calls; it also advances the environment's
+``version``, so a client waiting for "something changed in dev" can compare one number.
+Event data must never carry secrets (tokens, state bodies, sensitive plan values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from signalbox.storage.tables import EnvironmentRow, EventRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = ["EventView", "list_events", "record_event"]
+
+MAX_EVENTS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    environment: str | None
+    at: datetime
+    actor: str
+    kind: str
+    message: str
+    data: dict[str, Any]
+    deploy_id: int | None
+
+    @classmethod
+    def of(cls, row: EventRow) -> EventView:
+        return cls(
+            id=row.id,
+            environment=row.environment,
+            at=row.at,
+            actor=row.actor,
+            kind=row.kind,
+            message=row.message,
+            data=dict(row.data),
+            deploy_id=row.deploy_id,
+        )
+
+
+def record_event(
+    uow: UnitOfWork,
+    *,
+    environment: str | None,
+    actor: str,
+    kind: str,
+    message: str,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    deploy_id: int | None = None,
+) -> EventView:
+    """Write one event in ``uow``'s transaction (``kind`` like ``hold.granted``)."""
+    if environment is not None:
+        row = uow.session.get(EnvironmentRow, environment)
+        if row is not None:
+            row.version += 1
+    event = uow.events.add(
+        environment=environment,
+        at=now,
+        actor=actor,
+        kind=kind,
+        message=message,
+        data=data or {},
+        deploy_id=deploy_id,
+    )
+    return EventView.of(event)
+
+
+def list_events(
+    engine: Engine,
+    *,
+    environment: str | None = None,
+    readable: Callable[[str], bool] | None = None,
+    include_global: bool = True,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[EventView]:
+    """Newest first. ``environment`` filters to one (UnknownEnvironment if it is not one);
+    otherwise ``readable`` (name -> bool) limits the environments the caller may see."""
+    limit = max(1, min(limit, MAX_EVENTS))
+    with UnitOfWork(engine, read_only=True) as uow:
+        if environment is not None:
+            uow.environments.get(environment)
+            scope: list[str] | None = [environment]
+            include_global = False
+        elif readable is not None:
+            scope = [name for name in uow.environments.names() if readable(name)]
+        else:
+            scope = None
+        rows = uow.events.newest(
+            environments=scope, include_global=include_global, limit=limit, before_id=before_id
+        )
+        return [EventView.of(row) for row in rows]

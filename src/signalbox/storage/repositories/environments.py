@@ -1,0 +1,78 @@
+"""Environments: the row that every decision about an environment locks first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signalbox.core.errors import UnknownEnvironment
+from signalbox.storage.tables import EnvironmentRow
+
+
+class EnvironmentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def names(self) -> list[str]:
+        query = select(EnvironmentRow.name).where(EnvironmentRow.configured).order_by("name")
+        return list(self.session.scalars(query))
+
+    def all(self) -> list[EnvironmentRow]:
+        query = select(EnvironmentRow).where(EnvironmentRow.configured).order_by("name")
+        return list(self.session.scalars(query))
+
+    def get(self, name: str, *, for_update: bool = False) -> EnvironmentRow:
+        """The configured environment ``name``; UnknownEnvironment (with the known ones) if not.
+
+        ``for_update`` locks the row until the transaction ends (PostgreSQL ``FOR UPDATE``;
+        SQLite's write transactions are already serialised by ``BEGIN IMMEDIATE``).
+        """
+        query = select(EnvironmentRow).where(EnvironmentRow.name == name)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.scalars(query).one_or_none()
+        if row is None or not row.configured:
+            raise unknown_environment(name, self.names())
+        return row
+
+    def sync(self, names: list[str], *, now: datetime) -> list[str]:
+        """Make exactly ``names`` the configured environments; returns the ones added.
+
+        Environments removed from the configuration keep their rows (history refers to them)
+        but are no longer configured.
+        """
+        rows = {row.name: row for row in self.session.scalars(select(EnvironmentRow))}
+        added = []
+        for name in names:
+            if name not in rows:
+                self.session.add(
+                    EnvironmentRow(
+                        name=name, last_fencing_token=0, version=0, configured=True, created_at=now
+                    )
+                )
+                added.append(name)
+            elif not rows[name].configured:
+                rows[name].configured = True
+        for name, row in rows.items():
+            if name not in names:
+                row.configured = False
+        self.session.flush()
+        return added
+
+    @staticmethod
+    def next_fencing_token(row: EnvironmentRow) -> int:
+        """Advance the environment's fencing counter; the caller holds the row lock."""
+        row.last_fencing_token += 1
+        return row.last_fencing_token
+
+
+def unknown_environment(name: str, known: list[str]) -> UnknownEnvironment:
+    listed = ", ".join(known) or "(none configured)"
+    return UnknownEnvironment(
+        f"There is no environment {name!r}. Known environments: {listed}.",
+        hint="Check the name, or add [environments.NAME] to signalbox.toml and restart.",
+        environment=name,
+        known=known,
+    )

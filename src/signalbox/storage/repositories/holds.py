@@ -1,0 +1,78 @@
+"""Holds: the current one per environment (``released_at IS NULL``) and the history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signalbox.core.views import HoldKind, HoldView, Principal
+from signalbox.storage.tables import HoldRow
+
+
+def hold_view(row: HoldRow) -> HoldView:
+    return HoldView(
+        environment=row.environment,
+        owner=Principal(name=row.owner, is_ci=row.owner_is_ci),
+        kind=HoldKind(row.kind),
+        reason=row.reason,
+        since=row.since,
+        until=row.until,
+        fencing_token=row.fencing_token,
+        deploy_id=row.deploy_id,
+    )
+
+
+class HoldRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def current(self, environment: str) -> HoldRow | None:
+        """The environment's unreleased hold (it may have lapsed: check with ``now``)."""
+        query = select(HoldRow).where(
+            HoldRow.environment == environment, HoldRow.released_at.is_(None)
+        )
+        return self.session.scalars(query).one_or_none()
+
+    def current_all(self) -> dict[str, HoldRow]:
+        query = select(HoldRow).where(HoldRow.released_at.is_(None))
+        return {row.environment: row for row in self.session.scalars(query)}
+
+    def lapsed_environments(self, now: datetime) -> list[str]:
+        query = select(HoldRow.environment).where(
+            HoldRow.released_at.is_(None), HoldRow.until <= now
+        )
+        return sorted(self.session.scalars(query))
+
+    def grant(self, hold: HoldView, *, lease_seconds: int) -> HoldRow:
+        row = HoldRow(
+            environment=hold.environment,
+            owner=hold.owner.name,
+            owner_is_ci=hold.owner.is_ci,
+            kind=str(hold.kind),
+            reason=hold.reason,
+            since=hold.since,
+            until=hold.until,
+            lease_seconds=lease_seconds,
+            fencing_token=hold.fencing_token,
+            deploy_id=hold.deploy_id,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def close(self, row: HoldRow, *, at: datetime, by: str, reason: str) -> None:
+        row.released_at = at
+        row.released_by = by
+        row.release_reason = reason
+        self.session.flush()
+
+    def history(self, environment: str, *, limit: int = 50) -> list[HoldRow]:
+        query = (
+            select(HoldRow)
+            .where(HoldRow.environment == environment)
+            .order_by(HoldRow.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))

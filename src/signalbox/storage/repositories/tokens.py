@@ -1,0 +1,47 @@
+"""API tokens, looked up by the SHA-256 of their secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signalbox.storage.tables import TokenRow
+
+
+class TokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_hash(self, secret_hash: str) -> TokenRow | None:
+        query = select(TokenRow).where(TokenRow.secret_hash == secret_hash)
+        return self.session.scalars(query).one_or_none()
+
+    def by_name(self, name: str) -> TokenRow | None:
+        return self.session.scalars(select(TokenRow).where(TokenRow.name == name)).one_or_none()
+
+    def all(self) -> list[TokenRow]:
+        return list(self.session.scalars(select(TokenRow).order_by(TokenRow.name)))
+
+    def add(
+        self,
+        *,
+        name: str,
+        secret_hash: str,
+        is_ci: bool,
+        grants: list[str],
+        created_at: datetime,
+        created_by: str,
+    ) -> TokenRow:
+        row = TokenRow(
+            name=name,
+            secret_hash=secret_hash,
+            is_ci=is_ci,
+            grants=grants,
+            created_at=created_at,
+            created_by=created_by,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row

@@ -1,0 +1,206 @@
+"""SQLAlchemy 2 tables of the server (issue 3), as typed declarative models.
+
+Times are stored as UTC (``UtcDateTime``: naive UTC in the database, aware UTC in Python).
+The Alembic migrations in ``storage/migrations/versions`` create exactly these tables; a test
+compares them. Holds, reservations, deploys, approvals and events are history: rows are
+closed (released, cancelled, finished), never deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApprovalRow",
+    "Base",
+    "DeployRow",
+    "EnvironmentRow",
+    "EventRow",
+    "HoldRow",
+    "ReservationRow",
+    "TokenRow",
+    "UtcDateTime",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (the same on both backends)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("signalbox stores only timezone-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012
+
+
+class EnvironmentRow(Base):
+    """A configured environment. ``last_fencing_token`` only grows; ``version`` grows with
+    every change to the environment (for clients that wait for a change)."""
+
+    __tablename__ = "environments"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_fencing_token: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    configured: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class TokenRow(Base):
+    """An API token: only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    is_ci: Mapped[bool] = mapped_column(Boolean, default=False)
+    grants: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class HoldRow(Base):
+    """One hold, from grant to release or lapse. Current = ``released_at IS NULL``."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        UniqueConstraint("environment", "fencing_token"),
+        Index(
+            "ix_holds_current",
+            "environment",
+            unique=True,
+            sqlite_where=text("released_at IS NULL"),
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
+    owner: Mapped[str] = mapped_column(String(128))
+    owner_is_ci: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime]
+    until: Mapped[datetime]
+    lease_seconds: Mapped[int] = mapped_column(Integer)
+    fencing_token: Mapped[int] = mapped_column(Integer)
+    deploy_id: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"))
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(128))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReservationRow(Base):
+    """A window in which someone relies on the environment."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (Index("ix_reservations_env_ends", "environment", "ends"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
+    owner: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    starts: Mapped[datetime]
+    ends: Mapped[datetime]
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class DeployRow(Base):
+    """One CI run's request to change an environment. ``analysis`` never holds values."""
+
+    __tablename__ = "deploys"
+    __table_args__ = (Index("ix_deploys_env_state", "environment", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
+    requester: Mapped[str] = mapped_column(String(128))
+    requester_is_ci: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(128), default="")
+    branch: Mapped[str] = mapped_column(String(255), default="")
+    commit: Mapped[str] = mapped_column(String(64), default="")
+    run_url: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    plan_verdict: Mapped[str] = mapped_column(String(32), default="none")
+    plan_digest: Mapped[str | None] = mapped_column(String(64))
+    analysis: Mapped[dict[str, Any] | None]
+    requested_at: Mapped[datetime]
+    granted_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    refusal_reason: Mapped[str | None] = mapped_column(String(32))
+    refusal_message: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"))
+    wait_deadline: Mapped[datetime | None]
+
+
+class ApprovalRow(Base):
+    """An approver's decision on one plan (digest) for one environment."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_env_digest", "environment", "plan_digest"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deploy_id: Mapped[int] = mapped_column(ForeignKey("deploys.id"))
+    environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
+    plan_digest: Mapped[str] = mapped_column(String(64))
+    approver: Mapped[str] = mapped_column(String(128))
+    decision: Mapped[str] = mapped_column(String(16))  # "approve" | "deny"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
+
+
+class EventRow(Base):
+    """Every change, written in the transaction that made it: who, what, when, why."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_env_id", "environment", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]]
+    deploy_id: Mapped[int | None] = mapped_column(Integer)

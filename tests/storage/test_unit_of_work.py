@@ -1,0 +1,148 @@
+"""The unit of work commits on success, rolls back on error, and serialises writers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from signalbox.core.errors import UnknownEnvironment
+from signalbox.services.events import list_events, record_event
+from signalbox.storage import UnitOfWork, build_engine
+
+NOW = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+
+
+def _add_environments(engine, *names):
+    with UnitOfWork(engine) as uow:
+        uow.environments.sync(list(names), now=NOW)
+
+
+def test_commit_on_success(database):
+    _add_environments(database, "dev", "prod")
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.environments.names() == ["dev", "prod"]
+
+
+def test_rollback_on_error_leaves_nothing(database):
+    _add_environments(database, "dev")
+    with pytest.raises(RuntimeError), UnitOfWork(database) as uow:
+        record_event(uow, environment="dev", actor="a", kind="test", message="m", now=NOW)
+        raise RuntimeError("boom")
+    assert list_events(database) == []
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.environments.get("dev").version == 0
+
+
+def test_event_written_in_the_transaction_advances_the_environment_version(database):
+    _add_environments(database, "dev")
+    with UnitOfWork(database) as uow:
+        uow.lock_environment("dev")
+        record_event(
+            uow,
+            environment="dev",
+            actor="platform-eng",
+            kind="hold.granted",
+            message="held",
+            now=NOW,
+            data={"fencing_token": 1},
+        )
+    [event] = list_events(database, environment="dev")
+    assert (event.kind, event.actor, event.data, event.at) == (
+        "hold.granted",
+        "platform-eng",
+        {"fencing_token": 1},
+        NOW,
+    )
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.environments.get("dev").version == 1
+
+
+def test_events_newest_first_with_filter_and_limit(database):
+    _add_environments(database, "dev", "prod")
+    with UnitOfWork(database) as uow:
+        for index in range(5):
+            record_event(
+                uow,
+                environment="dev" if index % 2 else "prod",
+                actor="a",
+                kind=f"k{index}",
+                message="m",
+                now=NOW,
+            )
+        record_event(uow, environment=None, actor="a", kind="global", message="m", now=NOW)
+    assert [e.kind for e in list_events(database, limit=3)] == ["global", "k4", "k3"]
+    assert [e.kind for e in list_events(database, environment="dev")] == ["k3", "k1"]
+    only_prod = list_events(database, readable=lambda name: name == "prod", include_global=False)
+    assert [e.kind for e in only_prod] == ["k4", "k2", "k0"]
+
+
+def test_unknown_environment_names_the_known_ones(database):
+    _add_environments(database, "dev", "prod")
+    with pytest.raises(UnknownEnvironment) as raised, UnitOfWork(database) as uow:
+        uow.lock_environment("staging")
+    assert "dev, prod" in raised.value.message
+    assert raised.value.details["known"] == ["dev", "prod"]
+
+
+def test_sync_unconfigures_removed_environments_but_keeps_their_rows(database):
+    _add_environments(database, "dev", "old")
+    _add_environments(database, "dev")
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.environments.names() == ["dev"]
+        with pytest.raises(UnknownEnvironment):
+            uow.environments.get("old")
+
+
+def test_datetimes_come_back_aware_utc(database):
+    _add_environments(database, "dev")
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.environments.get("dev").created_at == NOW
+        assert uow.environments.get("dev").created_at.tzinfo is UTC
+
+
+def test_sqlite_pragmas(tmp_path):
+    engine = build_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+    engine.dispose()
+
+
+def test_write_units_of_work_are_serialised(database):
+    """While one writer has read the counter and not yet written, another writer cannot
+    read it: each increment sees the previous one (no lost update)."""
+    _add_environments(database, "dev")
+    first_has_read = threading.Event()
+    results: list[int] = []
+
+    def first() -> None:
+        with UnitOfWork(database) as uow:
+            row = uow.lock_environment("dev")
+            seen = row.last_fencing_token
+            first_has_read.set()
+            # hold the transaction open until the second writer is blocked or waiting
+            second_started.wait(timeout=10)
+            row.last_fencing_token = seen + 1
+            results.append(seen + 1)
+
+    def second() -> None:
+        first_has_read.wait(timeout=10)
+        second_started.set()
+        with UnitOfWork(database) as uow:
+            row = uow.lock_environment("dev")
+            row.last_fencing_token += 1
+            results.append(row.last_fencing_token)
+
+    second_started = threading.Event()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [1, 2]
+    with UnitOfWork(database, read_only=True) as uow:
+        assert uow.environments.get("dev").last_fencing_token == 2
