@@ -55,7 +55,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as click_error:  # click's usage errors when standalone_mode is off
         import click
 
-        if isinstance(click_error, click.ClickException):
+        # typer >= 0.20 vendors click as typer._click: its usage errors are not click's
+        if isinstance(click_error, click.ClickException) or (
+            isinstance(click_error, typer.TyperException) and hasattr(click_error, "show")
+        ):
             click_error.show()
             sys.exit(click_error.exit_code)
         raise
