@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from signalbox.storage.engine import build_engine
@@ -115,7 +115,7 @@ class PostgresDatabases:
                 admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         self.created.clear()
 
-    def _admin(self):  # type: ignore[no-untyped-def]
+    def _admin(self) -> _ClosingConnection:
         url = make_url(self.base_url).set(drivername="postgresql+psycopg")
         engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
         return _ClosingConnection(engine)
@@ -125,7 +125,7 @@ class _ClosingConnection:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Connection:
         self.connection = self.engine.connect()
         return self.connection
 
