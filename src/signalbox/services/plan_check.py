@@ -1,0 +1,259 @@
+"""Check Terraform plans against the catalog and a policy: one code path for CLI and server.
+
+    load_catalog(document)             the shipped catalog + the user's [[catalog]] tables
+    read_policy_file(path)             signalbox.toml as a dict (ConfigError with the position)
+    read_plan_source(path)             the bytes of a plan: a file, "-" (stdin), or a binary
+                                       plan file shown as JSON by terraform/tofu on PATH
+    check_plan_bytes(data, ...)        read, analyse, decide: a CheckResult
+    check_plan_sources(sources, ...)   the same for several plans, one report covering all
+
+This module stays light to import: `signalbox check` must start fast on big plans.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from signalbox.core.errors import (
+    ConfigError,
+    PlanNotJson,
+    PlanUnreadable,
+    UnknownEnvironment,
+    UsageError,
+)
+from signalbox.core.plan.catalog import Catalog, parse_catalog
+
+if TYPE_CHECKING:
+    from signalbox.core.plan import Analysis, Verdict
+
+__all__ = [
+    "STDIN",
+    "CheckResult",
+    "check_plan_bytes",
+    "check_plan_sources",
+    "choose_environment",
+    "load_catalog",
+    "read_plan_source",
+    "read_policy_file",
+    "shipped_catalog",
+]
+
+STDIN = "-"
+ZIP_MAGIC = b"PK\x03\x04"  # a binary plan file written by `terraform plan -out` is a zip
+SHOW_TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check found: the analyses, the JSON document (schema signalbox.check/1) and
+    the overall verdict (the worst plan verdict)."""
+
+    analyses: list[Analysis]
+    document: dict[str, Any]
+    verdict: Verdict
+
+
+@cache
+def shipped_catalog() -> Catalog:
+    """The catalog shipped in ``signalbox/data/catalog.toml``, parsed once per process."""
+    text = resources.files("signalbox").joinpath("data/catalog.toml").read_text("utf-8")
+    return parse_catalog(tomllib.loads(text).get("type", []), where="shipped catalog")
+
+
+def load_catalog(document: Mapping[str, Any]) -> Catalog:
+    """The shipped catalog extended (or overridden, type by type) by ``[[catalog]]`` tables."""
+    extra = document.get("catalog", [])
+    if not isinstance(extra, list):
+        raise ConfigError(
+            "catalog in signalbox.toml must be a list of tables.",
+            hint="Write each stateful type as its own [[catalog]] table with type and loses.",
+        )
+    if not extra:
+        return shipped_catalog()
+    user = parse_catalog(extra, where="[[catalog]]")
+    return shipped_catalog().extended(user.types.values())
+
+
+def read_policy_file(path: str | Path) -> dict[str, Any]:
+    """Read a signalbox.toml; a missing or malformed file is a ConfigError with the position."""
+    file = Path(path)
+    try:
+        return tomllib.loads(file.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The policy file {file} does not exist.",
+            hint="Pass --policy with the path of your signalbox.toml, or leave it out to use "
+            "the default policy.",
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"The policy file {file} cannot be read: {error}.",
+            hint="Check the path and its permissions.",
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            f"{file} is not valid TOML: {error}.", hint="Fix the file at the position shown."
+        ) from None
+
+
+def read_plan_source(path: str, *, terraform: str | None = None) -> bytes:
+    """The bytes of the plan named by ``path``; ``"-"`` reads standard input.
+
+    A binary plan file (``terraform plan -out``) is turned into JSON by running
+    ``<terraform> show -json FILE`` in the file's directory, with ``terraform`` or, if it is
+    not given, ``terraform`` or ``tofu`` from PATH. Without one: PlanNotJson, whose hint is
+    the exact command to run.
+    """
+    if path == STDIN:
+        data = sys.stdin.buffer.read()
+        if data.startswith(ZIP_MAGIC):
+            raise PlanNotJson(
+                "Standard input holds a binary plan file, not plan JSON.",
+                hint="Pipe the JSON instead: terraform show -json tfplan | signalbox check - ...",
+            )
+        return data
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise UsageError(
+            f"The plan file {path} does not exist.",
+            hint="Check the path. Write a plan as JSON with: terraform plan -out tfplan && "
+            "terraform show -json tfplan > plan.json",
+        ) from None
+    except IsADirectoryError:
+        raise UsageError(
+            f"{path} is a directory, not a plan file.",
+            hint="Pass the plan JSON file (terraform show -json tfplan > plan.json).",
+        ) from None
+    except OSError as error:
+        raise PlanUnreadable(
+            f"The plan file {path} cannot be read: {error.strerror}.",
+            hint="Check the file's permissions.",
+        ) from None
+    if data.startswith(ZIP_MAGIC):
+        return _show_binary_plan(file, path, terraform)
+    return data
+
+
+def _find_terraform(terraform: str | None) -> str | None:
+    if terraform:
+        return shutil.which(terraform) or (terraform if Path(terraform).is_file() else None)
+    return shutil.which("terraform") or shutil.which("tofu")
+
+
+def _show_binary_plan(file: Path, shown_name: str, terraform: str | None) -> bytes:
+    command = f"terraform show -json {shown_name} > plan.json"
+    binary = _find_terraform(terraform)
+    if binary is None:
+        where = f"{terraform} was not found" if terraform else "no terraform or tofu on PATH"
+        raise PlanNotJson(
+            f"{shown_name} is a binary plan file, and {where} to turn it into JSON.",
+            hint=f"Run this in the Terraform directory, then check plan.json: {command}",
+        )
+    directory = file.resolve().parent
+    try:
+        shown = subprocess.run(
+            [binary, "show", "-json", file.name],
+            cwd=directory,
+            capture_output=True,
+            timeout=SHOW_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise PlanNotJson(
+            f"Running {binary} show -json on {shown_name} failed: {error}.",
+            hint=f"Run it yourself, then check plan.json: {command}",
+        ) from None
+    if shown.returncode != 0:
+        last = _last_line(shown.stderr) or _last_line(shown.stdout) or "no output"
+        raise PlanNotJson(
+            f"{binary} show -json {file.name} (in {directory}) failed with exit code "
+            f"{shown.returncode}: {last}",
+            hint=f"Run it in the directory where terraform init ran, then check plan.json: "
+            f"{command}",
+        )
+    return shown.stdout
+
+
+def _last_line(output: bytes) -> str:
+    lines = [line.strip() for line in output.decode("utf-8", "replace").splitlines()]
+    meaningful = [line for line in lines if line and not set(line) <= {"╷", "│", "╵", " "}]
+    return meaningful[-1].lstrip("│ ").strip() if meaningful else ""
+
+
+def check_plan_sources(
+    sources: Sequence[tuple[str, bytes]],
+    *,
+    environment: str,
+    document: Mapping[str, Any],
+) -> CheckResult:
+    """Analyse every plan in ``sources`` ((name, bytes) pairs) into one report.
+
+    The policy and catalog are read first, so a bad policy file fails before a big plan is
+    parsed. A file holding several JSON documents (terragrunt run-all) gives one plan each.
+    """
+    from signalbox.core.plan import Verdict, analyse, check_document, parse_policy, read_plans
+
+    policy = parse_policy(environment, document)
+    catalog = load_catalog(document)
+    analyses = [
+        analyse(plan, catalog=catalog, policy=policy)
+        for source, data in sources
+        for plan in read_plans(data, source=source)
+    ]
+    report = check_document(analyses, environment=environment)
+    return CheckResult(analyses=analyses, document=report, verdict=Verdict(report["verdict"]))
+
+
+def check_plan_bytes(
+    data: bytes, *, source: str, environment: str, document: Mapping[str, Any]
+) -> CheckResult:
+    """Read, analyse and decide one plan source (which may hold several plan documents)."""
+    return check_plan_sources([(source, data)], environment=environment, document=document)
+
+
+def choose_environment(requested: str | None, document: Mapping[str, Any]) -> str:
+    """The environment to check for: ``requested``, or the only one the policy file declares.
+
+    When the file declares environments, ``requested`` must be one of them: a typo must not
+    silently fall back to the defaults (a ``--env prdo`` would lose prod's stricter policy).
+    """
+    tables = document.get("environments", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigError(
+            "[environments] must be a table of environments.",
+            hint="Write one [environments.NAME] table per environment.",
+        )
+    declared = sorted(tables)
+    if requested:
+        if declared and requested not in declared:
+            raise UnknownEnvironment(
+                f"The environment {requested!r} is not declared in the policy file "
+                f"(it declares {', '.join(declared)}).",
+                hint="Pass one of those with --env, or add an [environments."
+                f"{requested}] table to the policy file.",
+            )
+        return requested
+    if len(declared) == 1:
+        return declared[0]
+    if declared:
+        raise UsageError(
+            f"No environment given, and the policy file declares {len(declared)}: "
+            f"{', '.join(declared)}.",
+            hint="Pass the one this plan is for with --env, e.g. --env " + declared[0] + ".",
+        )
+    raise UsageError(
+        "No environment given.",
+        hint="Pass the environment this plan is for with --env, e.g. --env dev.",
+    )
