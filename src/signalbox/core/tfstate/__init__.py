@@ -1,0 +1,53 @@
+"""Pure rules of the Terraform state backend: lock info, decisions, refusals, state heads
+and diffs, and the out-of-band hold. No I/O, no clock: ``now`` is an argument."""
+
+from signalbox.core.tfstate.decisions import (
+    decide_delete,
+    decide_lock,
+    decide_unlock,
+    decide_write,
+    live_hold,
+)
+from signalbox.core.tfstate.lockinfo import READ_ONLY_OPERATIONS, LockInfo, parse_lock_info
+from signalbox.core.tfstate.model import (
+    Accepted,
+    EnvironmentFacts,
+    Refusal,
+    RefusalCause,
+    StateHead,
+    TerraformLock,
+    WriteRequest,
+)
+from signalbox.core.tfstate.out_of_band import (
+    AutomaticHold,
+    automatic_hold,
+    automatic_hold_message,
+)
+from signalbox.core.tfstate.statediff import StateDiff, diff_states, resource_addresses
+from signalbox.core.tfstate.statehead import StateHeadScanner, read_state_head
+
+__all__ = [
+    "READ_ONLY_OPERATIONS",
+    "Accepted",
+    "AutomaticHold",
+    "EnvironmentFacts",
+    "LockInfo",
+    "Refusal",
+    "RefusalCause",
+    "StateDiff",
+    "StateHead",
+    "StateHeadScanner",
+    "TerraformLock",
+    "WriteRequest",
+    "automatic_hold",
+    "automatic_hold_message",
+    "decide_delete",
+    "decide_lock",
+    "decide_unlock",
+    "decide_write",
+    "diff_states",
+    "live_hold",
+    "parse_lock_info",
+    "read_state_head",
+    "resource_addresses",
+]

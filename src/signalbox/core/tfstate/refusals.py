@@ -1,0 +1,127 @@
+"""The words of a refusal, built once for Terraform's output and for people.
+
+Terraform 1.0.3 prints only ``ID=<id>`` from the 423 body, Terraform 1.15.5 prints the whole
+lock info. So the refusal's lock body carries a short explanation in ``ID``, e.g.
+``held by platform-eng: renaming cognito pool (until 17:00) - signalbox release dev``, and
+the full sentence in ``Info``. Times are shown in the environment's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from signalbox.core.tfstate.lockinfo import LockInfo
+from signalbox.core.tfstate.model import Refusal, RefusalCause, TerraformLock
+from signalbox.core.views import HoldKind, HoldView, ReservationView
+
+__all__ = [
+    "clock",
+    "frozen_refusal",
+    "held_refusal",
+    "locked_refusal",
+    "reserved_refusal",
+]
+
+SIGNALBOX_VERSION_TAG = "signalbox"
+
+
+def clock(moment: datetime, *, now: datetime, tz: tzinfo) -> str:
+    """``17:00`` on the same local day as ``now``, else ``Nov 27 17:00``."""
+    local, today = moment.astimezone(tz), now.astimezone(tz)
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%b %d %H:%M")
+
+
+def _zone(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Z")
+
+
+def held_refusal(hold: HoldView, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
+    """The environment is held by someone else (a work hold, or another CI job's deploy)."""
+    env, owner = hold.environment, hold.owner.name
+    until = clock(hold.until, now=now, tz=tz)
+    what = f"deploy {hold.deploy_id}" if hold.kind is HoldKind.DEPLOY and hold.deploy_id else ""
+    reason = hold.reason or what or "no reason given"
+    short = f"held by {owner}: {reason} (until {until}) - signalbox release {env}"
+    sentence = (
+        f"{env} is held by {owner} since {clock(hold.since, now=now, tz=tz)} until {until} "
+        f"{_zone(hold.until, tz)}: {reason}. Ask {owner}, or wait for `signalbox release {env}`."
+    )
+    body = LockInfo(
+        id=short,
+        operation=f"signalbox {hold.kind.value} hold",
+        info=sentence,
+        who=owner,
+        version=SIGNALBOX_VERSION_TAG,
+        created=hold.since.isoformat(),
+        path=path,
+    )
+    return Refusal(RefusalCause.HELD, sentence, whom=owner, until=hold.until, lock_body=body)
+
+
+def locked_refusal(lock: TerraformLock, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
+    """Another Terraform run holds the state's lock."""
+    owner, info = lock.owner.name, lock.info
+    since = clock(lock.created, now=now, tz=tz)
+    operation = info.operation or "a Terraform operation"
+    short = (
+        f"locked by {owner}: {operation} since {since} (lock {info.id}) - "
+        f"terraform force-unlock by {owner} or an admin"
+    )
+    sentence = (
+        f"{path} is locked by {owner} ({info.who or 'unknown host'}) for {operation} since "
+        f"{since} {_zone(lock.created, tz)}. Wait for it to finish; if it died, {owner} or an "
+        f"admin can run `terraform force-unlock {info.id}`."
+    )
+    body = LockInfo(
+        id=short,
+        operation=info.operation,
+        info=sentence,
+        who=info.who or owner,
+        version=info.version,
+        created=info.created,
+        path=info.path or path,
+    )
+    return Refusal(RefusalCause.LOCKED, sentence, whom=owner, lock_body=body)
+
+
+def reserved_refusal(window: ReservationView, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
+    """An apply inside a reservation or freeze window; plans still run."""
+    env, owner = window.environment, window.owner
+    starts, ends = clock(window.starts, now=now, tz=tz), clock(window.ends, now=now, tz=tz)
+    kind = "frozen for" if window.kind == "freeze" else f"reserved by {owner} for"
+    short = f"{kind} {window.reason} ({starts}-{ends}) - apply after {ends}"
+    sentence = (
+        f"{env} is {kind} {window.reason!s} from {starts} to {ends} {_zone(window.ends, tz)}: "
+        f"applies wait until it ends (plans still run). Ask {owner} if it cannot wait."
+    )
+    body = LockInfo(
+        id=short,
+        operation=f"signalbox {window.kind}",
+        info=sentence,
+        who=owner,
+        version=SIGNALBOX_VERSION_TAG,
+        created=window.starts.isoformat(),
+        path=path,
+    )
+    return Refusal(RefusalCause.RESERVED, sentence, whom=owner, until=window.ends, lock_body=body)
+
+
+def frozen_refusal(environment: str, reason: str, *, path: str) -> Refusal:
+    """An apply while an incident freezes the environment, by someone who does not hold it."""
+    why = reason or "an open incident"
+    short = f"frozen: {why} - only the incident's hotfix deploy may apply"
+    sentence = (
+        f"{environment} is frozen by {why}: only the hotfix deploy that holds {environment} "
+        f"may apply. Follow the incident, or deploy through `signalbox gate --hotfix`."
+    )
+    body = LockInfo(
+        id=short,
+        operation="signalbox freeze",
+        info=sentence,
+        who="signalbox",
+        version=SIGNALBOX_VERSION_TAG,
+        path=path,
+    )
+    return Refusal(RefusalCause.FROZEN, sentence, lock_body=body)
