@@ -5,3 +5,4 @@ Each module defines its commands with ``@app.command()`` on ``signalbox.cli.main
 """
 
 from signalbox.cli import check  # noqa: F401
+from signalbox.cli import gate  # noqa: F401

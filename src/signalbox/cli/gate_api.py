@@ -1,0 +1,202 @@
+"""The deploy endpoints as the gate sees them: request, long-poll, heartbeat, finish, cancel.
+
+The wire format is documented in docs/gate.md ("Protocol"). Every call returns a
+``DeployAnswer``; an error answer (problem+json) raises the matching ``SignalboxError`` from
+the client transport, so the gate can print one line and exit with the mapped code.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from signalbox.cli.ci_context import CiContext
+from signalbox.core.errors import (
+    BadServerResponse,
+    ServerUnreachable,
+    SignalboxError,
+    all_error_classes,
+)
+
+__all__ = [
+    "DEFAULT_POLL_SECONDS",
+    "DeployAnswer",
+    "GateApi",
+    "Transport",
+    "error_from_problem",
+    "http_transport",
+]
+
+DEFAULT_POLL_SECONDS = 25
+"""How long the server may hold one long-poll request before answering "no change"."""
+
+Transport = Callable[..., Mapping[str, Any]]
+"""``transport(method, path, *, json=None, params=None, timeout=None) -> parsed JSON body``.
+
+It raises ``SignalboxError`` subclasses for problem+json answers and ``ServerUnreachable``
+when the server cannot be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeployAnswer:
+    """The server's answer about one deploy (see docs/gate.md, "Protocol")."""
+
+    deploy_id: int
+    environment: str
+    state: str
+    decision: str  # go | wait | needs-approval | refused | finished
+    message: str
+    version: int
+    reason: str | None = None
+    whom: str | None = None
+    until: str | None = None
+    position: int | None = None
+    link: str = ""
+    fencing_token: int | None = None
+    lease_seconds: int | None = None
+    lease_until: str | None = None
+    recheck_at: str | None = None  # a time-based change may happen then (echoed in poll)
+    analysis: Mapping[str, Any] | None = None
+    deploy: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> DeployAnswer:
+        try:
+            deploy = body["deploy"]
+            return cls(
+                deploy_id=int(deploy["id"]),
+                environment=str(deploy["environment"]),
+                state=str(deploy["state"]),
+                decision=str(body["decision"]),
+                message=str(body.get("message") or ""),
+                version=int(body.get("version") or 0),
+                reason=body.get("reason"),
+                whom=body.get("whom"),
+                until=body.get("until"),
+                position=body.get("position"),
+                link=str(body.get("link") or ""),
+                fencing_token=body.get("fencing_token"),
+                lease_seconds=body.get("lease_seconds"),
+                lease_until=body.get("lease_until"),
+                recheck_at=body.get("recheck_at"),
+                analysis=deploy.get("analysis"),
+                deploy=deploy,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise BadServerResponse(
+                f"The server's answer about a deploy lacks {error}.",
+                hint="Check that SIGNALBOX_URL points at a signalbox server of the same version.",
+            ) from None
+
+
+class GateApi:
+    """The deploy calls the gate makes, over an injected transport."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def request(
+        self,
+        environment: str,
+        context: CiContext,
+        *,
+        plan: bytes | None,
+        plan_source: str = "",
+    ) -> DeployAnswer:
+        payload: dict[str, Any] = {
+            "environment": environment,
+            "branch": context.branch,
+            "commit": context.commit,
+            "actor": context.actor,
+            "run_url": context.run_url,
+        }
+        if plan is not None:
+            payload["plan"] = base64.b64encode(plan).decode("ascii")
+            payload["plan_source"] = plan_source
+        return self._answer("POST", "/api/v1/deploys", json=payload, timeout=120.0)
+
+    def poll(
+        self, deploy_id: int, *, since: int, wait_seconds: int, recheck_at: str | None = None
+    ) -> DeployAnswer:
+        """Long-poll: the server answers at once on a change, else after ``wait_seconds``."""
+        params: dict[str, Any] = {"since": since, "wait": wait_seconds}
+        if recheck_at:
+            params["recheck_at"] = recheck_at
+        return self._answer(
+            "GET",
+            f"/api/v1/deploys/{deploy_id}/decision",
+            params=params,
+            timeout=wait_seconds + 30.0,
+        )
+
+    def heartbeat(self, deploy_id: int, fencing_token: int) -> DeployAnswer:
+        return self._answer(
+            "POST",
+            f"/api/v1/deploys/{deploy_id}/heartbeat",
+            json={"fencing_token": fencing_token},
+            timeout=30.0,
+        )
+
+    def finish(
+        self, deploy_id: int, fencing_token: int, *, exit_code: int, duration_seconds: float
+    ) -> DeployAnswer:
+        payload = {
+            "fencing_token": fencing_token,
+            "exit_code": exit_code,
+            "duration_seconds": round(duration_seconds, 3),
+        }
+        return self._answer(
+            "POST", f"/api/v1/deploys/{deploy_id}/finish", json=payload, timeout=30.0
+        )
+
+    def cancel(self, deploy_id: int, *, reason: str) -> DeployAnswer:
+        return self._answer(
+            "POST", f"/api/v1/deploys/{deploy_id}/cancel", json={"reason": reason}, timeout=30.0
+        )
+
+    def _answer(self, method: str, path: str, **options: Any) -> DeployAnswer:
+        return DeployAnswer.from_json(self._transport(method, path, **options))
+
+
+def error_from_problem(status: int, body: Mapping[str, Any]) -> SignalboxError:
+    """The ``SignalboxError`` a problem+json answer stands for (by its ``code``)."""
+    code = str(body.get("code") or "")
+    classes = {cls.code: cls for cls in all_error_classes()}
+    cls = classes.get(code, SignalboxError)
+    message = str(body.get("detail") or body.get("title") or f"HTTP {status}")
+    return cls(message, hint=str(body.get("hint") or ""))
+
+
+def http_transport(base_url: str, token: str) -> Transport:
+    """A transport over HTTP with a bearer token; problem+json answers raise their error."""
+    client = httpx.Client(
+        base_url=base_url.rstrip("/"),
+        headers={"Authorization": f"Bearer {token}", "User-Agent": "signalbox-gate"},
+    )
+
+    def transport(method: str, path: str, **options: Any) -> Mapping[str, Any]:
+        try:
+            response = client.request(method, path, **options)
+        except httpx.HTTPError as error:
+            raise ServerUnreachable(
+                f"Could not reach the signalbox server at {base_url}: {error}.",
+                hint="Check SIGNALBOX_URL and that the server is running.",
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise BadServerResponse(
+                f"The server at {base_url} answered HTTP {response.status_code} without JSON.",
+                hint="Check that SIGNALBOX_URL points at a signalbox server.",
+            ) from None
+        if response.status_code >= 400:
+            raise error_from_problem(response.status_code, body)
+        if not isinstance(body, dict):
+            raise BadServerResponse(f"The server at {base_url} answered {type(body).__name__}.")
+        return body
+
+    return transport

@@ -1,0 +1,218 @@
+"""The gate's conversation with the server: request, wait, run, report. No Typer here.
+
+``run_gate`` is the whole flow over a ``GateApi`` and a child runner, both injected, so that
+tests can drive it without a network or a process. Every line it prints goes to ``say``
+(stderr in the command), so COMMAND's own standard output stays clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+from signalbox.cli.ci_context import CiContext
+from signalbox.cli.exit_codes import ExitCode
+from signalbox.cli.gate_api import DEFAULT_POLL_SECONDS, DeployAnswer, GateApi
+from signalbox.cli.gate_runner import ChildResult, run_child
+from signalbox.core.durations import format_duration
+from signalbox.core.errors import SignalboxError
+
+__all__ = ["GateRequest", "exit_code_for_refusal", "render_analysis", "run_gate"]
+
+Say = Callable[[str], None]
+Runner = Callable[..., ChildResult]
+
+REFUSED_FOR_NOW = frozenset({"held", "reserved", "frozen", "superseded", "wait-expired"})
+DENIED = frozenset({"blocked", "denied"})
+APPROVAL_TIMEOUT = "approval-timeout"
+
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+_MAX_FINDINGS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class GateRequest:
+    environment: str
+    context: CiContext
+    command: Sequence[str]
+    plan: bytes | None = None
+    plan_source: str = ""
+    wait_seconds: float = 1800.0
+
+
+class _Interrupted(Exception):
+    """SIGINT or SIGTERM while waiting: give the place in the queue back and stop."""
+
+
+def exit_code_for_refusal(reason: str | None) -> int:
+    """75 refused for now, 76 approval not given in time, 77 denied (see docs/gate.md)."""
+    if reason == APPROVAL_TIMEOUT:
+        return int(ExitCode.APPROVAL_TIMEOUT)
+    if reason in DENIED:
+        return int(ExitCode.DENIED)
+    return int(ExitCode.REFUSED)
+
+
+def render_analysis(analysis: Mapping[str, Any] | None) -> list[str]:
+    """The plan analysis in a few lines: verdict, counts, findings. Never attribute values."""
+    if not analysis:
+        return ["plan: none given (the deploy is judged without a plan analysis)"]
+    lines = [f"plan: {analysis.get('verdict', 'unknown')}"]
+    findings: list[Mapping[str, Any]] = []
+    for plan in analysis.get("plans", []):
+        counts = plan.get("counts", {})
+        shown = ", ".join(f"{n} {action}" for action, n in counts.items() if n)
+        lines.append(
+            f"  {plan.get('source', 'plan')}: {plan.get('verdict')} ({shown or 'no changes'})"
+        )
+        findings.extend(plan.get("findings", []))
+    findings.sort(key=lambda f: _SEVERITY_ORDER.index(f.get("severity", "info")))
+    for finding in findings[:_MAX_FINDINGS_SHOWN]:
+        lines.append(
+            f"  {finding.get('severity', ''):8} {finding.get('verdict', ''):14} "
+            f"{finding.get('id', '')}: {finding.get('message', '')}"
+        )
+    if len(findings) > _MAX_FINDINGS_SHOWN:
+        lines.append(f"  ... and {len(findings) - _MAX_FINDINGS_SHOWN} more findings")
+    return lines
+
+
+def _waiting_line(answer: DeployAnswer) -> str:
+    if answer.decision == "needs-approval":
+        link = f" or open {answer.link}" if answer.link else ""
+        return (
+            f"needs approval: approve with `signalbox approve {answer.deploy_id}`{link}. "
+            f"{answer.message}".rstrip()
+        )
+    position = f" at position {answer.position}" if answer.position else ""
+    return f"waiting{position}: {answer.message}".rstrip()
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise _Interrupted()
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait_for_decision(
+    api: GateApi, answer: DeployAnswer, *, deadline: float, say: Say, clock: Callable[[], float]
+) -> DeployAnswer:
+    """Long-poll until the answer is go, refused or finished, or the deadline passes."""
+    shown = ""
+    while answer.decision in ("wait", "needs-approval"):
+        line = _waiting_line(answer)
+        if line != shown:
+            say(line)
+            shown = line
+        remaining = deadline - clock()
+        if remaining <= 0:
+            reason = APPROVAL_TIMEOUT if answer.decision == "needs-approval" else "wait-expired"
+            return api.cancel(answer.deploy_id, reason=reason)
+        hold_for = max(1, min(DEFAULT_POLL_SECONDS, int(remaining + 0.999)))
+        answer = api.poll(
+            answer.deploy_id,
+            since=answer.version,
+            wait_seconds=hold_for,
+            recheck_at=answer.recheck_at,
+        )
+    return answer
+
+
+def _run_and_report(
+    api: GateApi, answer: DeployAnswer, request: GateRequest, *, say: Say, runner: Runner
+) -> int:
+    token = answer.fencing_token
+    if token is None:
+        say("error: the server said go without a fencing token; not running the command.")
+        return int(ExitCode.FAILURE)
+    lease = answer.lease_seconds or 60
+    say(
+        f"go: running `{' '.join(request.command)}` (deploy #{answer.deploy_id}, "
+        f"fencing token {token}, lease {lease}s renewed while it runs)"
+    )
+    try:
+        result = runner(
+            request.command,
+            renew=lambda: api.heartbeat(answer.deploy_id, token),
+            renew_every=lease / 3,
+            warn=say,
+        )
+    except OSError as error:
+        say(f"error: could not start `{request.command[0]}`: {error.strerror or error}")
+        result = ChildResult(exit_code=127, duration_seconds=0.0, lease_lost=False)
+    took = format_duration_precise(result.duration_seconds)
+    try:
+        done = api.finish(
+            answer.deploy_id,
+            token,
+            exit_code=result.exit_code,
+            duration_seconds=result.duration_seconds,
+        )
+        say(f"done: exit code {result.exit_code} in {took}; {done.message}".rstrip("; "))
+    except SignalboxError as error:
+        say(
+            f"warning: exit code {result.exit_code} in {took}, but the outcome was not "
+            f"recorded: {error}. The lease lapses by itself."
+        )
+    if result.lease_lost:
+        say("WARNING: the deploy lease was lost while the command ran; check the environment.")
+    return result.exit_code
+
+
+def format_duration_precise(seconds: float) -> str:
+    """``3m12s`` for people; tenths of a second below one second."""
+    if seconds < 1:
+        return f"{seconds:.1f}s"
+    return format_duration(timedelta(seconds=round(seconds)))
+
+
+def run_gate(
+    api: GateApi,
+    request: GateRequest,
+    *,
+    say: Say,
+    runner: Runner = run_child,
+    clock: Callable[[], float] = time.monotonic,
+    handle_signals: bool = True,
+) -> int:
+    """Ask for a slot, wait for the decision, run the command on go; the exit code."""
+    deadline = clock() + request.wait_seconds
+    answer = api.request(
+        request.environment, request.context, plan=request.plan, plan_source=request.plan_source
+    )
+    who = f", by {request.context.actor}" if request.context.actor else ""
+    say(
+        f"signalbox gate: {request.environment}, deploy #{answer.deploy_id} "
+        f"({request.context.branch or '?'} @ {request.context.commit[:12] or '?'}{who})"
+    )
+    for line in render_analysis(answer.analysis):
+        say(line)
+    guard = _interruptible() if handle_signals else contextlib.nullcontext()
+    try:
+        with guard:
+            answer = _wait_for_decision(api, answer, deadline=deadline, say=say, clock=clock)
+    except _Interrupted:
+        api.cancel(answer.deploy_id, reason="interrupted")
+        say(f"interrupted: deploy #{answer.deploy_id} cancelled, its place in the queue freed.")
+        return 130
+    if answer.decision == "go":
+        return _run_and_report(api, answer, request, say=say, runner=runner)
+    if answer.decision == "refused":
+        code = exit_code_for_refusal(answer.reason)
+        say(f"refused ({answer.reason}): {answer.message} [exit {code}]")
+        return code
+    say(f"error: deploy #{answer.deploy_id} is {answer.state}: {answer.message}")
+    return int(ExitCode.FAILURE)

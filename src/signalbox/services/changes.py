@@ -1,0 +1,182 @@
+"""Waiting for an environment to change, at almost no cost per waiter (long-poll support).
+
+A gate that waits (queued, or for an approval) asks "tell me when environment ENV changes
+after version V, or after at most N seconds". Each server process has one ``ChangeFeed``:
+
+- waiters are coroutines awaiting one ``asyncio.Event`` per environment: no thread, no
+  query and no timer work per waiter while nothing changes;
+- a change made by this process wakes them at once (``notify``, thread-safe: services run
+  in worker threads);
+- one background task per process reads every environment's change counter
+  (``environments.version``) once per tick, so changes made by *other* server processes
+  sharing the database wake the waiters here within one tick: one query per process per
+  tick, never one per waiter;
+- the same task renews, in one statement every ``keepalive_seconds``, the waiting lease of
+  every deploy whose gate is connected to this process (``touch_waiting``), so the deploy of
+  a gate that died while queued lapses and does not block the queue.
+
+Time-based changes (a lease lapsing, a reservation coming near) are not events: the caller
+passes ``recheck_at`` to ``wait`` and is woken then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
+
+__all__ = ["ChangeFeed"]
+
+log = logging.getLogger(__name__)
+
+ReadVersions = Callable[[], Mapping[str, int]]
+"""Returns ``{environment: version}`` for every environment (one query)."""
+
+TouchWaiting = Callable[[Collection[int]], None]
+"""Extends the waiting lease of the given deploys (one statement)."""
+
+
+class ChangeFeed:
+    """One per server process; see the module docstring."""
+
+    def __init__(
+        self,
+        read_versions: ReadVersions,
+        *,
+        touch_waiting: TouchWaiting | None = None,
+        tick_seconds: float = 0.5,
+        keepalive_seconds: float = 20.0,
+    ) -> None:
+        self._read_versions = read_versions
+        self._touch_waiting = touch_waiting
+        self.tick_seconds = tick_seconds
+        self.keepalive_seconds = keepalive_seconds
+        self._versions: dict[str, int] = {}
+        self._events: dict[str, asyncio.Event] = {}
+        self._waiting_deploys: Counter[int] = Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self.ticks = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def ensure_started(self) -> None:
+        """Start the background task on the running loop (idempotent)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._loop = asyncio.get_running_loop()
+        self._apply_versions(self._read_versions_safely() or {})
+        self._task = self._loop.create_task(self._watch(), name="signalbox-change-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    # -- the public calls --------------------------------------------------------------------
+
+    def version(self, environment: str) -> int:
+        return self._versions.get(environment, 0)
+
+    def notify(self, environment: str, version: int) -> None:
+        """Environment changed to ``version`` (committed). Safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._apply_versions({environment: version})
+        else:
+            loop.call_soon_threadsafe(self._apply_versions, {environment: version})
+
+    async def wait(
+        self,
+        environment: str,
+        *,
+        since: int,
+        timeout: float,
+        deploy_id: int | None = None,
+    ) -> bool:
+        """Wait until ``environment`` is past version ``since`` or ``timeout`` seconds pass.
+
+        Returns True when it changed. ``deploy_id`` marks the waiting gate alive meanwhile.
+        """
+        self.ensure_started()
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._waiting(deploy_id):
+            while self.version(environment) <= since:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                event = self._events.setdefault(environment, asyncio.Event())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), remaining)
+        return True
+
+    def waiting_deploys(self) -> list[int]:
+        with self._lock:
+            return sorted(self._waiting_deploys)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _waiting(self, deploy_id: int | None) -> Iterator[None]:
+        if deploy_id is None:
+            yield
+            return
+        with self._lock:
+            self._waiting_deploys[deploy_id] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting_deploys[deploy_id] -= 1
+                if self._waiting_deploys[deploy_id] <= 0:
+                    del self._waiting_deploys[deploy_id]
+
+    def _apply_versions(self, versions: Mapping[str, int]) -> None:
+        """On the loop: record newer versions and wake the waiters of those environments."""
+        for environment, version in versions.items():
+            if version > self._versions.get(environment, -1):
+                self._versions[environment] = version
+                event = self._events.pop(environment, None)
+                if event is not None:
+                    event.set()
+
+    def _read_versions_safely(self) -> Mapping[str, int] | None:
+        try:
+            return self._read_versions()
+        except Exception:  # the database is down for a moment: keep waiting, log once per tick
+            log.warning("change feed: could not read environment versions", exc_info=True)
+            return None
+
+    async def _watch(self) -> None:
+        last_keepalive = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            self.ticks += 1
+            versions = await asyncio.to_thread(self._read_versions_safely)
+            if versions:
+                self._apply_versions(versions)
+            if time.monotonic() - last_keepalive >= self.keepalive_seconds:
+                last_keepalive = time.monotonic()
+                await self._keep_waiters_alive()
+
+    async def _keep_waiters_alive(self) -> None:
+        ids = self.waiting_deploys()
+        if not ids or self._touch_waiting is None:
+            return
+        try:
+            await asyncio.to_thread(self._touch_waiting, ids)
+        except Exception:
+            log.warning("change feed: could not renew waiting deploys", exc_info=True)

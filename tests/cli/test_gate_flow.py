@@ -1,0 +1,220 @@
+"""The gate's flow against a scripted server: what it prints, what it calls, its exit code.
+
+The server here is a stand-in for the real one (tests/e2e/test_story.py plays the same flows
+against a real `signalbox serve`); the child command is real.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signalbox.cli.ci_context import CiContext
+from signalbox.cli.gate_api import GateApi
+from signalbox.cli.gate_flow import GateRequest, render_analysis, run_gate
+
+ANALYSIS = {
+    "schema": "signalbox.check/1",
+    "verdict": "needs-approval",
+    "plans": [
+        {
+            "source": "plan.json",
+            "verdict": "needs-approval",
+            "counts": {"create": 1, "update": 0, "delete": 1, "replace": 0, "no-op": 3},
+            "findings": [
+                {
+                    "id": "stateful-destroy",
+                    "severity": "high",
+                    "verdict": "needs-approval",
+                    "address": "aws_cognito_user_pool.main",
+                    "message": "aws_cognito_user_pool.main is destroyed: user accounts are lost.",
+                }
+            ],
+        }
+    ],
+}
+
+
+def answer(decision: str, *, state: str = "queued", version: int = 1, **extra: Any) -> dict:
+    deploy = {
+        "id": 12,
+        "environment": "dev",
+        "state": state,
+        "analysis": extra.pop("analysis", None),
+    }
+    return {"deploy": deploy, "decision": decision, "version": version, **extra}
+
+
+class ScriptedServer:
+    """Answers each (method, path-suffix) from a queue of answers; records every call."""
+
+    def __init__(self, script: Mapping[str, list[dict]]) -> None:
+        self.script = {key: list(values) for key, values in script.items()}
+        self.calls: list[tuple[str, str, dict]] = []
+
+    def __call__(self, method: str, path: str, **options: Any) -> Mapping[str, Any]:
+        self.calls.append((method, path, options))
+        key = path.rsplit("/", 1)[-1]
+        return self.script[key].pop(0)
+
+    def called(self, key: str) -> list[dict]:
+        return [options for _m, path, options in self.calls if path.endswith(key)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(
+    server: ScriptedServer, tmp_path: Path, *, wait: float = 600, clock: Clock | None = None
+) -> tuple[int, list[str], Path]:
+    marker = tmp_path / "applied"
+    request = GateRequest(
+        environment="dev",
+        context=CiContext(commit="1a2b3c4d", branch="main", actor="ci-dev"),
+        command=[sys.executable, "-c", f"open({str(marker)!r}, 'w').write('x')"],
+        plan=b'{"format_version": "1.2"}',
+        plan_source="plan.json",
+        wait_seconds=wait,
+    )
+    lines: list[str] = []
+    code = run_gate(
+        GateApi(server), request, say=lines.append, clock=clock or Clock(), handle_signals=False
+    )
+    return code, lines, marker
+
+
+GO = answer(
+    "go", state="running", version=2, fencing_token=7, lease_seconds=60, message="dev is yours."
+)
+FINISHED = answer("finished", state="succeeded", version=3, message="deploy #12 succeeded.")
+
+
+def test_go_at_once_runs_the_command_and_reports_the_outcome(tmp_path: Path) -> None:
+    server = ScriptedServer({"deploys": [GO], "finish": [FINISHED]})
+    code, lines, marker = run(server, tmp_path)
+    assert code == 0 and marker.exists()
+    [finish] = server.called("finish")
+    assert finish["json"]["exit_code"] == 0 and finish["json"]["fencing_token"] == 7
+    assert any(line.startswith("done: exit code 0") for line in lines)
+
+
+def test_the_request_carries_the_plan_and_the_ci_context(tmp_path: Path) -> None:
+    server = ScriptedServer({"deploys": [GO], "finish": [FINISHED]})
+    run(server, tmp_path)
+    [request] = server.called("deploys")
+    body = request["json"]
+    assert (body["environment"], body["branch"], body["commit"]) == ("dev", "main", "1a2b3c4d")
+    assert body["plan"] == "eyJmb3JtYXRfdmVyc2lvbiI6ICIxLjIifQ=="  # base64 of the bytes
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        ("held", 75),
+        ("reserved", 75),
+        ("frozen", 75),
+        ("superseded", 75),
+        ("wait-expired", 75),
+        ("blocked", 77),
+        ("denied", 77),
+    ],
+)
+def test_a_refusal_exits_at_once_with_its_code_and_never_runs(
+    tmp_path: Path, reason: str, code: int
+) -> None:
+    message = "dev is held by platform-eng since 13:00 until 17:00: renaming cognito pool."
+    refused = answer(
+        "refused", state="refused", reason=reason, message=message, whom="platform-eng"
+    )
+    server = ScriptedServer({"deploys": [refused]})
+    exit_code, lines, marker = run(server, tmp_path)
+    assert exit_code == code and not marker.exists()
+    assert lines[-1] == f"refused ({reason}): {message} [exit {code}]"
+    assert not server.called("decision")
+
+
+def test_needs_approval_shows_how_to_approve_then_goes_once_approved(tmp_path: Path) -> None:
+    waiting = answer(
+        "needs-approval",
+        state="awaiting-approval",
+        version=4,
+        analysis=ANALYSIS,
+        link="http://sb/deploys/12",
+        recheck_at="2026-11-26T15:00:00Z",
+        message="The plan needs an approver.",
+    )
+    server = ScriptedServer({"deploys": [waiting], "decision": [GO], "finish": [FINISHED]})
+    code, lines, marker = run(server, tmp_path)
+    assert code == 0 and marker.exists()
+    assert any(
+        "approve with `signalbox approve 12` or open http://sb/deploys/12" in line for line in lines
+    )
+    [poll] = server.called("decision")
+    assert poll["params"]["since"] == 4 and poll["params"]["recheck_at"] == "2026-11-26T15:00:00Z"
+    assert 1 <= poll["params"]["wait"] <= 25  # the server holds the request; no tight loop
+
+
+def test_approval_not_given_within_wait_cancels_and_exits_76(tmp_path: Path) -> None:
+    clock = Clock()
+    waiting = answer("needs-approval", state="awaiting-approval", link="http://sb/deploys/12")
+
+    class SlowServer(ScriptedServer):
+        def __call__(self, method: str, path: str, **options: Any) -> Mapping[str, Any]:
+            if path.endswith("decision"):
+                clock.now += options["params"]["wait"]  # the server held it that long
+            return super().__call__(method, path, **options)
+
+    timed_out = answer(
+        "refused",
+        state="expired",
+        reason="approval-timeout",
+        message="Nobody approved deploy #12 within the wait.",
+    )
+    server = SlowServer({"deploys": [waiting], "decision": [waiting] * 10, "cancel": [timed_out]})
+    code, _lines, marker = run(server, tmp_path, wait=60, clock=clock)
+    assert code == 76 and not marker.exists()
+    assert server.called("cancel")[0]["json"] == {"reason": "approval-timeout"}
+    assert len(server.called("decision")) == 3  # 25 + 25 + 10 seconds, then give up
+
+
+def test_queue_wait_expired_exits_75_and_prints_the_position(tmp_path: Path) -> None:
+    queued = answer("wait", position=2, message="Queued behind deploy #11 (running).")
+    expired = answer(
+        "refused",
+        state="expired",
+        reason="wait-expired",
+        message="Deploy #12 waited 0s in the queue and gave up.",
+    )
+    server = ScriptedServer({"deploys": [queued], "cancel": [expired]})
+    code, lines, _marker = run(server, tmp_path, wait=0)
+    assert code == 75
+    assert "waiting at position 2: Queued behind deploy #11 (running)." in lines
+
+
+def test_the_child_exit_code_is_the_gate_exit_code(tmp_path: Path) -> None:
+    server = ScriptedServer({"deploys": [GO], "finish": [FINISHED]})
+    request = GateRequest(
+        environment="dev",
+        context=CiContext(),
+        command=[sys.executable, "-c", "raise SystemExit(9)"],
+    )
+    code = run_gate(GateApi(server), request, say=lambda _: None, handle_signals=False)
+    assert code == 9
+    assert server.called("finish")[0]["json"]["exit_code"] == 9
+
+
+def test_the_analysis_summary_names_findings_and_counts() -> None:
+    lines = render_analysis(ANALYSIS)
+    assert lines[0] == "plan: needs-approval"
+    assert "1 create, 1 delete, 3 no-op" in lines[1]
+    assert "stateful-destroy: aws_cognito_user_pool.main is destroyed" in lines[2]
+    assert render_analysis(None)[0].startswith("plan: none given")
