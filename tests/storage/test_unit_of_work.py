@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
 
 def _add_environments(engine, *names):
     with UnitOfWork(engine) as uow:
-        uow.environments.sync(list(names), now=NOW)
+        uow.environments.sync(dict.fromkeys(names, "UTC"), now=NOW)
 
 
 def test_commit_on_success(database):

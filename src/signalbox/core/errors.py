@@ -27,7 +27,9 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     ├── Conflict                conflict
     │   ├── NotHolder           not-holder          release/renew by someone who does not hold
     │   ├── StaleFencingToken   stale-fencing-token the token is not the current one
-    │   └── InvalidTransition   invalid-transition  e.g. approving a finished deploy
+    │   ├── InvalidTransition   invalid-transition  e.g. approving a finished deploy
+    │   └── Held                held                (API/client side) a hold was refused:
+    │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
     └── ServerUnreachable       server-unreachable  (client side) no answer from the server
         └── BadServerResponse   bad-server-response (client side) an answer we cannot read
@@ -45,6 +47,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "Forbidden",
+    "Held",
     "InvalidDuration",
     "InvalidInput",
     "InvalidTime",
@@ -171,6 +174,16 @@ class StaleFencingToken(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid-transition"
+
+
+class Held(Conflict):
+    """A hold was refused because someone else holds the environment.
+
+    The core returns ``Denied`` (a value); the API answers it as a 409 problem with this code
+    and the holder's fields, and the client raises it so the CLI exits 75 in one place.
+    """
+
+    code = "held"
 
 
 class PayloadTooLarge(SignalboxError):

@@ -37,26 +37,32 @@ class EnvironmentRepository:
             raise unknown_environment(name, self.names())
         return row
 
-    def sync(self, names: list[str], *, now: datetime) -> list[str]:
-        """Make exactly ``names`` the configured environments; returns the ones added.
+    def sync(self, zones: dict[str, str], *, now: datetime) -> list[str]:
+        """Make exactly ``zones`` (name -> time zone) the configured environments; returns
+        the names added.
 
         Environments removed from the configuration keep their rows (history refers to them)
         but are no longer configured.
         """
         rows = {row.name: row for row in self.session.scalars(select(EnvironmentRow))}
         added = []
-        for name in names:
-            if name not in rows:
-                self.session.add(
-                    EnvironmentRow(
-                        name=name, last_fencing_token=0, version=0, configured=True, created_at=now
-                    )
-                )
-                added.append(name)
-            elif not rows[name].configured:
+        for name, zone in zones.items():
+            if name in rows:
                 rows[name].configured = True
+                rows[name].timezone = zone
+                continue
+            row = EnvironmentRow(
+                name=name,
+                last_fencing_token=0,
+                version=0,
+                configured=True,
+                timezone=zone,
+                created_at=now,
+            )
+            self.session.add(row)
+            added.append(name)
         for name, row in rows.items():
-            if name not in names:
+            if name not in zones:
                 row.configured = False
         self.session.flush()
         return added

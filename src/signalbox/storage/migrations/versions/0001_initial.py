@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("last_fencing_token", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("configured", sa.Boolean(), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_environments")),
     )
