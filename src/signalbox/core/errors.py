@@ -12,7 +12,8 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   ├── InvalidTime         invalid-time        "25:99" instead of "15:30"
     │   └── InvalidWindow       invalid-window      a window that ends before it starts
     ├── ConfigError             config-invalid      signalbox.toml cannot be used
-    │   └── PolicyError         policy-invalid      its policy section cannot be used
+    │   ├── PolicyError         policy-invalid      its policy section cannot be used
+    │   └── StateKeyUnknown     state-key-unknown   a state encrypted with a key not configured
     ├── PlanError               plan-error          base of plan reading errors
     │   ├── PlanUnreadable      plan-unreadable     not JSON / truncated (with position)
     │   ├── PlanFormatUnsupported plan-format-unsupported  format_version major >= 2
@@ -20,7 +21,8 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   └── PlanTooLarge        plan-too-large      bigger than the configured limit
     ├── NotFound                not-found
     │   ├── UnknownEnvironment  unknown-environment
-    │   └── UnknownDeploy       unknown-deploy
+    │   ├── UnknownDeploy       unknown-deploy
+    │   └── UnknownState        unknown-state       no such Terraform state (or serial)
     ├── AuthError               auth
     │   ├── Unauthenticated     unauthenticated     no or wrong token
     │   └── Forbidden           forbidden           token lacks the grant (names it)
@@ -31,6 +33,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   └── Held                held                (API/client side) a hold was refused:
     │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
+    ├── StateIntegrityError     state-integrity     a stored state body was changed or cut
     └── ServerUnreachable       server-unreachable  (client side) no answer from the server
         └── BadServerResponse   bad-server-response (client side) an answer we cannot read
 
@@ -65,9 +68,12 @@ __all__ = [
     "ServerUnreachable",
     "SignalboxError",
     "StaleFencingToken",
+    "StateIntegrityError",
+    "StateKeyUnknown",
     "Unauthenticated",
     "UnknownDeploy",
     "UnknownEnvironment",
+    "UnknownState",
     "UsageError",
     "all_error_classes",
 ]
@@ -116,6 +122,10 @@ class PolicyError(ConfigError):
     code = "policy-invalid"
 
 
+class StateKeyUnknown(ConfigError):
+    code = "state-key-unknown"
+
+
 class PlanError(SignalboxError):
     code = "plan-error"
 
@@ -146,6 +156,10 @@ class UnknownEnvironment(NotFound):
 
 class UnknownDeploy(NotFound):
     code = "unknown-deploy"
+
+
+class UnknownState(NotFound):
+    code = "unknown-state"
 
 
 class AuthError(SignalboxError):
@@ -188,6 +202,10 @@ class Held(Conflict):
 
 class PayloadTooLarge(SignalboxError):
     code = "payload-too-large"
+
+
+class StateIntegrityError(SignalboxError):
+    code = "state-integrity"
 
 
 class ServerUnreachable(SignalboxError):
