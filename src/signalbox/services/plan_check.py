@@ -12,6 +12,7 @@ This module stays light to import: `signalbox check` must start fast on big plan
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,7 @@ __all__ = [
 STDIN = "-"
 ZIP_MAGIC = b"PK\x03\x04"  # a binary plan file written by `terraform plan -out` is a zip
 SHOW_TIMEOUT_SECONDS = 300
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def _show_binary_plan(file: Path, shown_name: str, terraform: str | None) -> byt
     directory = file.resolve().parent
     try:
         shown = subprocess.run(
-            [binary, "show", "-json", file.name],
+            [binary, "show", "-no-color", "-json", file.name],
             cwd=directory,
             capture_output=True,
             timeout=SHOW_TIMEOUT_SECONDS,
@@ -176,20 +178,23 @@ def _show_binary_plan(file: Path, shown_name: str, terraform: str | None) -> byt
             hint=f"Run it yourself, then check plan.json: {command}",
         ) from None
     if shown.returncode != 0:
-        last = _last_line(shown.stderr) or _last_line(shown.stdout) or "no output"
+        last = _error_line(shown.stderr) or _error_line(shown.stdout) or "no output"
         raise PlanNotJson(
             f"{binary} show -json {file.name} (in {directory}) failed with exit code "
-            f"{shown.returncode}: {last}",
+            f"{shown.returncode}: {last.rstrip('.')}.",
             hint=f"Run it in the directory where terraform init ran, then check plan.json: "
             f"{command}",
         )
     return shown.stdout
 
 
-def _last_line(output: bytes) -> str:
-    lines = [line.strip() for line in output.decode("utf-8", "replace").splitlines()]
-    meaningful = [line for line in lines if line and not set(line) <= {"╷", "│", "╵", " "}]
-    return meaningful[-1].lstrip("│ ").strip() if meaningful else ""
+def _error_line(output: bytes) -> str:
+    """Terraform's ``Error: ...`` line (or the last line said), without colours or boxes."""
+    text = ANSI_ESCAPE.sub("", output.decode("utf-8", "replace"))
+    lines = [line.strip().lstrip("╷│╵").strip() for line in text.splitlines()]
+    said = [line for line in lines if line]
+    errors = [line for line in said if line.startswith("Error:")]
+    return (errors or said or [""])[0 if errors else -1]
 
 
 def check_plan_sources(
@@ -235,7 +240,7 @@ def choose_environment(requested: str | None, document: Mapping[str, Any]) -> st
             "[environments] must be a table of environments.",
             hint="Write one [environments.NAME] table per environment.",
         )
-    declared = sorted(tables)
+    declared = sorted(str(name) for name in tables)
     if requested:
         if declared and requested not in declared:
             raise UnknownEnvironment(
