@@ -1,0 +1,185 @@
+"""State bodies at rest: AES-256-GCM in 1 MiB segments, or clear when no key is configured.
+
+A body is cut into segments of ``SEGMENT_SIZE`` bytes (the last may be shorter, or empty for
+an empty body). Each sealed segment is ``final flag (1 byte) || nonce (12 random bytes) ||
+ciphertext || tag`` and authenticates, as associated data, a random 16-byte ``stream_id`` of the body, the segment's
+index and whether it is the final one. So a changed byte, a segment moved, swapped with
+another body's, dropped at the end (truncation) or added after the final one is detected
+while reading, and a body of any size is encrypted and decrypted one segment at a time.
+
+Keys come from the ``state_keys`` setting: ``"ID:BASE64,ID:BASE64"`` (32-byte keys). The first
+key encrypts; every key decrypts, so a key is rotated by putting a new one first and then
+running ``signalbox state rotate-key``, which re-encrypts the stored versions under it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from signalbox.core.errors import ConfigError, StateIntegrityError, StateKeyUnknown
+
+__all__ = [
+    "SEGMENT_SIZE",
+    "Envelope",
+    "StateKey",
+    "StateKeyring",
+    "new_key_text",
+    "rechunk",
+    "seal",
+    "unseal",
+]
+
+SEGMENT_SIZE = 1 << 20
+_NONCE = 12
+_TAG = 16
+_DOMAIN = b"signalbox-tfstate-segment/1"
+
+
+@dataclass(frozen=True)
+class StateKey:
+    id: str
+    secret: bytes = b""
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"StateKey(id={self.id!r})"
+
+
+class StateKeyring:
+    """The configured keys: the first encrypts, all decrypt. Empty: states stored in clear."""
+
+    def __init__(self, keys: Iterable[StateKey] = ()) -> None:
+        self.keys = tuple(keys)
+        self._by_id = {key.id: key for key in self.keys}
+
+    @property
+    def primary(self) -> StateKey | None:
+        return self.keys[0] if self.keys else None
+
+    def get(self, key_id: str) -> StateKey:
+        try:
+            return self._by_id[key_id]
+        except KeyError:
+            raise StateKeyUnknown(
+                f"A stored state was encrypted with key {key_id!r}, which is not configured.",
+                hint="Add the key back to state_keys (after the current first key).",
+            ) from None
+
+    @classmethod
+    def from_setting(cls, text: str) -> StateKeyring:
+        """Parse ``"ID:BASE64,ID:BASE64"``; raises ConfigError naming the bad entry."""
+        keys: list[StateKey] = []
+        for entry in filter(None, (part.strip() for part in text.split(","))):
+            key_id, _, encoded = entry.partition(":")
+            try:
+                secret = base64.b64decode(encoded.strip(), validate=True)
+            except (binascii.Error, ValueError):
+                secret = b""
+            if not key_id.strip() or len(secret) != 32:
+                raise ConfigError(
+                    f"state_keys entry {key_id.strip() or '?'!r} is not ID:BASE64 of 32 bytes.",
+                    hint="Create a key with `signalbox state new-key` and paste it as is.",
+                )
+            if key_id.strip() in {key.id for key in keys}:
+                raise ConfigError(
+                    f"state_keys names key {key_id.strip()!r} twice.",
+                    hint="Give every key its own id.",
+                )
+            keys.append(StateKey(key_id.strip(), secret))
+        return cls(keys)
+
+
+def new_key_text(key_id: str) -> str:
+    """A fresh ``ID:BASE64`` entry for the state_keys setting."""
+    return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """How one stored body was written: the key (None: clear) and the body's stream id."""
+
+    key_id: str | None
+    stream_id: bytes
+
+
+def rechunk(chunks: Iterable[bytes], size: int = SEGMENT_SIZE) -> Iterator[bytes]:
+    """The same bytes in pieces of ``size`` (the last shorter); nothing for no bytes."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def _associated(stream_id: bytes, index: int, final: bool) -> bytes:
+    return _DOMAIN + stream_id + index.to_bytes(8, "big") + (b"\x01" if final else b"\x00")
+
+
+def _with_final_flag(segments: Iterable[bytes]) -> Iterator[tuple[int, bytes, bool]]:
+    previous: bytes | None = None
+    index = 0
+    for segment in segments:
+        if previous is not None:
+            yield index, previous, False
+            index += 1
+        previous = segment
+    yield index, previous if previous is not None else b"", True
+
+
+def seal(keyring: StateKeyring, chunks: Iterable[bytes]) -> tuple[Envelope, Iterator[bytes]]:
+    """Segments to store for ``chunks``: sealed under the primary key, or clear without one."""
+    key = keyring.primary
+    stream_id = os.urandom(16)
+    if key is None:
+        return Envelope(None, stream_id), rechunk(chunks)
+    cipher = AESGCM(key.secret)
+
+    def sealed() -> Iterator[bytes]:
+        for index, segment, final in _with_final_flag(rechunk(chunks)):
+            nonce = os.urandom(_NONCE)
+            flag = b"\x01" if final else b"\x00"
+            associated = _associated(stream_id, index, final)
+            yield flag + nonce + cipher.encrypt(nonce, segment, associated)
+
+    return Envelope(key.id, stream_id), sealed()
+
+
+def unseal(keyring: StateKeyring, envelope: Envelope, pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The body's bytes, one segment at a time; raises StateIntegrityError on any tampering."""
+    if envelope.key_id is None:
+        yield from pieces
+        return
+    cipher = AESGCM(keyring.get(envelope.key_id).secret)
+    index, finished = 0, False
+    for piece in pieces:
+        if finished or len(piece) < 1 + _NONCE + _TAG:
+            raise _damaged("has a segment after its end or a cut segment")
+        finished = piece[:1] == b"\x01"
+        nonce, sealed_segment = piece[1 : 1 + _NONCE], piece[1 + _NONCE :]
+        try:
+            plain = cipher.decrypt(
+                nonce, sealed_segment, _associated(envelope.stream_id, index, finished)
+            )
+        except InvalidTag:
+            raise _damaged(f"segment {index} does not authenticate") from None
+        index += 1
+        yield plain
+    if not finished:
+        raise _damaged("ends before its final segment")
+
+
+def _damaged(what: str) -> StateIntegrityError:
+    return StateIntegrityError(
+        f"A stored state body {what}: it was changed or cut outside signalbox.",
+        hint="Restore an earlier version with `signalbox state restore`, and check who can "
+        "write to the database.",
+    )

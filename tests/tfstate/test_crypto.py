@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signalbox.core.errors import ConfigError, StateIntegrityError, StateKeyUnknown
+from signalbox.tfstate.crypto import (
+    SEGMENT_SIZE,
+    Envelope,
+    StateKey,
+    StateKeyring,
+    new_key_text,
+    rechunk,
+    seal,
+    unseal,
+)
+
+OLD = StateKey("k1", b"\x01" * 32)
+NEW = StateKey("k2", b"\x02" * 32)
+RING = StateKeyring([OLD])
+
+
+def store(keyring: StateKeyring, body: bytes, piece: int = 65536) -> tuple[Envelope, list[bytes]]:
+    envelope, segments = seal(keyring, (body[i : i + piece] for i in range(0, len(body), piece)))
+    return envelope, list(segments)
+
+
+def read(keyring: StateKeyring, envelope: Envelope, segments: list[bytes]) -> bytes:
+    return b"".join(unseal(keyring, envelope, segments))
+
+
+def test_round_trip_in_segments_without_clear_text() -> None:
+    body = os.urandom(SEGMENT_SIZE * 2 + 123)
+    envelope, segments = store(RING, body)
+    assert envelope.key_id == "k1" and len(segments) == 3
+    assert all(body[:64] not in segment for segment in segments)
+    assert read(RING, envelope, segments) == body
+
+
+def test_an_empty_body_is_one_sealed_segment() -> None:
+    envelope, segments = store(RING, b"")
+    assert len(segments) == 1 and read(RING, envelope, segments) == b""
+
+
+def test_without_a_key_bodies_are_stored_in_clear() -> None:
+    body = b'{"serial": 1}' * 100_000
+    envelope, segments = store(StateKeyring(), body)
+    assert envelope.key_id is None and b"".join(segments) == body
+    assert read(StateKeyring(), envelope, segments) == body
+
+
+@given(body=st.binary(max_size=3000), size=st.integers(1, 700))
+def test_rechunk_keeps_the_bytes(body: bytes, size: int) -> None:
+    pieces = list(rechunk((body[i : i + 97] for i in range(0, len(body), 97)), size))
+    assert b"".join(pieces) == body
+    assert all(len(piece) == size for piece in pieces[:-1])
+
+
+@settings(max_examples=60)
+@given(position=st.integers(0, 10**9), bit=st.integers(0, 7))
+def test_any_flipped_bit_is_detected(position: int, bit: int) -> None:
+    envelope, segments = store(RING, b"x" * 5000)
+    target = bytearray(segments[0])
+    target[position % len(target)] ^= 1 << bit
+    with pytest.raises(StateIntegrityError):
+        read(RING, envelope, [bytes(target)])
+
+
+def big_body() -> tuple[Envelope, list[bytes]]:
+    return store(RING, os.urandom(SEGMENT_SIZE * 3 + 10))
+
+
+def test_truncation_is_detected() -> None:
+    envelope, segments = big_body()
+    with pytest.raises(StateIntegrityError, match="ends before its final segment"):
+        read(RING, envelope, segments[:-1])
+
+
+def test_reordering_is_detected() -> None:
+    envelope, segments = big_body()
+    with pytest.raises(StateIntegrityError):
+        read(RING, envelope, [segments[1], segments[0], *segments[2:]])
+
+
+def test_a_segment_after_the_end_is_detected() -> None:
+    envelope, segments = big_body()
+    with pytest.raises(StateIntegrityError):
+        read(RING, envelope, [*segments, segments[-1]])
+
+
+def test_segments_of_another_body_are_detected() -> None:
+    first, first_segments = big_body()
+    _, other_segments = big_body()
+    with pytest.raises(StateIntegrityError):
+        read(RING, first, [other_segments[0], *first_segments[1:]])
+
+
+def test_setting_the_final_flag_early_is_detected() -> None:
+    envelope, segments = big_body()
+    with pytest.raises(StateIntegrityError):
+        read(RING, envelope, [b"\x01" + segments[0][1:]])
+
+
+def test_rotation_first_key_encrypts_all_keys_decrypt() -> None:
+    old_envelope, old_segments = store(StateKeyring([OLD]), b"state under the old key")
+    rotated = StateKeyring([NEW, OLD])
+    new_envelope, new_segments = store(rotated, b"state under the new key")
+    assert new_envelope.key_id == "k2"
+    assert read(rotated, old_envelope, old_segments) == b"state under the old key"
+    assert read(rotated, new_envelope, new_segments) == b"state under the new key"
+    with pytest.raises(StateKeyUnknown, match="'k1'"):
+        read(StateKeyring([NEW]), old_envelope, old_segments)
+
+
+def test_the_wrong_key_under_the_same_id_is_detected() -> None:
+    envelope, segments = store(RING, b"secret")
+    with pytest.raises(StateIntegrityError):
+        read(StateKeyring([StateKey("k1", b"\x09" * 32)]), envelope, segments)
+
+
+def test_keys_from_the_setting() -> None:
+    text = f"{new_key_text('2026-11')}, {new_key_text('2026-01')}"
+    ring = StateKeyring.from_setting(text)
+    assert [key.id for key in ring.keys] == ["2026-11", "2026-01"]
+    assert ring.primary is not None and len(ring.primary.secret) == 32
+    assert "secret" not in repr(ring.primary) and str(ring.primary.secret) not in repr(ring.keys)
+    assert StateKeyring.from_setting("").primary is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nocolon",
+        "k1:notbase64!",
+        f"k1:{base64.b64encode(b'short').decode()}",
+        f":{base64.b64encode(bytes(32)).decode()}",
+        f"a:{base64.b64encode(bytes(32)).decode()},a:{base64.b64encode(bytes(32)).decode()}",
+    ],
+)
+def test_bad_key_settings_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError):
+        StateKeyring.from_setting(text)
