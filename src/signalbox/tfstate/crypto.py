@@ -2,10 +2,11 @@
 
 A body is cut into segments of ``SEGMENT_SIZE`` bytes (the last may be shorter, or empty for
 an empty body). Each sealed segment is ``final flag (1 byte) || nonce (12 random bytes) ||
-ciphertext || tag`` and authenticates, as associated data, a random 16-byte ``stream_id`` of the body, the segment's
-index and whether it is the final one. So a changed byte, a segment moved, swapped with
-another body's, dropped at the end (truncation) or added after the final one is detected
-while reading, and a body of any size is encrypted and decrypted one segment at a time.
+ciphertext || tag`` and authenticates, as associated data, a random 16-byte ``stream_id`` of
+the body, the segment's index and whether it is the final one. So a changed byte, a segment
+moved, swapped with another body's, dropped at the end (truncation) or added after the final
+one is detected while reading, and a body of any size is encrypted and decrypted one segment
+at a time.
 
 Keys come from the ``state_keys`` setting: ``"ID:BASE64,ID:BASE64"`` (32-byte keys). The first
 key encrypts; every key decrypts, so a key is rotated by putting a new one first and then
@@ -159,8 +160,8 @@ def unseal(keyring: StateKeyring, envelope: Envelope, pieces: Iterable[bytes]) -
         yield from pieces
         return
     cipher = AESGCM(keyring.get(envelope.key_id).secret)
-    index, finished = 0, False
-    for piece in pieces:
+    finished = False
+    for index, piece in enumerate(pieces):
         if finished or len(piece) < 1 + _NONCE + _TAG:
             raise _damaged("has a segment after its end or a cut segment")
         finished = piece[:1] == b"\x01"
@@ -171,7 +172,6 @@ def unseal(keyring: StateKeyring, envelope: Envelope, pieces: Iterable[bytes]) -
             )
         except InvalidTag:
             raise _damaged(f"segment {index} does not authenticate") from None
-        index += 1
         yield plain
     if not finished:
         raise _damaged("ends before its final segment")
