@@ -1,0 +1,295 @@
+"""Holds: acquire, renew, release, force-release and expire, each in one transaction.
+
+Every function locks the environment first (``UnitOfWork.lock_environment``), reads the
+current hold, asks ``core.holds``, writes, and records the event, all in one transaction, so
+two servers on one database can never both grant. ``*_in(uow, ...)`` variants run inside a
+caller's unit of work (the gate takes its deploy hold that way).
+
+Event kinds: hold.granted, hold.renewed, hold.released, hold.force-released, hold.lapsed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import Engine
+
+from signalbox.core.errors import Held, InvalidInput, NotHolder
+from signalbox.core.holds import (
+    Denied,
+    Granted,
+    HoldRequest,
+    decide_hold,
+    decide_release,
+    decide_renew,
+)
+from signalbox.core.views import HoldKind, HoldView, Principal
+from signalbox.services.clock import format_local, zone
+from signalbox.services.events import record_event
+from signalbox.storage.repositories import hold_view
+from signalbox.storage.tables import HoldRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = [
+    "acquire_hold",
+    "acquire_hold_in",
+    "current_hold",
+    "denial_error",
+    "describe_denial",
+    "expire_lapsed",
+    "force_release",
+    "release_hold",
+    "renew_hold",
+]
+
+
+def _event_data(hold: HoldView) -> dict[str, object]:
+    return {
+        "owner": hold.owner.name,
+        "owner_is_ci": hold.owner.is_ci,
+        "kind": str(hold.kind),
+        "reason": hold.reason,
+        "since": hold.since.isoformat(),
+        "until": hold.until.isoformat(),
+        "fencing_token": hold.fencing_token,
+    }
+
+
+def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldView | None]:
+    row = uow.holds.current(environment)
+    return row, (hold_view(row) if row is not None else None)
+
+
+def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime, where: tzinfo) -> None:
+    hold = hold_view(row)
+    uow.holds.close(row, at=hold.until, by="signalbox", reason="lapsed")
+    record_event(
+        uow,
+        environment=hold.environment,
+        actor="signalbox",
+        kind="hold.lapsed",
+        message=f"{hold.owner.name}'s hold on {hold.environment} lapsed at "
+        f"{format_local(hold.until, where, now=now)} (not renewed); "
+        f"{hold.environment} is free.",
+        now=now,
+        data=_event_data(hold),
+        deploy_id=hold.deploy_id,
+    )
+
+
+def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
+    """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of)."""
+    environment = uow.lock_environment(request.environment)
+    where = zone(environment.timezone)
+    row, current = _current(uow, request.environment)
+    decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
+    if isinstance(decision, Denied):
+        return decision
+    hold = decision.hold
+    until = format_local(hold.until, where, now=now)
+    if decision.renewed:
+        assert row is not None
+        row.until, row.reason = hold.until, hold.reason
+        row.lease_seconds = int(request.duration.total_seconds())
+        record_event(
+            uow,
+            environment=hold.environment,
+            actor=hold.owner.name,
+            kind="hold.renewed",
+            message=f"{hold.owner.name} renewed the hold on {hold.environment} until {until}.",
+            now=now,
+            data=_event_data(hold),
+            deploy_id=hold.deploy_id,
+        )
+        return decision
+    if row is not None:
+        _close_lapsed(uow, row, now=now, where=where)
+    token = uow.environments.next_fencing_token(environment)
+    assert token == hold.fencing_token, "the fencing counter moved under the row lock"
+    uow.holds.grant(hold, lease_seconds=int(request.duration.total_seconds()))
+    record_event(
+        uow,
+        environment=hold.environment,
+        actor=hold.owner.name,
+        kind="hold.granted",
+        message=f"{hold.owner.name} holds {hold.environment} until {until}: {hold.reason}.",
+        now=now,
+        data=_event_data(hold),
+        deploy_id=hold.deploy_id,
+    )
+    return decision
+
+
+def acquire_hold(
+    engine: Engine,
+    *,
+    environment: str,
+    principal: Principal,
+    reason: str,
+    duration: timedelta,
+    now: datetime,
+    kind: HoldKind = HoldKind.WORK,
+    deploy_id: int | None = None,
+) -> Granted | Denied:
+    """Hold ``environment`` for ``duration`` (or renew your own live hold)."""
+    request = HoldRequest(environment, principal, kind, reason, duration, deploy_id)
+    with UnitOfWork(engine) as uow:
+        return acquire_hold_in(uow, request, now=now)
+
+
+def renew_hold(
+    engine: Engine,
+    *,
+    environment: str,
+    principal: Principal,
+    now: datetime,
+    duration: timedelta | None = None,
+    fencing_token: int | None = None,
+) -> HoldView:
+    """Extend your live hold to ``now + duration`` (default: its original lease)."""
+    with UnitOfWork(engine) as uow:
+        env = uow.lock_environment(environment)
+        row, current = _current(uow, environment)
+        lease = duration or timedelta(seconds=row.lease_seconds if row else 0)
+        hold = decide_renew(
+            current,
+            owner=principal,
+            environment=environment,
+            duration=lease,
+            now=now,
+            fencing_token=fencing_token,
+        )
+        assert row is not None
+        row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
+        until = format_local(hold.until, zone(env.timezone), now=now)
+        record_event(
+            uow,
+            environment=environment,
+            actor=principal.name,
+            kind="hold.renewed",
+            message=f"{principal.name} renewed the hold on {environment} until {until}.",
+            now=now,
+            data=_event_data(hold),
+            deploy_id=hold.deploy_id,
+        )
+        return hold
+
+
+def release_hold(
+    engine: Engine,
+    *,
+    environment: str,
+    principal: Principal,
+    now: datetime,
+    fencing_token: int | None = None,
+) -> HoldView:
+    """Release your hold; NotHolder if you do not hold it, StaleFencingToken if the token
+    given is not the current one."""
+    with UnitOfWork(engine) as uow:
+        uow.lock_environment(environment)
+        row, current = _current(uow, environment)
+        hold = decide_release(
+            current, owner=principal, environment=environment, now=now, fencing_token=fencing_token
+        )
+        assert row is not None
+        uow.holds.close(row, at=now, by=principal.name, reason="released")
+        record_event(
+            uow,
+            environment=environment,
+            actor=principal.name,
+            kind="hold.released",
+            message=f"{principal.name} released {environment}.",
+            now=now,
+            data=_event_data(hold),
+            deploy_id=hold.deploy_id,
+        )
+        return hold
+
+
+def force_release(
+    engine: Engine, *, environment: str, admin: Principal, reason: str, now: datetime
+) -> HoldView:
+    """An admin ends someone's hold (the caller checks the admin grant); needs a reason."""
+    if not reason.strip():
+        raise InvalidInput(
+            "A force-release needs a reason; the holder will read it.",
+            hint='Add --reason "why".',
+            field="reason",
+        )
+    with UnitOfWork(engine) as uow:
+        uow.lock_environment(environment)
+        row, current = _current(uow, environment)
+        if row is None or current is None:
+            raise NotHolder(
+                f"{environment} is not held; there is nothing to release.",
+                hint="See signalbox status.",
+                environment=environment,
+            )
+        uow.holds.close(row, at=now, by=admin.name, reason=reason)
+        record_event(
+            uow,
+            environment=environment,
+            actor=admin.name,
+            kind="hold.force-released",
+            message=f"{admin.name} force-released {current.owner.name}'s hold on "
+            f"{environment}: {reason}.",
+            now=now,
+            data={**_event_data(current), "release_reason": reason},
+            deploy_id=current.deploy_id,
+        )
+        return current
+
+
+def expire_lapsed(engine: Engine, *, now: datetime) -> list[HoldView]:
+    """Close every hold whose lease lapsed, writing ``hold.lapsed``; returns them."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        candidates = uow.holds.lapsed_environments(now)
+    expired = []
+    for environment in candidates:
+        with UnitOfWork(engine) as uow:
+            env = uow.lock_environment(environment)
+            row = uow.holds.current(environment)
+            if row is not None and row.until <= now:
+                expired.append(hold_view(row))
+                _close_lapsed(uow, row, now=now, where=zone(env.timezone))
+    return expired
+
+
+def current_hold(engine: Engine, *, environment: str, now: datetime) -> HoldView | None:
+    """The live hold on ``environment``, or None (UnknownEnvironment if not configured)."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        uow.environments.get(environment)
+        _, current = _current(uow, environment)
+        return current if current is not None and current.until > now else None
+
+
+def describe_denial(denied: Denied, where: tzinfo, *, now: datetime) -> tuple[str, str]:
+    """(message, hint) in the environment's time zone, for people."""
+    holder = denied.holder
+    what = "a deploy by " if holder.kind is HoldKind.DEPLOY else ""
+    message = (
+        f"{holder.environment} is held by {what}{holder.owner.name} since "
+        f"{format_local(holder.since, where, now=now)} until "
+        f"{format_local(holder.until, where, now=now)} ({where}): {holder.reason}."
+    )
+    hint = f"Ask {holder.owner.name}, or wait for `signalbox release {holder.environment}`."
+    return message, hint
+
+
+def denial_error(denied: Denied, timezone: str, *, now: datetime) -> Held:
+    """The refusal as the ``held`` answer (409) with the holder's fields."""
+    message, hint = describe_denial(denied, zone(timezone), now=now)
+    holder = denied.holder
+    return Held(
+        message,
+        hint=hint,
+        environment=holder.environment,
+        holder=holder.owner.name,
+        holder_is_ci=holder.owner.is_ci,
+        kind=str(holder.kind),
+        reason=holder.reason,
+        since=holder.since.isoformat(),
+        until=holder.until.isoformat(),
+        timezone=timezone,
+        deploy_id=holder.deploy_id,
+    )

@@ -1,0 +1,252 @@
+"""API tokens: create (the secret is shown once), authenticate, the bootstrap admin token.
+
+Tokens are ``sbx_`` + 32 random bytes (URL-safe base64), so a fast hash (SHA-256) is right:
+only the hash is stored. Authentication looks the hash up and compares it with
+``hmac.compare_digest``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from signalbox.core.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from signalbox.core.roles import ANY_ENVIRONMENT, Action, Grant, allowed, missing_grant
+from signalbox.core.roles import parse_grants as parse_grant_texts
+from signalbox.core.views import Principal
+from signalbox.services.events import record_event
+from signalbox.storage.repositories.environments import unknown_environment
+from signalbox.storage.tables import TokenRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = [
+    "BOOTSTRAP_NAME",
+    "Caller",
+    "TokenInfo",
+    "authenticate",
+    "create_token",
+    "hash_secret",
+    "list_tokens",
+    "new_secret",
+    "register_bootstrap_token",
+    "revoke_token",
+]
+
+TOKEN_PREFIX = "sbx_"
+BOOTSTRAP_NAME = "bootstrap-admin"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+_TOUCH_EVERY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated token: who (``principal``) and what they may do (``grants``)."""
+
+    principal: Principal
+    grants: tuple[Grant, ...]
+
+    def may(self, action: Action, environment: str | None) -> bool:
+        return allowed(self.grants, action, environment)
+
+    def require(self, action: Action, environment: str | None) -> None:
+        """Forbidden (403), naming the grant that is missing, unless allowed."""
+        if not self.may(action, environment):
+            raise Forbidden(
+                f"{self.principal.name} may not {action} "
+                f"{'on ' + environment if environment else 'here'}. "
+                f"{missing_grant(action, environment)}",
+                hint="Ask an admin for that grant (signalbox token create ... --grant ...).",
+                action=str(action),
+                environment=environment,
+                missing=missing_grant(action, environment),
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    name: str
+    is_ci: bool
+    grants: tuple[str, ...]
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, row: TokenRow) -> TokenInfo:
+        return cls(
+            row.name,
+            row.is_ci,
+            tuple(row.grants),
+            row.created_at,
+            row.created_by,
+            row.revoked_at,
+            row.last_used_at,
+        )
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _validate_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"{name!r} is not a token name.",
+            hint="Use letters, digits and . _ @ - (up to 128), such as ci-dev.",
+            field="name",
+        )
+
+
+def create_token(
+    engine: Engine, *, name: str, grants: Sequence[str], is_ci: bool, created_by: str, now: datetime
+) -> tuple[str, TokenInfo]:
+    """A new token; returns the secret (shown once, never stored) and its info."""
+    _validate_name(name)
+    parsed = parse_grant_texts(grants)
+    if not parsed:
+        raise InvalidInput(
+            "A token needs at least one grant.",
+            hint="Add --grant ROLE:ENV, such as --grant developer:dev.",
+            field="grants",
+        )
+    secret = new_secret()
+    with UnitOfWork(engine) as uow:
+        known = uow.environments.names()
+        for grant in parsed:
+            if grant.environment != ANY_ENVIRONMENT and grant.environment not in known:
+                raise unknown_environment(grant.environment, known)
+        if uow.tokens.by_name(name) is not None:
+            raise Conflict(
+                f"A token named {name!r} already exists.",
+                hint="Choose another name, or revoke the old token first.",
+                name=name,
+            )
+        texts = [str(grant) for grant in parsed]
+        row = uow.tokens.add(
+            name=name,
+            secret_hash=hash_secret(secret),
+            is_ci=is_ci,
+            grants=texts,
+            created_at=now,
+            created_by=created_by,
+        )
+        record_event(
+            uow,
+            environment=None,
+            actor=created_by,
+            kind="token.created",
+            message=f"{created_by} created the token {name} "
+            f"({'CI' if is_ci else 'person'}: {', '.join(texts)}).",
+            now=now,
+            data={"name": name, "grants": texts, "is_ci": is_ci},
+        )
+        return secret, TokenInfo.of(row)
+
+
+def authenticate(engine: Engine, secret: str, *, now: datetime) -> Caller:
+    """The caller that ``secret`` identifies; Unauthenticated if none (or revoked)."""
+    digest = hash_secret(secret)
+    with UnitOfWork(engine, read_only=True) as uow:
+        row = uow.tokens.by_hash(digest)
+        valid = row is not None and hmac.compare_digest(row.secret_hash, digest)
+        if row is None or not valid or row.revoked_at is not None:
+            raise Unauthenticated(
+                "The token is not valid (unknown or revoked).",
+                hint="Check SIGNALBOX_TOKEN, or ask an admin for a token.",
+            )
+        caller = Caller(Principal(row.name, row.is_ci), parse_grant_texts(row.grants))
+        stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
+    if stale:
+        _touch(engine, digest, now)
+    return caller
+
+
+def _touch(engine: Engine, digest: str, now: datetime) -> None:
+    with UnitOfWork(engine) as uow:
+        row = uow.tokens.by_hash(digest)
+        if row is not None:
+            row.last_used_at = now
+
+
+def register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> None:
+    """Make ``secret`` the bootstrap admin token (admin:*); an empty secret revokes it."""
+    with UnitOfWork(engine) as uow:
+        row = uow.tokens.by_name(BOOTSTRAP_NAME)
+        if not secret:
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = now
+                record_event(
+                    uow,
+                    environment=None,
+                    actor="signalbox",
+                    kind="token.revoked",
+                    message=f"The bootstrap token {BOOTSTRAP_NAME} was revoked "
+                    "(SIGNALBOX_ADMIN_TOKEN is unset).",
+                    now=now,
+                    data={"name": BOOTSTRAP_NAME},
+                )
+            return
+        digest = hash_secret(secret)
+        if row is None:
+            uow.tokens.add(
+                name=BOOTSTRAP_NAME,
+                secret_hash=digest,
+                is_ci=False,
+                grants=["admin:*"],
+                created_at=now,
+                created_by="signalbox",
+            )
+        elif row.secret_hash == digest and row.revoked_at is None:
+            return
+        else:
+            row.secret_hash, row.revoked_at, row.grants = digest, None, ["admin:*"]
+        record_event(
+            uow,
+            environment=None,
+            actor="signalbox",
+            kind="token.bootstrap",
+            message=f"The bootstrap admin token {BOOTSTRAP_NAME} was registered "
+            "from SIGNALBOX_ADMIN_TOKEN.",
+            now=now,
+            data={"name": BOOTSTRAP_NAME},
+        )
+
+
+def list_tokens(engine: Engine) -> list[TokenInfo]:
+    with UnitOfWork(engine, read_only=True) as uow:
+        return [TokenInfo.of(row) for row in uow.tokens.all()]
+
+
+def revoke_token(engine: Engine, *, name: str, revoked_by: str, now: datetime) -> TokenInfo:
+    with UnitOfWork(engine) as uow:
+        row = uow.tokens.by_name(name)
+        if row is None:
+            raise InvalidInput(
+                f"There is no token named {name!r}.",
+                hint="List tokens with GET /api/tokens.",
+                field="name",
+            )
+        if row.revoked_at is None:
+            row.revoked_at = now
+            record_event(
+                uow,
+                environment=None,
+                actor=revoked_by,
+                kind="token.revoked",
+                message=f"{revoked_by} revoked the token {name}.",
+                now=now,
+                data={"name": name},
+            )
+        return TokenInfo.of(row)

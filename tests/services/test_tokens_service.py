@@ -1,0 +1,116 @@
+"""Tokens: shown once, stored hashed, authenticated, revoked, and the bootstrap admin."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from signalbox.core.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from signalbox.core.roles import Action
+from signalbox.services.events import list_events
+from signalbox.services.tokens import (
+    BOOTSTRAP_NAME,
+    authenticate,
+    create_token,
+    hash_secret,
+    register_bootstrap_token,
+    revoke_token,
+)
+from signalbox.storage import UnitOfWork
+from signalbox.storage.tables import TokenRow
+
+
+def test_created_token_authenticates_with_its_grants_and_is_stored_hashed(engine, clock):
+    secret, info = create_token(
+        engine,
+        name="ci-dev",
+        grants=["developer:dev"],
+        is_ci=True,
+        created_by="root",
+        now=clock.now(),
+    )
+    assert secret.startswith("sbx_") and len(secret) >= 40
+    caller = authenticate(engine, secret, now=clock.now())
+    assert caller.principal.name == "ci-dev" and caller.principal.is_ci
+    assert caller.may(Action.DEPLOY, "dev") and not caller.may(Action.DEPLOY, "prod")
+    with UnitOfWork(engine, read_only=True) as uow:
+        [row] = uow.session.scalars(select(TokenRow)).all()
+        assert row.secret_hash == hash_secret(secret) and secret not in str(row.grants)
+    [event] = list_events(engine, limit=1)
+    assert event.kind == "token.created" and secret not in event.message + str(event.data)
+    assert info.grants == ("developer:dev",)
+
+
+def test_wrong_or_revoked_tokens_are_unauthenticated(engine, clock):
+    secret, _ = create_token(
+        engine,
+        name="coo",
+        grants=["stakeholder:dev"],
+        is_ci=False,
+        created_by="root",
+        now=clock.now(),
+    )
+    with pytest.raises(Unauthenticated):
+        authenticate(engine, secret + "x", now=clock.now())
+    revoke_token(engine, name="coo", revoked_by="root", now=clock.now())
+    with pytest.raises(Unauthenticated):
+        authenticate(engine, secret, now=clock.now())
+
+
+@pytest.mark.parametrize(
+    ("name", "grants", "error"),
+    [
+        ("bad name", ["developer:dev"], InvalidInput),
+        ("ok", [], InvalidInput),
+        ("ok", ["developer"], InvalidInput),
+        ("ok", ["developer:staging"], InvalidInput),  # UnknownEnvironment is a NotFound
+    ],
+)
+def test_bad_token_requests(engine, clock, name, grants, error):
+    from signalbox.core.errors import UnknownEnvironment
+
+    expected = UnknownEnvironment if grants == ["developer:staging"] else error
+    with pytest.raises(expected):
+        create_token(
+            engine, name=name, grants=grants, is_ci=False, created_by="root", now=clock.now()
+        )
+
+
+def test_duplicate_name_is_a_conflict(engine, clock):
+    create_token(
+        engine, name="x", grants=["viewer:*"], is_ci=False, created_by="r", now=clock.now()
+    )
+    with pytest.raises(Conflict):
+        create_token(
+            engine, name="x", grants=["viewer:*"], is_ci=False, created_by="r", now=clock.now()
+        )
+
+
+def test_bootstrap_token_is_admin_everywhere_replaced_and_revoked_when_unset(engine, clock):
+    register_bootstrap_token(engine, "first-secret", now=clock.now())
+    caller = authenticate(engine, "first-secret", now=clock.now())
+    assert caller.principal.name == BOOTSTRAP_NAME
+    assert caller.may(Action.MANAGE_TOKENS, None) and caller.may(Action.FORCE_RELEASE, "prod")
+    register_bootstrap_token(engine, "second-secret", now=clock.now())
+    with pytest.raises(Unauthenticated):
+        authenticate(engine, "first-secret", now=clock.now())
+    authenticate(engine, "second-secret", now=clock.now())
+    register_bootstrap_token(engine, "", now=clock.now())
+    with pytest.raises(Unauthenticated):
+        authenticate(engine, "second-secret", now=clock.now())
+
+
+def test_require_names_the_missing_grant(engine, clock):
+    secret, _ = create_token(
+        engine,
+        name="coo",
+        grants=["stakeholder:dev"],
+        is_ci=False,
+        created_by="root",
+        now=clock.now(),
+    )
+    caller = authenticate(engine, secret, now=clock.now())
+    caller.require(Action.RESERVE, "dev")
+    with pytest.raises(Forbidden) as raised:
+        caller.require(Action.HOLD, "dev")
+    assert "developer:dev or admin:dev" in raised.value.message
