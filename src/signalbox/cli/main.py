@@ -44,7 +44,8 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode, click returns a command's typer.Exit code instead of raising
+        returned = app(args=argv, standalone_mode=False)
     except SignalboxError as error:
         Console(stderr=True, highlight=False, soft_wrap=True).print(one_line(error), markup=False)
         sys.exit(int(exit_code_for(error)))
@@ -62,4 +63,4 @@ def main(argv: list[str] | None = None) -> None:
             click_error.show()
             sys.exit(click_error.exit_code)
         raise
-    sys.exit(0)
+    sys.exit(returned if isinstance(returned, int) else 0)
