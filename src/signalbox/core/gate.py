@@ -1,0 +1,353 @@
+"""The gate: "may this deploy go now?", decided in exactly one function, ``decide_gate``.
+
+The answer is a value, never an exception: ``Go``, ``Wait`` (queued, with a position),
+``NeedsApproval`` or ``Refused`` (with a reason, a one-sentence message that names whom to
+ask, and until when). ``decide_wait_expiry`` turns a wait that ran out into its refusal:
+a queue wait that expired (``wait-expired``, "refused for now") is told apart from an
+approval that never came (``approval-expired``).
+
+Times in messages are UTC ISO (``2026-11-26T13:00Z``) unless the snapshot names the
+environment's time zone, in which case they are local (``15:30 CET``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from signalbox.core.durations import format_duration
+from signalbox.core.errors import InvalidInput, InvalidTransition
+from signalbox.core.holds import is_live
+from signalbox.core.queue import WAITING_STATES, position_of, queue_order, running_deploy
+from signalbox.core.reservations import first_conflict, next_free_start
+from signalbox.core.times import format_local, format_utc, require_utc
+from signalbox.core.views import (
+    DeployState,
+    DeployView,
+    HoldKind,
+    HoldView,
+    ReservationView,
+)
+
+__all__ = [
+    "VERDICTS",
+    "EnvironmentSnapshot",
+    "GateDecision",
+    "Go",
+    "NeedsApproval",
+    "RefusalReason",
+    "Refused",
+    "Wait",
+    "decide_gate",
+    "decide_wait_expiry",
+]
+
+VERDICTS = frozenset({"routine", "needs-approval", "blocked", "none"})
+_FINISHED = frozenset(
+    {DeployState.SUCCEEDED, DeployState.FAILED, DeployState.REFUSED, DeployState.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSnapshot:
+    """What the gate needs to know about one environment, read in the deciding transaction.
+
+    ``deploys`` are its active deploys (queued, awaiting approval, running); ``reservations``
+    the current and upcoming windows including materialised freezes. ``frozen`` is an open
+    incident: only hotfixes (priority above 0) go. ``unplanned_needs_approval``: a deploy
+    without a plan (verdict ``none``) needs an approval, as only routine plans go without
+    one. ``timezone`` (IANA name), when given, renders times in messages as local times.
+    """
+
+    name: str
+    hold: HoldView | None
+    deploys: tuple[DeployView, ...]
+    reservations: tuple[ReservationView, ...]
+    expected_duration: timedelta
+    frozen: bool = False
+    unplanned_needs_approval: bool = True
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    deploy_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Queued: ``position`` 1 is next; ``behind`` is the deploy directly ahead (or running)."""
+
+    deploy_id: int
+    position: int
+    behind: DeployView | None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsApproval:
+    deploy_id: int
+    verdict: str
+    message: str = ""
+
+
+class RefusalReason(StrEnum):
+    HELD = "held"
+    RESERVED = "reserved"
+    FROZEN = "frozen"
+    SUPERSEDED = "superseded"
+    BLOCKED = "blocked"
+    DENIED = "denied"
+    WAIT_EXPIRED = "wait-expired"
+    APPROVAL_EXPIRED = "approval-expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """No, with ``reason``; ``whom`` to ask (None: nobody in particular); ``until``: the
+    earliest time it could go (None: not by waiting)."""
+
+    deploy_id: int
+    reason: RefusalReason
+    message: str
+    whom: str | None
+    until: datetime | None
+
+
+GateDecision = Go | Wait | NeedsApproval | Refused
+
+
+def decide_gate(
+    snapshot: EnvironmentSnapshot, deploy: DeployView, *, now: datetime
+) -> GateDecision:
+    """May ``deploy`` go now? The checks, in this order, the first that applies answers:
+
+    0. the deploy is already running: Go (asking again is harmless). A finished deploy
+       (succeeded, failed, refused, cancelled) raises InvalidTransition: it cannot go again.
+    1. superseded by a newer request of the same branch: Refused(superseded);
+    2. its approval was denied: Refused(denied); an expired one: Refused(wait-expired);
+    3. the plan verdict is ``blocked``: Refused(blocked);
+    4. the environment is frozen by an incident and this is not a hotfix: Refused(frozen);
+    5. a live work hold by someone other than the requester: Refused(held);
+    6. a reservation or freeze window in force now, or starting before
+       ``now + expected_duration``: Refused(reserved), ``until`` the first free start;
+    7. verdict ``needs-approval`` (or ``none``, unless the snapshot says otherwise) and not
+       approved: NeedsApproval;
+    8. another deploy is running, a live deploy hold belongs to another deploy, or a deploy
+       is ahead in queue order (priority, then arrival, then id): Wait(position);
+    9. otherwise Go.
+    """
+    now = require_utc(now)
+    _check_belongs(snapshot, deploy)
+    if deploy.state is DeployState.RUNNING:
+        return Go(deploy.id)
+    return (
+        _refuse_for_deploy(snapshot, deploy)
+        or _refuse_for_environment(snapshot, deploy, now)
+        or _needs_approval(snapshot, deploy)
+        or _wait_in_queue(snapshot, deploy, now)
+        or Go(deploy.id)
+    )
+
+
+def decide_wait_expiry(
+    pending: Wait | NeedsApproval,
+    *,
+    wait_deadline: datetime,
+    now: datetime,
+    timezone: str | None = None,
+) -> Refused | None:
+    """None while ``now`` is before ``wait_deadline``; after it, the refusal to report.
+
+    A deploy still waiting in the queue gets ``wait-expired`` (refused for now: run the
+    pipeline again later); one still waiting for an approval gets ``approval-expired``
+    (nobody approved in time). Both stop the CI job so that it frees its runner.
+    """
+    now, wait_deadline = require_utc(now), require_utc(wait_deadline)
+    if now < wait_deadline:
+        return None
+    deadline = _render(wait_deadline, timezone, now)
+    ident = pending.deploy_id
+    if isinstance(pending, NeedsApproval):
+        message = (
+            f"Nobody approved deploy {ident} by {deadline}, so it stopped waiting; ask an "
+            f"approver to run `signalbox approve {ident}` and run the pipeline again."
+        )
+        return Refused(ident, RefusalReason.APPROVAL_EXPIRED, message, None, None)
+    ahead = pending.behind
+    whom = ahead.requester.name if ahead is not None else None
+    behind = f", behind deploy {ahead.id} by {whom}" if ahead is not None else ""
+    message = (
+        f"Deploy {ident} was still number {pending.position} in the queue at {deadline}"
+        f"{behind}, so it stopped waiting to free the runner; run the pipeline again later "
+        "or give it a longer --wait."
+    )
+    return Refused(ident, RefusalReason.WAIT_EXPIRED, message, whom, None)
+
+
+def _check_belongs(snapshot: EnvironmentSnapshot, deploy: DeployView) -> None:
+    if deploy.environment != snapshot.name:
+        raise InvalidInput(
+            f"Deploy {deploy.id} is for {deploy.environment}, not {snapshot.name}.",
+            hint="Decide a deploy against the snapshot of its own environment.",
+        )
+    if deploy.plan_verdict not in VERDICTS:
+        raise InvalidInput(
+            f"Deploy {deploy.id} has an unknown plan verdict {deploy.plan_verdict!r}.",
+            hint=f"Use one of {', '.join(sorted(VERDICTS))}.",
+        )
+    if deploy.state in _FINISHED:
+        raise InvalidTransition(
+            f"Deploy {deploy.id} is {deploy.state.value}: a finished deploy cannot go again.",
+            hint="Run the pipeline again to request a new deploy.",
+        )
+
+
+def _refuse_for_deploy(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Refused | None:
+    """Steps 1-3: reasons that belong to this deploy and that waiting will not change."""
+    ident, env = deploy.id, snapshot.name
+    if deploy.state is DeployState.SUPERSEDED:
+        newer = _newest_of_branch(snapshot, deploy)
+        by = f"deploy {newer.id} ({newer.commit[:7]})" if newer else "a newer request"
+        message = (
+            f"Deploy {ident} ({deploy.branch} @ {deploy.commit[:7]}) to {env} was superseded "
+            f"by {by} of the same branch; this job can stop, the newer one will deploy."
+        )
+        return Refused(ident, RefusalReason.SUPERSEDED, message, None, None)
+    if deploy.denied or deploy.state is DeployState.DENIED:
+        message = (
+            f"An approver denied the plan of deploy {ident} to {env}; ask them why "
+            f"(`signalbox deploys --env {env}`), change the plan and run the pipeline again."
+        )
+        return Refused(ident, RefusalReason.DENIED, message, None, None)
+    if deploy.state is DeployState.EXPIRED:
+        message = f"Deploy {ident} to {env} stopped waiting earlier; run the pipeline again."
+        return Refused(ident, RefusalReason.WAIT_EXPIRED, message, None, None)
+    if deploy.plan_verdict == "blocked":
+        message = (
+            f"{env}'s policy blocks the plan of deploy {ident}, and no approval can let it "
+            f"through; change the plan (`signalbox check plan.json --env {env}` shows why)."
+        )
+        return Refused(ident, RefusalReason.BLOCKED, message, None, None)
+    return None
+
+
+def _refuse_for_environment(
+    snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime
+) -> Refused | None:
+    """Steps 4-6: the environment is not available to this deploy now."""
+    ident, env = deploy.id, snapshot.name
+    if snapshot.frozen and deploy.priority <= 0:
+        message = (
+            f"{env} is frozen by an open incident and only its hotfix deploys run; ask the "
+            "incident's lead, or run the pipeline again once the incident is resolved."
+        )
+        return Refused(ident, RefusalReason.FROZEN, message, None, None)
+    hold = snapshot.hold
+    if hold is not None and is_live(hold, now) and _blocks_as_held(hold, deploy):
+        return _held(snapshot, deploy, hold, now)
+    end = now + snapshot.expected_duration
+    window = first_conflict(snapshot.reservations, now, end)
+    if window is not None:
+        return _reserved(snapshot, deploy, window, now)
+    return None
+
+
+def _blocks_as_held(hold: HoldView, deploy: DeployView) -> bool:
+    """A work hold of someone else refuses; a deploy hold makes others wait (step 8)."""
+    return hold.kind is HoldKind.WORK and hold.owner.name != deploy.requester.name
+
+
+def _held(
+    snapshot: EnvironmentSnapshot, deploy: DeployView, hold: HoldView, now: datetime
+) -> Refused:
+    env, holder = snapshot.name, hold.owner.name
+    since, until = (
+        _render(hold.since, snapshot.timezone, now),
+        _render(hold.until, snapshot.timezone, now),
+    )
+    message = (
+        f"{env} is held by {holder} since {since} until {until}: {hold.reason.rstrip('.')}. "
+        f"Ask {holder}, or wait for `signalbox release {env}`."
+    )
+    return Refused(deploy.id, RefusalReason.HELD, message, holder, hold.until)
+
+
+def _reserved(
+    snapshot: EnvironmentSnapshot, deploy: DeployView, window: ReservationView, now: datetime
+) -> Refused:
+    env, tz, owner = snapshot.name, snapshot.timezone, window.owner
+    free = next_free_start(snapshot.reservations, now, snapshot.expected_duration)
+    starts, ends = _render(window.starts, tz, now), _render(window.ends, tz, now)
+    freeze = window.kind == "freeze"
+    reason = window.reason.rstrip(".")
+    if window.starts <= now:
+        what = "in a freeze window" if freeze else f"reserved by {owner}"
+        situation = f"{env} is {what} from {starts} until {ends}: {reason}"
+    else:
+        what = "a freeze window" if freeze else f"{owner}'s reservation"
+        expected = format_duration(snapshot.expected_duration)
+        situation = (
+            f"A deploy to {env} now would still be running at {starts} (it takes about "
+            f"{expected}), when {what} begins, until {ends}: {reason}"
+        )
+    message = f"{situation}. Ask {owner}, or deploy after {_render(free, tz, now)}."
+    return Refused(deploy.id, RefusalReason.RESERVED, message, owner, free)
+
+
+def _needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> NeedsApproval | None:
+    """Step 7: only routine plans go without an approval."""
+    needs = deploy.plan_verdict == "needs-approval" or (
+        deploy.plan_verdict == "none" and snapshot.unplanned_needs_approval
+    )
+    if not needs or deploy.approved:
+        return None
+    what = "has no plan" if deploy.plan_verdict == "none" else "has a plan that needs approval"
+    message = (
+        f"Deploy {deploy.id} to {snapshot.name} {what}; ask an approver other than "
+        f"{deploy.requester.name} to run `signalbox approve {deploy.id}`."
+    )
+    return NeedsApproval(deploy.id, deploy.plan_verdict, message)
+
+
+def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime) -> Wait | None:
+    """Step 8: one deploy at a time, in queue order."""
+    others = [d for d in snapshot.deploys if d.id != deploy.id]
+    everyone = [*others, deploy]
+    running = running_deploy(others)
+    hold = snapshot.hold
+    deploy_hold_of_another = (
+        hold is not None
+        and is_live(hold, now)
+        and hold.kind is HoldKind.DEPLOY
+        and hold.deploy_id != deploy.id
+    )
+    position = position_of(everyone, deploy.id) if deploy.state in WAITING_STATES else 1
+    position = position or 1
+    if running is None and position == 1 and not deploy_hold_of_another:
+        return None
+    ahead = queue_order(everyone)[position - 2] if position > 1 else running
+    if ahead is not None:
+        who = f"deploy {ahead.id} ({ahead.branch} @ {ahead.commit[:7]} by {ahead.requester.name})"
+    else:
+        who = "a deploy whose lease has not lapsed yet"
+    message = (
+        f"Deploy {deploy.id} is number {position} in the queue for {snapshot.name}, behind {who}."
+    )
+    return Wait(deploy.id, position, ahead, message)
+
+
+def _newest_of_branch(snapshot: EnvironmentSnapshot, deploy: DeployView) -> DeployView | None:
+    newer = [
+        d
+        for d in snapshot.deploys
+        if d.branch == deploy.branch
+        and d.id != deploy.id
+        and (d.requested_at, d.id) > (deploy.requested_at, deploy.id)
+    ]
+    return max(newer, key=lambda d: (d.requested_at, d.id), default=None)
+
+
+def _render(moment: datetime, timezone: str | None, now: datetime) -> str:
+    return format_utc(moment) if timezone is None else format_local(moment, timezone, now=now)
