@@ -103,13 +103,14 @@ def _entry(raw: Any, where: str) -> StatefulType:
                 "protected = false }.",
             )
         provider = str(spec.get("provider", resource_type.split("_", 1)[0]))
-        feature = ProviderFeature(provider=provider, path=str(spec["path"]),
-                                  protected=spec["protected"])
+        feature = ProviderFeature(
+            provider=provider, path=str(spec["path"]), protected=spec["protected"]
+        )
     return StatefulType(type=resource_type, loses=loses, protection=protection, feature=feature)
 
 
 def parse_catalog(entries: Iterable[Any], *, where: str = "catalog") -> Catalog:
-    """Parse a list of catalog tables (the shipped file's ``[[type]]`` or a user's ``[[catalog]]``)."""
+    """Parse catalog tables (the shipped file's ``[[type]]`` or a user's ``[[catalog]]``)."""
     types: dict[str, StatefulType] = {}
     for position, raw in enumerate(entries, start=1):
         entry = _entry(raw, f"{where} entry {position}")

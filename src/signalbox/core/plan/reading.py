@@ -1,0 +1,290 @@
+"""Reading plan bytes into :class:`~signalbox.core.plan.model.Plan` values.
+
+Real CI hands us more than one clean JSON document: PowerShell writes UTF-16 with a byte-order
+mark, the GitHub setup-terraform wrapper prints ``[command]...`` and ``::debug::...`` lines
+around the JSON, and ``terragrunt run-all show -json`` writes one document per module. This
+module turns all of that into one :class:`Plan` per JSON document, or raises a
+:class:`~signalbox.core.errors.PlanError` whose message says where and why.
+
+Speed: the common input (one document, nothing around it) costs one typed ``msgspec`` decode
+with the cyclic garbage collector paused; attribute values are not decoded at all here.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from signalbox.core.errors import PlanError, PlanNotJson, PlanUnreadable
+from signalbox.core.plan.addresses import instance_address
+from signalbox.core.plan.model import Plan, ResourceChange, action_of
+from signalbox.core.plan.schema import PlanDocument, to_plan
+
+__all__ = ["read_plans"]
+
+_PLAN_DECODER = msgspec.json.Decoder(PlanDocument)
+_SKIP_DECODER = msgspec.json.Decoder(msgspec.Raw)
+_ZIP_MAGIC = b"PK\x03\x04"
+_WHITESPACE = b" \t\r\n"
+_HINT_SHOW = (
+    "Give signalbox the output of `terraform show -json PLANFILE` (or `tofu show -json PLANFILE`)."
+)
+
+
+def read_plans(data: bytes, *, source: str = "<plan>") -> list[Plan]:
+    """Read every plan document in ``data`` (file or stdin bytes), one :class:`Plan` each.
+
+    Raises :class:`PlanNotJson` for a binary plan file (a zip), :class:`PlanUnreadable` for
+    anything that is not plan JSON (with the line and column of the problem), and
+    :class:`PlanFormatUnsupported` for ``format_version`` 2.0 or later.
+    """
+    if data.startswith(_ZIP_MAGIC):
+        raise PlanNotJson(
+            f"{source} is a binary plan file (from `terraform plan -out`), not JSON.",
+            hint=f"Run `terraform show -json {_shell_name(source)} > plan.json` and check "
+            "plan.json (or `tofu show -json` for OpenTofu).",
+            source=source,
+        )
+    text = _utf8(data, source)
+    single = _single_document(text, source)
+    if single is not None:
+        return [single]
+    spans = list(_document_spans(text, source))
+    if not spans:
+        raise PlanUnreadable(
+            f"{source} contains no JSON document{_what_it_holds(text)}.", hint=_HINT_SHOW
+        )
+    return [
+        _read_document(text, start, end, source=source, index=position)
+        for position, (start, end) in enumerate(spans)
+    ]
+
+
+def _single_document(text: bytes, source: str) -> Plan | None:
+    """The fast path: the whole input is one JSON object (what `terraform show -json` writes).
+
+    Returns None when it is not (noise, several documents, malformed): the caller then looks
+    for documents line by line and reports a malformed one with its position.
+    """
+    start = _skip_whitespace(text, 0)
+    end = len(text.rstrip(_WHITESPACE))
+    if start >= end or text[start] != ord("{") or text[end - 1] != ord("}"):
+        return None
+    body = memoryview(text)[start:end]
+    try:
+        document = _decode(body, source, source)
+    except msgspec.DecodeError:
+        return None
+    return _to_plan(document, body, source=source, where=source, index=0)
+
+
+def _shell_name(source: str) -> str:
+    return source if source and not source.startswith("<") else "PLANFILE"
+
+
+def _utf8(data: bytes, source: str) -> bytes:
+    """The input as UTF-8 bytes: byte-order marks removed, UTF-16 converted."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:]
+    encoding = None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(data) >= 2 and data[0] != 0 and data[1] == 0:
+        encoding = "utf-16-le"
+    elif len(data) >= 2 and data[0] == 0 and data[1] != 0:
+        encoding = "utf-16-be"
+    if encoding is None:
+        return data
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PlanUnreadable(
+            f"{source} looks like UTF-16 text but cannot be decoded ({error.reason} at byte "
+            f"{error.start}).",
+            hint="Save the plan as UTF-8: `terraform show -json PLANFILE | Out-File -Encoding "
+            "utf8 plan.json` in PowerShell.",
+            source=source,
+        ) from None
+
+
+def _document_spans(text: bytes, source: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each JSON document; lines that are not JSON (wrapper noise) are skipped.
+
+    A line that starts with ``{`` must hold a complete document (an error says where it breaks);
+    a line starting with ``[`` is a document only if it parses (``[command]...`` is noise).
+    """
+    view = memoryview(text)
+    position = _skip_whitespace(text, 0)
+    while position < len(text):
+        first = text[position]
+        if first in b"{[":
+            end = _document_end(view, position, source, required=first == ord("{"))
+            if end is not None:
+                yield position, end
+                position = _skip_whitespace(text, end)
+                continue
+        newline = text.find(b"\n", position)
+        position = len(text) if newline < 0 else _skip_whitespace(text, newline + 1)
+
+
+def _skip_whitespace(text: bytes, position: int) -> int:
+    length = len(text)
+    while position < length and text[position] in _WHITESPACE:
+        position += 1
+    return position
+
+
+def _document_end(view: memoryview, start: int, source: str, *, required: bool) -> int | None:
+    try:
+        _SKIP_DECODER.decode(view[start:])
+    except msgspec.DecodeError as error:
+        message = str(error)
+        if "trailing characters" in message:
+            # msgspec reports one past the first trailing character; the document ends at the
+            # last non-whitespace byte before it
+            end = start + _byte_offset(message) - 1
+            while end > start and view[end - 1] in _WHITESPACE:
+                end -= 1
+            return end
+        if not required:
+            return None
+        offset = start + _byte_offset(message) if "(byte" in message else len(view)
+        raise _malformed(view.obj, offset, message, source) from None
+    return len(view)
+
+
+def _byte_offset(message: str) -> int:
+    return int(message.rsplit("(byte ", 1)[1].rstrip(")"))
+
+
+def _malformed(text: Any, offset: int, message: str, source: str) -> PlanUnreadable:
+    line, column = _line_column(bytes(text), offset)
+    detail = message.replace("JSON is malformed: ", "").split(" (byte")[0]
+    if "truncated" in message:
+        detail = "the JSON ends before the document is complete (the file is truncated)"
+    return PlanUnreadable(
+        f"{source}:{line}:{column}: not valid JSON: {detail} (byte {offset}).",
+        hint="Write the plan again with `terraform show -json PLANFILE > plan.json`; "
+        "a copy that stopped early or was edited by hand cannot be checked.",
+        source=source,
+        line=line,
+        column=column,
+        offset=offset,
+    )
+
+
+def _line_column(text: bytes, offset: int) -> tuple[int, int]:
+    offset = min(offset, len(text))
+    line = text.count(b"\n", 0, offset) + 1
+    column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _what_it_holds(text: bytes) -> str:
+    stripped = text.strip()
+    if not stripped:
+        return ": it is empty"
+    first_line = stripped.split(b"\n", 1)[0][:60].decode("utf-8", "replace")
+    return f" (it starts with {first_line!r})"
+
+
+def _read_document(text: bytes, start: int, end: int, *, source: str, index: int) -> Plan:
+    where = source if index == 0 else f"{source} (document {index + 1})"
+    body = memoryview(text)[start:end]
+    try:
+        document = _decode(body, source, where)
+    except msgspec.DecodeError as error:  # pragma: no cover - spans were checked as JSON
+        raise _malformed(text, start, str(error), source) from None
+    return _to_plan(document, body, source=source, where=where, index=index)
+
+
+def _decode(body: memoryview, source: str, where: str) -> PlanDocument:
+    """The typed decode, with the cyclic garbage collector paused (it dominates big plans)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _PLAN_DECODER.decode(body)
+    except msgspec.ValidationError as error:
+        raise PlanUnreadable(
+            f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
+            hint=_HINT_SHOW,
+            source=source,
+        ) from None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validation_detail(message: str) -> str:
+    top_level = re.fullmatch(r"Expected `object`, got `(\w+)`", message)
+    if top_level:
+        kind = {"array": "a JSON array", "str": "a JSON string", "null": "JSON null"}.get(
+            top_level.group(1), f"a JSON {top_level.group(1)}"
+        )
+        return f"it is {kind}, not an object"
+    return message.replace("Expected", "expected", 1)
+
+
+def _to_plan(
+    document: PlanDocument, body: memoryview, *, source: str, where: str, index: int
+) -> Plan:
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    empty = len(body) < 64 and bytes(body).translate(None, _WHITESPACE) == b"{}"
+    plan = to_plan(document, source=source, where=where, index=index, digest=digest, empty=empty)
+    return _with_checked_changes(plan, where)
+
+
+def _with_checked_changes(plan: Plan, where: str) -> Plan:
+    """Reject unknown action lists and fill in addresses Terraform 1.0.0 left out of drift."""
+    for changes in (plan.changes, plan.drift):
+        for change in changes:
+            if action_of(change.change.actions) is None:
+                raise _unknown_action(change, where)
+    for deferred in plan.deferred:
+        if action_of(deferred.resource_change.change.actions) is None:
+            raise _unknown_action(deferred.resource_change, where)
+    if any(not change.address for change in plan.changes):
+        plan.changes[:] = [_addressed(change, {}) for change in plan.changes]
+    if any(not change.address for change in plan.drift):
+        known = _addresses_by_resource(plan.changes)
+        plan.drift[:] = [_addressed(change, known) for change in plan.drift]
+    return plan
+
+
+def _resource_key(change: ResourceChange) -> tuple[str, str, str, str]:
+    return (change.module, change.mode, change.type, change.name)
+
+
+def _addresses_by_resource(changes: list[ResourceChange]) -> dict[tuple[str, ...], list[str]]:
+    found: dict[tuple[str, ...], list[str]] = {}
+    for change in changes:
+        found.setdefault(_resource_key(change), []).append(change.address)
+    return found
+
+
+def _addressed(change: ResourceChange, known: dict[tuple[str, ...], list[str]]) -> ResourceChange:
+    """The change with its address; Terraform 1.0.0 drift entries lack both address and index,
+    so when the plan changes exactly one instance of that resource, that is the address."""
+    if change.address:
+        return change
+    candidates = known.get(_resource_key(change), [])
+    if change.index is None and len(candidates) == 1:
+        address = candidates[0]
+    else:
+        address = instance_address(
+            change.module, change.mode, change.type, change.name, change.index
+        )
+    return msgspec.structs.replace(change, address=address)
+
+
+def _unknown_action(change: ResourceChange, where: str) -> PlanError:
+    return PlanUnreadable(
+        f"{where}: {change.address or change.type + '.' + change.name} has actions "
+        f"{list(change.change.actions)}, which this version of signalbox does not know.",
+        hint="Upgrade signalbox; until then this plan cannot be checked.",
+    )

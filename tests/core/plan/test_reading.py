@@ -1,0 +1,254 @@
+"""read_plans on every real plan we have, and on the ugly inputs real CI produces."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from io import BytesIO
+
+import orjson
+import pytest
+from tests.core.plan.builders import FIXTURES, fixture_bytes, plan_bytes, resource
+
+from signalbox.core.errors import PlanFormatUnsupported, PlanNotJson, PlanUnreadable
+from signalbox.core.plan import Action, read_plans
+
+ALL_PLANS = sorted(str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*.json"))
+
+
+def test_the_fixture_corpus_is_all_there() -> None:
+    assert len(ALL_PLANS) == 44
+    assert {path.split("/")[0] for path in ALL_PLANS} == {"public", "generated"}
+
+
+@pytest.mark.parametrize("relative", ALL_PLANS)
+def test_every_shared_plan_is_read(relative: str) -> None:
+    plans = read_plans(fixture_bytes(relative), source=relative)
+    assert len(plans) == 1
+    plan = plans[0]
+    document = orjson.loads(fixture_bytes(relative))
+    assert plan.format_version == document["format_version"]
+    assert plan.terraform_version == document.get("terraform_version", "")
+    assert len(plan.changes) == len(document.get("resource_changes", []))
+    assert len(plan.drift) == len(document.get("resource_drift", []))
+    assert [change.address for change in plan.changes] == [
+        entry["address"] for entry in document.get("resource_changes", [])
+    ]
+    assert plan.errored is document.get("errored", False)
+    assert plan.digest == "sha256:" + hashlib.sha256(fixture_bytes(relative).strip()).hexdigest()
+
+
+def _one_change_plan(**top: object) -> bytes:
+    change = resource("aws_s3_bucket.logs", ["delete"], before={"bucket": "logs"})
+    return plan_bytes(change, **top)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("utf-16-le", b""),
+    ],
+)
+def test_byte_order_marks_and_utf16_are_read(encoding: str, prefix: bytes) -> None:
+    text = _one_change_plan().decode() + "\r\n"  # PowerShell's Out-File adds CRLF
+    (plan,) = read_plans(prefix + text.encode(encoding), source="ps.json")
+    assert [change.address for change in plan.changes] == ["aws_s3_bucket.logs"]
+    assert plan.changes[0].action is Action.DELETE
+
+
+def test_utf16_that_cannot_be_decoded_is_unreadable() -> None:
+    with pytest.raises(PlanUnreadable, match="UTF-16"):
+        read_plans(b"\xff\xfe{\x00\x00\xd8", source="bad.json")
+
+
+def test_github_setup_terraform_wrapper_noise_is_skipped() -> None:
+    body = _one_change_plan().decode()
+    escaped = body.replace("%", "%25")
+    noisy = (
+        "[command]/home/runner/work/_temp/3f1c/terraform-bin show -json tfplan\n"
+        f"{body}\n"
+        "::debug::Terraform exited with code 0.\n"
+        f"::debug::stdout: {escaped}\n"
+        "::debug::stderr: \n"
+        "::debug::exitcode: 0\n"
+        f"::set-output name=stdout::{escaped}\n"
+        "::set-output name=stderr::\n"
+        "::set-output name=exitcode::0\n"
+    ).encode()
+    plans = read_plans(noisy, source="wrapped.json")
+    assert len(plans) == 1
+    assert plans[0].changes[0].address == "aws_s3_bucket.logs"
+    assert plans[0].digest == "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
+def test_several_documents_are_several_plans() -> None:
+    first = _one_change_plan()
+    second = plan_bytes(resource("aws_db_instance.main", ["create"], after={"engine": "pg"}))
+    pretty = orjson.dumps(orjson.loads(second), option=orjson.OPT_INDENT_2)
+    terragrunt = b"\n".join(
+        [b"time=2026-11-26 level=info msg=run-all show", first, pretty, first + second]
+    )
+    plans = read_plans(terragrunt, source="run-all.json")
+    assert [plan.index for plan in plans] == [0, 1, 2, 3]
+    assert [plan.changes[0].address for plan in plans] == [
+        "aws_s3_bucket.logs",
+        "aws_db_instance.main",
+        "aws_s3_bucket.logs",
+        "aws_db_instance.main",
+    ]
+    assert plans[1].digest == "sha256:" + hashlib.sha256(pretty).hexdigest()
+    assert plans[0].digest == plans[2].digest
+
+
+@pytest.mark.parametrize("actions", [["forget", "create"], ["create", "forget"]])
+def test_opentofu_and_terraform_forget_with_create_are_one_action(actions: list[str]) -> None:
+    data = plan_bytes(resource("aws_s3_bucket.logs", actions, before={}, after={}))
+    (plan,) = read_plans(data)
+    assert plan.changes[0].action is Action.FORGET_CREATE
+
+
+@pytest.mark.parametrize("version", ["0.1", "0.2", "1.0", "1.1", "1.2", "1.9", "1.10"])
+def test_every_0x_and_1x_format_is_read(version: str) -> None:
+    (plan,) = read_plans(_one_change_plan(format_version=version))
+    assert plan.format_version == version
+
+
+@pytest.mark.parametrize("version", ["2.0", "3.1", "10.0"])
+def test_a_major_format_version_of_two_or_more_is_rejected(version: str) -> None:
+    with pytest.raises(PlanFormatUnsupported, match=rf"plan format {version}.*0\.x and 1\.x"):
+        read_plans(_one_change_plan(format_version=version), source="future.json")
+
+
+def test_a_format_version_that_is_no_version_is_rejected() -> None:
+    with pytest.raises(PlanFormatUnsupported, match="not a version number"):
+        read_plans(_one_change_plan(format_version="banana"))
+
+
+def test_a_truncated_plan_says_where_it_stops() -> None:
+    pretty = orjson.dumps(orjson.loads(_one_change_plan()), option=orjson.OPT_INDENT_2)
+    cut = pretty[: len(pretty) // 2]
+    with pytest.raises(PlanUnreadable, match="truncated") as caught:
+        read_plans(cut, source="cut.json")
+    lines = cut.split(b"\n")
+    assert caught.value.details["line"] == len(lines)
+    assert caught.value.message.startswith(f"cut.json:{len(lines)}:{len(lines[-1]) + 1}:")
+
+
+def test_malformed_json_says_line_and_column() -> None:
+    broken = b'{\n  "format_version": "1.2",\n  "planned_values": {,}\n}\n'
+    with pytest.raises(PlanUnreadable, match=r"^bad\.json:3:22: not valid JSON") as caught:
+        read_plans(broken, source="bad.json")
+    assert (caught.value.details["line"], caught.value.details["column"]) == (3, 22)
+
+
+def test_a_binary_plan_is_not_json_and_says_what_to_run() -> None:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("tfplan", b"binary")
+    with pytest.raises(PlanNotJson, match="binary plan file") as caught:
+        read_plans(buffer.getvalue(), source="tfplan")
+    assert "terraform show -json tfplan" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"{}", "empty JSON object"),
+        (b"[]", "JSON array"),
+        (b'"plan"', "no JSON document"),
+        (b"", "it is empty"),
+        (b"Terraform will perform the following actions:\n", "no JSON document"),
+        (
+            b'{"version": 4, "terraform_version": "1.5.0", "serial": 3, "lineage": "x",'
+            b' "outputs": {}, "resources": []}',
+            "state file",
+        ),
+        (
+            b'{"format_version": "1.0", "terraform_version": "1.5.0", "values": {}}',
+            "show -json` of a state",
+        ),
+        (b'{"format_version": "1.2"}', "no planned_values"),
+        (b'{"resource_changes": []}', "no format_version"),
+    ],
+)
+def test_json_that_is_not_a_plan_says_what_it_looks_like(data: bytes, says: str) -> None:
+    with pytest.raises(PlanUnreadable, match=says):
+        read_plans(data, source="x.json")
+
+
+def test_a_field_of_the_wrong_type_names_its_path() -> None:
+    data = plan_bytes({**resource("a_b.c", ["create"], after={}), "address": 7})
+    with pytest.raises(PlanUnreadable, match=r"resource_changes\[0\]\.address"):
+        read_plans(data)
+
+
+def test_unknown_fields_and_reasons_are_tolerated_and_unknown_actions_are_not() -> None:
+    change = resource("a_b.c", ["delete"], before={}, action_reason="delete_because_aliens")
+    change["change"]["future_field"] = {"x": 1}
+    (plan,) = read_plans(plan_bytes(change, future_top_level=[1, 2]))
+    assert plan.changes[0].reason == "delete_because_aliens"
+    unknown = resource("a_b.c", ["teleport"], before={})
+    with pytest.raises(PlanUnreadable, match=r"a_b\.c has actions \['teleport'\]"):
+        read_plans(plan_bytes(unknown))
+
+
+def test_plans_without_resource_changes_have_no_changes() -> None:
+    (plan,) = read_plans(b'{"format_version": "1.2", "planned_values": {}, "errored": true}')
+    assert plan.changes == []
+    assert plan.errored is True
+    assert plan.complete is False
+
+
+def test_drift_without_address_gets_one_from_its_parts() -> None:
+    drifted = resource("module.net.aws_vpc.main", ["update"], before={}, after={})
+    del drifted["address"]
+    drifted["index"] = "eu"
+    data_source = resource("data.aws_ami.ubuntu", ["read"], mode="data", before={}, after={})
+    del data_source["address"]
+    (plan,) = read_plans(plan_bytes(resource_drift=[drifted, data_source]))
+    assert [change.address for change in plan.drift] == [
+        'module.net.aws_vpc.main["eu"]',
+        "data.aws_ami.ubuntu",
+    ]
+
+
+def test_terraform_1_0_drift_takes_the_address_of_the_one_matching_change() -> None:
+    plan = read_plans(fixture_bytes("public/terraform-compliance/issue-522.json"))[0]
+    addresses = {change.address for change in plan.drift}
+    assert "aws_cloudwatch_event_rule.Metricos_custom_alert_schedule_frequent[0]" in addresses
+    assert "aws_lambda_function.lambda" in addresses
+    assert all(change.address for change in plan.drift)
+
+
+def test_the_model_names_every_part_of_a_change() -> None:
+    change = resource(
+        'module.a.aws_db_instance.main["k"]',
+        ["delete", "create"],
+        before={"engine": "pg"},
+        after={"engine": "pg"},
+        index="k",
+        action_reason="replace_because_cannot_update",
+        replace_paths=[["network_interface", 0, "subnet_id"]],
+        previous_address="aws_db_instance.old",
+        deposed="00abc",
+        importing={"id": "db-1"},
+    )
+    change["change"]["after_sensitive"] = {"password": True}
+    (plan,) = read_plans(plan_bytes(change))
+    model = plan.changes[0]
+    assert (model.module, model.type, model.name, model.index) == (
+        "module.a",
+        "aws_db_instance",
+        "main",
+        "k",
+    )
+    assert model.provider == "registry.terraform.io/hashicorp/aws"
+    assert model.managed and model.importing
+    assert model.action is Action.REPLACE and model.action.deletes_object
+    assert model.reason == "replace_because_cannot_update"
+    assert model.replace_paths == [["network_interface", 0, "subnet_id"]]
+    assert (model.previous_address, model.deposed) == ("aws_db_instance.old", "00abc")
+    assert bytes(model.after_sensitive) == b'{"password":true}'
