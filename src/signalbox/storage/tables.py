@@ -205,3 +205,8 @@ class EventRow(Base):
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]]
     deploy_id: Mapped[int | None] = mapped_column(Integer)
+
+
+# Registration: the Terraform state backend's tables (issue 4) live in their own module on
+# this Base, so Alembic and the tests see every table through ``Base.metadata``.
+from signalbox.storage import tfstate_tables as _tfstate_tables  # noqa: E402, F401
