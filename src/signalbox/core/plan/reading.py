@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,15 +73,17 @@ def _single_document(text: bytes, source: str) -> Plan | None:
     for documents line by line and reports a malformed one with its position.
     """
     start = _skip_whitespace(text, 0)
-    end = len(text.rstrip(_WHITESPACE))
+    end = len(text)
+    while end > start and text[end - 1] in _WHITESPACE:
+        end -= 1
     if start >= end or text[start] != ord("{") or text[end - 1] != ord("}"):
         return None
     body = memoryview(text)[start:end]
     try:
-        document = _decode(body, source, source)
+        document, digest = _decode(body, source, source)
     except msgspec.DecodeError:
         return None
-    return _to_plan(document, body, source=source, where=source, index=0)
+    return _to_plan(document, body, digest, source=source, where=source, index=0)
 
 
 def _shell_name(source: str) -> str:
@@ -197,18 +200,23 @@ def _read_document(text: bytes, start: int, end: int, *, source: str, index: int
     where = source if index == 0 else f"{source} (document {index + 1})"
     body = memoryview(text)[start:end]
     try:
-        document = _decode(body, source, where)
+        document, digest = _decode(body, source, where)
     except msgspec.DecodeError as error:  # pragma: no cover - spans were checked as JSON
         raise _malformed(text, start, str(error), source) from None
-    return _to_plan(document, body, source=source, where=where, index=index)
+    return _to_plan(document, body, digest, source=source, where=where, index=index)
 
 
-def _decode(body: memoryview, source: str, where: str) -> PlanDocument:
-    """The typed decode, with the cyclic garbage collector paused (it dominates big plans)."""
+def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, str]:
+    """The typed decode and the document's digest.
+
+    The cyclic garbage collector is paused during the decode (it dominates big plans), and a
+    big document is hashed on a second thread meanwhile (hashlib releases the GIL).
+    """
+    hashing = _DigestThread(body) if len(body) >= _THREADED_DIGEST_BYTES else None
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _PLAN_DECODER.decode(body)
+        document = _PLAN_DECODER.decode(body)
     except msgspec.ValidationError as error:
         raise PlanUnreadable(
             f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
@@ -218,6 +226,29 @@ def _decode(body: memoryview, source: str, where: str) -> PlanDocument:
     finally:
         if enabled:
             gc.enable()
+        if hashing is not None:
+            hashing.join()
+    return document, hashing.digest if hashing is not None else _digest(body)
+
+
+_THREADED_DIGEST_BYTES = 4 << 20
+
+
+def _digest(body: memoryview) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class _DigestThread(threading.Thread):
+    """sha256 of a big document, computed while the main thread decodes it."""
+
+    def __init__(self, body: memoryview) -> None:
+        super().__init__(name="plan-digest", daemon=True)
+        self._body = body
+        self.digest = ""
+        self.start()
+
+    def run(self) -> None:
+        self.digest = _digest(self._body)
 
 
 def _validation_detail(message: str) -> str:
@@ -231,9 +262,8 @@ def _validation_detail(message: str) -> str:
 
 
 def _to_plan(
-    document: PlanDocument, body: memoryview, *, source: str, where: str, index: int
+    document: PlanDocument, body: memoryview, digest: str, *, source: str, where: str, index: int
 ) -> Plan:
-    digest = "sha256:" + hashlib.sha256(body).hexdigest()
     empty = len(body) < 64 and bytes(body).translate(None, _WHITESPACE) == b"{}"
     plan = to_plan(document, source=source, where=where, index=index, digest=digest, empty=empty)
     return _with_checked_changes(plan, where)

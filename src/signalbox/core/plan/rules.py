@@ -147,11 +147,11 @@ def _argument_findings(
     if protection is None:
         return []
     argument, protected = protection.argument, _literal(protection.protected)
-    before_known, before = attribute_value(change.change.before, argument)
     after_known, after = _known_after(change, argument)
     if not after_known or _is_protected(after, protection.protected):
         return []
     address = change.address
+    before_known, before = attribute_value(change.change.before, argument)
     if before_known and _is_protected(before, protection.protected):
         message = (
             f"{address} has its deletion protection switched off in this plan ({argument} "
