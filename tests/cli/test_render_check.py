@@ -221,3 +221,14 @@ def test_json_is_the_document_itself() -> None:
     rendered = render_json(document)
     assert rendered.endswith(b"\n")
     assert orjson.loads(rendered) == document
+
+
+def test_long_attribute_lists_are_shortened_in_text() -> None:
+    document = story_document()
+    names = [f"attribute_{n}" for n in range(10)]
+    document["plans"][0]["findings"][1]["attributes"] = names
+    text = text_of(document)
+    assert (
+        "attributes: attribute_0, attribute_1, attribute_2, attribute_3, attribute_4, "
+        "attribute_5 and 4 more" in text
+    )

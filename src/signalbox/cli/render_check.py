@@ -180,6 +180,13 @@ def _print_plan(plan: Mapping[str, Any], console: Console) -> None:
     console.print(counts)
 
 
+def _names(attributes: Iterable[Any], shown: int = 6) -> str:
+    """Attribute names, the first few and how many more: a rename can agree on dozens."""
+    names = [str(name) for name in attributes]
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def _print_finding(finding: Mapping[str, Any], console: Console) -> None:
     from rich.padding import Padding
     from rich.text import Text
@@ -197,7 +204,7 @@ def _print_finding(finding: Mapping[str, Any], console: Console) -> None:
         body.append(str(finding["hint"]))
     if finding.get("attributes"):
         body.append("\nattributes: ", style="dim")
-        body.append(", ".join(str(name) for name in finding["attributes"]), style="dim")
+        body.append(_names(finding["attributes"]), style="dim")
     console.print(Padding(body, (0, 0, 0, 9), expand=False))
     if finding.get("moved_block"):  # line by line: no padding spaces in what is pasted
         console.print()
