@@ -9,6 +9,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     ├── UsageError              usage               bad flags or arguments
     ├── InvalidInput            invalid-input       a value that cannot be understood
     │   ├── InvalidDuration     invalid-duration    "4x" instead of "4h"
+    │   ├── StateBodyInvalid    state-body-invalid  a state write whose body is damaged or no state
     │   ├── InvalidTime         invalid-time        "25:99" instead of "15:30"
     │   └── InvalidWindow       invalid-window      a window that ends before it starts
     ├── ConfigError             config-invalid      signalbox.toml cannot be used
@@ -30,6 +31,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   ├── NotHolder           not-holder          release/renew by someone who does not hold
     │   ├── StaleFencingToken   stale-fencing-token the token is not the current one
     │   ├── InvalidTransition   invalid-transition  e.g. approving a finished deploy
+    │   ├── StateRefused        state-refused       a state write/unlock/restore refused (why)
     │   └── Held                held                (API/client side) a hold was refused:
     │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
@@ -68,8 +70,10 @@ __all__ = [
     "ServerUnreachable",
     "SignalboxError",
     "StaleFencingToken",
+    "StateBodyInvalid",
     "StateIntegrityError",
     "StateKeyUnknown",
+    "StateRefused",
     "Unauthenticated",
     "UnknownDeploy",
     "UnknownEnvironment",
@@ -104,6 +108,10 @@ class InvalidInput(SignalboxError):
 
 class InvalidDuration(InvalidInput):
     code = "invalid-duration"
+
+
+class StateBodyInvalid(InvalidInput):
+    code = "state-body-invalid"
 
 
 class InvalidTime(InvalidInput):
@@ -188,6 +196,10 @@ class StaleFencingToken(Conflict):
 
 class InvalidTransition(Conflict):
     code = "invalid-transition"
+
+
+class StateRefused(Conflict):
+    code = "state-refused"
 
 
 class Held(Conflict):
