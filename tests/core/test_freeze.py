@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,3 +193,21 @@ def test_every_friday_16_00_local_is_covered_exactly(first: datetime, days: int,
         covered = any(v.starts <= probe < v.ends for v in views)
         assert covered is in_freeze, probe
         probe += timedelta(hours=3, minutes=7)
+
+
+def test_the_documented_configuration_is_valid() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    rules = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+    block = re.search(r"```toml\n(.*?)```", rules.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    document = tomllib.loads(block.group(1))
+    windows = parse_freeze_windows(
+        document["environments"]["prod"]["freeze"],
+        where="environments.prod.freeze",
+        default_timezone=BERLIN,
+    )
+    assert [w.reason for w in windows] == ["weekend freeze", "end-of-year freeze"]
+    assert windows[0] == replace(WEEKEND, owner="release-managers")
