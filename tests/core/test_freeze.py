@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,10 +199,6 @@ def test_every_friday_16_00_local_is_covered_exactly(first: datetime, days: int,
 
 
 def test_the_documented_configuration_is_valid() -> None:
-    import re
-    import tomllib
-    from pathlib import Path
-
     rules = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
     block = re.search(r"```toml\n(.*?)```", rules.read_text(encoding="utf-8"), re.S)
     assert block is not None
