@@ -50,6 +50,29 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "Largest plan JSON the server accepts; larger bodies get payload-too-large."),
     SettingSpec("max_body_bytes", int, 1024 * 1024,
                 "Largest JSON request body (other than plans and states) the server accepts."),
+    SettingSpec("deploy_lease_seconds", int, 60,
+                "Lease of a running deploy: `signalbox gate` renews it every third of it; "
+                "when its runner dies the environment frees itself after at most this long."),
+    SettingSpec("longpoll_seconds", int, 25,
+                "Longest time the server holds a waiting gate's request before answering "
+                "\"no change\" (keep it below your proxy's read timeout)."),
+    SettingSpec("allow_self_approval", bool, False,
+                "Whether whoever requested a deploy may approve its plan themselves "
+                "(default: no, another approver must)."),
+    SettingSpec("state_keys", str, "",
+                "Keys that encrypt Terraform states at rest (AES-256-GCM): comma-separated "
+                "ID:BASE64 entries of 32-byte keys, from `signalbox state new-key ID`. The first "
+                "encrypts, all decrypt; to rotate, put a new key first and run `signalbox state "
+                "rotate-key`. Empty: states are stored in clear (the server says so at start).",
+                secret=True),
+    SettingSpec("state_retention", int, 100,
+                "Versions of each Terraform state whose bodies are kept; older ones keep their "
+                "row (who, when, serial) but lose their body. The newest is never pruned."),
+    SettingSpec("state_auto_hold", str, "2h",
+                "How long a person's state write while nobody holds the environment holds it "
+                "for them (the out-of-band rule); \"off\" turns the rule off."),
+    SettingSpec("max_state_bytes", int, 1024 * 1024 * 1024,
+                "Largest Terraform state body the server accepts; larger ones get 413."),
 )
 
 
@@ -75,6 +98,13 @@ class Settings:
     timezone: str = "UTC"
     max_plan_bytes: int = 512 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
+    deploy_lease_seconds: int = 60
+    longpoll_seconds: int = 25
+    allow_self_approval: bool = False
+    state_keys: str = ""
+    state_retention: int = 100
+    state_auto_hold: str = "2h"
+    max_state_bytes: int = 1024 * 1024 * 1024
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
     config_path: str = ""
     document: Mapping[str, Any] = field(default_factory=dict)
@@ -84,7 +114,17 @@ class Settings:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
 
+_BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(spec: SettingSpec, value: Any, source: str) -> Any:
+    if spec.kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.strip().lower()]
+        raise ConfigError(f"{source}: {spec.name} must be true or false, not {value!r}.",
+                          hint=f"Set {spec.name} to true or false.")
     if spec.kind is int:
         if isinstance(value, bool):
             raise ConfigError(f"{source}: {spec.name} must be a whole number, not {value!r}.",

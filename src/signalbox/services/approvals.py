@@ -1,0 +1,135 @@
+"""Approvals: an approver allows (or denies) one plan to go to one environment.
+
+An approval is bound to the environment and the plan's digest (SHA-256 of the plan bytes
+as sent): a changed plan needs a new approval, and the same plan sent again by a retried
+pipeline is already approved. The latest decision on a (environment, digest) counts. By
+default whoever requested the deploy cannot approve it (setting ``allow_self_approval``);
+the caller checks the approver role. Approving wakes the waiting gate (the event bumps the
+environment's version); it then decides again and goes.
+
+Event kinds: approval.granted, approval.denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from signalbox.core.errors import Forbidden, InvalidInput, InvalidTransition
+from signalbox.core.views import DeployState, Principal
+from signalbox.services.deploy_answers import DeployRead
+from signalbox.services.events import record_event
+from signalbox.settings import Settings
+from signalbox.storage.repositories.deploys import ApprovalRepository, DeployRepository
+from signalbox.storage.tables import ApprovalRow, DeployRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = ["ApprovalRead", "decide_approval"]
+
+_OPEN = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL)
+MAX_REASON_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRead:
+    id: int
+    deploy: DeployRead
+    approver: str
+    decision: str  # "approve" | "deny"
+    reason: str
+    at: datetime
+
+
+def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -> None:
+    if row.state not in _OPEN:
+        raise InvalidTransition(
+            f"Deploy #{row.id} is {row.state}: there is nothing left to approve or deny.",
+            hint="Approve a deploy that is waiting; see `signalbox deploys --env "
+            f"{row.environment}`.",
+            deploy_id=row.id,
+        )
+    if row.plan_digest is None:
+        raise InvalidTransition(
+            f"Deploy #{row.id} has no plan, so there is no plan to approve.",
+            hint="Run the gate with --plan so that an approval can be bound to the plan.",
+            deploy_id=row.id,
+        )
+    own = approver.name in {row.requester, row.actor}
+    if own and not settings.allow_self_approval:
+        raise Forbidden(
+            f"You ({approver.name}) requested deploy #{row.id}; another approver must approve it.",
+            hint="Ask a colleague with the approver role (or set allow_self_approval).",
+            deploy_id=row.id,
+        )
+
+
+def decide_approval(
+    engine: Engine,
+    settings: Settings,
+    deploy_id: int,
+    *,
+    approver: Principal,
+    approve: bool,
+    reason: str,
+    now: datetime,
+) -> ApprovalRead:
+    """Approve or deny deploy ``deploy_id``'s plan; a deny needs a reason."""
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise InvalidInput(
+            "A denial needs a reason; the requester will read it.",
+            hint='Add --reason "why not".',
+            field="reason",
+        )
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput(
+            f"The reason is longer than {MAX_REASON_CHARS} characters.",
+            hint="Say it in one sentence.",
+            field="reason",
+        )
+    with UnitOfWork(engine) as uow:
+        row = DeployRepository(uow.session).get(deploy_id)
+        uow.lock_environment(row.environment)
+        uow.session.refresh(row)
+        _check_may_decide(row, approver, settings)
+        assert row.plan_digest is not None
+        decision = "approve" if approve else "deny"
+        approval = ApprovalRepository(uow.session).add(
+            ApprovalRow(
+                deploy_id=row.id,
+                environment=row.environment,
+                plan_digest=row.plan_digest,
+                approver=approver.name,
+                decision=decision,
+                reason=reason,
+                at=now,
+            )
+        )
+        what = "approved" if approve else "denied"
+        why = f": {reason}" if reason else ""
+        record_event(
+            uow,
+            environment=row.environment,
+            actor=approver.name,
+            kind="approval.granted" if approve else "approval.denied",
+            message=f"{approver.name} {what} the plan of deploy #{row.id} to "
+            f"{row.environment}{why}.",
+            now=now,
+            data={
+                "deploy_id": row.id,
+                "plan_digest": row.plan_digest,
+                "decision": decision,
+                "reason": reason,
+            },
+            deploy_id=row.id,
+        )
+        return ApprovalRead(
+            approval.id,
+            DeployRead.of(row, with_analysis=False),
+            approver.name,
+            decision,
+            reason,
+            now,
+        )

@@ -1,0 +1,492 @@
+"""Deploys: request (with the plan's analysis), decide, heartbeat, finish, cancel.
+
+Each use case is one transaction that locks the environment, loads its snapshot
+(``deploy_snapshot.load_snapshot``), asks ``core.gate.decide_gate``, writes the outcome and
+its event. On Go the deploy takes the environment's DEPLOY hold (``holds.acquire_hold_in``:
+a new fencing token) and is marked running; the gate renews that lease by heartbeat and
+releases it when it reports the outcome. Refusals are answers (``GateAnswer``), not errors.
+
+Event kinds: deploy.requested, deploy.superseded, deploy.awaiting-approval, deploy.started,
+deploy.refused, deploy.finished, deploy.cancelled, deploy.expired (and, from the snapshot,
+deploy.lapsed and deploy.abandoned). Lease renewals by heartbeat are not events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from signalbox.core.errors import InvalidInput, InvalidTransition, NotHolder, PlanTooLarge
+from signalbox.core.gate import (
+    GateDecision,
+    Go,
+    NeedsApproval,
+    RefusalReason,
+    Refused,
+    Wait,
+    decide_gate,
+    decide_wait_expiry,
+)
+from signalbox.core.holds import Denied, HoldRequest, decide_renew
+from signalbox.core.queue import superseded_by
+from signalbox.core.views import DeployState, HoldKind, Principal
+from signalbox.services.clock import zone
+from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
+from signalbox.services.deploy_snapshot import WAITING_LEASE, load_snapshot, recheck_at, view_of
+from signalbox.services.events import record_event
+from signalbox.services.holds import acquire_hold_in, describe_denial
+from signalbox.settings import Settings
+from signalbox.storage.repositories import hold_view
+from signalbox.storage.repositories.deploys import DeployRepository
+from signalbox.storage.tables import DeployRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = [
+    "DeployRequest",
+    "cancel_deploy",
+    "decide_deploy",
+    "finish_deploy",
+    "heartbeat_deploy",
+    "request_deploy",
+    "touch_waiting",
+]
+
+CANCEL_REASONS = ("wait-expired", "approval-expired", "interrupted")
+_REFUSED_STATE = {
+    "superseded": DeployState.SUPERSEDED,
+    "denied": DeployState.DENIED,
+    "wait-expired": DeployState.EXPIRED,
+    "approval-expired": DeployState.EXPIRED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeployRequest:
+    environment: str
+    branch: str = ""
+    commit: str = ""
+    actor: str = ""
+    run_url: str = ""
+    plan: bytes | None = None
+    plan_source: str = "plan.json"
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    verdict: str
+    digest: str | None
+    document: dict[str, Any] | None
+
+
+def _analyse(settings: Settings, request: DeployRequest) -> _Analysis:
+    """The plan's analysis with the environment's policy (the same code as `check`)."""
+    if request.plan is None:
+        return _Analysis("none", None, None)
+    if len(request.plan) > settings.max_plan_bytes:
+        raise PlanTooLarge(
+            f"The plan is {len(request.plan)} bytes, above the server's limit of "
+            f"{settings.max_plan_bytes}.",
+            hint="Ask the server's admin to raise max_plan_bytes, or split the plan.",
+        )
+    from signalbox.services.plan_check import check_plan_bytes
+
+    result = check_plan_bytes(
+        request.plan,
+        source=request.plan_source or "plan.json",
+        environment=request.environment,
+        document=settings.document,
+    )
+    digest = hashlib.sha256(request.plan).hexdigest()
+    return _Analysis(str(result.verdict), digest, result.document)
+
+
+def _validate(request: DeployRequest) -> None:
+    for name, value, limit in (
+        ("branch", request.branch, 255),
+        ("commit", request.commit, 64),
+        ("actor", request.actor, 128),
+    ):
+        if len(value) > limit:
+            raise InvalidInput(
+                f"The {name} is longer than {limit} characters.",
+                hint=f"Pass the {name} as CI gives it (--{name}).",
+                field=name,
+            )
+
+
+def request_deploy(
+    engine: Engine,
+    settings: Settings,
+    request: DeployRequest,
+    *,
+    requester: Principal,
+    now: datetime,
+) -> GateAnswer:
+    """Store the deploy request with its plan analysis, supersede older ones, decide."""
+    _validate(request)
+    with UnitOfWork(engine, read_only=True) as uow:
+        uow.environments.get(request.environment)  # unknown environment: before the analysis
+    analysis = _analyse(settings, request)
+    with UnitOfWork(engine) as uow:
+        env = uow.lock_environment(request.environment)
+        row = DeployRepository(uow.session).add(
+            DeployRow(
+                environment=request.environment,
+                requester=requester.name,
+                requester_is_ci=requester.is_ci,
+                actor=request.actor,
+                branch=request.branch,
+                commit=request.commit,
+                run_url=request.run_url,
+                state=DeployState.QUEUED,
+                priority=0,
+                plan_verdict=analysis.verdict,
+                plan_digest=analysis.digest,
+                analysis=analysis.document,
+                requested_at=now,
+                wait_deadline=now + WAITING_LEASE,
+            )
+        )
+        who = request.actor or requester.name
+        record_event(
+            uow,
+            environment=request.environment,
+            actor=requester.name,
+            kind="deploy.requested",
+            message=f"{who} asked to deploy {request.branch or '?'} @ "
+            f"{request.commit[:12] or '?'} to {request.environment} (plan: {analysis.verdict}).",
+            now=now,
+            data=_deploy_data(row),
+            deploy_id=row.id,
+        )
+        _supersede_older(uow, row, now)
+        return _decide_row(uow, settings, row, timezone=env.timezone, now=now)
+
+
+def decide_deploy(
+    engine: Engine, settings: Settings, deploy_id: int, *, now: datetime
+) -> GateAnswer:
+    """Decide again (a waiting gate asks): may deploy ``deploy_id`` go now?"""
+    with UnitOfWork(engine) as uow:
+        row = DeployRepository(uow.session).get(deploy_id)
+        env = uow.lock_environment(row.environment)
+        uow.session.refresh(row)
+        if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
+            return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
+        row.wait_deadline = now + WAITING_LEASE
+        return _decide_row(uow, settings, row, timezone=env.timezone, now=now)
+
+
+def touch_waiting(engine: Engine, deploy_ids: list[int], *, now: datetime) -> int:
+    """Keep the given waiting deploys in the queue: their gates are still connected."""
+    with UnitOfWork(engine) as uow:
+        return DeployRepository(uow.session).extend_waiting(deploy_ids, until=now + WAITING_LEASE)
+
+
+def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
+    repository = DeployRepository(uow.session)
+    active = repository.active(newer.environment)
+    views = [view_of(uow, row) for row in active]
+    newer_view = next(view for view in views if view.id == newer.id)
+    for deploy_id in superseded_by(views, newer_view):
+        old = repository.get(deploy_id)
+        old.state = DeployState.SUPERSEDED
+        old.superseded_by = newer.id
+        old.finished_at = now
+        old.refusal_reason = "superseded"
+        old.refusal_message = (
+            f"Deploy #{old.id} ({old.branch} @ {old.commit[:7]}) to {old.environment} was "
+            f"superseded by deploy #{newer.id} ({newer.commit[:7]}) of the same branch; this "
+            "job can stop, the newer one will deploy."
+        )
+        record_event(
+            uow,
+            environment=old.environment,
+            actor="signalbox",
+            kind="deploy.superseded",
+            message=old.refusal_message,
+            now=now,
+            data={**_deploy_data(old), "superseded_by": newer.id},
+            deploy_id=old.id,
+        )
+
+
+def _decide_row(
+    uow: UnitOfWork, settings: Settings, row: DeployRow, *, timezone: str, now: datetime
+) -> GateAnswer:
+    snapshot = load_snapshot(uow, settings, row.environment, timezone=timezone, now=now)
+    if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
+        return _settled_answer(uow, settings, row, timezone=timezone, now=now)
+    decision: GateDecision = decide_gate(snapshot, view_of(uow, row), now=now)
+    if isinstance(decision, Go):
+        decision = _start(uow, settings, row, now=now, timezone=timezone) or decision
+    if isinstance(decision, Refused):
+        _refuse(uow, row, decision, now=now)
+        answer = final_answer(row, version=_version(uow, row))
+        return replace(answer, whom=decision.whom, until=decision.until)
+    if isinstance(decision, NeedsApproval) and row.state != DeployState.AWAITING_APPROVAL:
+        row.state = DeployState.AWAITING_APPROVAL
+        record_event(
+            uow,
+            environment=row.environment,
+            actor="signalbox",
+            kind="deploy.awaiting-approval",
+            message=decision.message,
+            now=now,
+            data=_deploy_data(row),
+            deploy_id=row.id,
+        )
+    return answer_for_row(
+        uow,
+        row,
+        decision,
+        settings=settings,
+        version=_version(uow, row),
+        recheck=recheck_at(snapshot, now=now),
+    )
+
+
+def _start(
+    uow: UnitOfWork, settings: Settings, row: DeployRow, *, now: datetime, timezone: str
+) -> Refused | None:
+    """Take the DEPLOY hold and mark the deploy running; a Refused if the hold is denied."""
+    lease = timedelta(seconds=settings.deploy_lease_seconds)
+    requester = Principal(name=row.requester, is_ci=row.requester_is_ci)
+    reason = f"deploy #{row.id} ({row.branch or '?'} @ {row.commit[:7] or '?'})"
+    request = HoldRequest(row.environment, requester, HoldKind.DEPLOY, reason, lease, row.id)
+    granted = acquire_hold_in(uow, request, now=now)
+    if isinstance(granted, Denied):
+        message, hint = describe_denial(granted, zone(timezone), now=now)
+        return Refused(
+            row.id,
+            RefusalReason.HELD,
+            f"{message} {hint}",
+            granted.holder.owner.name,
+            granted.holder.until,
+        )
+    row.state = DeployState.RUNNING
+    row.granted_at = row.started_at = now
+    record_event(
+        uow,
+        environment=row.environment,
+        actor=row.requester,
+        kind="deploy.started",
+        message=f"Deploy #{row.id} ({row.branch or '?'} @ {row.commit[:12] or '?'}) to "
+        f"{row.environment} started (fencing token {granted.hold.fencing_token}).",
+        now=now,
+        data={**_deploy_data(row), "fencing_token": granted.hold.fencing_token},
+        deploy_id=row.id,
+    )
+    return None
+
+
+def _refuse(uow: UnitOfWork, row: DeployRow, refused: Refused, *, now: datetime) -> None:
+    row.state = _REFUSED_STATE.get(str(refused.reason), DeployState.REFUSED)
+    row.refusal_reason = str(refused.reason)
+    row.refusal_message = refused.message
+    row.finished_at = now
+    record_event(
+        uow,
+        environment=row.environment,
+        actor="signalbox",
+        kind="deploy.refused" if row.state == DeployState.REFUSED else f"deploy.{row.state}",
+        message=refused.message,
+        now=now,
+        data={**_deploy_data(row), "reason": str(refused.reason), "whom": refused.whom},
+        deploy_id=row.id,
+    )
+
+
+def _settled_answer(
+    uow: UnitOfWork, settings: Settings, row: DeployRow, *, timezone: str, now: datetime
+) -> GateAnswer:
+    """The answer for a deploy that is running or finished (asking again is harmless)."""
+    if row.state == DeployState.RUNNING:
+        return answer_for_row(
+            uow, row, Go(row.id), settings=settings, version=_version(uow, row), recheck=None
+        )
+    return final_answer(row, version=_version(uow, row))
+
+
+def _version(uow: UnitOfWork, row: DeployRow) -> int:
+    uow.session.flush()
+    return uow.environments.get(row.environment).version
+
+
+def _running_hold(uow: UnitOfWork, row: DeployRow, principal: Principal):  # type: ignore[no-untyped-def]
+    if row.state != DeployState.RUNNING:
+        raise NotHolder(
+            f"Deploy #{row.id} is {row.state}, not running: it holds no lease on "
+            f"{row.environment}.",
+            hint="The lease lapsed or the deploy finished; do not keep changing the environment.",
+            deploy_id=row.id,
+        )
+    hold_row = uow.holds.current(row.environment)
+    if hold_row is None or hold_row.deploy_id != row.id:
+        raise NotHolder(
+            f"Deploy #{row.id} no longer holds {row.environment}.",
+            hint="Stop changing the environment; run the pipeline again.",
+            deploy_id=row.id,
+        )
+    return hold_row
+
+
+def heartbeat_deploy(
+    engine: Engine,
+    settings: Settings,
+    deploy_id: int,
+    *,
+    principal: Principal,
+    fencing_token: int,
+    now: datetime,
+) -> GateAnswer:
+    """Renew a running deploy's lease; NotHolder/StaleFencingToken when it is lost."""
+    lease = timedelta(seconds=settings.deploy_lease_seconds)
+    with UnitOfWork(engine) as uow:
+        row = DeployRepository(uow.session).get(deploy_id)
+        uow.lock_environment(row.environment)
+        uow.session.refresh(row)
+        hold_row = _running_hold(uow, row, principal)
+        renewed = decide_renew(
+            hold_view(hold_row),
+            owner=Principal(row.requester, row.requester_is_ci),
+            environment=row.environment,
+            duration=lease,
+            now=now,
+            fencing_token=fencing_token,
+        )
+        hold_row.until = renewed.until
+        return answer_for_row(
+            uow, row, Go(row.id), settings=settings, version=_version(uow, row), recheck=None
+        )
+
+
+def finish_deploy(
+    engine: Engine,
+    settings: Settings,
+    deploy_id: int,
+    *,
+    principal: Principal,
+    fencing_token: int,
+    exit_code: int,
+    duration_seconds: float,
+    now: datetime,
+) -> GateAnswer:
+    """Record the outcome and release the environment. A deploy whose lease had already
+    lapsed keeps its failed state but gets the exit code and duration."""
+    if duration_seconds < 0 or not -1 <= exit_code <= 255:
+        raise InvalidInput(
+            "exit_code must be 0-255 and duration_seconds at least 0.",
+            hint="Report the command's own exit code and its duration.",
+        )
+    with UnitOfWork(engine) as uow:
+        row = DeployRepository(uow.session).get(deploy_id)
+        uow.lock_environment(row.environment)
+        uow.session.refresh(row)
+        if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
+            row.exit_code, row.duration_seconds = exit_code, duration_seconds
+            return final_answer(row, version=_version(uow, row))
+        hold_row = _running_hold(uow, row, principal)
+        decide_renew(  # the same checks as a release: owner, live, current fencing token
+            hold_view(hold_row),
+            owner=Principal(row.requester, row.requester_is_ci),
+            environment=row.environment,
+            duration=timedelta(seconds=1),
+            now=now,
+            fencing_token=fencing_token,
+        )
+        succeeded = exit_code == 0
+        row.state = DeployState.SUCCEEDED if succeeded else DeployState.FAILED
+        row.outcome = "succeeded" if succeeded else "failed"
+        row.exit_code, row.duration_seconds, row.finished_at = exit_code, duration_seconds, now
+        uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy #{row.id} finished")
+        took = timedelta(seconds=round(duration_seconds))
+        record_event(
+            uow,
+            environment=row.environment,
+            actor=principal.name,
+            kind="deploy.finished",
+            message=f"Deploy #{row.id} to {row.environment} {row.outcome} (exit code "
+            f"{exit_code}, {took}); {row.environment} is free.",
+            now=now,
+            data={
+                **_deploy_data(row),
+                "exit_code": exit_code,
+                "duration_seconds": duration_seconds,
+            },
+            deploy_id=row.id,
+        )
+        return final_answer(row, version=_version(uow, row))
+
+
+def cancel_deploy(
+    engine: Engine,
+    settings: Settings,
+    deploy_id: int,
+    *,
+    principal: Principal,
+    reason: str,
+    now: datetime,
+) -> GateAnswer:
+    """The gate stops waiting (its --wait ran out, or it was interrupted)."""
+    if reason not in CANCEL_REASONS:
+        raise InvalidInput(
+            f"{reason!r} is not a reason to cancel a deploy.",
+            hint=f"Use one of: {', '.join(CANCEL_REASONS)}.",
+            field="reason",
+        )
+    with UnitOfWork(engine) as uow:
+        row = DeployRepository(uow.session).get(deploy_id)
+        env = uow.lock_environment(row.environment)
+        uow.session.refresh(row)
+        if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
+            return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
+        if row.requester != principal.name:
+            raise InvalidTransition(
+                f"Deploy #{row.id} was requested by {row.requester}, not by you "
+                f"({principal.name}); only its own gate cancels it.",
+                hint="Let its gate time out, or ask an approver to deny it.",
+            )
+        snapshot = load_snapshot(uow, settings, row.environment, timezone=env.timezone, now=now)
+        if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
+            return final_answer(row, version=_version(uow, row))
+        decision = decide_gate(snapshot, view_of(uow, row), now=now)
+        if reason != "interrupted" and isinstance(decision, Wait | NeedsApproval):
+            expired = decide_wait_expiry(
+                decision, wait_deadline=now, now=now, timezone=env.timezone
+            )
+            if expired is not None:
+                _refuse(uow, row, expired, now=now)
+                return final_answer(row, version=_version(uow, row))
+        row.state = DeployState.CANCELLED
+        row.refusal_reason = "cancelled"
+        row.refusal_message = f"Deploy #{row.id} was cancelled by its gate ({reason})."
+        row.finished_at = now
+        record_event(
+            uow,
+            environment=row.environment,
+            actor=principal.name,
+            kind="deploy.cancelled",
+            message=row.refusal_message,
+            now=now,
+            data={**_deploy_data(row), "reason": reason},
+            deploy_id=row.id,
+        )
+        return final_answer(row, version=_version(uow, row))
+
+
+def _deploy_data(row: DeployRow) -> dict[str, Any]:
+    return {
+        "deploy_id": row.id,
+        "branch": row.branch,
+        "commit": row.commit,
+        "actor": row.actor,
+        "requester": row.requester,
+        "run_url": row.run_url,
+        "plan_verdict": row.plan_verdict,
+        "state": str(row.state),
+    }

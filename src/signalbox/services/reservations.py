@@ -1,0 +1,192 @@
+"""Reservations: book a window on an environment ("investor demo, 15:30-16:30"), list, cancel.
+
+Times are read in the environment's time zone (``core.times.parse_when``), stored in UTC.
+A window that cannot be stored (ends before it starts, already over, too long, a time that
+cannot be read) raises before anything is written. Every change writes its event in the
+same transaction. Recurring freeze windows from the configuration are listed with the
+reservations (``kind="freeze"``, no id), so people see every window the gate honours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from signalbox.core.errors import Forbidden, InvalidInput, InvalidTransition
+from signalbox.core.freeze import materialise, parse_freeze_windows
+from signalbox.core.reservations import validate_window
+from signalbox.core.times import format_local, parse_when
+from signalbox.core.views import Principal, ReservationView
+from signalbox.services.events import record_event
+from signalbox.settings import Settings
+from signalbox.storage.repositories.reservations import (
+    ReservationRepository,
+    reservation_view,
+)
+from signalbox.storage.tables import ReservationRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = [
+    "FREEZE_HORIZON",
+    "ReservationCreate",
+    "cancel_reservation",
+    "create_reservation",
+    "environment_timezone",
+    "freeze_windows_between",
+    "list_reservations",
+]
+
+MAX_REASON_CHARS = 500
+FREEZE_HORIZON = timedelta(days=14)
+"""How far ahead recurring freeze windows are listed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationCreate:
+    environment: str
+    starts: str  # as typed: "15:30", "2026-11-26 15:30", ISO 8601
+    ends: str
+    reason: str
+
+
+def environment_timezone(settings: Settings, environment: str) -> str:
+    config = settings.environments.get(environment)
+    return config.timezone if config is not None else settings.timezone
+
+
+def freeze_windows_between(
+    settings: Settings, environment: str, start: datetime, end: datetime
+) -> list[ReservationView]:
+    """The configured recurring freeze windows of ``environment`` overlapping [start, end)."""
+    config = settings.environments.get(environment)
+    if config is None or not config.freeze_windows:
+        return []
+    windows = parse_freeze_windows(
+        list(config.freeze_windows),
+        where=f"environments.{environment}.freeze",
+        default_timezone=config.timezone,
+    )
+    return materialise(windows, environment, start, end)
+
+
+def _validated_reason(reason: str) -> str:
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise InvalidInput(
+            "A reservation needs a reason, so that whoever is refused knows why.",
+            hint='Add --reason "investor demo".',
+            field="reason",
+        )
+    if len(cleaned) > MAX_REASON_CHARS:
+        raise InvalidInput(
+            f"The reason is longer than {MAX_REASON_CHARS} characters.",
+            hint="Say it in one sentence.",
+            field="reason",
+        )
+    return cleaned
+
+
+def create_reservation(
+    engine: Engine,
+    settings: Settings,
+    request: ReservationCreate,
+    *,
+    owner: Principal,
+    now: datetime,
+) -> ReservationView:
+    """Book ``request``'s window; raises (and stores nothing) when it cannot be booked."""
+    reason = _validated_reason(request.reason)
+    with UnitOfWork(engine) as uow:
+        uow.lock_environment(request.environment)
+        tz = environment_timezone(settings, request.environment)
+        starts = parse_when(request.starts, now=now, tz=tz)
+        ends = parse_when(request.ends, now=now, tz=tz)
+        validate_window(starts, ends, now)
+        row = ReservationRepository(uow.session).add(
+            ReservationRow(
+                environment=request.environment,
+                owner=owner.name,
+                reason=reason,
+                starts=starts,
+                ends=ends,
+                created_at=now,
+            )
+        )
+        window = f"{format_local(starts, tz, now=now)} to {format_local(ends, tz, now=now)}"
+        record_event(
+            uow,
+            environment=request.environment,
+            actor=owner.name,
+            kind="reservation.created",
+            message=f"{owner.name} reserved {request.environment} from {window}: {reason}.",
+            now=now,
+            data={
+                "reservation_id": row.id,
+                "starts": starts.isoformat(),
+                "ends": ends.isoformat(),
+                "reason": reason,
+            },
+        )
+        return reservation_view(row)
+
+
+def list_reservations(
+    engine: Engine,
+    settings: Settings,
+    *,
+    environments: list[str] | None,
+    now: datetime,
+    include_freezes: bool = True,
+) -> list[ReservationView]:
+    """Reservations not over yet (and freeze windows of the next two weeks), by start."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        for name in environments or []:
+            uow.environments.get(name)
+        names = environments if environments is not None else uow.environments.names()
+        rows = ReservationRepository(uow.session).not_over(environments=names, now=now)
+        found = [reservation_view(row) for row in rows]
+    if include_freezes:
+        for name in names:
+            found.extend(freeze_windows_between(settings, name, now, now + FREEZE_HORIZON))
+    return sorted(found, key=lambda view: (view.starts, view.ends, view.environment))
+
+
+def cancel_reservation(
+    engine: Engine,
+    reservation_id: int,
+    *,
+    by: Principal,
+    may_cancel_any: bool,
+    now: datetime,
+) -> ReservationView:
+    """Cancel a reservation: its owner may, and whoever ``may_cancel_any`` (admins)."""
+    with UnitOfWork(engine) as uow:
+        repository = ReservationRepository(uow.session)
+        environment = repository.get(reservation_id).environment
+        uow.lock_environment(environment)
+        row = repository.get(reservation_id)
+        if row.cancelled_at is not None:
+            raise InvalidTransition(
+                f"Reservation #{reservation_id} was already cancelled by {row.cancelled_by}.",
+                hint="List the reservations in force with `signalbox reservations`.",
+            )
+        if row.owner != by.name and not may_cancel_any:
+            raise Forbidden(
+                f"Reservation #{reservation_id} belongs to {row.owner}, not to you ({by.name}).",
+                hint=f"Ask {row.owner} to cancel it, or an admin.",
+            )
+        row.cancelled_at = now
+        row.cancelled_by = by.name
+        record_event(
+            uow,
+            environment=environment,
+            actor=by.name,
+            kind="reservation.cancelled",
+            message=f"{by.name} cancelled reservation #{reservation_id} of {environment} "
+            f"({row.reason}).",
+            now=now,
+            data={"reservation_id": reservation_id},
+        )
+        return reservation_view(row)

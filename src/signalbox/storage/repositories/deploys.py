@@ -1,0 +1,159 @@
+"""Deploys and their approvals: load, store, and convert to the core's ``DeployView``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from signalbox.core.errors import UnknownDeploy
+from signalbox.core.views import DeployState, DeployView, Principal
+from signalbox.storage.tables import ApprovalRow, DeployRow
+
+__all__ = ["ACTIVE", "ApprovalRepository", "DeployRepository", "deploy_view"]
+
+ACTIVE = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL, DeployState.RUNNING)
+WAITING = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL)
+
+
+def deploy_view(row: DeployRow, *, approval: str | None = None) -> DeployView:
+    """The core's view of ``row``; ``approval`` is the latest approval decision for its
+    environment and plan digest (``"approve"``, ``"deny"`` or None)."""
+    return DeployView(
+        id=row.id,
+        environment=row.environment,
+        requester=Principal(name=row.requester, is_ci=row.requester_is_ci),
+        branch=row.branch,
+        commit=row.commit,
+        state=DeployState(row.state),
+        priority=row.priority,
+        requested_at=row.requested_at,
+        plan_verdict=row.plan_verdict,
+        plan_digest=row.plan_digest,
+        approved=approval == "approve",
+        denied=approval == "deny",
+        started_at=row.started_at,
+    )
+
+
+class DeployRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: DeployRow) -> DeployRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get(self, deploy_id: int) -> DeployRow:
+        row = self.session.get(DeployRow, deploy_id)
+        if row is None:
+            raise UnknownDeploy(
+                f"There is no deploy #{deploy_id}.",
+                hint="List the deploys with `signalbox deploys`.",
+                deploy_id=deploy_id,
+            )
+        return row
+
+    def active(self, environment: str) -> list[DeployRow]:
+        """Queued, awaiting approval and running deploys of ``environment``, oldest first."""
+        query = (
+            select(DeployRow)
+            .where(DeployRow.environment == environment, DeployRow.state.in_(list(ACTIVE)))
+            .order_by(DeployRow.id)
+        )
+        return list(self.session.scalars(query))
+
+    def active_counts(self) -> dict[str, int]:
+        """Waiting (queued or awaiting approval) deploys per environment."""
+        query = select(DeployRow.environment, DeployRow.state).where(
+            DeployRow.state.in_(list(WAITING))
+        )
+        counts: dict[str, int] = {}
+        for environment, _state in self.session.execute(query):
+            counts[environment] = counts.get(environment, 0) + 1
+        return counts
+
+    def recent_successful_durations(self, environment: str, *, limit: int) -> list[timedelta]:
+        """Durations of the last ``limit`` successful deploys, oldest first."""
+        query = (
+            select(DeployRow.duration_seconds)
+            .where(
+                DeployRow.environment == environment,
+                DeployRow.state == DeployState.SUCCEEDED,
+                DeployRow.duration_seconds.is_not(None),
+            )
+            .order_by(DeployRow.finished_at.desc(), DeployRow.id.desc())
+            .limit(limit)
+        )
+        seconds = [value for value in self.session.scalars(query) if value is not None]
+        return [timedelta(seconds=value) for value in reversed(seconds)]
+
+    def newest(
+        self, *, environments: Collection[str] | None, limit: int, before_id: int | None = None
+    ) -> list[DeployRow]:
+        query = select(DeployRow).order_by(DeployRow.id.desc()).limit(limit)
+        if environments is not None:
+            query = query.where(DeployRow.environment.in_(list(environments)))
+        if before_id is not None:
+            query = query.where(DeployRow.id < before_id)
+        return list(self.session.scalars(query))
+
+    def last_finished(self, environments: Sequence[str]) -> dict[str, DeployRow]:
+        """The most recently finished (succeeded or failed) deploy of each environment."""
+        found: dict[str, DeployRow] = {}
+        for environment in environments:
+            query = (
+                select(DeployRow)
+                .where(
+                    DeployRow.environment == environment,
+                    DeployRow.state.in_([DeployState.SUCCEEDED, DeployState.FAILED]),
+                )
+                .order_by(DeployRow.id.desc())
+                .limit(1)
+            )
+            row = self.session.scalars(query).first()
+            if row is not None:
+                found[environment] = row
+        return found
+
+    def extend_waiting(self, ids: Collection[int], *, until: datetime) -> int:
+        """Push the waiting lease of the given still-waiting deploys to ``until``."""
+        if not ids:
+            return 0
+        statement = (
+            update(DeployRow)
+            .where(DeployRow.id.in_(list(ids)), DeployRow.state.in_(list(WAITING)))
+            .values(wait_deadline=until)
+        )
+        return int(self.session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
+
+class ApprovalRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: ApprovalRow) -> ApprovalRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def latest(self, environment: str, plan_digest: str | None) -> ApprovalRow | None:
+        """The latest decision on this plan for this environment (approve or deny)."""
+        if plan_digest is None:
+            return None
+        query = (
+            select(ApprovalRow)
+            .where(ApprovalRow.environment == environment, ApprovalRow.plan_digest == plan_digest)
+            .order_by(ApprovalRow.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def for_deploy(self, deploy_id: int) -> list[ApprovalRow]:
+        query = (
+            select(ApprovalRow).where(ApprovalRow.deploy_id == deploy_id).order_by(ApprovalRow.id)
+        )
+        return list(self.session.scalars(query))

@@ -1,0 +1,55 @@
+"""Shared helpers for the deploy, approval and reservation service tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from signalbox.core.views import Principal
+from signalbox.services.deploys import DeployRequest, request_deploy
+from signalbox.services.holds import acquire_hold
+from signalbox.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTINE_PLAN = (ROOT / "examples/plans/routine-frontend-change.json").read_bytes()
+COGNITO_PLAN = (ROOT / "examples/plans/cognito-renamed-without-moved.json").read_bytes()
+SECRET_IN_PLANS = "hunter2-do-not-print"
+
+ENGINEER = Principal("platform-eng", is_ci=False)
+CI = Principal("ci-dev", is_ci=True)
+APPROVER = Principal("lead", is_ci=False)
+COO = Principal("coo", is_ci=False)
+
+
+def deploy(
+    engine,
+    settings: Settings,
+    clock,
+    *,
+    plan: bytes | None = ROUTINE_PLAN,
+    branch="main",
+    commit="c0ffee1",
+    who=CI,
+    env="dev",
+):
+    request = DeployRequest(
+        environment=env,
+        branch=branch,
+        commit=commit,
+        actor="frontend-dev",
+        run_url="https://ci/run/1",
+        plan=plan,
+        plan_source="plan.json",
+    )
+    return request_deploy(engine, settings, request, requester=who, now=clock.now())
+
+
+def engineer_holds_dev(engine, clock, reason="renaming cognito pool"):
+    return acquire_hold(
+        engine,
+        environment="dev",
+        principal=ENGINEER,
+        reason=reason,
+        duration=timedelta(hours=4),
+        now=clock.now(),
+    )

@@ -1,0 +1,258 @@
+"""Deploys through the database: decide, take the deploy hold, queue, supersede, lapse.
+
+The clock starts at 2026-11-26 12:00 UTC = 13:00 in Europe/Berlin (dev's zone), as in the
+story; dev's configured expected deploy is 17 minutes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from tests.services.deploy_helpers import (
+    CI,
+    COGNITO_PLAN,
+    COO,
+    ENGINEER,
+    SECRET_IN_PLANS,
+    deploy,
+    engineer_holds_dev,
+)
+
+from signalbox.core.errors import (
+    NotHolder,
+    PlanUnreadable,
+    StaleFencingToken,
+    UnknownEnvironment,
+)
+from signalbox.services.deploy_snapshot import WAITING_LEASE
+from signalbox.services.deploys import (
+    cancel_deploy,
+    decide_deploy,
+    finish_deploy,
+    heartbeat_deploy,
+    touch_waiting,
+)
+from signalbox.services.events import list_events
+from signalbox.services.holds import current_hold, release_hold
+from signalbox.services.reservations import ReservationCreate, create_reservation
+from signalbox.storage.repositories.deploys import DeployRepository
+from signalbox.storage.uow import UnitOfWork
+
+
+def kinds(engine, env="dev"):
+    return [event.kind for event in list_events(engine, environment=env)]
+
+
+def count_deploys(engine):
+    with UnitOfWork(engine, read_only=True) as uow:
+        return len(DeployRepository(uow.session).newest(environments=None, limit=1000))
+
+
+def test_a_routine_plan_goes_at_once_with_a_deploy_hold_and_a_fencing_token(
+    engine, settings, clock
+):
+    answer = deploy(engine, settings, clock)
+    assert answer.decision == "go"
+    assert answer.fencing_token == 1 and answer.lease_seconds == settings.deploy_lease_seconds
+    assert answer.deploy.state == "running" and answer.deploy.plan_verdict == "routine"
+    hold = current_hold(engine, environment="dev", now=clock.now())
+    assert hold is not None and hold.deploy_id == answer.deploy.id and hold.kind == "deploy"
+    assert kinds(engine)[:3] == ["deploy.started", "hold.granted", "deploy.requested"]
+
+
+def test_the_analysis_is_stored_without_attribute_values(engine, settings, clock):
+    answer = deploy(engine, settings, clock, plan=COGNITO_PLAN)
+    assert answer.deploy.analysis is not None
+    stored = str(answer.deploy.analysis) + str([e.data for e in list_events(engine)])
+    assert SECRET_IN_PLANS not in stored
+    assert answer.deploy.plan_digest is not None and len(answer.deploy.plan_digest) == 64
+
+
+def test_held_by_the_engineer_refuses_naming_him_and_his_reason(engine, settings, clock):
+    engineer_holds_dev(engine, clock)
+    clock.advance(timedelta(minutes=104))  # 14:44 in Berlin
+    answer = deploy(engine, settings, clock)
+    assert (answer.decision, answer.reason, answer.whom) == ("refused", "held", "platform-eng")
+    assert "platform-eng" in answer.message and "renaming cognito pool" in answer.message
+    assert "13:00" in answer.message  # shown in dev's time zone, not UTC
+    assert answer.deploy.state == "refused"
+    assert current_hold(engine, environment="dev", now=clock.now()).owner == ENGINEER
+
+
+def test_a_deploy_that_would_overlap_the_demo_is_refused(engine, settings, clock):
+    create_reservation(
+        engine,
+        settings,
+        ReservationCreate("dev", "15:30", "16:30", "investor demo"),
+        owner=COO,
+        now=clock.now(),
+    )
+    clock.advance(timedelta(hours=2, minutes=20))  # 15:20 Berlin: 17 minutes reach 15:37
+    answer = deploy(engine, settings, clock)
+    assert (answer.decision, answer.reason, answer.whom) == ("refused", "reserved", "coo")
+    assert "investor demo" in answer.message and "15:30" in answer.message
+    clock.set(clock.now().replace(hour=14, minute=30) + timedelta(hours=1))  # 16:30 Berlin
+    assert deploy(engine, settings, clock, commit="later").decision == "go"
+
+
+def test_one_deploy_at_a_time_the_next_goes_when_the_first_finishes(engine, settings, clock):
+    first = deploy(engine, settings, clock, branch="main")
+    second = deploy(engine, settings, clock, branch="feature")
+    assert second.decision == "wait" and second.position == 1 and second.whom == "ci-dev"
+    clock.advance(timedelta(seconds=30))  # within the first one's lease
+    assert decide_deploy(engine, settings, second.deploy.id, now=clock.now()).decision == "wait"
+    done = finish_deploy(
+        engine,
+        settings,
+        first.deploy.id,
+        principal=CI,
+        fencing_token=first.fencing_token,
+        exit_code=0,
+        duration_seconds=180.0,
+        now=clock.now(),
+    )
+    assert done.decision == "finished" and done.deploy.state == "succeeded"
+    go = decide_deploy(engine, settings, second.deploy.id, now=clock.now())
+    assert go.decision == "go" and go.fencing_token == first.fencing_token + 1
+
+
+def test_a_newer_request_of_the_same_branch_supersedes_the_waiting_one(engine, settings, clock):
+    deploy(engine, settings, clock, branch="other")  # running
+    older = deploy(engine, settings, clock, branch="main", commit="aaaaaaa")
+    clock.advance(timedelta(seconds=30))
+    newer = deploy(engine, settings, clock, branch="main", commit="bbbbbbb")
+    assert (older.decision, newer.decision) == ("wait", "wait")
+    told = decide_deploy(engine, settings, older.deploy.id, now=clock.now())
+    assert (told.decision, told.reason) == ("refused", "superseded")
+    assert f"#{newer.deploy.id}" in told.message
+    assert newer.position == 1  # the superseded one no longer counts
+
+
+def test_a_dead_runner_lets_its_lease_lapse_and_the_environment_frees_itself(
+    engine, settings, clock
+):
+    first = deploy(engine, settings, clock)
+    second = deploy(engine, settings, clock, branch="feature")
+    assert second.decision == "wait"
+    clock.advance(timedelta(seconds=settings.deploy_lease_seconds + 1))
+    touch_waiting(engine, [second.deploy.id], now=clock.now())
+    go = decide_deploy(engine, settings, second.deploy.id, now=clock.now())
+    assert go.decision == "go"
+    gone = decide_deploy(engine, settings, first.deploy.id, now=clock.now())
+    assert gone.deploy.state == "failed" and gone.deploy.outcome == "lease-lapsed"
+    assert "deploy.lapsed" in kinds(engine)
+    with pytest.raises(NotHolder):
+        heartbeat_deploy(
+            engine,
+            settings,
+            first.deploy.id,
+            principal=CI,
+            fencing_token=first.fencing_token,
+            now=clock.now(),
+        )
+
+
+def test_heartbeat_renews_the_lease_and_a_stale_token_is_refused(engine, settings, clock):
+    running = deploy(engine, settings, clock)
+    clock.advance(timedelta(seconds=40))
+    renewed = heartbeat_deploy(
+        engine,
+        settings,
+        running.deploy.id,
+        principal=CI,
+        fencing_token=running.fencing_token,
+        now=clock.now(),
+    )
+    assert renewed.lease_until == clock.now() + timedelta(seconds=settings.deploy_lease_seconds)
+    with pytest.raises(StaleFencingToken):
+        heartbeat_deploy(
+            engine,
+            settings,
+            running.deploy.id,
+            principal=CI,
+            fencing_token=running.fencing_token + 5,
+            now=clock.now(),
+        )
+
+
+def test_the_expected_duration_is_learned_from_successful_deploys(engine, settings, clock):
+    for minutes in (5, 6, 7):
+        run = deploy(engine, settings, clock, commit=f"m{minutes}")
+        finish_deploy(
+            engine,
+            settings,
+            run.deploy.id,
+            principal=CI,
+            fencing_token=run.fencing_token,
+            exit_code=0,
+            duration_seconds=minutes * 60.0,
+            now=clock.now(),
+        )
+    create_reservation(
+        engine,
+        settings,
+        ReservationCreate("dev", "15:30", "16:30", "demo"),
+        owner=COO,
+        now=clock.now(),
+    )
+    clock.set(clock.now().replace(hour=14, minute=20))  # 15:20 Berlin; median 6 minutes
+    assert deploy(engine, settings, clock, commit="fits").decision == "go"
+
+
+def test_a_wait_that_runs_out_is_refused_for_now_or_as_approval_expired(engine, settings, clock):
+    deploy(engine, settings, clock, branch="running")
+    queued = deploy(engine, settings, clock, branch="queued")
+    expired = cancel_deploy(
+        engine, settings, queued.deploy.id, principal=CI, reason="wait-expired", now=clock.now()
+    )
+    assert (expired.decision, expired.reason) == ("refused", "wait-expired")
+    awaiting = deploy(engine, settings, clock, plan=COGNITO_PLAN, branch="cognito")
+    assert awaiting.decision == "needs-approval"
+    gave_up = cancel_deploy(
+        engine,
+        settings,
+        awaiting.deploy.id,
+        principal=CI,
+        reason="approval-expired",
+        now=clock.now(),
+    )
+    assert (gave_up.decision, gave_up.reason) == ("refused", "approval-expired")
+
+
+def test_a_gate_that_went_away_while_waiting_does_not_block_the_queue(engine, settings, clock):
+    first = deploy(engine, settings, clock, branch="a")
+    abandoned = deploy(engine, settings, clock, branch="b")
+    clock.advance(timedelta(seconds=30))
+    third = deploy(engine, settings, clock, branch="c")
+    assert (abandoned.position, third.position) == (1, 2)
+    finish_deploy(
+        engine,
+        settings,
+        first.deploy.id,
+        principal=CI,
+        fencing_token=first.fencing_token,
+        exit_code=0,
+        duration_seconds=60.0,
+        now=clock.now(),
+    )
+    clock.advance(WAITING_LEASE)
+    touch_waiting(engine, [third.deploy.id], now=clock.now())  # only c's gate still asks
+    assert decide_deploy(engine, settings, third.deploy.id, now=clock.now()).decision == "go"
+    assert "deploy.abandoned" in kinds(engine)
+
+
+def test_bad_input_stores_nothing(engine, settings, clock):
+    with pytest.raises(UnknownEnvironment):
+        deploy(engine, settings, clock, env="dve")
+    with pytest.raises(PlanUnreadable):
+        deploy(engine, settings, clock, plan=b'{"format_version": "1.2", "resource_')
+    assert count_deploys(engine) == 0
+    assert "deploy.requested" not in kinds(engine)
+
+
+def test_after_the_engineer_releases_ci_may_go(engine, settings, clock):
+    engineer_holds_dev(engine, clock)
+    assert deploy(engine, settings, clock).reason == "held"
+    release_hold(engine, environment="dev", principal=ENGINEER, now=clock.now())
+    assert deploy(engine, settings, clock, commit="again").decision == "go"
