@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from signalbox.core.errors import (
     ConfigError,
@@ -31,10 +31,15 @@ from signalbox.core.errors import (
     UnknownEnvironment,
     UsageError,
 )
+from signalbox.core.plan import (
+    Analysis,
+    Verdict,
+    analyse,
+    check_document,
+    parse_policy,
+    read_plans,
+)
 from signalbox.core.plan.catalog import Catalog, parse_catalog
-
-if TYPE_CHECKING:
-    from signalbox.core.plan import Analysis, Verdict
 
 __all__ = [
     "STDIN",
@@ -208,8 +213,6 @@ def check_plan_sources(
     The policy and catalog are read first, so a bad policy file fails before a big plan is
     parsed. A file holding several JSON documents (terragrunt run-all) gives one plan each.
     """
-    from signalbox.core.plan import Verdict, analyse, check_document, parse_policy, read_plans
-
     policy = parse_policy(environment, document)
     catalog = load_catalog(document)
     analyses = [
