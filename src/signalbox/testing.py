@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -79,12 +80,8 @@ def sqlite_engine(path: Path) -> Engine:
 def empty_tables(engine: Engine) -> None:
     """Delete every row of every table (the schema stays at head)."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 def drop_everything(engine: Engine) -> None:
@@ -241,11 +238,21 @@ def postgres_engine(postgres_database_url):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A SQLite file migrated to head once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "signalbox.db"
+    sqlite_engine(path).dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request, tmp_path):  # type: ignore[no-untyped-def]
     """An Engine on an empty database at head: a SQLite file, and PostgreSQL when configured."""
     if request.param == "sqlite":
-        engine = sqlite_engine(tmp_path / "signalbox.db")
+        path = tmp_path / "signalbox.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = build_engine(f"sqlite:///{path}")
         yield engine
         engine.dispose()
     else:

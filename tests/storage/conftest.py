@@ -4,4 +4,5 @@ from signalbox.testing import (  # noqa: F401  (fixtures)
     database_url,
     postgres_database_url,
     postgres_engine,
+    sqlite_template,
 )

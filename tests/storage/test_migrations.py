@@ -14,7 +14,8 @@ def test_upgrade_from_empty_to_head_creates_every_table(database_url):
     engine = build_engine(database_url)
     try:
         assert current_revision(engine) is None
-        assert upgrade(engine) == head_revision() == "0001"
+        assert upgrade(engine) == head_revision()
+        assert head_revision() is not None
         names = set(inspect(engine).get_table_names())
         assert {table.name for table in Base.metadata.sorted_tables} <= names
         assert "alembic_version" in names

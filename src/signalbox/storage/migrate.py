@@ -6,6 +6,7 @@ in the transaction that applies it.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +29,8 @@ def _config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Bring the database to ``revision`` (default: the newest); returns the new revision."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return head_revision()
     config = _config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -43,5 +46,6 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()

@@ -1,0 +1,62 @@
+"""The long-poll glue: one ``ChangeFeed`` per app, started and stopped with the app.
+
+``feed_lifespan`` is the deploys router's lifespan (FastAPI merges it into the app's): it
+builds the feed over the app's engine (one ``SELECT name, version FROM environments`` per
+tick) and stops its task at shutdown. ``wait_for_change`` is what a waiting route awaits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Collection
+from datetime import datetime
+
+from fastapi import FastAPI, Request
+from sqlalchemy import select
+
+from signalbox.api.context import Server
+from signalbox.services.changes import ChangeFeed
+from signalbox.services.deploys import touch_waiting
+from signalbox.storage.tables import EnvironmentRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = ["feed_lifespan", "feed_of", "seconds_until"]
+
+TICK_SECONDS = 0.5
+
+
+def _build_feed(context: Server) -> ChangeFeed:
+    def read_versions() -> dict[str, int]:
+        with UnitOfWork(context.engine, read_only=True) as uow:
+            rows = uow.session.execute(select(EnvironmentRow.name, EnvironmentRow.version))
+            return {name: version for name, version in rows}
+
+    def keep_alive(deploy_ids: Collection[int]) -> None:
+        touch_waiting(context.engine, list(deploy_ids), now=context.now())
+
+    return ChangeFeed(read_versions, touch_waiting=keep_alive, tick_seconds=TICK_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def feed_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    feed = _build_feed(app.state.server)
+    app.state.change_feed = feed
+    feed.ensure_started()
+    try:
+        yield
+    finally:
+        await feed.stop()
+
+
+def feed_of(request: Request) -> ChangeFeed:
+    """The app's feed (built on first use when the app was not started with its lifespan,
+    as in some in-process tests)."""
+    feed: ChangeFeed | None = getattr(request.app.state, "change_feed", None)
+    if feed is None:
+        feed = _build_feed(request.app.state.server)
+        request.app.state.change_feed = feed
+    return feed
+
+
+def seconds_until(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else (moment - now).total_seconds()

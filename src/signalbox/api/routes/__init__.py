@@ -1,0 +1,1 @@
+"""API routers, one module per domain; ``signalbox.api.app.ROUTERS`` lists them."""

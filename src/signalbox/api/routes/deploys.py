@@ -1,0 +1,267 @@
+"""Deploys (what `signalbox gate` talks to) and their approvals.
+
+    POST /api/deploys                         request a deploy (plan base64 in the body)
+    GET  /api/deploys/{id}/decision           long-poll: answer at once on a change
+    POST /api/deploys/{id}/heartbeat          renew the running deploy's lease
+    POST /api/deploys/{id}/finish             report exit code and duration; release
+    POST /api/deploys/{id}/cancel             the gate stops waiting
+    POST /api/deploys/{id}/approve | deny     an approver decides on the plan
+    GET  /api/deploys, GET /api/deploys/{id}  read
+
+A refusal is a normal answer (200, ``decision: refused``): the request was understood and
+judged. Errors (unknown environment, unreadable plan, stale fencing token) are problem+json.
+The long-poll costs one parked coroutine per waiting gate (see services/changes.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+
+from signalbox.api.auth import current_caller
+from signalbox.api.context import Server, server
+from signalbox.api.longpoll import feed_lifespan, feed_of, seconds_until
+from signalbox.api.schemas_deploys import (
+    ApprovalCreate,
+    DeployCancel,
+    DeployCreate,
+    DeployFinish,
+    DeployHeartbeat,
+    approval_read,
+)
+from signalbox.core.errors import InvalidInput
+from signalbox.core.roles import Action
+from signalbox.services import approvals, deploys
+from signalbox.services.deploy_answers import DeployRead, GateAnswer
+from signalbox.services.deploy_queries import get_deploy, list_deploys
+from signalbox.services.tokens import Caller
+
+router = APIRouter(prefix="/api/deploys", tags=["deploys"], lifespan=feed_lifespan)
+
+_WAITING = ("wait", "needs-approval")
+
+
+def _plan_bytes(body: DeployCreate) -> bytes | None:
+    if body.plan is None:
+        return None
+    try:
+        return base64.b64decode(body.plan, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(
+            "The plan is not valid base64.",
+            hint="Send the plan JSON bytes base64-encoded in the plan field.",
+            field="plan",
+        ) from None
+
+
+async def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
+    return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
+
+
+def _published(request: Request, answer: GateAnswer) -> dict[str, Any]:
+    """Wake this process's waiters of the environment at once, and answer."""
+    feed_of(request).notify(answer.deploy.environment, answer.version)
+    return answer.to_json()
+
+
+@router.post("")
+async def request_deploy(
+    body: DeployCreate,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Ask for a deploy slot; the answer is go, wait, needs-approval or refused."""
+    caller.require(Action.DEPLOY, context.configured(body.environment))
+    wanted = deploys.DeployRequest(
+        environment=body.environment,
+        branch=body.branch,
+        commit=body.commit,
+        actor=body.actor,
+        run_url=body.run_url,
+        plan=_plan_bytes(body),
+        plan_source=body.plan_source or "plan.json",
+    )
+    answer = await _in_thread(
+        deploys.request_deploy,
+        context.engine,
+        context.settings,
+        wanted,
+        requester=caller.principal,
+        now=context.now(),
+    )
+    return _published(request, answer)
+
+
+async def _caller_may_read(caller: Caller, context: Server, deploy_id: int) -> DeployRead:
+    deploy = await _in_thread(get_deploy, context.engine, deploy_id)
+    caller.require(Action.READ, deploy.environment)
+    return deploy
+
+
+@router.get("/{deploy_id}/decision")
+async def decision(
+    deploy_id: int,
+    request: Request,
+    since: int | None = Query(None, description="The version of the last answer."),
+    wait: int = Query(25, ge=0, description="Longest time to hold the request, in seconds."),
+    recheck_at: datetime | None = Query(None, description="recheck_at of the last answer."),
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Decide again; with ``since``, first wait (up to ``wait`` s) for the environment to
+    change after that version or for ``recheck_at`` to come."""
+    deploy = await _caller_may_read(caller, context, deploy_id)
+    feed = feed_of(request)
+    feed.ensure_started()
+    if since is not None and deploy.state in ("queued", "awaiting-approval"):
+        timeout = min(wait, context.settings.longpoll_seconds)
+        until_recheck = seconds_until(recheck_at, context.now())
+        if until_recheck is not None:
+            timeout = max(0.0, min(timeout, until_recheck))
+        await feed.wait(deploy.environment, since=since, timeout=timeout, deploy_id=deploy_id)
+    answer = await _in_thread(
+        deploys.decide_deploy, context.engine, context.settings, deploy_id, now=context.now()
+    )
+    return _published(request, answer)
+
+
+@router.post("/{deploy_id}/heartbeat")
+async def heartbeat(
+    deploy_id: int,
+    body: DeployHeartbeat,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Renew the running deploy's lease (409 when it was lost: stop changing things)."""
+    answer = await _in_thread(
+        deploys.heartbeat_deploy,
+        context.engine,
+        context.settings,
+        deploy_id,
+        principal=caller.principal,
+        fencing_token=body.fencing_token,
+        now=context.now(),
+    )
+    return answer.to_json()
+
+
+@router.post("/{deploy_id}/finish")
+async def finish(
+    deploy_id: int,
+    body: DeployFinish,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Report the command's exit code and duration; releases the environment."""
+    answer = await _in_thread(
+        deploys.finish_deploy,
+        context.engine,
+        context.settings,
+        deploy_id,
+        principal=caller.principal,
+        fencing_token=body.fencing_token,
+        exit_code=body.exit_code,
+        duration_seconds=body.duration_seconds,
+        now=context.now(),
+    )
+    return _published(request, answer)
+
+
+@router.post("/{deploy_id}/cancel")
+async def cancel(
+    deploy_id: int,
+    body: DeployCancel,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """The gate stops waiting: wait-expired, approval-expired or interrupted."""
+    answer = await _in_thread(
+        deploys.cancel_deploy,
+        context.engine,
+        context.settings,
+        deploy_id,
+        principal=caller.principal,
+        reason=body.reason,
+        now=context.now(),
+    )
+    return _published(request, answer)
+
+
+async def _decide_approval(
+    request: Request, deploy_id: int, body: ApprovalCreate, caller: Caller, context: Server,
+    *, approve: bool,
+) -> dict[str, Any]:
+    deploy = await _in_thread(get_deploy, context.engine, deploy_id)
+    caller.require(Action.APPROVE, deploy.environment)
+    approval = await _in_thread(
+        approvals.decide_approval,
+        context.engine,
+        context.settings,
+        deploy_id,
+        approver=caller.principal,
+        approve=approve,
+        reason=body.reason,
+        now=context.now(),
+    )
+    feed = feed_of(request)
+    feed.notify(deploy.environment, feed.version(deploy.environment) + 1)
+    return approval_read(approval)
+
+
+@router.post("/{deploy_id}/approve")
+async def approve(
+    deploy_id: int,
+    request: Request,
+    body: ApprovalCreate | None = None,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Approve the deploy's plan (bound to the environment and the plan's digest)."""
+    return await _decide_approval(
+        request, deploy_id, body or ApprovalCreate(), caller, context, approve=True
+    )
+
+
+@router.post("/{deploy_id}/deny")
+async def deny(
+    deploy_id: int,
+    body: ApprovalCreate,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Deny the deploy's plan (a reason is required); its gate exits 77."""
+    return await _decide_approval(request, deploy_id, body, caller, context, approve=False)
+
+
+@router.get("")
+def deploys_list(
+    environment: str | None = Query(None),
+    limit: int = Query(50, ge=1, le=500),
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Newest first: id, state, who, commit, plan verdict (without the analysis)."""
+    if environment is not None:
+        caller.require(Action.READ, context.configured(environment))
+    names = [environment] if environment else [
+        name for name in context.settings.environments if caller.may(Action.READ, name)
+    ]
+    found = list_deploys(context.engine, environments=names, limit=limit)
+    return {"deploys": [deploy.to_json() for deploy in found]}
+
+
+@router.get("/{deploy_id}")
+async def deploy_detail(
+    deploy_id: int, caller: Caller = Depends(current_caller), context: Server = Depends(server)
+) -> dict[str, Any]:
+    """One deploy, with its plan analysis (never attribute values)."""
+    return (await _caller_may_read(caller, context, deploy_id)).to_json()

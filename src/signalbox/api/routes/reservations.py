@@ -1,0 +1,91 @@
+"""Reservations: book a window on an environment, list them (with freeze windows), cancel.
+
+    POST   /api/environments/{env}/reservations   {starts, ends, reason}  (stakeholder+)
+    GET    /api/reservations?environment=ENV
+    DELETE /api/reservations/{id}                  the owner, or an admin
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from signalbox.api.auth import current_caller
+from signalbox.api.context import Server, server
+from signalbox.api.longpoll import feed_of
+from signalbox.api.schemas_deploys import ReservationCreateBody, reservation_read
+from signalbox.core.roles import Action
+from signalbox.services import reservations
+from signalbox.services.tokens import Caller
+
+router = APIRouter(prefix="/api", tags=["reservations"])
+
+
+@router.post("/environments/{environment}/reservations", status_code=201)
+def create(
+    environment: str,
+    body: ReservationCreateBody,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Reserve a window; deploys that would still run inside it are refused."""
+    caller.require(Action.RESERVE, context.configured(environment))
+    view = reservations.create_reservation(
+        context.engine,
+        context.settings,
+        reservations.ReservationCreate(environment, body.starts, body.ends, body.reason),
+        owner=caller.principal,
+        now=context.now(),
+    )
+    _wake(request, environment)
+    return {"reservation": reservation_read(view, context.timezone(environment))}
+
+
+@router.get("/reservations")
+def list_all(
+    environment: str | None = Query(None),
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Reservations not over yet and freeze windows of the next two weeks, by start."""
+    if environment is not None:
+        caller.require(Action.READ, context.configured(environment))
+        names = [environment]
+    else:
+        names = [n for n in context.settings.environments if caller.may(Action.READ, n)]
+    found = reservations.list_reservations(
+        context.engine, context.settings, environments=names, now=context.now()
+    )
+    return {
+        "reservations": [
+            reservation_read(view, context.timezone(view.environment)) for view in found
+        ]
+    }
+
+
+@router.delete("/reservations/{reservation_id}")
+def cancel(
+    reservation_id: int,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+) -> dict[str, Any]:
+    """Cancel a reservation (its owner, or an admin of its environment)."""
+    found = reservations.reservation_environment(context.engine, reservation_id)
+    caller.require(Action.RESERVE, found)
+    view = reservations.cancel_reservation(
+        context.engine,
+        reservation_id,
+        by=caller.principal,
+        may_cancel_any=caller.may(Action.FORCE_RELEASE, found),
+        now=context.now(),
+    )
+    _wake(request, found)
+    return {"cancelled": reservation_read(view, context.timezone(found))}
+
+
+def _wake(request: Request, environment: str) -> None:
+    feed = feed_of(request)
+    feed.notify(environment, feed.version(environment) + 1)

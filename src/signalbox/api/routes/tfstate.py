@@ -1,0 +1,268 @@
+"""Terraform's ``http`` state backend at ``/tf/{environment}/{state}``, and the upload floor.
+
+Wire facts (Terraform 1.0.3 to 1.15.5): GET answers 200 with the body, or 404 for "no state
+yet" (so an unknown *environment* is answered 400, never 404: Terraform would take it for an
+empty state); POST/PUT carry ``?ID=<lock id>`` when locking is on, ``Content-MD5`` and
+``Content-Type: application/json``; LOCK and UNLOCK carry the 7-field lock JSON, and
+``terraform force-unlock`` sends UNLOCK with an empty body. A refused LOCK is ``423`` with a
+lock JSON whose ID and Info explain who holds what (Terraform prints them); a refused write
+or UNLOCK is a 4xx problem+json saying why (never 500: Terraform retries those). Clients
+that cannot send custom methods use ``POST``/``DELETE`` on ``/tf/{environment}/{state}/lock``.
+HTTP Basic auth with the token as the password (``api.auth``).
+
+``POST /api/noop-upload`` reads an authenticated body and discards it: the floor that
+``bench/tfstate.py`` compares state uploads with.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from signalbox.api.auth import current_caller
+from signalbox.api.context import Server, server
+from signalbox.api.problems import problem_response
+from signalbox.core.errors import (
+    PayloadTooLarge,
+    StateBodyInvalid,
+    StateRefused,
+    UnknownEnvironment,
+)
+from signalbox.core.roles import Action
+from signalbox.core.tfstate import Accepted, Refusal, RefusalCause
+from signalbox.services.tfstate import (
+    StateStore,
+    delete_state,
+    lock_state,
+    read_state,
+    unlock_state,
+    write_state,
+)
+from signalbox.services.tokens import Caller
+from signalbox.tfstate.upload import BodyReceiver, decode_content_md5
+
+__all__ = ["MAX_LOCK_BODY", "router"]
+
+router = APIRouter(tags=["terraform state"])
+
+MAX_LOCK_BODY = 64 * 1024
+_PATH = "/tf/{environment}/{state}"
+_BODY_CAUSES = {RefusalCause.CHECKSUM, RefusalCause.NOT_A_STATE}
+
+
+def state_store(request: Request, context: Server = Depends(server)) -> StateStore:
+    """The app's StateStore (built once, on first use, from the server's settings)."""
+    store: StateStore | None = getattr(request.app.state, "state_store", None)
+    if store is None:
+        store = StateStore.from_settings(context.engine, context.settings)
+        request.app.state.state_store = store
+    return store
+
+
+def _refusal_error(refusal: Refusal) -> StateRefused | StateBodyInvalid:
+    details = {
+        "cause": str(refusal.cause),
+        "whom": refusal.whom,
+        "until": refusal.until.isoformat() if refusal.until else None,
+    }
+    if refusal.cause in _BODY_CAUSES:
+        return StateBodyInvalid(refusal.message, hint="Run Terraform again.", **details)
+    hint = f"Ask {refusal.whom}." if refusal.whom else "See the reason above."
+    return StateRefused(refusal.message, hint=hint, **details)
+
+
+async def _small_body(request: Request) -> bytes:
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_LOCK_BODY:
+            raise PayloadTooLarge(
+                f"A lock body is at most {MAX_LOCK_BODY} bytes.", hint="Send Terraform's lock JSON."
+            )
+    return bytes(body)
+
+
+@router.get(_PATH)
+def get_state(
+    environment: str,
+    state: str,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
+) -> Response:
+    """The newest state body (200), or 404 when the state has none yet."""
+    try:
+        context.configured(environment)
+    except UnknownEnvironment as error:  # a 404 would read as "no state yet" to Terraform
+        return problem_response(error, status=400)
+    caller.require(Action.READ_STATE, environment)
+    stored = read_state(store, environment=environment, name=state)
+    if stored is None:
+        return Response(status_code=404)
+    headers = {
+        "Content-MD5": base64.b64encode(stored.md5).decode(),
+        "Content-Length": str(stored.size),
+        "X-Signalbox-Serial": str(stored.serial),
+    }
+    return StreamingResponse(stored.body, media_type="application/json", headers=headers)
+
+
+@router.api_route(_PATH, methods=["POST", "PUT"])
+async def put_state(
+    environment: str,
+    state: str,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
+) -> Response:
+    """Store a new version; refused (409/422, nothing stored) when the rules say so."""
+    context.configured(environment)
+    caller.require(Action.WRITE_STATE, environment)
+    declared = decode_content_md5(request.headers.get("content-md5"))
+    receiver = BodyReceiver(limit=context.settings.max_state_bytes)
+    try:
+        async for piece in request.stream():
+            receiver.add(piece)
+    except BaseException:
+        receiver.discard()
+        raise
+    received = receiver.finish()
+    try:
+        decision = await run_in_threadpool(
+            lambda: write_state(
+                store,
+                principal=caller.principal,
+                environment=environment,
+                name=state,
+                received=received,
+                declared_md5=declared,
+                lock_id=request.query_params.get("ID"),
+                now=context.now(),
+            )
+        )
+    finally:
+        received.close()
+    if isinstance(decision, Refusal):
+        raise _refusal_error(decision)
+    return Response(status_code=200)
+
+
+@router.delete(_PATH)
+def delete(
+    environment: str,
+    state: str,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
+) -> Response:
+    """Delete the state (a deletion version; the history stays)."""
+    context.configured(environment)
+    caller.require(Action.WRITE_STATE, environment)
+    decision = delete_state(
+        store,
+        principal=caller.principal,
+        environment=environment,
+        name=state,
+        lock_id=request.query_params.get("ID"),
+        now=context.now(),
+    )
+    if isinstance(decision, Refusal):
+        raise _refusal_error(decision)
+    return Response(status_code=200)
+
+
+async def _lock(
+    environment: str,
+    state: str,
+    request: Request,
+    caller: Caller,
+    context: Server,
+    store: StateStore,
+) -> Response:
+    context.configured(environment)
+    caller.require(Action.WRITE_STATE, environment)
+    body = await _small_body(request)
+    decision = await run_in_threadpool(
+        lambda: lock_state(
+            store,
+            principal=caller.principal,
+            environment=environment,
+            name=state,
+            body=body,
+            now=context.now(),
+        )
+    )
+    if isinstance(decision, Accepted):
+        return Response(status_code=200)
+    assert decision.lock_body is not None
+    return Response(decision.lock_body.to_json(), status_code=423, media_type="application/json")
+
+
+async def _unlock(
+    environment: str,
+    state: str,
+    request: Request,
+    caller: Caller,
+    context: Server,
+    store: StateStore,
+) -> Response:
+    context.configured(environment)
+    caller.require(Action.WRITE_STATE, environment)
+    body = await _small_body(request)
+    is_admin = caller.may(Action.FORCE_RELEASE, environment)
+    decision = await run_in_threadpool(
+        lambda: unlock_state(
+            store,
+            principal=caller.principal,
+            is_admin=is_admin,
+            environment=environment,
+            name=state,
+            body=body,
+            now=context.now(),
+        )
+    )
+    if isinstance(decision, Refusal):
+        raise _refusal_error(decision)
+    return Response(status_code=200)
+
+
+@router.api_route(_PATH, methods=["LOCK"])
+@router.post(_PATH + "/lock")
+async def lock(
+    environment: str,
+    state: str,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
+) -> Response:
+    """Take the Terraform lock; 423 with the holder's lock JSON when refused."""
+    return await _lock(environment, state, request, caller, context, store)
+
+
+@router.api_route(_PATH, methods=["UNLOCK"])
+@router.delete(_PATH + "/lock")
+async def unlock(
+    environment: str,
+    state: str,
+    request: Request,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
+) -> Response:
+    """Release the lock (the owner with its lock JSON; the owner or an admin with none)."""
+    return await _unlock(environment, state, request, caller, context, store)
+
+
+@router.post("/api/noop-upload")
+async def noop_upload(request: Request, caller: Caller = Depends(current_caller)) -> Response:
+    """Read the body and discard it (the benchmark's floor); answers its size."""
+    size = 0
+    async for piece in request.stream():
+        size += len(piece)
+    return Response(str(size), status_code=200, media_type="text/plain")
