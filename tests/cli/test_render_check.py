@@ -232,3 +232,11 @@ def test_long_attribute_lists_are_shortened_in_text() -> None:
         "attributes: attribute_0, attribute_1, attribute_2, attribute_3, attribute_4, "
         "attribute_5 and 4 more" in text
     )
+
+
+def test_plan_level_findings_name_the_whole_plan() -> None:
+    document = story_document()
+    document["verdict"] = "blocked"
+    document["plans"][0]["findings"].insert(0, finding("plan-errored", "critical", "blocked", ""))
+    assert "CRITICAL (the whole plan)  [plan-errored]" in text_of(document)
+    assert "| 🛑 critical | `plan-errored` | (the whole plan) |" in render_markdown(document)

@@ -194,7 +194,7 @@ def _print_finding(finding: Mapping[str, Any], console: Console) -> None:
     severity = str(finding.get("severity", "info"))
     head = Text()
     head.append(f"{severity.upper():8}", style=SEVERITY_STYLES.get(severity, ""))
-    head.append(f" {finding.get('address', '')}", style="bold")
+    head.append(f" {finding.get('address') or '(the whole plan)'}", style="bold")
     head.append(f"  [{finding.get('id', '')}]", style="dim")
     console.print()
     console.print(head)
@@ -227,6 +227,10 @@ def _code(text: Any) -> str:
     return f"`{value}`"
 
 
+def _address_cell(finding: Mapping[str, Any]) -> str:
+    return _code(finding["address"]) if finding.get("address") else "(the whole plan)"
+
+
 def _findings_table(findings: Iterable[Mapping[str, Any]]) -> list[str]:
     lines = [
         "| Severity | Finding | Address | What happens | What to do |",
@@ -236,7 +240,7 @@ def _findings_table(findings: Iterable[Mapping[str, Any]]) -> list[str]:
         severity = str(finding.get("severity", "info"))
         lines.append(
             f"| {SEVERITY_ICONS.get(severity, '')} {severity} | {_code(finding.get('id', ''))} "
-            f"| {_code(finding.get('address', ''))} | {_cell(finding.get('message', ''))} "
+            f"| {_address_cell(finding)} | {_cell(finding.get('message', ''))} "
             f"| {_cell(finding.get('hint', ''))} |"
         )
     return lines

@@ -121,6 +121,11 @@ def read_plan_source(path: str, *, terraform: str | None = None) -> bytes:
     the exact command to run.
     """
     if path == STDIN:
+        if sys.stdin.isatty():
+            raise UsageError(
+                "- reads the plan from standard input, but nothing is piped in.",
+                hint="Pipe the plan in: terraform show -json tfplan | signalbox check - ...",
+            )
         data = sys.stdin.buffer.read()
         if data.startswith(ZIP_MAGIC):
             raise PlanNotJson(
