@@ -34,6 +34,7 @@ __all__ = [
     "new_key_text",
     "rechunk",
     "seal",
+    "seal_segment",
     "unseal",
 ]
 
@@ -146,12 +147,20 @@ def seal(keyring: StateKeyring, chunks: Iterable[bytes]) -> tuple[Envelope, Iter
 
     def sealed() -> Iterator[bytes]:
         for index, segment, final in _with_final_flag(rechunk(chunks)):
-            nonce = os.urandom(_NONCE)
-            flag = b"\x01" if final else b"\x00"
-            associated = _associated(stream_id, index, final)
-            yield flag + nonce + cipher.encrypt(nonce, segment, associated)
+            yield _seal_with(cipher, stream_id, index, final, segment)
 
     return Envelope(key.id, stream_id), sealed()
+
+
+def _seal_with(cipher: AESGCM, stream_id: bytes, index: int, final: bool, plain: bytes) -> bytes:
+    nonce = os.urandom(_NONCE)
+    flag = b"\x01" if final else b"\x00"
+    return flag + nonce + cipher.encrypt(nonce, plain, _associated(stream_id, index, final))
+
+
+def seal_segment(key: StateKey, stream_id: bytes, index: int, final: bool, plain: bytes) -> bytes:
+    """One segment sealed on its own (key rotation re-seals a stored body in place)."""
+    return _seal_with(AESGCM(key.secret), stream_id, index, final, plain)
 
 
 def unseal(keyring: StateKeyring, envelope: Envelope, pieces: Iterable[bytes]) -> Iterator[bytes]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signalbox.core.tfstate import StateHead, StateHeadScanner, read_state_head
+from signalbox.core.tfstate import StateHead, StateHeadScanner, read_state_head, rewrite_serial
 
 TERRAFORM_STATE = {
     "version": 4,
@@ -96,3 +96,33 @@ def test_any_chunking_finds_the_same_head(
     scanner.feed(body[start:])
     scanner.finish()
     assert scanner.head == StateHead(lineage, serial)
+
+
+@given(
+    serial=st.integers(0, 10**12),
+    new=st.integers(0, 10**12),
+    cuts=st.lists(st.integers(0, 400), max_size=5),
+    indent=st.sampled_from([None, 2]),
+)
+def test_rewrite_serial_changes_only_the_top_level_serial(
+    serial: int, new: int, cuts: list[int], indent: int | None
+) -> None:
+    state = {
+        "version": 4,
+        "serial": serial,
+        "lineage": "l",
+        "resources": [{"serial": serial, "x": "y" * 50}],
+    }
+    body = json.dumps(state, indent=indent).encode()
+    pieces, start = [], 0
+    for cut in sorted(c % (len(body) + 1) for c in cuts):
+        pieces.append(body[start:cut])
+        start = cut
+    pieces.append(body[start:])
+    rewritten = json.loads(b"".join(rewrite_serial(pieces, new)))
+    assert rewritten == {**state, "serial": new}
+
+
+def test_rewrite_serial_needs_a_serial() -> None:
+    with pytest.raises(ValueError):
+        list(rewrite_serial([b'{"lineage": "x"}'], 3))

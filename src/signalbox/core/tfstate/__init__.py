@@ -24,7 +24,7 @@ from signalbox.core.tfstate.out_of_band import (
     automatic_hold_message,
 )
 from signalbox.core.tfstate.statediff import StateDiff, diff_states, resource_addresses
-from signalbox.core.tfstate.statehead import StateHeadScanner, read_state_head
+from signalbox.core.tfstate.statehead import StateHeadScanner, read_state_head, rewrite_serial
 
 __all__ = [
     "READ_ONLY_OPERATIONS",
@@ -50,4 +50,5 @@ __all__ = [
     "parse_lock_info",
     "read_state_head",
     "resource_addresses",
+    "rewrite_serial",
 ]

@@ -9,12 +9,13 @@ the state's. Feed chunks with ``feed``; read ``head`` when done (None: not a sta
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 import msgspec
 
 from signalbox.core.tfstate.model import StateHead
 
-__all__ = ["StateHeadScanner", "read_state_head"]
+__all__ = ["StateHeadScanner", "read_state_head", "rewrite_serial"]
 
 _TOKEN = re.compile(
     rb'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<punct>[{}\[\]:,])|(?P<scalar>[^\s{}\[\]:,"]+))'
@@ -33,6 +34,9 @@ class StateHeadScanner:
         self._expect_value = False
         self._found: dict[str, object] = {}
         self._failed = False
+        self._offset = 0  # absolute offset of ``_pending``'s first byte
+        self.serial_span: tuple[int, int] | None = None
+        """Absolute [start, end) of the top-level serial's value, once seen."""
 
     @property
     def done(self) -> bool:
@@ -50,6 +54,7 @@ class StateHeadScanner:
             self._take(match)
             position = match.end()
         self._pending = buffer[position:]
+        self._offset += position
         if len(self._pending) > _MAX_PENDING and not self.done:
             self._failed = True  # a single token above 8 MiB before the head: give up
 
@@ -69,6 +74,9 @@ class StateHeadScanner:
         if punct is not None:
             self._punct(punct)
         elif self._depth == 1 and self._expect_value:
+            if self._key == "serial" and scalar is not None and self.serial_span is None:
+                start = self._offset + match.start("scalar")
+                self.serial_span = (start, start + len(scalar))
             self._value(string if string is not None else scalar)
         elif self._depth == 1 and string is not None:
             key = _decode(string)
@@ -122,3 +130,26 @@ def read_state_head(body: bytes) -> StateHead | None:
     scanner.feed(body)
     scanner.finish()
     return scanner.head
+
+
+def rewrite_serial(chunks: Iterable[bytes], serial: int) -> Iterator[bytes]:
+    """The same body with its top-level ``serial`` set to ``serial`` (for a restore, which
+    writes old content as a new version). Only the bytes up to the serial are held.
+
+    Raises ``ValueError`` when the body has no top-level serial.
+    """
+    scanner = StateHeadScanner()
+    held = bytearray()
+    pieces = iter(chunks)
+    for piece in pieces:
+        held += piece
+        scanner.feed(piece)
+        if scanner.serial_span is not None or scanner.done:
+            break
+    else:
+        scanner.finish()
+    if scanner.serial_span is None:
+        raise ValueError("the body has no top-level serial")
+    start, end = scanner.serial_span
+    yield bytes(held[:start]) + str(serial).encode() + bytes(held[end:])
+    yield from pieces

@@ -1,0 +1,257 @@
+"""Reading, writing and deleting a state's body (Terraform's GET, POST/PUT and DELETE).
+
+A write is decided by ``core.tfstate.decide_write`` with the environment row locked; an
+accepted one becomes a new version, old versions beyond the retention lose their bodies, and
+a person's write on a free environment places the automatic hold (the out-of-band rule).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from signalbox.core.errors import UnknownState
+from signalbox.core.holds import Granted, HoldRequest
+from signalbox.core.tfstate import (
+    Accepted,
+    EnvironmentFacts,
+    Refusal,
+    StateHead,
+    WriteRequest,
+    automatic_hold,
+    automatic_hold_message,
+    decide_delete,
+    decide_write,
+    live_hold,
+)
+from signalbox.core.views import HoldKind, Principal
+from signalbox.services.events import record_event
+from signalbox.services.holds import acquire_hold_in
+from signalbox.services.tfstate.store import (
+    StateStore,
+    StoredState,
+    envelope_of,
+    load_facts,
+    open_state,
+    record_refusal,
+    store_body,
+    validate_state_name,
+)
+from signalbox.storage.repositories.tfstate import TfStateRepository, read_segment, terraform_lock
+from signalbox.storage.tfstate_tables import TfStateVersionRow
+from signalbox.storage.uow import UnitOfWork
+from signalbox.tfstate.crypto import unseal
+from signalbox.tfstate.upload import ReceivedBody
+
+__all__ = ["delete_state", "read_state", "write_state"]
+
+
+def read_state(store: StateStore, *, environment: str, name: str) -> StoredState | None:
+    """The newest body of ``environment``/``name``; None when there is none (or deleted)."""
+    with UnitOfWork(store.engine, read_only=True) as uow:
+        uow.environments.get(environment)
+        repo = TfStateRepository(uow.session)
+        state = repo.state(environment, validate_state_name(name))
+        head = repo.head(state) if state is not None else None
+        if head is None or head.deleted:
+            return None
+        version_id, segments, envelope = head.id, head.segments, envelope_of(head)
+        serial, md5, size = head.serial, bytes.fromhex(head.md5), head.size
+    pieces = (read_segment(store.engine, version_id, seq) for seq in range(segments))
+    return StoredState(serial, md5, size, unseal(store.keyring, envelope, pieces))
+
+
+def _stored_head(head: TfStateVersionRow | None) -> tuple[StateHead | None, bytes | None]:
+    if head is None or head.deleted:
+        return None, None
+    return StateHead(head.lineage, head.serial), bytes.fromhex(head.md5)
+
+
+def write_state(
+    store: StateStore,
+    *,
+    principal: Principal,
+    environment: str,
+    name: str,
+    received: ReceivedBody,
+    declared_md5: bytes | None,
+    lock_id: str | None,
+    now: datetime,
+) -> Accepted | Refusal:
+    """Terraform's POST/PUT of a state body (already received into ``received``)."""
+    path = f"{environment}/{name}"
+    request = WriteRequest(principal, lock_id or None, declared_md5, received.md5, received.head)
+    with UnitOfWork(store.engine) as uow:
+        env, repo, state = open_state(uow, environment, name, now=now)
+        lock_row = repo.lock(state)
+        facts = load_facts(uow, store.settings, env, now)
+        stored, stored_md5 = _stored_head(repo.head(state))
+        decision = decide_write(
+            request,
+            current_lock=terraform_lock(lock_row, state) if lock_row else None,
+            facts=facts,
+            stored=stored,
+            stored_md5=stored_md5,
+            path=path,
+            now=now,
+        )
+        if isinstance(decision, Refusal):
+            return record_refusal(
+                uow,
+                decision,
+                who=principal,
+                what="write",
+                path=path,
+                environment=environment,
+                now=now,
+            )
+        if decision.unchanged:
+            return decision
+        assert received.head is not None
+        own = live_hold(facts.hold, now)
+        version = TfStateVersionRow(
+            state_id=state.id,
+            serial=received.head.serial,
+            lineage=received.head.lineage,
+            md5=received.md5.hex(),
+            size=received.size,
+            author=principal.name,
+            author_is_ci=principal.is_ci,
+            at=now,
+            deleted=False,
+            segments=0,
+            deploy_id=own.deploy_id if own is not None else None,
+            fencing_token=decision.fencing_token,
+        )
+        store_body(repo, store.keyring, version, received.chunks())
+        pruned = repo.prune(state, keep=store.settings.state_retention, now=now)
+        _place_automatic_hold(uow, store, version, facts, principal=principal, state=name, now=now)
+        record_event(
+            uow,
+            environment=environment,
+            actor=principal.name,
+            kind="state.written",
+            message=f"{principal.name} wrote {path} serial {version.serial} "
+            f"({version.size} bytes).",
+            now=now,
+            deploy_id=version.deploy_id,
+            data={
+                "state": path,
+                "serial": version.serial,
+                "lineage": version.lineage,
+                "md5": version.md5,
+                "size": version.size,
+                "is_ci": principal.is_ci,
+                "fencing_token": version.fencing_token,
+                "pruned_serials": pruned,
+            },
+        )
+        return decision
+
+
+def _place_automatic_hold(
+    uow: UnitOfWork,
+    store: StateStore,
+    version: TfStateVersionRow,
+    facts: EnvironmentFacts,
+    *,
+    principal: Principal,
+    state: str,
+    now: datetime,
+) -> None:
+    placed = automatic_hold(
+        environment=facts.name,
+        state=state,
+        writer=principal,
+        hold=facts.hold,
+        duration=store.auto_hold,
+        now=now,
+    )
+    if placed is None:
+        return
+    request = HoldRequest(facts.name, principal, HoldKind.WORK, placed.reason, placed.duration)
+    granted = acquire_hold_in(uow, request, now=now)
+    if not isinstance(granted, Granted):
+        return
+    version.fencing_token = granted.hold.fencing_token
+    record_event(
+        uow,
+        environment=facts.name,
+        actor=principal.name,
+        kind="state.out-of-band",
+        message=automatic_hold_message(
+            facts.name, principal.name, granted.hold.until, now=now, tz=facts.timezone
+        ),
+        now=now,
+        data={
+            "state": f"{facts.name}/{state}",
+            "serial": version.serial,
+            "until": granted.hold.until.isoformat(),
+            "fencing_token": granted.hold.fencing_token,
+        },
+    )
+
+
+def delete_state(
+    store: StateStore,
+    *,
+    principal: Principal,
+    environment: str,
+    name: str,
+    lock_id: str | None,
+    now: datetime,
+) -> Accepted | Refusal:
+    """Terraform's DELETE: a deletion version is written; the history stays."""
+    path = f"{environment}/{name}"
+    with UnitOfWork(store.engine) as uow:
+        env, repo, state = open_state(uow, environment, name, now=now)
+        head = repo.head(state)
+        if head is None or head.deleted:
+            raise UnknownState(
+                f"There is no state {path} to delete.",
+                hint=f"List the states with `signalbox state versions {environment}`.",
+            )
+        lock_row = repo.lock(state)
+        decision = decide_delete(
+            deleter=principal,
+            lock_id=lock_id or None,
+            current_lock=terraform_lock(lock_row, state) if lock_row else None,
+            facts=load_facts(uow, store.settings, env, now),
+            path=path,
+            now=now,
+        )
+        if isinstance(decision, Refusal):
+            return record_refusal(
+                uow,
+                decision,
+                who=principal,
+                what="delete",
+                path=path,
+                environment=environment,
+                now=now,
+            )
+        tombstone = TfStateVersionRow(
+            state_id=state.id,
+            serial=head.serial,
+            lineage=head.lineage,
+            md5="",
+            size=0,
+            author=principal.name,
+            author_is_ci=principal.is_ci,
+            at=now,
+            deleted=True,
+            segments=0,
+            key_id=None,
+            stream_id=b"",
+            fencing_token=decision.fencing_token,
+        )
+        repo.add_version(tombstone)
+        record_event(
+            uow,
+            environment=environment,
+            actor=principal.name,
+            kind="state.deleted",
+            message=f"{principal.name} deleted {path} (its versions are kept).",
+            now=now,
+            data={"state": path, "serial": head.serial},
+        )
+        return decision

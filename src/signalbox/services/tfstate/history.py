@@ -1,0 +1,285 @@
+"""A state's history: list its versions, show what a version changed, restore an old one,
+and re-encrypt stored bodies under the newest key.
+
+A restore never rewrites history: it writes a new version with the old content and the next
+serial (the body's top-level serial is rewritten so Terraform accepts it as the newest). It
+needs the restore-state grant (admin) and a live hold of the environment by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from signalbox.core.errors import InvalidInput, NotHolder, StateRefused, UnknownState
+from signalbox.core.tfstate import (
+    diff_states,
+    live_hold,
+    resource_addresses,
+    rewrite_serial,
+)
+from signalbox.core.views import Principal
+from signalbox.services.events import record_event
+from signalbox.services.tfstate.store import (
+    StateStore,
+    envelope_of,
+    load_facts,
+    open_state,
+    store_body,
+    validate_state_name,
+)
+from signalbox.storage.repositories.tfstate import TfStateRepository
+from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
+from signalbox.storage.uow import UnitOfWork
+from signalbox.tfstate.crypto import seal_segment, unseal
+
+__all__ = [
+    "StateChange",
+    "VersionInfo",
+    "list_versions",
+    "restore_version",
+    "rotate_keys",
+    "show_version",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One version of a state, without its body."""
+
+    environment: str
+    state: str
+    serial: int
+    lineage: str
+    md5: str
+    size: int
+    author: str
+    author_is_ci: bool
+    at: datetime
+    deploy_id: int | None
+    fencing_token: int | None
+    encrypted: bool
+    deleted: bool
+    restored_from: int | None
+    pruned: bool
+
+    @classmethod
+    def of(cls, row: TfStateVersionRow, state: TfStateRow) -> VersionInfo:
+        return cls(
+            state.environment,
+            state.name,
+            row.serial,
+            row.lineage,
+            row.md5,
+            row.size,
+            row.author,
+            row.author_is_ci,
+            row.at,
+            row.deploy_id,
+            row.fencing_token,
+            row.key_id is not None,
+            row.deleted,
+            row.restored_from,
+            row.pruned_at is not None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """What ``version`` changed since ``previous`` (addresses added and removed)."""
+
+    version: VersionInfo
+    previous: VersionInfo | None
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    timezone: str
+    note: str = ""
+
+
+def list_versions(
+    store: StateStore, *, environment: str, name: str | None = None, limit: int = 50
+) -> list[VersionInfo]:
+    """Newest first, of one state or of every state of the environment."""
+    with UnitOfWork(store.engine, read_only=True) as uow:
+        uow.environments.get(environment)
+        repo = TfStateRepository(uow.session)
+        states = repo.states(environment)
+        if name is not None:
+            states = [state for state in states if state.name == validate_state_name(name)]
+            if not states:
+                raise _unknown(environment, name)
+        return [
+            VersionInfo.of(row, state)
+            for state in states
+            for row in repo.versions(state, limit=limit)
+        ]
+
+
+def _unknown(environment: str, name: str, serial: int | None = None) -> UnknownState:
+    what = f"serial {serial} of " if serial is not None else ""
+    return UnknownState(
+        f"There is no {what}state {environment}/{name}.",
+        hint=f"List them with `signalbox state versions {environment}`.",
+    )
+
+
+def _body(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) -> Iterator[bytes]:
+    pieces = (repo.segment(row.id, seq) for seq in range(row.segments))
+    return unseal(store.keyring, envelope_of(row), pieces)
+
+
+def _addresses(
+    store: StateStore, repo: TfStateRepository, row: TfStateVersionRow
+) -> frozenset[str]:
+    if row.deleted:
+        return frozenset()
+    return resource_addresses(b"".join(_body(store, repo, row)))
+
+
+def show_version(
+    store: StateStore, *, environment: str, name: str, serial: int | None = None
+) -> StateChange:
+    """What a version (default: the newest) changed since the version before it."""
+    with UnitOfWork(store.engine, read_only=True) as uow:
+        env = uow.environments.get(environment)
+        repo = TfStateRepository(uow.session)
+        state = repo.state(environment, validate_state_name(name))
+        if state is None:
+            raise _unknown(environment, name)
+        row = repo.head(state) if serial is None else repo.by_serial(state, serial)
+        if row is None:
+            raise _unknown(environment, name, serial)
+        previous = repo.before(row)
+        if row.pruned_at is not None or (previous is not None and previous.pruned_at):
+            note = "an older body was pruned (state_retention); the change cannot be shown"
+            return StateChange(
+                VersionInfo.of(row, state),
+                VersionInfo.of(previous, state) if previous else None,
+                (),
+                (),
+                env.timezone,
+                note,
+            )
+        before = _addresses(store, repo, previous) if previous is not None else frozenset()
+        diff = diff_states(before, _addresses(store, repo, row))
+        return StateChange(
+            VersionInfo.of(row, state),
+            VersionInfo.of(previous, state) if previous else None,
+            diff.added,
+            diff.removed,
+            env.timezone,
+        )
+
+
+def restore_version(
+    store: StateStore,
+    *,
+    principal: Principal,
+    environment: str,
+    name: str,
+    serial: int,
+    now: datetime,
+) -> VersionInfo:
+    """Write version ``serial``'s content as the newest version (the caller holds the env)."""
+    path = f"{environment}/{name}"
+    with UnitOfWork(store.engine) as uow:
+        env, repo, state = open_state(uow, environment, name, now=now)
+        facts = load_facts(uow, store.settings, env, now)
+        hold = live_hold(facts.hold, now)
+        if hold is None or hold.owner.name != principal.name:
+            raise NotHolder(
+                f"Restoring {path} needs your hold on {environment}, so nobody applies meanwhile.",
+                hint=f'Run `signalbox hold {environment} --reason "restore {name}"` first.',
+            )
+        lock = repo.lock(state)
+        if lock is not None:
+            raise StateRefused(
+                f"{path} is locked by {lock.owner} (a Terraform run).",
+                hint="Wait for it to finish, or force-unlock it first.",
+            )
+        source, head = repo.by_serial(state, serial), repo.head(state)
+        if source is None or head is None:
+            raise _unknown(environment, name, serial)
+        if source.pruned_at is not None:
+            raise InvalidInput(
+                f"The body of serial {serial} was pruned (state_retention).",
+                hint=f"Pick a newer serial: `signalbox state versions {environment} {name}`.",
+            )
+        new_serial = max(head.serial, source.serial) + 1
+        digest, size = hashlib.md5(usedforsecurity=False), 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal size
+            for piece in rewrite_serial(_body(store, repo, source), new_serial):
+                digest.update(piece)
+                size += len(piece)
+                yield piece
+
+        version = TfStateVersionRow(
+            state_id=state.id,
+            serial=new_serial,
+            lineage=source.lineage,
+            md5="",
+            size=0,
+            author=principal.name,
+            author_is_ci=principal.is_ci,
+            at=now,
+            deleted=False,
+            segments=0,
+            fencing_token=hold.fencing_token,
+            restored_from=serial,
+        )
+        store_body(repo, store.keyring, version, counted())
+        version.md5, version.size = digest.hexdigest(), size
+        record_event(
+            uow,
+            environment=environment,
+            actor=principal.name,
+            kind="state.restored",
+            message=f"{principal.name} restored {path} to the content of serial {serial} "
+            f"(new serial {new_serial}).",
+            now=now,
+            data={
+                "state": path,
+                "serial": new_serial,
+                "restored_from": serial,
+                "fencing_token": hold.fencing_token,
+            },
+        )
+        return VersionInfo.of(version, state)
+
+
+def rotate_keys(store: StateStore, *, batch: int = 10) -> int:
+    """Re-encrypt every stored body not under the first key; returns how many. Each version
+    is re-encrypted in its own transaction, segment by segment."""
+    primary = store.keyring.primary
+    if primary is None:
+        raise InvalidInput(
+            "No state key is configured, so there is nothing to rotate to.",
+            hint="Set state_keys (create a key with `signalbox state new-key`).",
+        )
+    done = 0
+    while True:
+        with UnitOfWork(store.engine) as uow:
+            repo = TfStateRepository(uow.session)
+            rows = repo.to_reencrypt(primary.id, limit=batch)
+            for row in rows:
+                _reencrypt(store, repo, row)
+            done += len(rows)
+        if len(rows) < batch:
+            return done
+
+
+def _reencrypt(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) -> None:
+    primary = store.keyring.primary
+    assert primary is not None
+    if row.segments == 0:
+        return
+    stream_id = os.urandom(16)
+    last = row.segments - 1
+    for seq, plain in enumerate(_body(store, repo, row)):
+        repo.replace_segment(row.id, seq, seal_segment(primary, stream_id, seq, seq == last, plain))
+    row.key_id, row.stream_id = primary.id, stream_id
