@@ -384,3 +384,22 @@ def test_a_rename_in_a_binary_plan_gets_its_moved_block_and_then_is_routine(
     assert moved.code == 0, moved.stderr
     assert findings_of(moved.document()) == [("moved", "terraform_data.users_new")]
     assert moved.document()["plans"][0]["counts"]["delete"] == 0
+
+
+def test_make_run_shows_the_report_on_the_examples_and_succeeds() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "signalbox.cli.run_example"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "SIGNALBOX_CONFIG"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("NEEDS APPROVAL on dev: 1 stateful resource destroyed")
+    assert "from = aws_cognito_user_pool.main" in completed.stdout
+    assert "`signalbox check` exit code: 3 (needs approval" in completed.stdout
+    for secrets in SECRETS.values():
+        assert not any(secret in completed.stdout for secret in secrets)
