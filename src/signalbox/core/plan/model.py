@@ -39,8 +39,15 @@ _ANY_DECODER = msgspec.json.Decoder()
 
 
 def decode_raw(raw: msgspec.Raw) -> Any:
-    """Decode one ``Raw`` value (a plan's attribute object, mask or path list) to Python."""
-    return _ANY_DECODER.decode(raw)
+    """Decode one ``Raw`` value (a plan's attribute object, mask or path list) to Python.
+
+    Reading checked the value is JSON; one that Python cannot hold (a number like ``1e999``)
+    reads as null rather than stopping the analysis.
+    """
+    try:
+        return _ANY_DECODER.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
 
 
 def is_null(raw: msgspec.Raw) -> bool:

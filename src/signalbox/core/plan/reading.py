@@ -145,6 +145,8 @@ def _skip_whitespace(text: bytes, position: int) -> int:
 def _document_end(view: memoryview, start: int, source: str, *, required: bool) -> int | None:
     try:
         _SKIP_DECODER.decode(view[start:])
+    except RecursionError:
+        raise _too_deep(source) from None
     except msgspec.DecodeError as error:
         message = str(error)
         if "trailing characters" in message:
@@ -159,6 +161,14 @@ def _document_end(view: memoryview, start: int, source: str, *, required: bool) 
         offset = start + _byte_offset(message) if "(byte" in message else len(view)
         raise _malformed(view.obj, offset, message, source) from None
     return len(view)
+
+
+def _too_deep(source: str) -> PlanUnreadable:
+    return PlanUnreadable(
+        f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
+        hint=_HINT_SHOW,
+        source=source,
+    )
 
 
 def _byte_offset(message: str) -> int:
@@ -217,6 +227,8 @@ def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, st
     gc.disable()
     try:
         document = _PLAN_DECODER.decode(body)
+    except RecursionError:
+        raise _too_deep(source) from None
     except msgspec.ValidationError as error:
         raise PlanUnreadable(
             f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
@@ -278,6 +290,14 @@ def _with_checked_changes(plan: Plan, where: str) -> Plan:
     for deferred in plan.deferred:
         if action_of(deferred.resource_change.change.actions) is None:
             raise _unknown_action(deferred.resource_change, where)
+    for name, changes in (("resource_changes", plan.changes), ("resource_drift", plan.drift)):
+        for position, change in enumerate(changes):
+            if not change.address and not (change.type and change.name):
+                raise PlanUnreadable(
+                    f"{where}: {name}[{position}] has no address, and no type and name to "
+                    "make one from.",
+                    hint=_HINT_SHOW,
+                )
     if any(not change.address for change in plan.changes):
         plan.changes[:] = [_addressed(change, {}) for change in plan.changes]
     if any(not change.address for change in plan.drift):
