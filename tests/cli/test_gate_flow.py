@@ -176,13 +176,13 @@ def test_approval_not_given_within_wait_cancels_and_exits_76(tmp_path: Path) -> 
     timed_out = answer(
         "refused",
         state="expired",
-        reason="approval-timeout",
+        reason="approval-expired",
         message="Nobody approved deploy #12 within the wait.",
     )
     server = SlowServer({"deploys": [waiting], "decision": [waiting] * 10, "cancel": [timed_out]})
     code, _lines, marker = run(server, tmp_path, wait=60, clock=clock)
     assert code == 76 and not marker.exists()
-    assert server.called("cancel")[0]["json"] == {"reason": "approval-timeout"}
+    assert server.called("cancel")[0]["json"] == {"reason": "approval-expired"}
     assert len(server.called("decision")) == 3  # 25 + 25 + 10 seconds, then give up
 
 

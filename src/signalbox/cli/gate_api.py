@@ -117,7 +117,7 @@ class GateApi:
         if plan is not None:
             payload["plan"] = base64.b64encode(plan).decode("ascii")
             payload["plan_source"] = plan_source
-        return self._answer("POST", "/api/v1/deploys", json=payload, timeout=120.0)
+        return self._answer("POST", "/api/deploys", json=payload, timeout=120.0)
 
     def poll(
         self, deploy_id: int, *, since: int, wait_seconds: int, recheck_at: str | None = None
@@ -128,7 +128,7 @@ class GateApi:
             params["recheck_at"] = recheck_at
         return self._answer(
             "GET",
-            f"/api/v1/deploys/{deploy_id}/decision",
+            f"/api/deploys/{deploy_id}/decision",
             params=params,
             timeout=wait_seconds + 30.0,
         )
@@ -136,7 +136,7 @@ class GateApi:
     def heartbeat(self, deploy_id: int, fencing_token: int) -> DeployAnswer:
         return self._answer(
             "POST",
-            f"/api/v1/deploys/{deploy_id}/heartbeat",
+            f"/api/deploys/{deploy_id}/heartbeat",
             json={"fencing_token": fencing_token},
             timeout=30.0,
         )
@@ -149,13 +149,11 @@ class GateApi:
             "exit_code": exit_code,
             "duration_seconds": round(duration_seconds, 3),
         }
-        return self._answer(
-            "POST", f"/api/v1/deploys/{deploy_id}/finish", json=payload, timeout=30.0
-        )
+        return self._answer("POST", f"/api/deploys/{deploy_id}/finish", json=payload, timeout=30.0)
 
     def cancel(self, deploy_id: int, *, reason: str) -> DeployAnswer:
         return self._answer(
-            "POST", f"/api/v1/deploys/{deploy_id}/cancel", json={"reason": reason}, timeout=30.0
+            "POST", f"/api/deploys/{deploy_id}/cancel", json={"reason": reason}, timeout=30.0
         )
 
     def _answer(self, method: str, path: str, **options: Any) -> DeployAnswer:

@@ -30,7 +30,7 @@ Runner = Callable[..., ChildResult]
 
 REFUSED_FOR_NOW = frozenset({"held", "reserved", "frozen", "superseded", "wait-expired"})
 DENIED = frozenset({"blocked", "denied"})
-APPROVAL_TIMEOUT = "approval-timeout"
+APPROVAL_TIMEOUT = "approval-expired"
 
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 _MAX_FINDINGS_SHOWN = 20

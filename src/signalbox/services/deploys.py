@@ -34,7 +34,6 @@ from signalbox.core.gate import (
 from signalbox.core.holds import Denied, HoldRequest, decide_renew
 from signalbox.core.queue import superseded_by
 from signalbox.core.views import DeployState, HoldKind, Principal
-from signalbox.services.clock import zone
 from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
 from signalbox.services.deploy_snapshot import WAITING_LEASE, load_snapshot, recheck_at, view_of
 from signalbox.services.events import record_event
@@ -260,7 +259,7 @@ def _start(
     request = HoldRequest(row.environment, requester, HoldKind.DEPLOY, reason, lease, row.id)
     granted = acquire_hold_in(uow, request, now=now)
     if isinstance(granted, Denied):
-        message, hint = describe_denial(granted, zone(timezone), now=now)
+        message, hint = describe_denial(granted, timezone, now=now)
         return Refused(
             row.id,
             RefusalReason.HELD,

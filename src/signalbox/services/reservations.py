@@ -36,6 +36,7 @@ __all__ = [
     "environment_timezone",
     "freeze_windows_between",
     "list_reservations",
+    "reservation_environment",
 ]
 
 MAX_REASON_CHARS = 500
@@ -151,6 +152,12 @@ def list_reservations(
         for name in names:
             found.extend(freeze_windows_between(settings, name, now, now + FREEZE_HORIZON))
     return sorted(found, key=lambda view: (view.starts, view.ends, view.environment))
+
+
+def reservation_environment(engine: Engine, reservation_id: int) -> str:
+    """The environment of reservation ``reservation_id`` (NotFound if there is none)."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        return ReservationRepository(uow.session).get(reservation_id).environment
 
 
 def cancel_reservation(

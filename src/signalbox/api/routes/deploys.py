@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -41,6 +42,8 @@ from signalbox.services.deploy_answers import DeployRead, GateAnswer
 from signalbox.services.deploy_queries import get_deploy, list_deploys
 from signalbox.services.tokens import Caller
 
+T = TypeVar("T")
+
 router = APIRouter(prefix="/api/deploys", tags=["deploys"], lifespan=feed_lifespan)
 
 _WAITING = ("wait", "needs-approval")
@@ -59,7 +62,8 @@ def _plan_bytes(body: DeployCreate) -> bytes | None:
         ) from None
 
 
-async def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
+async def _in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a (blocking, database) service call in a worker thread."""
     return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
 
 
@@ -120,7 +124,7 @@ async def decision(
     feed = feed_of(request)
     feed.ensure_started()
     if since is not None and deploy.state in ("queued", "awaiting-approval"):
-        timeout = min(wait, context.settings.longpoll_seconds)
+        timeout = float(min(wait, context.settings.longpoll_seconds))
         until_recheck = seconds_until(recheck_at, context.now())
         if until_recheck is not None:
             timeout = max(0.0, min(timeout, until_recheck))
@@ -196,8 +200,13 @@ async def cancel(
 
 
 async def _decide_approval(
-    request: Request, deploy_id: int, body: ApprovalCreate, caller: Caller, context: Server,
-    *, approve: bool,
+    request: Request,
+    deploy_id: int,
+    body: ApprovalCreate,
+    caller: Caller,
+    context: Server,
+    *,
+    approve: bool,
 ) -> dict[str, Any]:
     deploy = await _in_thread(get_deploy, context.engine, deploy_id)
     caller.require(Action.APPROVE, deploy.environment)
@@ -226,7 +235,7 @@ async def approve(
 ) -> dict[str, Any]:
     """Approve the deploy's plan (bound to the environment and the plan's digest)."""
     return await _decide_approval(
-        request, deploy_id, body or ApprovalCreate(), caller, context, approve=True
+        request, deploy_id, body or ApprovalCreate(reason=""), caller, context, approve=True
     )
 
 
@@ -252,9 +261,11 @@ def deploys_list(
     """Newest first: id, state, who, commit, plan verdict (without the analysis)."""
     if environment is not None:
         caller.require(Action.READ, context.configured(environment))
-    names = [environment] if environment else [
-        name for name in context.settings.environments if caller.may(Action.READ, name)
-    ]
+    names = (
+        [environment]
+        if environment
+        else [name for name in context.settings.environments if caller.may(Action.READ, name)]
+    )
     found = list_deploys(context.engine, environments=names, limit=limit)
     return {"deploys": [deploy.to_json() for deploy in found]}
 

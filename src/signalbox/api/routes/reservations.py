@@ -1,8 +1,8 @@
 """Reservations: book a window on an environment, list them (with freeze windows), cancel.
 
-    POST   /api/environments/{env}/reservations   {starts, ends, reason}  (stakeholder+)
-    GET    /api/reservations?environment=ENV
-    DELETE /api/reservations/{id}                  the owner, or an admin
+POST   /api/environments/{env}/reservations   {starts, ends, reason}  (stakeholder+)
+GET    /api/reservations?environment=ENV
+DELETE /api/reservations/{id}                  the owner, or an admin
 """
 
 from __future__ import annotations
