@@ -25,10 +25,20 @@ from signalbox import __version__
 from signalbox.api.body_limit import BodySizeLimit
 from signalbox.api.context import Server
 from signalbox.api.problems import install_problem_handlers
-from signalbox.api.routes import deploys, events, health, holds, reservations, tokens
+from signalbox.api.routes import (
+    deploys,
+    events,
+    health,
+    holds,
+    reservations,
+    states,
+    tfstate,
+    tokens,
+)
 from signalbox.services.clock import Clock, SystemClock
 from signalbox.services.environments import sync_environments
 from signalbox.services.holds import expire_lapsed
+from signalbox.services.tfstate.store import state_storage_notice
 from signalbox.services.tokens import register_bootstrap_token
 from signalbox.settings import Settings
 from signalbox.storage import build_engine, upgrade
@@ -39,9 +49,12 @@ log = logging.getLogger("signalbox.server")
 
 ROUTERS: list[APIRouter] = [health.router, holds.router, tokens.router, events.router]
 ROUTERS += [deploys.router, reservations.router]
+ROUTERS += [tfstate.router, states.router]
 
 LARGE_BODY_ROUTES: dict[str, str | None] = {}
 LARGE_BODY_ROUTES["/api/deploys"] = "max_plan_bytes"  # the plan, base64, in the request
+LARGE_BODY_ROUTES["/tf/"] = None  # states: max_state_bytes, enforced while streaming
+LARGE_BODY_ROUTES["/api/noop-upload"] = None  # the state benchmark's floor
 """Path prefix -> name of the Settings field with its body limit (None: no limit here)."""
 
 DEFAULT_SWEEP_SECONDS = 5.0
@@ -60,6 +73,7 @@ def _body_limit(settings: Settings) -> Callable[[str], int | None]:
 def start_up(context: Server) -> None:
     """Migrate, sync environments, register the bootstrap token (also used by the CLI)."""
     upgrade(context.engine)
+    log.log(*state_storage_notice(context.settings))
     now = context.now()
     sync_environments(context.engine, context.settings, now=now)
     register_bootstrap_token(context.engine, context.settings.admin_token, now=now)

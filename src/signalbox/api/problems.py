@@ -65,6 +65,11 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.InvalidTransition.code: 409,
     errors.Held.code: 409,
     errors.PayloadTooLarge.code: 413,
+    errors.UnknownState.code: 404,
+    errors.StateRefused.code: 409,
+    errors.StateBodyInvalid.code: 422,
+    errors.StateKeyUnknown.code: 500,
+    errors.StateIntegrityError.code: 500,
 }
 
 _RESERVED = {"type", "title", "status", "detail", "code", "hint"}

@@ -86,15 +86,3 @@ class Terraform:
 @pytest.fixture
 def terraform(client):
     return Terraform(client)
-
-
-@pytest.fixture
-def app(settings, clock, database):
-    """The app; until app.py registers the state routes, they are added here."""
-    from signalbox.api import app as app_module
-    from signalbox.api.routes import states, tfstate
-
-    if tfstate.router not in app_module.ROUTERS:
-        app_module.ROUTERS.extend([tfstate.router, states.router])
-        app_module.LARGE_BODY_ROUTES.update({"/tf/": None, "/api/noop-upload": None})
-    return app_module.create_app(settings, clock=clock, engine=database, sweep_seconds=None)

@@ -38,6 +38,7 @@ __all__ = [
     "load_facts",
     "open_state",
     "record_refusal",
+    "state_storage_notice",
     "store_body",
     "validate_state_name",
 ]
@@ -146,3 +147,21 @@ def store_body(
         repo.add_segment(version.id, seq, segment)
         count += 1
     version.segments = count
+
+
+def state_storage_notice(settings: Settings) -> tuple[int, str]:
+    """What the server says at start about states at rest: (logging level, message).
+    Raises ConfigError when ``state_keys`` cannot be used, so a bad key stops the start."""
+    import logging
+
+    keyring = StateKeyring.from_setting(settings.state_keys)
+    if keyring.primary is None:
+        return logging.WARNING, (
+            "Terraform states are stored in clear: set state_keys to encrypt them at rest "
+            "(see docs/tfstate.md)."
+        )
+    ids = ", ".join(key.id for key in keyring.keys)
+    return logging.INFO, (
+        f"Terraform states are encrypted at rest with key {keyring.primary.id} "
+        f"(keys that decrypt: {ids})."
+    )
