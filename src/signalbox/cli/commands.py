@@ -4,5 +4,8 @@ Each module defines its commands with ``@app.command()`` on ``signalbox.cli.main
 (or adds a sub-app with ``app.add_typer``). Keep this list sorted.
 """
 
-from signalbox.cli import check  # noqa: F401
-from signalbox.cli import gate  # noqa: F401
+from signalbox.cli import (
+    check,  # noqa: F401
+    gate,  # noqa: F401
+    state,  # noqa: F401
+)
