@@ -240,3 +240,26 @@ def test_plan_level_findings_name_the_whole_plan() -> None:
     document["plans"][0]["findings"].insert(0, finding("plan-errored", "critical", "blocked", ""))
     assert "CRITICAL (the whole plan)  [plan-errored]" in text_of(document)
     assert "| 🛑 critical | `plan-errored` | (the whole plan) |" in render_markdown(document)
+
+
+def test_markdown_puts_every_moved_block_in_one_fence() -> None:
+    document = story_document()
+    second = "moved {\n  from = aws_sqs_queue.a\n  to   = aws_sqs_queue.b\n}\n"
+    document["plans"][0]["findings"].append(
+        finding("probable-rename", "medium", "routine", "aws_sqs_queue.b", moved_block=second)
+    )
+    markdown = render_markdown(document)
+    assert markdown.count("```hcl") == 1
+    assert "```hcl\n" + MOVED + "\n" + second + "```" in markdown
+
+
+def test_markdown_tables_stop_at_50_rows_and_say_how_many_more() -> None:
+    document = story_document()
+    document["plans"][0]["findings"] = [
+        finding("stateful-destroy", "high", "needs-approval", f"aws_s3_bucket.b{n:03}")
+        for n in range(120)
+    ]
+    markdown = render_markdown(document)
+    assert "`aws_s3_bucket.b049`" in markdown and "`aws_s3_bucket.b050`" not in markdown
+    assert "… and 70 more: `signalbox check --format json` lists them all." in markdown
+    assert headline(document) == "NEEDS APPROVAL on dev: 120 stateful resources destroyed"

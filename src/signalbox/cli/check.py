@@ -16,13 +16,9 @@ import typer
 
 from signalbox.cli.exit_codes import ExitCode
 from signalbox.cli.main import app
+from signalbox.cli.render_check import VERDICT_EXIT_CODES
 
 DEFAULT_POLICY = "signalbox.toml"
-VERDICT_EXIT_CODES = {
-    "routine": ExitCode.OK,
-    "needs-approval": ExitCode.NEEDS_APPROVAL,
-    "blocked": ExitCode.BLOCKED,
-}
 
 HELP = f"""Check Terraform plans: what they destroy, probable renames, and a verdict.
 

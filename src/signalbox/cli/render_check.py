@@ -12,13 +12,16 @@ findings as counts, then the change counts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from signalbox.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
+    "VERDICT_EXIT_CODES",
     "headline",
     "render_json",
     "render_markdown",
@@ -55,6 +58,13 @@ PHRASES = {
     "moved": ("resource moved", "resources moved"),
     "import": ("resource imported", "resources imported"),
     "drift": ("change outside Terraform", "changes outside Terraform"),
+}
+MARKDOWN_ROWS = 50
+ALL_OF_THEM = "`signalbox check --format json` lists them all"
+VERDICT_EXIT_CODES = {
+    "routine": ExitCode.OK,
+    "needs-approval": ExitCode.NEEDS_APPROVAL,
+    "blocked": ExitCode.BLOCKED,
 }
 COUNT_ORDER = (
     "create",
@@ -231,18 +241,40 @@ def _address_cell(finding: Mapping[str, Any]) -> str:
     return _code(finding["address"]) if finding.get("address") else "(the whole plan)"
 
 
-def _findings_table(findings: Iterable[Mapping[str, Any]]) -> list[str]:
+def _findings_table(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A table of at most MARKDOWN_ROWS findings (a PR comment holds 65,536 characters)."""
     lines = [
         "| Severity | Finding | Address | What happens | What to do |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for finding in findings:
+    for finding in findings[:MARKDOWN_ROWS]:
         severity = str(finding.get("severity", "info"))
         lines.append(
             f"| {SEVERITY_ICONS.get(severity, '')} {severity} | {_code(finding.get('id', ''))} "
             f"| {_address_cell(finding)} | {_cell(finding.get('message', ''))} "
             f"| {_cell(finding.get('hint', ''))} |"
         )
+    if len(findings) > MARKDOWN_ROWS:
+        lines += ["", f"… and {len(findings) - MARKDOWN_ROWS} more: {ALL_OF_THEM}."]
+    return lines
+
+
+def _moved_blocks(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every suggested ``moved`` block in one fence, to paste into a moved.tf as is."""
+    blocks = [str(f["moved_block"]).rstrip("\n") for f in findings if f.get("moved_block")]
+    if not blocks:
+        return []
+    shown = "\n\n".join(blocks[:MARKDOWN_ROWS]).replace("```", "'''")
+    lines = [
+        "Probable renames: add these `moved` blocks to keep the objects.",
+        "",
+        "```hcl",
+        shown,
+        "```",
+        "",
+    ]
+    if len(blocks) > MARKDOWN_ROWS:
+        lines += [f"… and {len(blocks) - MARKDOWN_ROWS} more: {ALL_OF_THEM}.", ""]
     return lines
 
 
@@ -256,16 +288,7 @@ def _markdown_plan(plan: Mapping[str, Any], index: int, total: int) -> list[str]
         lines += [f"Verdict: **{VERDICT_WORDS.get(verdict, verdict).lower()}**", ""]
     if major:
         lines += [*_findings_table(major), ""]
-    blocks = [f for f in major + minor if f.get("moved_block")]
-    for finding in blocks:
-        lines += [
-            f"Suggested for {_code(finding.get('address', ''))}:",
-            "",
-            "```hcl",
-            str(finding["moved_block"]).rstrip("\n").replace("```", "'''"),
-            "```",
-            "",
-        ]
+    lines += _moved_blocks(findings)
     changes = counts_line(plan.get("counts", {}))
     drift = plan.get("drift") or []
     if drift:
@@ -295,7 +318,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += ["No plans were checked.", ""]
     lines.append(
         f"<sub>schema {_cell(document.get('schema', '?'))} · exit code "
-        f"{ {'routine': 0, 'needs-approval': 3, 'blocked': 4}.get(verdict, 1) }</sub>"
+        f"{int(VERDICT_EXIT_CODES.get(verdict, ExitCode.FAILURE))}</sub>"
     )
     return "\n".join(lines) + "\n"
 
