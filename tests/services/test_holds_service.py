@@ -51,8 +51,8 @@ def test_grant_then_refusal_names_the_holder_in_the_environment_zone(engine, clo
     assert isinstance(refused, Denied)
     error = denial_error(refused, "Europe/Berlin", now=clock.now())
     assert error.message == (
-        "dev is held by platform-eng since 13:00 until 17:00 "
-        "(Europe/Berlin): renaming cognito pool."
+        "dev is held by platform-eng since 13:00 CET until 17:00 "
+        "CET: renaming cognito pool."
     )
     assert error.hint == "Ask platform-eng, or wait for `signalbox release dev`."
     assert error.details["holder"] == "platform-eng"
@@ -95,7 +95,7 @@ def test_lapse_frees_the_environment_with_an_event_and_tokens_keep_growing(engin
     assert lapsed.owner == ENGINEER
     assert expire_lapsed(engine, now=clock.now()) == []
     [event] = [e for e in list_events(engine, environment="dev") if e.kind == "hold.lapsed"]
-    assert "lapsed at 13:30" in event.message
+    assert "lapsed at 13:30 CET" in event.message
     assert hold(engine, clock, CI, reason="deploy").hold.fencing_token == 2
 
 

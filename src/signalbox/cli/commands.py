@@ -7,5 +7,9 @@ Each module defines its commands with ``@app.command()`` on ``signalbox.cli.main
 from signalbox.cli import (
     check,  # noqa: F401
     gate,  # noqa: F401
+    holds,  # noqa: F401
+    serve,  # noqa: F401
     state,  # noqa: F401
+    status,  # noqa: F401
+    tokens,  # noqa: F401
 )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signalbox.core.errors import ConfigError
 
-__all__ = ["Clock", "SystemClock", "format_local", "zone"]
+__all__ = ["Clock", "SystemClock", "zone"]
 
 
 class Clock(Protocol):
@@ -30,11 +30,3 @@ def zone(name: str) -> ZoneInfo:
         raise ConfigError(
             f"{name!r} is not a time zone.", hint="Use an IANA name such as Europe/Berlin or UTC."
         ) from None
-
-
-def format_local(moment: datetime, where: tzinfo, *, now: datetime | None = None) -> str:
-    """``17:00`` on the same local day as ``now``, else ``2026-11-27 17:00``."""
-    local = moment.astimezone(where)
-    if now is not None and now.astimezone(where).date() == local.date():
-        return local.strftime("%H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")

@@ -10,7 +10,7 @@ Event kinds: hold.granted, hold.renewed, hold.released, hold.force-released, hol
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -23,8 +23,8 @@ from signalbox.core.holds import (
     decide_release,
     decide_renew,
 )
+from signalbox.core.times import format_local
 from signalbox.core.views import HoldKind, HoldView, Principal
-from signalbox.services.clock import format_local, zone
 from signalbox.services.events import record_event
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.tables import HoldRow
@@ -60,7 +60,7 @@ def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldVie
     return row, (hold_view(row) if row is not None else None)
 
 
-def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime, where: tzinfo) -> None:
+def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime, where: str) -> None:
     hold = hold_view(row)
     uow.holds.close(row, at=hold.until, by="signalbox", reason="lapsed")
     record_event(
@@ -80,7 +80,7 @@ def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime, where: tzinfo
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
     """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of)."""
     environment = uow.lock_environment(request.environment)
-    where = zone(environment.timezone)
+    where = environment.timezone
     row, current = _current(uow, request.environment)
     decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
     if isinstance(decision, Denied):
@@ -161,7 +161,7 @@ def renew_hold(
         )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
-        until = format_local(hold.until, zone(env.timezone), now=now)
+        until = format_local(hold.until, env.timezone, now=now)
         record_event(
             uow,
             environment=environment,
@@ -251,7 +251,7 @@ def expire_lapsed(engine: Engine, *, now: datetime) -> list[HoldView]:
             row = uow.holds.current(environment)
             if row is not None and row.until <= now:
                 expired.append(hold_view(row))
-                _close_lapsed(uow, row, now=now, where=zone(env.timezone))
+                _close_lapsed(uow, row, now=now, where=env.timezone)
     return expired
 
 
@@ -263,14 +263,14 @@ def current_hold(engine: Engine, *, environment: str, now: datetime) -> HoldView
         return current if current is not None and current.until > now else None
 
 
-def describe_denial(denied: Denied, where: tzinfo, *, now: datetime) -> tuple[str, str]:
+def describe_denial(denied: Denied, where: str, *, now: datetime) -> tuple[str, str]:
     """(message, hint) in the environment's time zone, for people."""
     holder = denied.holder
     what = "a deploy by " if holder.kind is HoldKind.DEPLOY else ""
     message = (
         f"{holder.environment} is held by {what}{holder.owner.name} since "
         f"{format_local(holder.since, where, now=now)} until "
-        f"{format_local(holder.until, where, now=now)} ({where}): {holder.reason}."
+        f"{format_local(holder.until, where, now=now)}: {holder.reason}."
     )
     hint = f"Ask {holder.owner.name}, or wait for `signalbox release {holder.environment}`."
     return message, hint
@@ -278,7 +278,7 @@ def describe_denial(denied: Denied, where: tzinfo, *, now: datetime) -> tuple[st
 
 def denial_error(denied: Denied, timezone: str, *, now: datetime) -> Held:
     """The refusal as the ``held`` answer (409) with the holder's fields."""
-    message, hint = describe_denial(denied, zone(timezone), now=now)
+    message, hint = describe_denial(denied, timezone, now=now)
     holder = denied.holder
     return Held(
         message,

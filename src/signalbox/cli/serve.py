@@ -1,0 +1,122 @@
+"""`signalbox serve` and `signalbox db upgrade|current`: the server and its database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from signalbox.cli.main import app
+from signalbox.settings import Settings, load_settings
+
+db_app = typer.Typer(
+    help="The server's database: apply migrations, show the revision.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="signalbox.toml to read [env: SIGNALBOX_CONFIG; default: ./signalbox.toml if present].",
+    show_default=False,
+)
+
+
+def settings_from(config: Path | None) -> Settings:
+    """Settings from --config, SIGNALBOX_CONFIG, or ./signalbox.toml when it exists."""
+    default = Path("signalbox.toml")
+    if config is None and not os.environ.get("SIGNALBOX_CONFIG") and default.is_file():
+        config = default
+    return load_settings(config)
+
+
+@app.command()
+def serve(
+    config: Path | None = CONFIG_OPTION,
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        help="Listen address [default: setting host, 127.0.0.1].",
+        show_default=False,
+    ),
+    port: int | None = typer.Option(
+        None, "--port", help="Listen port [default: setting port, 8787].", show_default=False
+    ),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+) -> None:
+    """Run the coordination server: holds, tokens, events (and the API for CI).
+
+    Applies database migrations and syncs the configured environments at start.
+    SIGNALBOX_DATABASE_URL overrides the database; SIGNALBOX_ADMIN_TOKEN is the bootstrap
+    admin token.
+    """
+    import dataclasses
+
+    import uvicorn
+
+    from signalbox.api.app import create_app
+
+    settings = settings_from(config)
+    settings = dataclasses.replace(
+        settings, host=host or settings.host, port=port if port is not None else settings.port
+    )
+    console = Console(stderr=True, highlight=False)
+    names = ", ".join(settings.environments) or "none (add [environments.NAME])"
+    console.print(
+        f"signalbox serving on http://{settings.host}:{settings.port} "
+        f"(environments: {names}; database: {_safe_url(settings.database_url)})",
+        markup=False,
+    )
+    if not settings.admin_token:
+        console.print(
+            "No SIGNALBOX_ADMIN_TOKEN: only tokens already created can sign in.", markup=False
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        log_level="info" if access_log else "warning",
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable URL)"
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: Path | None = CONFIG_OPTION) -> None:
+    """Apply every migration the database lacks (the server also does this at start)."""
+    from signalbox.storage import build_engine, upgrade
+
+    settings = settings_from(config)
+    engine = build_engine(settings.database_url)
+    try:
+        revision = upgrade(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"Database {_safe_url(settings.database_url)} is at revision {revision} (head).")
+
+
+@db_app.command("current")
+def db_current(config: Path | None = CONFIG_OPTION) -> None:
+    """Show the database's migration revision and whether it is the newest."""
+    from signalbox.storage import build_engine, current_revision, head_revision
+
+    settings = settings_from(config)
+    engine = build_engine(settings.database_url)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    state = "up to date" if revision == head else f"behind head {head}: run signalbox db upgrade"
+    typer.echo(f"{revision or '(empty)'} ({state})")
