@@ -14,7 +14,8 @@ import sys
 import typer
 
 from signalbox.cli.ci_context import ci_context_from_env
-from signalbox.cli.gate_api import GateApi, http_transport
+from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.gate_api import DEFAULT_POLL_SECONDS, GateApi, client_transport
 from signalbox.cli.gate_flow import GateRequest, run_gate
 from signalbox.cli.main import app
 from signalbox.core.durations import parse_duration
@@ -46,9 +47,9 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _server_from_env() -> tuple[str, str]:
-    url = os.environ.get("SIGNALBOX_URL", "").strip()
-    token = os.environ.get("SIGNALBOX_TOKEN", "").strip()
+def _server(url_flag: str | None, token_flag: str | None) -> tuple[str, str]:
+    url = (url_flag or os.environ.get("SIGNALBOX_URL", "")).strip()
+    token = (token_flag or os.environ.get("SIGNALBOX_TOKEN", "")).strip()
     if not url or not token:
         missing = " and ".join(
             name
@@ -98,6 +99,8 @@ def gate(
     ),
     actor: str | None = typer.Option(None, "--actor", help="Who triggered it (default: CI)."),
     run_url: str | None = typer.Option(None, "--run-url", help="Link to the CI run."),
+    url: str | None = URL_OPTION,
+    token: str | None = TOKEN_OPTION,
 ) -> None:
     if not command:
         raise UsageError(
@@ -106,7 +109,7 @@ def gate(
             "signalbox gate --env dev -- terraform apply tfplan",
         )
     wait_seconds = 0.0 if wait.strip() in ("0", "0s") else parse_duration(wait).total_seconds()
-    url, token = _server_from_env()
+    base_url, secret = _server(url, token)
     context = ci_context_from_env(os.environ).with_overrides(
         commit=commit, branch=branch, actor=actor, run_url=run_url
     )
@@ -118,5 +121,6 @@ def gate(
         plan_source=plan or "",
         wait_seconds=wait_seconds,
     )
-    code = run_gate(GateApi(http_transport(url, token)), request, say=_say)
+    client = ApiClient(base_url, secret, timeout=DEFAULT_POLL_SECONDS + 95.0)
+    code = run_gate(GateApi(client_transport(client)), request, say=_say)
     raise typer.Exit(code)

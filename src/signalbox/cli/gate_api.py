@@ -12,23 +12,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from signalbox.cli.ci_context import CiContext
-from signalbox.core.errors import (
-    BadServerResponse,
-    ServerUnreachable,
-    SignalboxError,
-    all_error_classes,
-)
+from signalbox.cli.client import ApiClient
+from signalbox.core.errors import BadServerResponse
 
 __all__ = [
     "DEFAULT_POLL_SECONDS",
     "DeployAnswer",
     "GateApi",
     "Transport",
-    "error_from_problem",
-    "http_transport",
+    "client_transport",
 ]
 
 DEFAULT_POLL_SECONDS = 25
@@ -160,41 +153,14 @@ class GateApi:
         return DeployAnswer.from_json(self._transport(method, path, **options))
 
 
-def error_from_problem(status: int, body: Mapping[str, Any]) -> SignalboxError:
-    """The ``SignalboxError`` a problem+json answer stands for (by its ``code``)."""
-    code = str(body.get("code") or "")
-    classes = {cls.code: cls for cls in all_error_classes()}
-    cls = classes.get(code, SignalboxError)
-    message = str(body.get("detail") or body.get("title") or f"HTTP {status}")
-    return cls(message, hint=str(body.get("hint") or ""))
-
-
-def http_transport(base_url: str, token: str) -> Transport:
-    """A transport over HTTP with a bearer token; problem+json answers raise their error."""
-    client = httpx.Client(
-        base_url=base_url.rstrip("/"),
-        headers={"Authorization": f"Bearer {token}", "User-Agent": "signalbox-gate"},
-    )
+def client_transport(client: ApiClient) -> Transport:
+    """A transport over the CLI's one HTTP client (problem+json -> SignalboxError)."""
 
     def transport(method: str, path: str, **options: Any) -> Mapping[str, Any]:
-        try:
-            response = client.request(method, path, **options)
-        except httpx.HTTPError as error:
-            raise ServerUnreachable(
-                f"Could not reach the signalbox server at {base_url}: {error}.",
-                hint="Check SIGNALBOX_URL and that the server is running.",
-            ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            raise BadServerResponse(
-                f"The server at {base_url} answered HTTP {response.status_code} without JSON.",
-                hint="Check that SIGNALBOX_URL points at a signalbox server.",
-            ) from None
-        if response.status_code >= 400:
-            raise error_from_problem(response.status_code, body)
-        if not isinstance(body, dict):
-            raise BadServerResponse(f"The server at {base_url} answered {type(body).__name__}.")
+        options.pop("timeout", None)  # the client's own (long) timeout covers a long-poll
+        body = client.request(method, path, json=options.get("json"), params=options.get("params"))
+        if not isinstance(body, Mapping):
+            raise BadServerResponse(f"The server answered {type(body).__name__}, not an object.")
         return body
 
     return transport

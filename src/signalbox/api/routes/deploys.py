@@ -267,7 +267,12 @@ def deploys_list(
         else [name for name in context.settings.environments if caller.may(Action.READ, name)]
     )
     found = list_deploys(context.engine, environments=names, limit=limit)
-    return {"deploys": [deploy.to_json() for deploy in found]}
+    return {
+        "deploys": [
+            {**deploy.to_json(), "timezone": context.timezone(deploy.environment)}
+            for deploy in found
+        ]
+    }
 
 
 @router.get("/{deploy_id}")
