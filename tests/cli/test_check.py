@@ -162,6 +162,18 @@ def test_utf16_with_a_byte_order_mark_reads_like_utf8(tmp_path: Path) -> None:
     assert result.document()["plans"][0]["findings"] == plain.document()["plans"][0]["findings"]
 
 
+def test_setup_terraform_wrapper_lines_around_the_json_are_ignored(tmp_path: Path) -> None:
+    wrapped = tmp_path / "plan.json"
+    wrapped.write_bytes(
+        b"[command]/home/runner/work/_temp/0b1e/terraform-bin show -json tfplan\n"
+        + PROTECTION_OFF.read_bytes()
+        + b"::debug::Terraform exited with code 0.\n::debug::stderr: \n::debug::exitcode: 0\n"
+    )
+    result = run_check(wrapped, "--env", "dev", "--format", "json", cwd=tmp_path)
+    assert result.code == 3, result.stderr
+    assert findings_of(result.document()) == [("protection-disabled", "aws_db_instance.orders")]
+
+
 def test_a_truncated_plan_exits_1_with_the_position(tmp_path: Path) -> None:
     truncated = tmp_path / "plan.json"
     truncated.write_bytes(STORY.read_bytes()[:2000])
