@@ -67,6 +67,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.PayloadTooLarge.code: 413,
     errors.UnknownState.code: 404,
     errors.StateRefused.code: 409,
+    errors.StateLocked.code: 423,
     errors.StateBodyInvalid.code: 422,
     errors.StateKeyUnknown.code: 500,
     errors.StateIntegrityError.code: 500,

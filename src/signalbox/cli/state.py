@@ -65,8 +65,7 @@ def tf_config(
     Put the block in your Terraform code (e.g. backend.tf), export the variables, and run
     `terraform init`. Terraform then reads and writes the state through signalbox, which
     refuses locks and writes while someone else holds the environment. The password is your
-    signalbox token (printed only with --show-token). Terraform before 1.2 does not read
-    TF_HTTP_PASSWORD: pass it with -backend-config="password=..." to `terraform init`.
+    signalbox token (printed only with --show-token).
     """
     base = url or os.environ.get("SIGNALBOX_URL") or DEFAULT_URL
     secret = token or os.environ.get("SIGNALBOX_TOKEN") or ""

@@ -32,6 +32,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   ├── StaleFencingToken   stale-fencing-token the token is not the current one
     │   ├── InvalidTransition   invalid-transition  e.g. approving a finished deploy
     │   ├── StateRefused        state-refused       a state write/unlock/restore refused (why)
+    │   │   └── StateLocked     state-locked        ... because of a hold or a Terraform lock (423)
     │   └── Held                held                (API/client side) a hold was refused:
     │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
@@ -73,6 +74,7 @@ __all__ = [
     "StateBodyInvalid",
     "StateIntegrityError",
     "StateKeyUnknown",
+    "StateLocked",
     "StateRefused",
     "Unauthenticated",
     "UnknownDeploy",
@@ -200,6 +202,10 @@ class InvalidTransition(Conflict):
 
 class StateRefused(Conflict):
     code = "state-refused"
+
+
+class StateLocked(StateRefused):
+    code = "state-locked"
 
 
 class Held(Conflict):

@@ -67,8 +67,8 @@ def test_writes_without_the_lock_id_are_refused_and_nothing_is_stored(terraform,
     assert terraform.write(ci, state_body(1, "a"), lock_id="L1").status_code == 200
     for lock_id in (None, "L9"):
         refused = terraform.write(engineer, state_body(2, "b"), lock_id=lock_id)
-        assert refused.status_code == 409
-        assert refused.json()["code"] == "state-refused"
+        assert refused.status_code == 423
+        assert refused.json()["code"] == "state-locked"
         assert refused.json()["cause"] == "lock-mismatch"
     assert terraform.read(ci).content == state_body(1, "a")
 
@@ -149,7 +149,7 @@ def test_a_write_by_someone_else_while_held_is_refused(terraform, engineer, coll
     assert terraform.write(engineer, state_body(1, "a")).status_code == 200  # auto hold
     clock.advance(timedelta(minutes=5))
     refused = terraform.write(colleague, state_body(2, "b"))
-    assert refused.status_code == 409 and refused.json()["cause"] == "held"
+    assert refused.status_code == 423 and refused.json()["cause"] == "held"
     assert "platform-eng" in refused.json()["detail"]
 
 

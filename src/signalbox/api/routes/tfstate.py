@@ -28,6 +28,7 @@ from signalbox.api.problems import problem_response
 from signalbox.core.errors import (
     PayloadTooLarge,
     StateBodyInvalid,
+    StateLocked,
     StateRefused,
     UnknownEnvironment,
 )
@@ -51,6 +52,7 @@ router = APIRouter(tags=["terraform state"])
 MAX_LOCK_BODY = 64 * 1024
 _PATH = "/tf/{environment}/{state}"
 _BODY_CAUSES = {RefusalCause.CHECKSUM, RefusalCause.NOT_A_STATE}
+_LOCKED_CAUSES = {RefusalCause.HELD, RefusalCause.LOCKED, RefusalCause.LOCK_MISMATCH}
 
 
 def state_store(request: Request, context: Server = Depends(server)) -> StateStore:
@@ -63,6 +65,9 @@ def state_store(request: Request, context: Server = Depends(server)) -> StateSto
 
 
 def _refusal_error(refusal: Refusal) -> StateRefused | StateBodyInvalid:
+    """A refused write, delete or UNLOCK as an error: 423 ``state-locked`` (a hold or a
+    Terraform lock stands in the way), 409 ``state-refused`` (history, ownership) or 422
+    ``state-body-invalid`` (checksum, not a state)."""
     details = {
         "cause": str(refusal.cause),
         "whom": refusal.whom,
@@ -71,6 +76,8 @@ def _refusal_error(refusal: Refusal) -> StateRefused | StateBodyInvalid:
     if refusal.cause in _BODY_CAUSES:
         return StateBodyInvalid(refusal.message, hint="Run Terraform again.", **details)
     hint = f"Ask {refusal.whom}." if refusal.whom else "See the reason above."
+    if refusal.cause in _LOCKED_CAUSES:  # Terraform prints only "HTTP error: 423" for a write
+        return StateLocked(refusal.message, hint=hint, **details)
     return StateRefused(refusal.message, hint=hint, **details)
 
 
