@@ -132,3 +132,12 @@ def test_unknown_environment_and_bad_input_store_nothing(engine, clock):
     with pytest.raises(InvalidInput):
         hold(engine, clock, reason="")
     assert kinds(engine) == ["environment.added"]
+
+
+def test_not_holder_names_the_holder_in_local_time(engine, clock):
+    hold(engine, clock)
+    with pytest.raises(NotHolder) as raised:
+        release_hold(engine, environment="dev", principal=CI, now=clock.now())
+    assert raised.value.message == (
+        "You do not hold dev: dev is held by platform-eng since 13:00 CET until 17:00 CET: "
+        "renaming cognito pool.")

@@ -29,7 +29,7 @@ def _print(answer: dict[str, Any], as_json: bool, text: str) -> None:
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
     else:
-        Console(highlight=False).print(text, markup=False)
+        Console(highlight=False, soft_wrap=True).print(text, markup=False)
 
 
 @app.command()

@@ -10,6 +10,8 @@ Event kinds: hold.granted, hold.renewed, hold.released, hold.force-released, hol
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -137,6 +139,20 @@ def acquire_hold(
         return acquire_hold_in(uow, request, now=now)
 
 
+@contextlib.contextmanager
+def _holder_named_locally(current: HoldView | None, timezone: str, now: datetime) -> Iterator[None]:
+    """Re-word the core's NotHolder (UTC times) with the environment's local times."""
+    try:
+        yield
+    except NotHolder as error:
+        if current is None or current.until <= now or "holder" not in error.details:
+            raise
+        message, _ = describe_denial(Denied(current, ""), timezone, now=now)
+        raise NotHolder(
+            f"You do not hold {current.environment}: {message}", hint=error.hint, **error.details
+        ) from None
+
+
 def renew_hold(
     engine: Engine,
     *,
@@ -151,14 +167,15 @@ def renew_hold(
         env = uow.lock_environment(environment)
         row, current = _current(uow, environment)
         lease = duration or timedelta(seconds=row.lease_seconds if row else 0)
-        hold = decide_renew(
-            current,
-            owner=principal,
-            environment=environment,
-            duration=lease,
-            now=now,
-            fencing_token=fencing_token,
-        )
+        with _holder_named_locally(current, env.timezone, now):
+            hold = decide_renew(
+                current,
+                owner=principal,
+                environment=environment,
+                duration=lease,
+                now=now,
+                fencing_token=fencing_token,
+            )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
         until = format_local(hold.until, env.timezone, now=now)
@@ -186,11 +203,16 @@ def release_hold(
     """Release your hold; NotHolder if you do not hold it, StaleFencingToken if the token
     given is not the current one."""
     with UnitOfWork(engine) as uow:
-        uow.lock_environment(environment)
+        env = uow.lock_environment(environment)
         row, current = _current(uow, environment)
-        hold = decide_release(
-            current, owner=principal, environment=environment, now=now, fencing_token=fencing_token
-        )
+        with _holder_named_locally(current, env.timezone, now):
+            hold = decide_release(
+                current,
+                owner=principal,
+                environment=environment,
+                now=now,
+                fencing_token=fencing_token,
+            )
         assert row is not None
         uow.holds.close(row, at=now, by=principal.name, reason="released")
         record_event(

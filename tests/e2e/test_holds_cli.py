@@ -1,0 +1,101 @@
+"""The hold flow through the real CLI against a real `signalbox serve` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from signalbox.testing import ServerProcess
+
+ADMIN = "sbx_e2e-admin"
+CONFIG = """
+[environments.dev]
+timezone = "Europe/Berlin"
+expected_deploy = "17m"
+
+[environments.prod]
+timezone = "UTC"
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e-holds")
+    config = folder / "signalbox.toml"
+    config.write_text(CONFIG)
+    env = {
+        "SIGNALBOX_DATABASE_URL": f"sqlite:///{folder / 'signalbox.db'}",
+        "SIGNALBOX_ADMIN_TOKEN": ADMIN,
+    }
+    with ServerProcess(config=config, env=env, log=folder / "server.log") as running:
+        yield running
+
+
+def signalbox(server, *args, token=ADMIN):
+    env = {**os.environ, "SIGNALBOX_URL": server.url, "SIGNALBOX_TOKEN": token, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "signalbox", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_hold_refusal_release_and_events(server):
+    created = signalbox(server, "token", "create", "platform-eng", "--grant", "developer:dev")
+    assert created.returncode == 0, created.stderr
+    engineer = created.stdout.strip()
+    assert engineer.startswith("sbx_") and "\n" not in engineer
+    ci = signalbox(
+        server, "token", "create", "ci-dev", "--grant", "developer:dev", "--ci"
+    ).stdout.strip()
+
+    held = signalbox(
+        server, "hold", "dev", "--reason", "renaming cognito pool", "--for", "4h", token=engineer
+    )
+    assert held.returncode == 0, held.stderr
+    assert "You hold dev until" in held.stdout and "fencing token 1" in held.stdout
+
+    refused = signalbox(server, "hold", "dev", "--reason", "deploy", token=ci)
+    assert refused.returncode == 75
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("Held: dev is held by platform-eng since ")
+    assert "CET until " in line and "renaming cognito pool" in line
+
+    not_holder = signalbox(server, "release", "dev", token=ci)
+    assert not_holder.returncode == 75 and "platform-eng" in not_holder.stderr
+
+    status = signalbox(server, "status", "--json")
+    [dev] = [e for e in json.loads(status.stdout)["environments"] if e["name"] == "dev"]
+    assert dev["state"] == "held" and dev["hold"]["owner"] == "platform-eng"
+
+    assert signalbox(server, "release", "dev", token=engineer).returncode == 0
+    events = signalbox(server, "events", "--env", "dev")
+    assert events.returncode == 0
+    assert "hold.released" in events.stdout and "hold.granted" in events.stdout
+
+
+def test_usage_errors_and_unknown_environments(server):
+    unknown = signalbox(server, "hold", "staging", "--reason", "x")
+    assert unknown.returncode == 2 and "Known environments: dev, prod" in unknown.stderr
+    bad_duration = signalbox(server, "hold", "dev", "--reason", "x", "--for", "4x")
+    assert bad_duration.returncode == 2 and "InvalidDuration" in bad_duration.stderr
+    forbidden = signalbox(
+        server, "token", "create", "x", "--grant", "viewer:dev", token="sbx_not-a-token"
+    )
+    assert forbidden.returncode == 1 and "Unauthenticated" in forbidden.stderr
+
+
+def test_unreachable_server_exits_1_with_a_hint():
+    result = subprocess.run(
+        [sys.executable, "-m", "signalbox", "status", "--url", "http://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "signalbox serve" in result.stderr
