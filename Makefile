@@ -36,7 +36,7 @@ fmt: $(STAMP)
 
 ## check-plans: the offline plan report on the examples
 check-plans: $(STAMP)
-	$(BIN)/signalbox check examples/plans/*.json --env dev --policy examples/signalbox.toml || true
+	$(BIN)/python -m signalbox.cli.run_example check-plans
 
 ## bench: every benchmark in bench/
 bench: $(STAMP)

@@ -1,15 +1,26 @@
-"""`make run`: the main job on embedded defaults. Until the server lands: check the examples.
+"""`make run`: the server on examples/signalbox.toml (dev and prod, a 17-minute deploy), on a
+SQLite file in .run/, with a bootstrap admin token, and how to use it.
 
-It runs ``signalbox check`` on examples/plans/*.json for the dev environment of
-examples/signalbox.toml, then says what the exit code would do in CI. `make run` itself
-succeeds whatever the verdict: a verdict is the report, not a failure of the demo.
+SIGNALBOX_ADMIN_TOKEN is used when set; otherwise a token is generated once and kept in
+.run/admin-token (readable by you only), so a restart keeps working with the same token.
+SIGNALBOX_DATABASE_URL, when set, replaces the .run/ SQLite file.
+
+`make check-plans` (``python -m signalbox.cli.run_example check-plans``) is the offline plan
+report on examples/plans/*.json, and says what its exit code would do in CI.
 """
 
 from __future__ import annotations
 
 import glob
+import os
+import secrets
+import sys
+from pathlib import Path
 
 from signalbox.cli.main import main
+
+CONFIG = "examples/signalbox.toml"
+RUN_DIR = Path(".run")
 
 MEANINGS = {
     0: "routine: CI would apply",
@@ -18,10 +29,10 @@ MEANINGS = {
 }
 
 
-def run() -> int:
+def check_plans() -> int:
     plans = sorted(glob.glob("examples/plans/*.json"))
     try:
-        main(["check", *plans, "--env", "dev", "--policy", "examples/signalbox.toml"])
+        main(["check", *plans, "--env", "dev", "--policy", CONFIG])
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else 1
     else:
@@ -32,5 +43,49 @@ def run() -> int:
     return 0 if code in MEANINGS else code
 
 
+def admin_token() -> str:
+    """SIGNALBOX_ADMIN_TOKEN, or the one kept in .run/admin-token (made on first use)."""
+    if os.environ.get("SIGNALBOX_ADMIN_TOKEN"):
+        return os.environ["SIGNALBOX_ADMIN_TOKEN"]
+    RUN_DIR.mkdir(exist_ok=True)
+    kept = RUN_DIR / "admin-token"
+    if not kept.exists():
+        kept.touch(mode=0o600)
+        kept.write_text("sbx_" + secrets.token_urlsafe(32) + "\n")
+    return kept.read_text().strip()
+
+
+def serve() -> None:
+    RUN_DIR.mkdir(exist_ok=True)
+    from_env = bool(os.environ.get("SIGNALBOX_ADMIN_TOKEN"))
+    token = admin_token()
+    kept_file = (RUN_DIR / "admin-token").resolve()
+    kept = "$SIGNALBOX_ADMIN_TOKEN" if from_env else f"$(cat {kept_file})"
+    os.environ["SIGNALBOX_ADMIN_TOKEN"] = token
+    os.environ.setdefault("SIGNALBOX_DATABASE_URL", f"sqlite:///{RUN_DIR / 'signalbox.db'}")
+    host = os.environ.get("SIGNALBOX_HOST", "127.0.0.1")
+    port = os.environ.get("SIGNALBOX_PORT", "8787")
+    url = f"http://{host}:{port}"
+    print(
+        f"""signalbox: starting the server on {url} with {CONFIG} (environments dev, prod)
+  database: {os.environ["SIGNALBOX_DATABASE_URL"]}
+  the bootstrap admin token is in .run/admin-token (or your SIGNALBOX_ADMIN_TOKEN).
+
+In another terminal:
+  export SIGNALBOX_URL={url}
+  export SIGNALBOX_TOKEN={kept}
+  .venv/bin/signalbox status
+  .venv/bin/signalbox hold dev --reason "renaming cognito pool" --for 4h
+  .venv/bin/signalbox token create ci-dev --grant developer:dev --ci
+  curl -H "Authorization: Bearer $SIGNALBOX_TOKEN" {url}/api/environments
+API docs: {url}/docs    Stop with Ctrl-C.
+""",
+        flush=True,
+    )
+    main(["serve", "--config", CONFIG, "--host", host, "--port", port])
+
+
 if __name__ == "__main__":
-    raise SystemExit(run())
+    if sys.argv[1:] == ["check-plans"]:
+        raise SystemExit(check_plans())
+    serve()
