@@ -13,7 +13,7 @@ from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
 from signalbox.cli.reservations import local
 
-__all__ = ["approve", "deny", "deploys"]
+__all__ = ["approve", "deny", "deploy_figures", "deploys", "figure_cells"]
 
 
 def _who(deploy: dict[str, Any]) -> str:
@@ -100,3 +100,24 @@ def deploys(
             local(row["requested_at"], row.get("timezone") or "UTC"),
         )
     Console(highlight=False, soft_wrap=True).print(table)
+
+
+def deploy_figures(client: ApiClient) -> dict[str, dict[str, Any]]:
+    """Queue length, next reservation and last deploy per environment (for `status`)."""
+    answer = client.get("/api/deploys/figures")
+    figures: dict[str, dict[str, Any]] = answer["environments"]
+    return figures
+
+
+def figure_cells(figures: dict[str, Any] | None, timezone: str) -> tuple[str, str, str]:
+    """(next reservation, queue, last deploy) as table cells."""
+    if not figures:
+        return "", "", ""
+    window = figures.get("next_reservation")
+    upcoming = ""
+    if window:
+        upcoming = f"{local(window['starts'], timezone)}-{local(window['ends'], timezone)[-9:]}"
+        upcoming += f" {window['owner']}: {window['reason']}"
+    last = figures.get("last_deploy")
+    last_cell = f"#{last['id']} {last['state']} ({_who(last)})" if last else ""
+    return upcoming, str(figures.get("queue_length", 0)), last_cell

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.deploys import deploy_figures, figure_cells
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
@@ -25,6 +26,8 @@ def status_table(environments: list[dict[str, Any]], now: datetime) -> Table:
     table = Table(box=None, header_style="bold")
     for column in ("ENVIRONMENT", "STATE", "HOLDER", "REASON", "UNTIL"):
         table.add_column(column)
+    for column in ("NEXT RESERVATION", "QUEUE", "LAST DEPLOY"):  # from cli.deploys
+        table.add_column(column)
     for environment in environments:
         hold = environment.get("hold") or {}
         table.add_row(
@@ -33,6 +36,7 @@ def status_table(environments: list[dict[str, Any]], now: datetime) -> Table:
             hold.get("owner", ""),
             hold.get("reason", ""),
             _local(hold.get("until"), environment["timezone"], now),
+            *figure_cells(environment.get("deploys"), environment["timezone"]),
         )
     return table
 
@@ -43,8 +47,13 @@ def status(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Every environment you may see: its state and who holds it, until when."""
-    answer = ApiClient.from_options(url, token).get("/api/environments")
+    """Every environment you may see: its state and who holds it, until when, its next
+    reservation, its deploy queue and its last deploy."""
+    client = ApiClient.from_options(url, token)
+    answer = client.get("/api/environments")
+    figures = deploy_figures(client)
+    for environment in answer["environments"]:
+        environment["deploys"] = figures.get(environment["name"])
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return

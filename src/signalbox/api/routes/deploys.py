@@ -34,12 +34,13 @@ from signalbox.api.schemas_deploys import (
     DeployFinish,
     DeployHeartbeat,
     approval_read,
+    reservation_read,
 )
 from signalbox.core.errors import InvalidInput
 from signalbox.core.roles import Action
 from signalbox.services import approvals, deploys
 from signalbox.services.deploy_answers import DeployRead, GateAnswer
-from signalbox.services.deploy_queries import get_deploy, list_deploys
+from signalbox.services.deploy_queries import deploy_figures, get_deploy, list_deploys
 from signalbox.services.tokens import Caller
 
 T = TypeVar("T")
@@ -106,6 +107,30 @@ async def _caller_may_read(caller: Caller, context: Server, deploy_id: int) -> D
     deploy = await _in_thread(get_deploy, context.engine, deploy_id)
     caller.require(Action.READ, deploy.environment)
     return deploy
+
+
+@router.get("/figures")
+def figures(
+    caller: Caller = Depends(current_caller), context: Server = Depends(server)
+) -> dict[str, Any]:
+    """Per readable environment: queue length, next reservation, last finished deploy (for
+    `signalbox status`)."""
+    names = [n for n in context.settings.environments if caller.may(Action.READ, n)]
+    found = deploy_figures(context.engine, context.settings, environments=names, now=context.now())
+    return {
+        "environments": {
+            item.environment: {
+                "queue_length": item.queue_length,
+                "next_reservation": reservation_read(
+                    item.next_reservation, context.timezone(item.environment)
+                )
+                if item.next_reservation is not None
+                else None,
+                "last_deploy": item.last_deploy.to_json() if item.last_deploy else None,
+            }
+            for item in found
+        }
+    }
 
 
 @router.get("/{deploy_id}/decision")
