@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.core.plan.builders import EMPTY_CATALOG, analyse_changes, pairs, plan_bytes, resource
@@ -188,3 +190,17 @@ def test_renaming_any_subset_of_resources_is_detected_exactly(names: list[str], 
             changes.append(created(f"{resource_type}.{name}_new", fresh))
             changes.append(resource(old, ["no-op"], before=values, after=values))
     assert renamed(*changes) == expected
+
+
+def test_values_compare_equal_whatever_the_json_layout() -> None:
+    """A plan pretty-printed by another tool (keys in another order, indented) still matches."""
+    old = deleted("aws_iam_role.a", {"id": "1", "name": "r", "tags": {"a": 1, "b": [1, 2]}})
+    new = created("aws_iam_role.b", {"name": "r", "tags": {"b": [1, 2], "a": 1}})
+    pretty = json.dumps(orjson.loads(plan_bytes(old, new)), indent=1).encode()
+    (plan,) = read_plans(pretty)
+    (rename,) = find_renames(plan.changes[:1], plan.changes[1:])
+    assert (rename.deleted.address, rename.created.address, rename.attributes) == (
+        "aws_iam_role.a",
+        "aws_iam_role.b",
+        ("name", "tags"),
+    )

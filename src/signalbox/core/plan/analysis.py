@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from signalbox.core.plan.catalog import Catalog
+from signalbox.core.plan.collector import paused_collector
 from signalbox.core.plan.findings import Finding, Verdict
-from signalbox.core.plan.model import Action, Plan, ResourceChange
+from signalbox.core.plan.model import ACTIONS_BY_JSON, NULL, Action, Plan, ResourceChange
 from signalbox.core.plan.policy import Policy
 from signalbox.core.plan.renames import Rename, find_renames
 from signalbox.core.plan.rules import FindingMaker, change_findings, plan_findings, rename_finding
@@ -27,13 +28,17 @@ _COUNTED: dict[Action, tuple[str, ...]] = {
     Action.FORGET: ("forget",),
     Action.FORGET_CREATE: ("forget", "create"),
 }
-# Actions on which a non-catalog resource without a move or an import needs no rule at all.
+# Actions on which a resource outside the catalog, not moved and not imported, needs no rule.
 _SILENT = frozenset({Action.UPDATE, Action.NO_OP, Action.READ})
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """The result of :func:`analyse`: findings sorted most severe first, then by address."""
+    """The result of :func:`analyse`: findings sorted most severe first, then by address.
+
+    ``counts`` has every key of :data:`COUNT_KEYS` (a forget-with-create counts as both a
+    forget and a create; ``import`` and ``moved`` count changes that also have an action).
+    """
 
     plan: Plan
     findings: tuple[Finding, ...]
@@ -47,24 +52,29 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
 
     The verdict is the worst verdict of the findings (routine when there are none).
     """
+    with paused_collector():
+        return _analyse(plan, catalog, policy)
+
+
+def _analyse(plan: Plan, catalog: Catalog, policy: Policy) -> Analysis:
     make = FindingMaker(policy)
-    counts = dict.fromkeys(COUNT_KEYS, 0)
     findings = plan_findings(plan, make)
+    by_action = dict.fromkeys(Action, 0)
+    moved = imported = 0
     deletes: list[ResourceChange] = []
     creates: list[ResourceChange] = []
     types = catalog.types
-    for change in plan.changes:
-        action = change.action
-        for key in _COUNTED[action]:
-            counts[key] += 1
-        if change.previous_address:
-            counts["moved"] += 1
-        importing = change.importing
-        if importing:
-            counts["import"] += 1
+    for change in plan.changes:  # the hot loop: keep per-change work minimal
+        inner = change.change
+        action = ACTIONS_BY_JSON[inner.actions]
+        by_action[action] += 1
+        previous = change.previous_address
+        importing = inner.importing is not NULL and bytes(inner.importing) != b"null"
+        moved += bool(previous)
+        imported += importing
         stateful = types.get(change.type)
         if change.mode != "managed" or (
-            action in _SILENT and stateful is None and not importing and not change.previous_address
+            stateful is None and action in _SILENT and not previous and not importing
         ):
             continue
         if action is Action.DELETE and not change.deposed:
@@ -76,6 +86,14 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
     findings.extend(rename_finding(rename, make) for rename in renames)
     findings.sort(key=Finding.sort_key)
     verdict = max((finding.verdict for finding in findings), default=Verdict.ROUTINE)
-    return Analysis(
-        plan=plan, findings=tuple(findings), verdict=verdict, counts=counts, renames=renames
-    )
+    counts = _counts(by_action, moved=moved, imported=imported)
+    return Analysis(plan, tuple(findings), verdict, counts, renames)
+
+
+def _counts(by_action: Mapping[Action, int], *, moved: int, imported: int) -> dict[str, int]:
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    for action, number in by_action.items():
+        for key in _COUNTED[action]:
+            counts[key] += number
+    counts["moved"], counts["import"] = moved, imported
+    return counts

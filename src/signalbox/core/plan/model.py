@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "ACTIONS_BY_JSON",
     "NULL",
     "Action",
     "Change",
@@ -88,7 +89,7 @@ class Action(StrEnum):
 _DESTROYING = frozenset({Action.DELETE, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
 
 # Terraform writes ["create", "forget"]; OpenTofu writes ["forget", "create"]: the same action.
-_ACTIONS: dict[tuple[str, ...], Action] = {
+ACTIONS_BY_JSON: dict[tuple[str, ...], Action] = {
     ("create",): Action.CREATE,
     ("update",): Action.UPDATE,
     ("delete",): Action.DELETE,
@@ -104,7 +105,7 @@ _ACTIONS: dict[tuple[str, ...], Action] = {
 
 def action_of(actions: tuple[str, ...]) -> Action | None:
     """The action for a JSON ``actions`` list, or None when signalbox does not know it."""
-    return _ACTIONS.get(actions)
+    return ACTIONS_BY_JSON.get(actions)
 
 
 class Change(msgspec.Struct, frozen=True, gc=False):
@@ -141,7 +142,7 @@ class ResourceChange(msgspec.Struct, frozen=True, gc=False):
     @property
     def action(self) -> Action:
         """The action; reading guarantees every change's ``actions`` is a known list."""
-        return _ACTIONS[self.change.actions]
+        return ACTIONS_BY_JSON[self.change.actions]
 
     @property
     def module(self) -> str:
@@ -164,7 +165,8 @@ class ResourceChange(msgspec.Struct, frozen=True, gc=False):
     @property
     def importing(self) -> bool:
         """True when this change imports an existing object (``change.importing``)."""
-        return not is_null(self.change.importing)
+        raw = self.change.importing
+        return raw is not NULL and bytes(raw) != b"null"
 
     @property
     def replace_paths(self) -> list[list[str | int]]:

@@ -12,7 +12,6 @@ with the cyclic garbage collector paused; attribute values are not decoded at al
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import re
 import threading
@@ -23,6 +22,7 @@ import msgspec
 
 from signalbox.core.errors import PlanError, PlanNotJson, PlanUnreadable
 from signalbox.core.plan.addresses import instance_address
+from signalbox.core.plan.collector import paused_collector
 from signalbox.core.plan.model import Plan, ResourceChange, action_of
 from signalbox.core.plan.schema import PlanDocument, to_plan
 
@@ -223,10 +223,9 @@ def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, st
     big document is hashed on a second thread meanwhile (hashlib releases the GIL).
     """
     hashing = _DigestThread(body) if len(body) >= _THREADED_DIGEST_BYTES else None
-    enabled = gc.isenabled()
-    gc.disable()
     try:
-        document = _PLAN_DECODER.decode(body)
+        with paused_collector():
+            document = _PLAN_DECODER.decode(body)
     except RecursionError:
         raise _too_deep(source) from None
     except msgspec.ValidationError as error:
@@ -236,8 +235,6 @@ def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, st
             source=source,
         ) from None
     finally:
-        if enabled:
-            gc.enable()
         if hashing is not None:
             hashing.join()
     return document, hashing.digest if hashing is not None else _digest(body)

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from signalbox.core.plan.model import ResourceChange, decode_raw
-from signalbox.core.plan.values import contains_true, decoded_object
+from signalbox.core.plan.values import contains_true
 
 __all__ = ["COMPUTED_IDENTIFIERS", "Rename", "find_renames", "moved_block"]
 
@@ -54,6 +54,13 @@ class _Side:
     values: dict[str, Any]  # comparable attributes, nulls dropped
     unknown: frozenset[str]  # top-level attributes known only after apply (creates)
 
+    def signature(self, excluded: frozenset[str]) -> bytes:
+        """Compact JSON with sorted keys of the attributes not excluded: equal signatures
+        mean equal values, whatever the layout of the plan's JSON."""
+        if excluded.isdisjoint(self.values):
+            return _ENCODER.encode(self.values)
+        return _ENCODER.encode({n: v for n, v in self.values.items() if n not in excluded})
+
 
 def find_renames(
     deletes: Iterable[ResourceChange], creates: Iterable[ResourceChange]
@@ -73,26 +80,33 @@ def find_renames(
     return renames
 
 
+def _side(
+    change: ResourceChange, raw: msgspec.Raw, excluded: frozenset[str], unknown: frozenset[str]
+) -> _Side:
+    decoded = decode_raw(raw)
+    if not isinstance(decoded, dict):
+        return _Side(change, {}, unknown)
+    values = {n: v for n, v in decoded.items() if v is not None and n not in excluded}
+    return _Side(change, values, unknown)
+
+
+def _is_evidence(value: Any) -> bool:
+    """A real value (not false, empty or null): agreeing on it says something."""
+    return value is not False and value != "" and value != [] and value != {}
+
+
 def _deleted_side(change: ResourceChange) -> _Side:
-    values = decoded_object(change.change.before)
-    return _Side(change, _comparable(values, COMPUTED_IDENTIFIERS), frozenset())
+    return _side(change, change.change.before, COMPUTED_IDENTIFIERS, frozenset())
 
 
 def _created_side(change: ResourceChange) -> _Side:
-    unknown_mask = decode_raw(change.change.after_unknown)
-    unknown = (
-        frozenset(name for name, mask in unknown_mask.items() if contains_true(mask))
-        if isinstance(unknown_mask, dict)
-        else frozenset()
+    mask = decode_raw(change.change.after_unknown)
+    unknown = frozenset(
+        name
+        for name, marks in (mask.items() if isinstance(mask, dict) else ())
+        if contains_true(marks)
     )
-    values = decoded_object(change.change.after)
-    return _Side(change, _comparable(values, COMPUTED_IDENTIFIERS | unknown), unknown)
-
-
-def _comparable(values: dict[str, Any], excluded: frozenset[str]) -> dict[str, Any]:
-    return {
-        name: value for name, value in values.items() if value is not None and name not in excluded
-    }
+    return _side(change, change.change.after, COMPUTED_IDENTIFIERS | unknown, unknown)
 
 
 def _match_kind(
@@ -108,41 +122,29 @@ def _match_kind(
     for shape, members in by_shape.items():
         index: dict[bytes, list[int]] = defaultdict(list)
         for position, side in enumerate(deletes):
-            signature = _signature(side.values, shape)
-            if signature is not None and len(index[signature]) < _MAX_TRACKED:
-                index[signature].append(position)
+            found = index[side.signature(shape)]
+            if len(found) < _MAX_TRACKED:
+                found.append(position)
         for create_position in members:
-            signature = _signature(creates[create_position].values, shape)
-            for delete_position in index.get(signature, ()) if signature else ():
+            for delete_position in index.get(creates[create_position].signature(shape), ()):
                 _track(delete_matches[delete_position], create_position)
                 _track(create_matches[create_position], delete_position)
     renames = []
     for delete_position, found in sorted(delete_matches.items()):
         if len(found) == 1 and create_matches[found[0]] == [delete_position]:
-            common = deletes[delete_position].values
-            attributes = tuple(
+            create = creates[found[0]]
+            agreeing = tuple(
                 sorted(
-                    n
-                    for n, v in common.items()
-                    if _is_evidence(v) and n not in creates[found[0]].unknown
+                    name
+                    for name, value in deletes[delete_position].values.items()
+                    if name not in create.unknown and _is_evidence(value)
                 )
             )
-            renames.append(Rename(deleted[delete_position], created[found[0]], attributes))
+            if agreeing:  # sharing only defaults and nulls is no evidence of anything
+                renames.append(Rename(deleted[delete_position], create.change, agreeing))
     return renames
 
 
 def _track(found: list[int], position: int) -> None:
     if position not in found and len(found) < _MAX_TRACKED:
         found.append(position)
-
-
-def _signature(values: dict[str, Any], excluded: frozenset[str]) -> bytes | None:
-    """Sorted JSON of the attributes not excluded; None when none of them is evidence."""
-    kept = {name: value for name, value in values.items() if name not in excluded}
-    if not any(_is_evidence(value) for value in kept.values()):
-        return None
-    return _ENCODER.encode(kept)
-
-
-def _is_evidence(value: Any) -> bool:
-    return value is not None and value is not False and value not in ("", [], {})
