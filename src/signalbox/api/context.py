@@ -36,7 +36,7 @@ class Server:
         return config.timezone if config else self.settings.timezone
 
 
-def server(request: Request) -> Server:
-    """FastAPI dependency: the app's ``Server``."""
+async def server(request: Request) -> Server:
+    """FastAPI dependency: the app's ``Server`` (async: no thread hop for a lookup)."""
     context: Server = request.app.state.server
     return context

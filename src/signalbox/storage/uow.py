@@ -14,6 +14,7 @@ sees the previous one's committed result. ``read_only=True`` is for pure reads.
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Self
 
@@ -32,6 +33,32 @@ from signalbox.storage.tables import EnvironmentRow
 __all__ = ["UnitOfWork"]
 
 
+def _read_only(engine: Engine) -> Engine:
+    """The engine's read-only twin (same pool), made once and kept on the engine."""
+    twin: Engine | None = getattr(engine, "_signalbox_read_only", None)
+    if twin is None:
+        twin = engine.execution_options(**{READ_ONLY: True})
+        engine._signalbox_read_only = twin  # type: ignore[attr-defined]
+    return twin
+
+
+def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
+    """One lock per SQLite engine that write units of work take before ``BEGIN IMMEDIATE``.
+
+    SQLite makes a waiting writer sleep and retry (up to ~100 ms a time) until the lock is
+    free, which turns a queue of writers into a long tail; queueing them on a lock in this
+    process wakes the next one as soon as the previous commits. Other processes on the same
+    file are still serialised by SQLite itself.
+    """
+    if engine.dialect.name != "sqlite":
+        return None
+    lock: threading.RLock | None = getattr(engine, "_signalbox_writer_lock", None)
+    if lock is None:
+        lock = threading.RLock()
+        engine._signalbox_writer_lock = lock  # type: ignore[attr-defined]
+    return lock
+
+
 class UnitOfWork:
     session: Session
     environments: EnvironmentRepository
@@ -44,9 +71,17 @@ class UnitOfWork:
         self.read_only = read_only
 
     def __enter__(self) -> Self:
-        bind = self.engine.execution_options(**{READ_ONLY: True}) if self.read_only else self.engine
-        self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
-        self.session.begin()
+        self._writer_lock = None if self.read_only else _sqlite_writer_lock(self.engine)
+        if self._writer_lock is not None:
+            self._writer_lock.acquire()
+        try:
+            bind = _read_only(self.engine) if self.read_only else self.engine
+            self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
+            self.session.begin()
+        except BaseException:
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+            raise
         self.environments = EnvironmentRepository(self.session)
         self.events = EventRepository(self.session)
         self.holds = HoldRepository(self.session)
@@ -66,6 +101,8 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
 
     def lock_environment(self, name: str) -> EnvironmentRow:
         """Load environment ``name`` locked for this transaction (UnknownEnvironment if none)."""

@@ -1,0 +1,212 @@
+"""Hold round trips against a real `signalbox serve`, next to the authenticated no-op floor.
+
+    .venv/bin/python bench/server.py                      # SQLite (a temporary file)
+    .venv/bin/python bench/server.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/server.py --seconds 5 --clients 32
+
+PostgreSQL also runs when SIGNALBOX_TEST_DATABASE_URL is set (a throw-away database is
+created next to the one in the URL and dropped afterwards).
+
+For each database, three phases, each ``--seconds`` long after a warm-up, with ``--clients``
+concurrent clients (asyncio + httpx, one connection each) on loopback:
+  floor    GET /api/noop (authenticated, does nothing): one request per operation;
+  own env  each client holds its own environment and releases it: POST + DELETE per round trip;
+  shared   every client contends for one environment; a winner releases at once, the refused
+           get 409 ``held``.
+Checked: zero double grants (fencing tokens unique and consecutive per environment; and in
+the shared phase no grant is received before the previous holder sent its release).
+Targets (issue 3): hold round trips >= 40% of floor operations per second; p99 < 50 ms on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from signalbox.testing import PostgresDatabases, ServerProcess
+
+ADMIN = "sbx_bench-admin"
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float] = field(default_factory=list)  # seconds per operation
+    operations: int = 0
+    seconds: float = 0.0
+    grants: list[tuple[str, int, float, float]] = field(default_factory=list)
+    refusals: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.operations / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+
+def config_text(clients: int) -> str:
+    tables = [f'[environments.env-{i:02d}]\ntimezone = "UTC"\n' for i in range(clients)]
+    return "\n".join([*tables, '[environments.shared]\ntimezone = "UTC"\n'])
+
+
+async def make_tokens(url: str, clients: int) -> list[str]:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, headers={"Authorization": f"Bearer {ADMIN}"}
+    ) as http:
+        tokens = []
+        for index in range(clients):
+            answer = await http.post(
+                "/api/tokens",
+                json={"name": f"bench-{index}-{time.monotonic_ns()}", "grants": ["developer:*"]},
+            )
+            answer.raise_for_status()
+            tokens.append(answer.json()["token"])
+        return tokens
+
+
+async def run_phase(
+    url: str, tokens: list[str], phase: Phase, seconds: float, warmup: float
+) -> Phase:
+    start_at = time.monotonic() + warmup
+    stop_at = start_at + seconds
+
+    async def client(index: int) -> None:
+        env = "shared" if phase.name == "shared" else f"env-{index:02d}"
+        async with httpx.AsyncClient(
+            base_url=url, timeout=30, headers={"Authorization": f"Bearer {tokens[index]}"}
+        ) as http:
+            while (now := time.monotonic()) < stop_at:
+                began = now
+                await one_operation(http, env, phase, index)
+                ended = time.monotonic()
+                if began >= start_at and ended <= stop_at:
+                    phase.latencies.append(ended - began)
+                    phase.operations += 1
+
+    await asyncio.gather(*(client(i) for i in range(len(tokens))))
+    phase.seconds = seconds
+    return phase
+
+
+async def one_operation(http: httpx.AsyncClient, env: str, phase: Phase, index: int) -> None:
+    if phase.name == "floor":
+        answer = await http.get("/api/noop")
+        answer.raise_for_status()
+        return
+    path = f"/api/environments/{env}/hold"
+    answer = await http.post(path, json={"reason": "bench", "duration": "5m"})
+    if answer.status_code == 409 and answer.json()["code"] == "held":
+        phase.refusals += 1
+        return
+    answer.raise_for_status()
+    granted_at = time.monotonic()
+    token = answer.json()["hold"]["fencing_token"]
+    released_at = time.monotonic()
+    released = await http.delete(path)
+    released.raise_for_status()
+    phase.grants.append((env, token, granted_at, released_at))
+
+
+def double_grants(phase: Phase) -> int:
+    """Grants that break exclusivity: a token issued twice or skipped, or (shared phase) a
+    grant received before the previous holder had sent its release."""
+    problems = 0
+    by_env: dict[str, list[tuple[int, float, float]]] = {}
+    for env, token, granted_at, released_at in phase.grants:
+        by_env.setdefault(env, []).append((token, granted_at, released_at))
+    for grants in by_env.values():
+        grants.sort()
+        tokens = [token for token, _, _ in grants]
+        problems += len(tokens) - len(set(tokens))
+        for (_, _, released), (_, granted, _) in zip(grants, grants[1:], strict=False):
+            if granted < released:
+                problems += 1
+    return problems
+
+
+def report(database: str, floor: Phase, own: Phase, shared: Phase) -> None:
+    print(f"\n== {database} ==")
+    print(f"{'phase':<34}{'ops/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
+    rows = [
+        ("floor  GET /api/noop", floor),
+        ("own env  hold+release round trip", own),
+        ("shared env  hold attempt(+release)", shared),
+    ]
+    for label, phase in rows:
+        ratio = phase.per_second / floor.per_second if floor.per_second else 0
+        print(
+            f"{label:<34}{phase.per_second:>9.0f}{phase.percentile(0.5):>9.1f}"
+            f"{phase.percentile(0.99):>9.1f}{ratio:>8.0%}"
+        )
+    requests_own = own.per_second * 2
+    print(
+        f"own env: {requests_own:.0f} requests/s = {requests_own / floor.per_second:.0%} "
+        "of the floor's requests/s"
+    )
+    print(f"shared env: {len(shared.grants)} grants, {shared.refusals} refusals (409 held)")
+    doubles = double_grants(own) + double_grants(shared)
+    print(f"double grants: {doubles}")
+    if doubles:
+        sys.exit("FAILED: double grants")
+
+
+async def bench(url: str, clients: int, seconds: float, warmup: float) -> tuple[Phase, ...]:
+    tokens = await make_tokens(url, clients)
+    floor = await run_phase(url, tokens, Phase("floor"), seconds, warmup)
+    own = await run_phase(url, tokens, Phase("own"), seconds, warmup)
+    shared = await run_phase(url, tokens, Phase("shared"), seconds, warmup)
+    return floor, own, shared
+
+
+def run_on(database: str, database_url: str, folder: Path, args: argparse.Namespace) -> None:
+    config = folder / "signalbox.toml"
+    config.write_text(config_text(args.clients))
+    env = {"SIGNALBOX_DATABASE_URL": database_url, "SIGNALBOX_ADMIN_TOKEN": ADMIN}
+    with ServerProcess(config=config, env=env, log=folder / f"{database}.log") as server:
+        phases = asyncio.run(bench(server.url, args.clients, args.seconds, args.warmup))
+    report(database, *phases)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("SIGNALBOX_TEST_DATABASE_URL", ""),
+        help="PostgreSQL URL (default: SIGNALBOX_TEST_DATABASE_URL)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"{args.clients} clients, {args.seconds:.0f} s per phase after {args.warmup:.0f} s "
+        f"warm-up, loopback, one `signalbox serve` process; {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="signalbox-bench-") as tmp:
+        folder = Path(tmp)
+        if not args.no_sqlite:
+            run_on("SQLite", f"sqlite:///{folder / 'bench.db'}", folder, args)
+        if args.pg:
+            databases = PostgresDatabases(args.pg)
+            try:
+                run_on("PostgreSQL", databases.create(), folder, args)
+            finally:
+                databases.drop_all()
+
+
+if __name__ == "__main__":
+    main()
