@@ -35,7 +35,7 @@ from pathlib import Path
 
 import orjson
 
-from synthetic_plan import GENERATOR_VERSION, PlanStats, write_plan
+from synthetic_plan import GENERATOR_VERSION, PlanStats, rename_count, write_plan
 
 OUT = Path(__file__).resolve().parent / "out"
 SEED = 20261126
@@ -156,7 +156,7 @@ def verify_report(plan: Path, changes: int) -> str:
     counted = sum(report["counts"][key] for key in ("create", "update", "delete", "replace"))
     counted += report["counts"]["read"] + report["counts"]["no-op"] + report["counts"]["forget"]
     renames = sum(finding["id"] == "probable-rename" for finding in report["findings"])
-    expected_renames = max(3, changes // 2000)
+    expected_renames = rename_count(changes)
     note = "" if renames == expected_renames else f"  (expected {expected_renames} renames!)"
     return (
         f"verdict {document['verdict']}, {len(report['findings'])} findings, "

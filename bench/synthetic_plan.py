@@ -188,31 +188,25 @@ def _renamed_pair(seed: int, position: int) -> tuple[Resource, Resource]:
     if argument:
         before[argument] = protected
     after = {**before, "id": None, "arn": None}
-    common = {"module": None, "type": type_, "index": None, "sensitive": {}}
-    deleted = Resource(
-        address=_address(None, type_, old_name, None),
-        name=old_name,
-        actions=("delete",),
-        before=before,
-        after=None,
-        after_unknown={},
-        **common,
-    )  # type: ignore[arg-type]
-    created = Resource(
-        address=_address(None, type_, new_name, None),
-        name=new_name,
-        actions=("create",),
-        before=None,
-        after=after,
-        after_unknown={"id": True, "arn": True},
-        **common,
-    )  # type: ignore[arg-type]
+
+    def resource(name: str, actions: tuple[str, ...], **values: Any) -> Resource:
+        address = _address(None, type_, name, None)
+        return Resource(address, None, type_, name, None, actions, sensitive={}, **values)
+
+    deleted = resource(old_name, ("delete",), before=before, after=None, after_unknown={})
+    unknown = {"id": True, "arn": True}
+    created = resource(new_name, ("create",), before=None, after=after, after_unknown=unknown)
     return deleted, created
+
+
+def rename_count(changes: int) -> int:
+    """How many renamed pairs a plan of ``changes`` changes holds: one per 2,000, at least 3."""
+    return max(3, changes // 2000)
 
 
 def _resources(changes: int, seed: int, stats: PlanStats) -> Iterator[Resource]:
     """Root resources first (the renames among them), then modules of 250 resources each."""
-    renames = max(3, changes // 2000)
+    renames = rename_count(changes)
     for position in range(renames):
         deleted, created = _renamed_pair(seed, position)
         stats.renames.append((deleted.address, created.address))
