@@ -5,6 +5,11 @@ afterwards; its body is stored as segments (``tf_state_chunks``, 1 MiB each, sea
 AES-256-GCM when a key is configured), so a 100 MB state is written and read one segment at
 a time. Retention prunes the bodies of old versions but keeps their rows (who, when, serial).
 A state has at most one Terraform lock (``tf_locks``).
+
+A body is a blob (``tf_state_blobs``): its segments are written while the request body
+streams in, each in its own short transaction, before the write is decided; an accepted
+write then only inserts its version row pointing at the blob, a refused one drops the blob.
+A blob that never became a version (the client went away) is dropped after an hour.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from signalbox.storage.tables import Base
 
-__all__ = ["TfLockRow", "TfStateChunkRow", "TfStateRow", "TfStateVersionRow"]
+__all__ = ["TfLockRow", "TfStateBlobRow", "TfStateChunkRow", "TfStateRow", "TfStateVersionRow"]
 
 
 class TfStateRow(Base):
@@ -60,16 +65,26 @@ class TfStateVersionRow(Base):
     key_id: Mapped[str | None] = mapped_column(String(64))
     stream_id: Mapped[bytes] = mapped_column(LargeBinary(16))
     segments: Mapped[int] = mapped_column(Integer)
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("tf_state_blobs.id"))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     restored_from: Mapped[int | None] = mapped_column(BigInteger)
     pruned_at: Mapped[datetime | None]
 
 
+class TfStateBlobRow(Base):
+    """A stored body; ``done`` once a version points at it."""
+
+    __tablename__ = "tf_state_blobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class TfStateChunkRow(Base):
-    """One stored segment of a version's body, in order (``seq`` from 0)."""
+    """One stored segment of a body, in order (``seq`` from 0)."""
 
     __tablename__ = "tf_state_chunks"
-    version_id: Mapped[int] = mapped_column(ForeignKey("tf_state_versions.id"), primary_key=True)
+    blob_id: Mapped[int] = mapped_column(ForeignKey("tf_state_blobs.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -29,6 +29,7 @@ from signalbox.core.errors import ConfigError, StateIntegrityError, StateKeyUnkn
 __all__ = [
     "SEGMENT_SIZE",
     "Envelope",
+    "SegmentSealer",
     "StateKey",
     "StateKeyring",
     "new_key_text",
@@ -137,19 +138,32 @@ def _with_final_flag(segments: Iterable[bytes]) -> Iterator[tuple[int, bytes, bo
     yield index, previous if previous is not None else b"", True
 
 
+class SegmentSealer:
+    """Seals the segments of one body, one at a time, in any thread: ``seal(index, final,
+    plain)``. Without a key the segments are stored as they are (clear)."""
+
+    def __init__(self, keyring: StateKeyring) -> None:
+        key = keyring.primary
+        self.envelope = Envelope(key.id if key else None, os.urandom(16))
+        self._cipher = AESGCM(key.secret) if key else None
+
+    def seal(self, index: int, final: bool, plain: bytes) -> bytes:
+        if self._cipher is None:
+            return plain
+        return _seal_with(self._cipher, self.envelope.stream_id, index, final, plain)
+
+
 def seal(keyring: StateKeyring, chunks: Iterable[bytes]) -> tuple[Envelope, Iterator[bytes]]:
     """Segments to store for ``chunks``: sealed under the primary key, or clear without one."""
-    key = keyring.primary
-    stream_id = os.urandom(16)
-    if key is None:
-        return Envelope(None, stream_id), rechunk(chunks)
-    cipher = AESGCM(key.secret)
+    sealer = SegmentSealer(keyring)
+    if sealer.envelope.key_id is None:
+        return sealer.envelope, rechunk(chunks)
 
     def sealed() -> Iterator[bytes]:
         for index, segment, final in _with_final_flag(rechunk(chunks)):
-            yield _seal_with(cipher, stream_id, index, final, segment)
+            yield sealer.seal(index, final, segment)
 
-    return Envelope(key.id, stream_id), sealed()
+    return sealer.envelope, sealed()
 
 
 def _seal_with(cipher: AESGCM, stream_id: bytes, index: int, final: bool, plain: bytes) -> bytes:

@@ -1,8 +1,10 @@
-"""Receiving a state body: spooled to a temporary file while its MD5 and head are computed.
+"""Receiving a state body: cut into segments while its MD5 and head are computed.
 
-The body is never held in memory: each received piece goes to the file, into the MD5 and
-into the head scanner, and is dropped. The service then reads the file back one segment at
-a time. ``PayloadTooLarge`` stops a body above the configured limit as soon as it is crossed.
+The body is never held whole: each received piece goes into the MD5 and the head scanner
+and into a buffer that is handed on one segment (``SEGMENT_SIZE``) at a time, to be sealed
+and staged in the database while the rest streams in (``tfstate.staging``). The last
+segment is marked final (an empty body is one empty final segment). ``PayloadTooLarge``
+stops a body above the configured limit as soon as it is crossed.
 """
 
 from __future__ import annotations
@@ -10,16 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
 
 from signalbox.core.errors import InvalidInput, PayloadTooLarge
 from signalbox.core.tfstate import StateHead, StateHeadScanner
 from signalbox.tfstate.crypto import SEGMENT_SIZE
 
-__all__ = ["BodyReceiver", "ReceivedBody", "decode_content_md5"]
+__all__ = ["BodyReceiver", "BodySummary", "Segment", "decode_content_md5"]
 
 
 def decode_content_md5(header: str | None) -> bytes | None:
@@ -38,38 +37,39 @@ def decode_content_md5(header: str | None) -> bytes | None:
     return digest
 
 
-@dataclass
-class ReceivedBody:
-    """A received body: its size, MD5 and head, and the file holding its bytes."""
+@dataclass(frozen=True, slots=True)
+class Segment:
+    index: int
+    final: bool
+    plain: bytes
 
-    file: IO[bytes]
+
+@dataclass(frozen=True, slots=True)
+class BodySummary:
+    """What the write decision needs to know about a received body."""
+
     size: int
     md5: bytes
     head: StateHead | None
-
-    def chunks(self, size: int = SEGMENT_SIZE) -> Iterator[bytes]:
-        self.file.seek(0)
-        while piece := self.file.read(size):
-            yield piece
-
-    def close(self) -> None:
-        self.file.close()
+    segments: int
 
 
 class BodyReceiver:
-    """Feed the body's pieces with ``add``; ``finish`` returns the ``ReceivedBody``."""
+    """Feed the body's pieces with ``add`` (returns the segments now complete, never the
+    final one); ``finish`` returns the final segment; ``summary`` describes the body."""
 
-    def __init__(self, *, limit: int) -> None:
+    def __init__(self, *, limit: int, segment_size: int = SEGMENT_SIZE) -> None:
         self.limit = limit
-        self._file = tempfile.TemporaryFile(prefix="signalbox-state-")  # noqa: SIM115 (closed by ReceivedBody.close)
+        self.segment_size = segment_size
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._scanner = StateHeadScanner()
+        self._buffer = bytearray()
         self._size = 0
+        self._index = 0
 
-    def add(self, piece: bytes) -> None:
+    def add(self, piece: bytes) -> list[Segment]:
         self._size += len(piece)
         if self._size > self.limit:
-            self._file.close()
             raise PayloadTooLarge(
                 f"The state body is larger than max_state_bytes ({self.limit} bytes).",
                 hint="Raise max_state_bytes in the server's settings if the state is meant "
@@ -77,12 +77,22 @@ class BodyReceiver:
             )
         self._md5.update(piece)
         self._scanner.feed(piece)
-        self._file.write(piece)
+        self._buffer += piece
+        ready = []
+        # keep at least one byte back: the final segment is only known at the end
+        while len(self._buffer) > self.segment_size:
+            ready.append(Segment(self._index, False, bytes(self._buffer[: self.segment_size])))
+            del self._buffer[: self.segment_size]
+            self._index += 1
+        return ready
 
-    def finish(self) -> ReceivedBody:
+    def finish(self) -> Segment:
         self._scanner.finish()
-        self._file.flush()
-        return ReceivedBody(self._file, self._size, self._md5.digest(), self._scanner.head)
+        last = Segment(self._index, True, bytes(self._buffer))
+        self._buffer.clear()
+        self._index += 1
+        return last
 
-    def discard(self) -> None:
-        self._file.close()
+    @property
+    def summary(self) -> BodySummary:
+        return BodySummary(self._size, self._md5.digest(), self._scanner.head, self._index)

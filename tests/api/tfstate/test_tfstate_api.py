@@ -188,3 +188,22 @@ def test_bodies_are_encrypted_at_rest_with_a_key(client, database, settings, ci)
     assert (b"hunter2-very-secret" in stored) is not encrypted
     assert (LINEAGE.encode() in stored) is not encrypted
     assert json.loads(client.get("/tf/dev/network", headers=ci).content)["serial"] == 1
+
+
+def test_refused_and_repeated_writes_leave_no_staged_body(terraform, ci, database, clock):
+    from sqlalchemy import func
+
+    from signalbox.storage.repositories.tfstate import create_blob
+    from signalbox.storage.tfstate_tables import TfStateBlobRow
+
+    abandoned = create_blob(database, now=clock.now())  # a client that went away
+    assert terraform.write(ci, state_body(1, "a")).status_code == 200
+    assert terraform.write(ci, state_body(1, "a")).status_code == 200  # the same again
+    assert terraform.write(ci, state_body(0, "b")).status_code == 409
+    clock.advance(timedelta(hours=2))
+    assert terraform.write(ci, state_body(2, "c")).status_code == 200
+    with database.connect() as connection:
+        blobs = connection.execute(select(TfStateBlobRow.id, TfStateBlobRow.done)).all()
+        chunks = connection.execute(select(func.count()).select_from(TfStateChunkRow)).scalar()
+    assert abandoned not in {blob_id for blob_id, _ in blobs}
+    assert len(blobs) == 2 and all(done for _, done in blobs) and chunks == 2

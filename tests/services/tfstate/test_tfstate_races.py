@@ -7,10 +7,12 @@ import json
 import multiprocessing
 import threading
 
+import anyio
+
 from signalbox.core.tfstate import Accepted, Refusal, RefusalCause
 from signalbox.core.views import Principal
 from signalbox.services.tfstate import StateStore, lock_state, read_state, write_state
-from signalbox.tfstate.upload import BodyReceiver
+from signalbox.tfstate.staging import stage_body
 
 THREADS = 12
 
@@ -25,10 +27,16 @@ def body(serial: int, writer: str) -> bytes:
     ).encode()
 
 
-def received(data: bytes):
-    receiver = BodyReceiver(limit=1 << 20)
-    receiver.add(data)
-    return receiver.finish()
+def staged(store: StateStore, data: bytes, now):
+    """The body staged as the route stages it (the race is about the decision after)."""
+
+    async def pieces():
+        yield data
+
+    async def stage():
+        return await stage_body(store.engine, store.keyring, pieces(), limit=1 << 20, now=now)
+
+    return anyio.run(stage)
 
 
 def race(count: int, attempt) -> list[object]:
@@ -73,12 +81,13 @@ def test_exactly_one_of_many_concurrent_writes_of_the_next_serial_wins(engine, s
         principal=Principal("ci", True),
         environment="dev",
         name="main",
-        received=received(body(1, "seed")),
+        staged=staged(store, body(1, "seed"), clock.now()),
         declared_md5=None,
         lock_id=None,
         now=clock.now(),
     )
     assert isinstance(first, Accepted)
+    bodies = [staged(store, body(2, f"w{i}"), clock.now()) for i in range(THREADS)]
     results = race(
         THREADS,
         lambda i: write_state(
@@ -86,7 +95,7 @@ def test_exactly_one_of_many_concurrent_writes_of_the_next_serial_wins(engine, s
             principal=Principal("ci", True),
             environment="dev",
             name="main",
-            received=received(body(2, f"w{i}")),
+            staged=bodies[i],
             declared_md5=None,
             lock_id=None,
             now=clock.now(),

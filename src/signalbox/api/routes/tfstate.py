@@ -10,15 +10,17 @@ or UNLOCK is a 4xx problem+json saying why (never 500: Terraform retries those).
 that cannot send custom methods use ``POST``/``DELETE`` on ``/tf/{environment}/{state}/lock``.
 HTTP Basic auth with the token as the password (``api.auth``).
 
-``POST /api/noop-upload`` reads an authenticated body and discards it: the floor that
-``bench/tfstate.py`` compares state uploads with.
+``POST /api/noop-upload`` reads an authenticated body and discards it, and
+``GET /api/noop-download?size=N`` streams N zero bytes: the floors that ``bench/tfstate.py``
+compares state uploads and downloads with.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -43,7 +45,8 @@ from signalbox.services.tfstate import (
     write_state,
 )
 from signalbox.services.tokens import Caller
-from signalbox.tfstate.upload import BodyReceiver, decode_content_md5
+from signalbox.tfstate.staging import stage_body
+from signalbox.tfstate.upload import decode_content_md5
 
 __all__ = ["MAX_LOCK_BODY", "router"]
 
@@ -130,29 +133,25 @@ async def put_state(
     context.configured(environment)
     caller.require(Action.WRITE_STATE, environment)
     declared = decode_content_md5(request.headers.get("content-md5"))
-    receiver = BodyReceiver(limit=context.settings.max_state_bytes)
-    try:
-        async for piece in request.stream():
-            receiver.add(piece)
-    except BaseException:
-        receiver.discard()
-        raise
-    received = receiver.finish()
-    try:
-        decision = await run_in_threadpool(
-            lambda: write_state(
-                store,
-                principal=caller.principal,
-                environment=environment,
-                name=state,
-                received=received,
-                declared_md5=declared,
-                lock_id=request.query_params.get("ID"),
-                now=context.now(),
-            )
+    staged = await stage_body(
+        store.engine,
+        store.keyring,
+        request.stream(),
+        limit=context.settings.max_state_bytes,
+        now=context.now(),
+    )
+    decision = await run_in_threadpool(
+        lambda: write_state(
+            store,
+            principal=caller.principal,
+            environment=environment,
+            name=state,
+            staged=staged,
+            declared_md5=declared,
+            lock_id=request.query_params.get("ID"),
+            now=context.now(),
         )
-    finally:
-        received.close()
+    )
     if isinstance(decision, Refusal):
         raise _refusal_error(decision)
     return Response(status_code=200)
@@ -273,3 +272,21 @@ async def noop_upload(request: Request, caller: Caller = Depends(current_caller)
     async for piece in request.stream():
         size += len(piece)
     return Response(str(size), status_code=200, media_type="text/plain")
+
+
+@router.get("/api/noop-download")
+def noop_download(
+    size: int = Query(..., ge=0, le=1 << 31), caller: Caller = Depends(current_caller)
+) -> Response:
+    """Stream ``size`` zero bytes in 1 MiB pieces (the benchmark's download floor)."""
+    piece = bytes(1 << 20)
+
+    def pieces() -> Iterator[bytes]:
+        left = size
+        while left > 0:
+            yield piece[: min(left, len(piece))]
+            left -= len(piece)
+
+    return StreamingResponse(
+        pieces(), media_type="application/octet-stream", headers={"Content-Length": str(size)}
+    )

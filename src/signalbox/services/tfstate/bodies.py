@@ -7,7 +7,8 @@ a person's write on a free environment places the automatic hold (the out-of-ban
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from signalbox.core.errors import UnknownState
 from signalbox.core.holds import Granted, HoldRequest
@@ -33,16 +34,24 @@ from signalbox.services.tfstate.store import (
     load_facts,
     open_state,
     record_refusal,
-    store_body,
     validate_state_name,
 )
-from signalbox.storage.repositories.tfstate import TfStateRepository, read_segment, terraform_lock
+from signalbox.storage.repositories.tfstate import (
+    TfStateRepository,
+    read_segments,
+    terraform_lock,
+)
 from signalbox.storage.tfstate_tables import TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
 from signalbox.tfstate.crypto import unseal
-from signalbox.tfstate.upload import ReceivedBody
+from signalbox.tfstate.staging import StagedBody
 
 __all__ = ["delete_state", "read_state", "write_state"]
+
+READ_BATCH = 4
+"""Segments (1 MiB each) read per short database read while a state is sent."""
+ABANDONED_AFTER = timedelta(hours=1)
+"""A staged body that no version points at after this long is dropped."""
 
 
 def read_state(store: StateStore, *, environment: str, name: str) -> StoredState | None:
@@ -54,10 +63,16 @@ def read_state(store: StateStore, *, environment: str, name: str) -> StoredState
         head = repo.head(state) if state is not None else None
         if head is None or head.deleted:
             return None
-        version_id, segments, envelope = head.id, head.segments, envelope_of(head)
+        assert head.blob_id is not None
+        blob_id, segments, envelope = head.blob_id, head.segments, envelope_of(head)
         serial, md5, size = head.serial, bytes.fromhex(head.md5), head.size
-    pieces = (read_segment(store.engine, version_id, seq) for seq in range(segments))
+    pieces = _segments(store, blob_id, segments)
     return StoredState(serial, md5, size, unseal(store.keyring, envelope, pieces))
+
+
+def _segments(store: StateStore, blob_id: int, count: int) -> Iterator[bytes]:
+    for start in range(0, count, READ_BATCH):
+        yield from read_segments(store.engine, blob_id, start, min(READ_BATCH, count - start))
 
 
 def _stored_head(head: TfStateVersionRow | None) -> tuple[StateHead | None, bytes | None]:
@@ -72,14 +87,16 @@ def write_state(
     principal: Principal,
     environment: str,
     name: str,
-    received: ReceivedBody,
+    staged: StagedBody,
     declared_md5: bytes | None,
     lock_id: str | None,
     now: datetime,
 ) -> Accepted | Refusal:
-    """Terraform's POST/PUT of a state body (already received into ``received``)."""
+    """Terraform's POST/PUT of a state body, already staged (``tfstate.staging``): an accepted
+    write points a new version at the staged blob, a refused one drops it."""
     path = f"{environment}/{name}"
-    request = WriteRequest(principal, lock_id or None, declared_md5, received.md5, received.head)
+    body = staged.summary
+    request = WriteRequest(principal, lock_id or None, declared_md5, body.md5, body.head)
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, environment, name, now=now)
         lock_row = repo.lock(state)
@@ -94,6 +111,9 @@ def write_state(
             path=path,
             now=now,
         )
+        repo.drop_abandoned_blobs(before=now - ABANDONED_AFTER)
+        if isinstance(decision, Refusal) or decision.unchanged:
+            repo.delete_blob(staged.blob_id)
         if isinstance(decision, Refusal):
             return record_refusal(
                 uow,
@@ -106,23 +126,27 @@ def write_state(
             )
         if decision.unchanged:
             return decision
-        assert received.head is not None
+        assert body.head is not None
         own = live_hold(facts.hold, now)
         version = TfStateVersionRow(
             state_id=state.id,
-            serial=received.head.serial,
-            lineage=received.head.lineage,
-            md5=received.md5.hex(),
-            size=received.size,
+            serial=body.head.serial,
+            lineage=body.head.lineage,
+            md5=body.md5.hex(),
+            size=body.size,
             author=principal.name,
             author_is_ci=principal.is_ci,
             at=now,
             deleted=False,
-            segments=0,
+            segments=body.segments,
+            blob_id=staged.blob_id,
+            key_id=staged.envelope.key_id,
+            stream_id=staged.envelope.stream_id,
             deploy_id=own.deploy_id if own is not None else None,
             fencing_token=decision.fencing_token,
         )
-        store_body(repo, store.keyring, version, received.chunks())
+        repo.add_version(version)
+        repo.finish_blob(staged.blob_id)
         pruned = repo.prune(state, keep=store.settings.state_retention, now=now)
         _place_automatic_hold(uow, store, version, facts, principal=principal, state=name, now=now)
         record_event(

@@ -127,7 +127,9 @@ def _unknown(environment: str, name: str, serial: int | None = None) -> UnknownS
 
 
 def _body(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) -> Iterator[bytes]:
-    pieces = (repo.segment(row.id, seq) for seq in range(row.segments))
+    blob_id = row.blob_id
+    assert blob_id is not None, "a version with a body has a blob"
+    pieces = (repo.segment(blob_id, seq) for seq in range(row.segments))
     return unseal(store.keyring, envelope_of(row), pieces)
 
 
@@ -276,10 +278,11 @@ def rotate_keys(store: StateStore, *, batch: int = 10) -> int:
 def _reencrypt(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) -> None:
     primary = store.keyring.primary
     assert primary is not None
-    if row.segments == 0:
+    blob_id = row.blob_id
+    if row.segments == 0 or blob_id is None:
         return
     stream_id = os.urandom(16)
     last = row.segments - 1
     for seq, plain in enumerate(_body(store, repo, row)):
-        repo.replace_segment(row.id, seq, seal_segment(primary, stream_id, seq, seq == last, plain))
+        repo.replace_segment(blob_id, seq, seal_segment(primary, stream_id, seq, seq == last, plain))
     row.key_id, row.stream_id = primary.id, stream_id

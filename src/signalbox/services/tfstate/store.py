@@ -138,15 +138,18 @@ def store_body(
     version: TfStateVersionRow,
     chunks: Iterator[bytes],
 ) -> None:
-    """Seal ``chunks`` under the primary key (or clear) into ``version``'s segments."""
+    """Seal ``chunks`` under the primary key (or clear) into a new blob of ``version``, in
+    the caller's transaction (a restore; Terraform's writes are staged, see ``bodies``)."""
     envelope, segments = seal(keyring, chunks)
     version.key_id, version.stream_id = envelope.key_id, envelope.stream_id
-    repo.add_version(version)
+    blob_id = repo.add_blob(now=version.at)
     count = 0
     for seq, segment in enumerate(segments):
-        repo.add_segment(version.id, seq, segment)
+        repo.add_segment(blob_id, seq, segment)
         count += 1
-    version.segments = count
+    version.segments, version.blob_id = count, blob_id
+    repo.finish_blob(blob_id)
+    repo.add_version(version)
 
 
 def state_storage_notice(settings: Settings) -> tuple[int, str]:

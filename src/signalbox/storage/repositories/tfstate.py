@@ -1,7 +1,9 @@
-"""Terraform states: the state rows, their versions and body segments, and their locks.
+"""Terraform states: the state rows, their versions and body blobs, and their locks.
 
-Segments are written and read with Core statements, one at a time, never through the ORM
-identity map, so a 100 MB body is never held by the session.
+Segments are written and read with Core statements, a few at a time, never through the ORM
+identity map, so a 100 MB body is never held by the session. The module functions that take
+an ``engine`` run their own short transactions: they stage a body's segments while it
+streams in, before the write is decided (see ``tfstate_tables``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from signalbox.core.views import Principal
 from signalbox.storage.engine import READ_ONLY
 from signalbox.storage.tfstate_tables import (
     TfLockRow,
+    TfStateBlobRow,
     TfStateChunkRow,
     TfStateRow,
     TfStateVersionRow,
 )
 
-__all__ = ["TfStateRepository", "read_segment", "terraform_lock"]
+__all__ = [
+    "TfStateRepository",
+    "create_blob",
+    "drop_blob",
+    "put_segment",
+    "read_segments",
+    "terraform_lock",
+]
 
 
 def terraform_lock(row: TfLockRow, state: TfStateRow) -> TerraformLock:
@@ -43,15 +53,43 @@ def terraform_lock(row: TfLockRow, state: TfStateRow) -> TerraformLock:
     )
 
 
-def read_segment(engine: Engine, version_id: int, seq: int) -> bytes:
-    """One stored segment, in its own short read (versions never change once written)."""
-    query = select(TfStateChunkRow.data).where(
-        TfStateChunkRow.version_id == version_id, TfStateChunkRow.seq == seq
+def read_segments(engine: Engine, blob_id: int, start: int, count: int) -> list[bytes]:
+    """Segments ``start .. start+count-1`` of a blob, in one short read (blobs never change
+    once a version points at them, except when key rotation re-seals them in place)."""
+    query = (
+        select(TfStateChunkRow.data)
+        .where(
+            TfStateChunkRow.blob_id == blob_id,
+            TfStateChunkRow.seq >= start,
+            TfStateChunkRow.seq < start + count,
+        )
+        .order_by(TfStateChunkRow.seq)
     )
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
-        data = connection.execute(query).scalar_one()
+        found = [bytes(data) for data in connection.execute(query).scalars()]
         connection.rollback()
-    return bytes(data)
+    return found
+
+
+def create_blob(engine: Engine, *, now: datetime) -> int:
+    """A new, not yet used blob (its own transaction)."""
+    with engine.begin() as connection:
+        result = connection.execute(insert(TfStateBlobRow).values(created_at=now, done=False))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def put_segment(engine: Engine, blob_id: int, seq: int, data: bytes) -> None:
+    """Store one segment of a blob (its own short transaction)."""
+    with engine.begin() as connection:
+        connection.execute(insert(TfStateChunkRow), [{"blob_id": blob_id, "seq": seq,
+                                                       "data": data}])
+
+
+def drop_blob(engine: Engine, blob_id: int) -> None:
+    """Forget a blob that will not become a version (its own transaction)."""
+    with engine.begin() as connection:
+        connection.execute(delete(TfStateChunkRow).where(TfStateChunkRow.blob_id == blob_id))
+        connection.execute(delete(TfStateBlobRow).where(TfStateBlobRow.id == blob_id))
 
 
 class TfStateRepository:
@@ -163,23 +201,48 @@ class TfStateRepository:
         self.session.flush()
         return row
 
-    def add_segment(self, version_id: int, seq: int, data: bytes) -> None:
+    def add_blob(self, *, now: datetime) -> int:
+        blob = TfStateBlobRow(created_at=now, done=False)
+        self.session.add(blob)
+        self.session.flush()
+        return blob.id
+
+    def add_segment(self, blob_id: int, seq: int, data: bytes) -> None:
         self.session.execute(
-            insert(TfStateChunkRow), [{"version_id": version_id, "seq": seq, "data": data}]
+            insert(TfStateChunkRow), [{"blob_id": blob_id, "seq": seq, "data": data}]
         )
 
-    def segment(self, version_id: int, seq: int) -> bytes:
+    def segment(self, blob_id: int, seq: int) -> bytes:
         query = select(TfStateChunkRow.data).where(
-            TfStateChunkRow.version_id == version_id, TfStateChunkRow.seq == seq
+            TfStateChunkRow.blob_id == blob_id, TfStateChunkRow.seq == seq
         )
         return bytes(self.session.execute(query).scalar_one())
 
-    def replace_segment(self, version_id: int, seq: int, data: bytes) -> None:
+    def replace_segment(self, blob_id: int, seq: int, data: bytes) -> None:
         self.session.execute(
             update(TfStateChunkRow)
-            .where(TfStateChunkRow.version_id == version_id, TfStateChunkRow.seq == seq)
+            .where(TfStateChunkRow.blob_id == blob_id, TfStateChunkRow.seq == seq)
             .values(data=data)
         )
+
+    def finish_blob(self, blob_id: int) -> None:
+        self.session.execute(
+            update(TfStateBlobRow).where(TfStateBlobRow.id == blob_id).values(done=True)
+        )
+
+    def delete_blob(self, blob_id: int) -> None:
+        self.session.execute(delete(TfStateChunkRow).where(TfStateChunkRow.blob_id == blob_id))
+        self.session.execute(delete(TfStateBlobRow).where(TfStateBlobRow.id == blob_id))
+
+    def drop_abandoned_blobs(self, *, before: datetime) -> int:
+        """Blobs staged before ``before`` that never became a version (the client left)."""
+        query = select(TfStateBlobRow.id).where(
+            TfStateBlobRow.done.is_(False), TfStateBlobRow.created_at < before
+        )
+        abandoned = list(self.session.scalars(query))
+        for blob_id in abandoned:
+            self.delete_blob(blob_id)
+        return len(abandoned)
 
     def prune(self, state: TfStateRow, *, keep: int, now: datetime) -> list[int]:
         """Drop the bodies of all but the newest ``keep`` (at least 1) versions; returns
@@ -197,10 +260,10 @@ class TfStateRepository:
         )
         pruned = list(self.session.scalars(query))
         for row in pruned:
-            self.session.execute(
-                delete(TfStateChunkRow).where(TfStateChunkRow.version_id == row.id)
-            )
-            row.pruned_at = now
+            blob_id, row.blob_id, row.pruned_at = row.blob_id, None, now
+            self.session.flush()
+            if blob_id is not None:
+                self.delete_blob(blob_id)
         self.session.flush()
         return [row.serial for row in pruned]
 

@@ -1,4 +1,5 @@
-"""The Terraform state backend's tables (issue 4): states, versions, body segments, locks.
+"""The Terraform state backend's tables (issue 4): states, versions, bodies (blobs of
+segments), locks.
 
 Revision ID: 0002
 Revises: 0001
@@ -34,6 +35,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("environment", "name", name=op.f("uq_tf_states_environment")),
     )
     op.create_table(
+        "tf_state_blobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tf_state_blobs")),
+    )
+    op.create_table(
         "tf_state_versions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("state_id", sa.Integer(), nullable=False),
@@ -49,11 +57,17 @@ def upgrade() -> None:
         sa.Column("key_id", sa.String(length=64), nullable=True),
         sa.Column("stream_id", sa.LargeBinary(length=16), nullable=False),
         sa.Column("segments", sa.Integer(), nullable=False),
+        sa.Column("blob_id", sa.Integer(), nullable=True),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("restored_from", sa.BigInteger(), nullable=True),
         sa.Column("pruned_at", UtcDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["state_id"], ["tf_states.id"], name=op.f("fk_tf_state_versions_state_id_tf_states")
+        ),
+        sa.ForeignKeyConstraint(
+            ["blob_id"],
+            ["tf_state_blobs.id"],
+            name=op.f("fk_tf_state_versions_blob_id_tf_state_blobs"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tf_state_versions")),
     )
@@ -62,15 +76,15 @@ def upgrade() -> None:
 
     op.create_table(
         "tf_state_chunks",
-        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("blob_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["tf_state_versions.id"],
-            name=op.f("fk_tf_state_chunks_version_id_tf_state_versions"),
+            ["blob_id"],
+            ["tf_state_blobs.id"],
+            name=op.f("fk_tf_state_chunks_blob_id_tf_state_blobs"),
         ),
-        sa.PrimaryKeyConstraint("version_id", "seq", name=op.f("pk_tf_state_chunks")),
+        sa.PrimaryKeyConstraint("blob_id", "seq", name=op.f("pk_tf_state_chunks")),
     )
     op.create_table(
         "tf_locks",
@@ -93,4 +107,5 @@ def downgrade() -> None:
     with op.batch_alter_table("tf_state_versions", schema=None) as batch_op:
         batch_op.drop_index("ix_tf_state_versions_state_id")
     op.drop_table("tf_state_versions")
+    op.drop_table("tf_state_blobs")
     op.drop_table("tf_states")
