@@ -181,7 +181,11 @@ def test_renaming_any_subset_of_resources_is_detected_exactly(names: list[str], 
         old = f"{module}{resource_type}.{name}"
         if name in renamed_names:
             new = f"{resource_type}.{name}_renamed[{position}]"
-            changes += [deleted(old, values), created(new, values)]
+            if data.draw(st.booleans(), label="id known at plan time"):
+                create = created(new, {**values, "id": f"new-{position}"}, unknown=())
+            else:
+                create = created(new, values)
+            changes += [deleted(old, values), create]
             expected.add((old, new))
         elif name in deleted_names:
             changes.append(deleted(old, values))
