@@ -20,10 +20,9 @@ from typing import Any
 
 import msgspec
 
-from signalbox.core.errors import PlanError, PlanNotJson, PlanUnreadable
-from signalbox.core.plan.addresses import instance_address
+from signalbox.core.errors import PlanNotJson, PlanUnreadable
 from signalbox.core.plan.collector import paused_collector
-from signalbox.core.plan.model import Plan, ResourceChange, action_of
+from signalbox.core.plan.model import Plan
 from signalbox.core.plan.schema import PlanDocument, to_plan
 
 __all__ = ["read_plans"]
@@ -274,64 +273,4 @@ def _to_plan(
     document: PlanDocument, body: memoryview, digest: str, *, source: str, where: str, index: int
 ) -> Plan:
     empty = len(body) < 64 and bytes(body).translate(None, _WHITESPACE) == b"{}"
-    plan = to_plan(document, source=source, where=where, index=index, digest=digest, empty=empty)
-    return _with_checked_changes(plan, where)
-
-
-def _with_checked_changes(plan: Plan, where: str) -> Plan:
-    """Reject unknown action lists and fill in addresses Terraform 1.0.0 left out of drift."""
-    for changes in (plan.changes, plan.drift):
-        for change in changes:
-            if action_of(change.change.actions) is None:
-                raise _unknown_action(change, where)
-    for deferred in plan.deferred:
-        if action_of(deferred.resource_change.change.actions) is None:
-            raise _unknown_action(deferred.resource_change, where)
-    for name, changes in (("resource_changes", plan.changes), ("resource_drift", plan.drift)):
-        for position, change in enumerate(changes):
-            if not change.address and not (change.type and change.name):
-                raise PlanUnreadable(
-                    f"{where}: {name}[{position}] has no address, and no type and name to "
-                    "make one from.",
-                    hint=_HINT_SHOW,
-                )
-    if any(not change.address for change in plan.changes):
-        plan.changes[:] = [_addressed(change, {}) for change in plan.changes]
-    if any(not change.address for change in plan.drift):
-        known = _addresses_by_resource(plan.changes)
-        plan.drift[:] = [_addressed(change, known) for change in plan.drift]
-    return plan
-
-
-def _resource_key(change: ResourceChange) -> tuple[str, str, str, str]:
-    return (change.module, change.mode, change.type, change.name)
-
-
-def _addresses_by_resource(changes: list[ResourceChange]) -> dict[tuple[str, ...], list[str]]:
-    found: dict[tuple[str, ...], list[str]] = {}
-    for change in changes:
-        found.setdefault(_resource_key(change), []).append(change.address)
-    return found
-
-
-def _addressed(change: ResourceChange, known: dict[tuple[str, ...], list[str]]) -> ResourceChange:
-    """The change with its address; Terraform 1.0.0 drift entries lack both address and index,
-    so when the plan changes exactly one instance of that resource, that is the address."""
-    if change.address:
-        return change
-    candidates = known.get(_resource_key(change), [])
-    if change.index is None and len(candidates) == 1:
-        address = candidates[0]
-    else:
-        address = instance_address(
-            change.module, change.mode, change.type, change.name, change.index
-        )
-    return msgspec.structs.replace(change, address=address)
-
-
-def _unknown_action(change: ResourceChange, where: str) -> PlanError:
-    return PlanUnreadable(
-        f"{where}: {change.address or change.type + '.' + change.name} has actions "
-        f"{list(change.change.actions)}, which this version of signalbox does not know.",
-        hint="Upgrade signalbox; until then this plan cannot be checked.",
-    )
+    return to_plan(document, source=source, where=where, index=index, digest=digest, empty=empty)

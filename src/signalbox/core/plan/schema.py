@@ -13,8 +13,15 @@ import re
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from signalbox.core.errors import PlanFormatUnsupported, PlanUnreadable
-from signalbox.core.plan.model import DeferredChange, Plan, ProviderConfig, ResourceChange
+from signalbox.core.errors import PlanError, PlanFormatUnsupported, PlanUnreadable
+from signalbox.core.plan.addresses import instance_address
+from signalbox.core.plan.model import (
+    DeferredChange,
+    Plan,
+    ProviderConfig,
+    ResourceChange,
+    action_of,
+)
 
 __all__ = ["SUPPORTED_MAJOR_VERSIONS", "PlanDocument", "to_plan"]
 
@@ -72,7 +79,7 @@ def to_plan(
     _check_format_version(document.format_version, where, source)
     errored = bool(document.errored)
     configuration = document.configuration
-    return Plan(
+    plan = Plan(
         source=source,
         index=index,
         digest=digest,
@@ -86,6 +93,7 @@ def to_plan(
         deferred=list(document.deferred_changes or ()),
         provider_configs=(configuration.provider_config or {}) if configuration else {},
     )
+    return _check_changes(plan, where)
 
 
 def _check_format_version(version: str, where: str, source: str) -> None:
@@ -118,3 +126,62 @@ def _what_it_is(document: PlanDocument) -> str:
     if isinstance(document.format_version, UnsetType):
         return "it has no format_version, planned_values or resource_changes"
     return "it has a format_version but no planned_values or resource_changes"
+
+
+def _check_changes(plan: Plan, where: str) -> Plan:
+    """Reject unknown action lists and fill in addresses Terraform 1.0.0 left out of drift."""
+    for changes in (plan.changes, plan.drift):
+        for change in changes:
+            if action_of(change.change.actions) is None:
+                raise _unknown_action(change, where)
+    for deferred in plan.deferred:
+        if action_of(deferred.resource_change.change.actions) is None:
+            raise _unknown_action(deferred.resource_change, where)
+    for name, changes in (("resource_changes", plan.changes), ("resource_drift", plan.drift)):
+        for position, change in enumerate(changes):
+            if not change.address and not (change.type and change.name):
+                raise PlanUnreadable(
+                    f"{where}: {name}[{position}] has no address, and no type and name to "
+                    "make one from.",
+                    hint=_HINT,
+                )
+    if any(not change.address for change in plan.changes):
+        plan.changes[:] = [_addressed(change, {}) for change in plan.changes]
+    if any(not change.address for change in plan.drift):
+        known = _addresses_by_resource(plan.changes)
+        plan.drift[:] = [_addressed(change, known) for change in plan.drift]
+    return plan
+
+
+def _resource_key(change: ResourceChange) -> tuple[str, str, str, str]:
+    return (change.module, change.mode, change.type, change.name)
+
+
+def _addresses_by_resource(changes: list[ResourceChange]) -> dict[tuple[str, ...], list[str]]:
+    found: dict[tuple[str, ...], list[str]] = {}
+    for change in changes:
+        found.setdefault(_resource_key(change), []).append(change.address)
+    return found
+
+
+def _addressed(change: ResourceChange, known: dict[tuple[str, ...], list[str]]) -> ResourceChange:
+    """The change with its address; Terraform 1.0.0 drift entries lack both address and index,
+    so when the plan changes exactly one instance of that resource, that is the address."""
+    if change.address:
+        return change
+    candidates = known.get(_resource_key(change), [])
+    if change.index is None and len(candidates) == 1:
+        address = candidates[0]
+    else:
+        address = instance_address(
+            change.module, change.mode, change.type, change.name, change.index
+        )
+    return msgspec.structs.replace(change, address=address)
+
+
+def _unknown_action(change: ResourceChange, where: str) -> PlanError:
+    return PlanUnreadable(
+        f"{where}: {change.address or change.type + '.' + change.name} has actions "
+        f"{list(change.change.actions)}, which this version of signalbox does not know.",
+        hint="Upgrade signalbox; until then this plan cannot be checked.",
+    )
