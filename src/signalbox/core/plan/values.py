@@ -14,7 +14,7 @@ import msgspec
 
 from signalbox.core.plan.model import NULL, decode_raw
 
-__all__ = ["attribute_value", "contains_true", "decoded_object"]
+__all__ = ["attribute_value", "contains_true"]
 
 
 @lru_cache(maxsize=512)
@@ -62,9 +62,3 @@ def contains_true(mask: Any) -> bool:
     if isinstance(mask, list):
         return any(contains_true(item) for item in mask)
     return False
-
-
-def decoded_object(raw: msgspec.Raw) -> dict[str, Any]:
-    """A raw attribute object decoded to a dict (empty when it is null or not an object)."""
-    value = decode_raw(raw)
-    return value if isinstance(value, dict) else {}
