@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -131,7 +131,7 @@ def double_grants(phase: Phase) -> int:
         grants.sort()
         tokens = [token for token, _, _ in grants]
         problems += len(tokens) - len(set(tokens))
-        for (_, _, released), (_, granted, _) in zip(grants, grants[1:], strict=False):
+        for (_, _, released), (_, granted, _) in itertools.pairwise(grants):
             if granted < released:
                 problems += 1
     return problems

@@ -48,8 +48,7 @@ def test_refusal_is_409_held_naming_holder_reason_since_until(client, engineer, 
     body = answer.json()
     assert body["code"] == "held"
     assert body["detail"] == (
-        "dev is held by platform-eng since 13:00 CET until 17:00 "
-        "CET: renaming cognito pool."
+        "dev is held by platform-eng since 13:00 CET until 17:00 CET: renaming cognito pool."
     )
     assert body["hint"] == "Ask platform-eng, or wait for `signalbox release dev`."
     assert (body["holder"], body["reason"], body["timezone"]) == (

@@ -51,8 +51,7 @@ def test_grant_then_refusal_names_the_holder_in_the_environment_zone(engine, clo
     assert isinstance(refused, Denied)
     error = denial_error(refused, "Europe/Berlin", now=clock.now())
     assert error.message == (
-        "dev is held by platform-eng since 13:00 CET until 17:00 "
-        "CET: renaming cognito pool."
+        "dev is held by platform-eng since 13:00 CET until 17:00 CET: renaming cognito pool."
     )
     assert error.hint == "Ask platform-eng, or wait for `signalbox release dev`."
     assert error.details["holder"] == "platform-eng"
@@ -140,4 +139,5 @@ def test_not_holder_names_the_holder_in_local_time(engine, clock):
         release_hold(engine, environment="dev", principal=CI, now=clock.now())
     assert raised.value.message == (
         "You do not hold dev: dev is held by platform-eng since 13:00 CET until 17:00 CET: "
-        "renaming cognito pool.")
+        "renaming cognito pool."
+    )
