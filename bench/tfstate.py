@@ -3,7 +3,8 @@
     .venv/bin/python bench/tfstate.py [--mb 50] [--runs 5]
 
 For each configuration (states in clear, states encrypted with AES-256-GCM) a fresh
-`signalbox serve` process on loopback (SQLite in a temporary directory) receives:
+`signalbox serve` process on loopback (SQLite in a temporary directory, default settings:
+nothing is pruned within the 100 kept versions) receives:
 - push: ``POST /tf/bench/main`` of an N MB Terraform-shaped state, as Terraform sends it
   (Basic auth, Content-MD5, Content-Type), the serial growing by one each time; the floor is
   the same bytes to ``POST /api/noop-upload`` (authenticated, read and discarded);
@@ -90,7 +91,6 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
         env = {
             "SIGNALBOX_DATABASE_URL": f"sqlite:///{directory}/signalbox.db",
             "SIGNALBOX_ADMIN_TOKEN": ADMIN,
-            "SIGNALBOX_STATE_RETENTION": "2",
             "SIGNALBOX_STATE_AUTO_HOLD": "off",
             "SIGNALBOX_STATE_KEYS": new_key_text("bench") if encrypted else "",
         }

@@ -1,7 +1,7 @@
 """Staging a state body in the database while it streams in.
 
-The request's pieces are cut into segments (``upload.BodyReceiver``, which also computes the
-MD5 and finds the head); a worker thread seals each segment and stores it in its own short
+The request's pieces are cut into segments (``upload.BodyReceiver``, which also finds the
+head); a worker thread hashes (MD5), seals and stores each segment in its own short
 transaction, while the next ones are received. So the database write overlaps the network
 and no transaction is held open while a slow client uploads. At most ``depth`` segments
 wait between the two (memory stays bounded). If anything fails, the staged blob is dropped.
@@ -10,9 +10,11 @@ The write decision then only points a new version at the blob, or drops it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -38,9 +40,11 @@ async def _store_segments(
     engine: Engine,
     blob_id: int,
     sealer: SegmentSealer,
+    digest: Any,
     segments: MemoryObjectReceiveStream[Segment],
 ) -> None:
     def store(segment: Segment) -> None:
+        digest.update(segment.plain)
         put_segment(
             engine, blob_id, segment.index, sealer.seal(segment.index, segment.final, segment.plain)
         )
@@ -63,10 +67,11 @@ async def stage_body(
     blob_id = await anyio.to_thread.run_sync(lambda: create_blob(engine, now=now))
     receiver = BodyReceiver(limit=limit)
     sealer = SegmentSealer(keyring)
+    digest = hashlib.md5(usedforsecurity=False)
     try:
         send, receive = anyio.create_memory_object_stream[Segment](depth)
         async with anyio.create_task_group() as group:
-            group.start_soon(_store_segments, engine, blob_id, sealer, receive)
+            group.start_soon(_store_segments, engine, blob_id, sealer, digest, receive)
             async with send:
                 async for piece in pieces:
                     for segment in receiver.add(piece):
@@ -79,7 +84,7 @@ async def stage_body(
         if cause is failure:
             raise
         raise cause from None
-    return StagedBody(blob_id, sealer.envelope, receiver.summary)
+    return StagedBody(blob_id, sealer.envelope, receiver.summary(digest.digest()))
 
 
 def _single(failure: BaseException) -> BaseException:

@@ -1,8 +1,8 @@
-"""Receiving a state body: cut into segments while its MD5 and head are computed.
+"""Receiving a state body: cut into segments while its head is found.
 
-The body is never held whole: each received piece goes into the MD5 and the head scanner
-and into a buffer that is handed on one segment (``SEGMENT_SIZE``) at a time, to be sealed
-and staged in the database while the rest streams in (``tfstate.staging``). The last
+The body is never held whole: each received piece goes into the head scanner and into a
+buffer that is handed on one segment (``SEGMENT_SIZE``) at a time, to be hashed (MD5),
+sealed and staged in the database while the rest streams in (``tfstate.staging``). The last
 segment is marked final (an empty body is one empty final segment). ``PayloadTooLarge``
 stops a body above the configured limit as soon as it is crossed.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from dataclasses import dataclass
 
 from signalbox.core.errors import InvalidInput, PayloadTooLarge
@@ -56,12 +55,12 @@ class BodySummary:
 
 class BodyReceiver:
     """Feed the body's pieces with ``add`` (returns the segments now complete, never the
-    final one); ``finish`` returns the final segment; ``summary`` describes the body."""
+    final one); ``finish`` returns the final segment; ``summary(md5)`` describes the body
+    (the MD5 is computed over the segments, in order, by whoever stores them)."""
 
     def __init__(self, *, limit: int, segment_size: int = SEGMENT_SIZE) -> None:
         self.limit = limit
         self.segment_size = segment_size
-        self._md5 = hashlib.md5(usedforsecurity=False)
         self._scanner = StateHeadScanner()
         self._buffer = bytearray()
         self._size = 0
@@ -75,7 +74,6 @@ class BodyReceiver:
                 hint="Raise max_state_bytes in the server's settings if the state is meant "
                 "to be this large.",
             )
-        self._md5.update(piece)
         self._scanner.feed(piece)
         self._buffer += piece
         ready = []
@@ -93,6 +91,5 @@ class BodyReceiver:
         self._index += 1
         return last
 
-    @property
-    def summary(self) -> BodySummary:
-        return BodySummary(self._size, self._md5.digest(), self._scanner.head, self._index)
+    def summary(self, md5: bytes) -> BodySummary:
+        return BodySummary(self._size, md5, self._scanner.head, self._index)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
@@ -40,6 +41,7 @@ from signalbox.services.tfstate import (
     StateStore,
     delete_state,
     lock_state,
+    prune_state,
     read_state,
     unlock_state,
     write_state,
@@ -154,7 +156,10 @@ async def put_state(
     )
     if isinstance(decision, Refusal):
         raise _refusal_error(decision)
-    return Response(status_code=200)
+    prune = BackgroundTask(
+        prune_state, store, environment=environment, name=state, now=context.now()
+    )
+    return Response(status_code=200, background=None if decision.unchanged else prune)
 
 
 @router.delete(_PATH)

@@ -1,6 +1,6 @@
 """The Terraform state backend's use cases (issue 4); see ``store`` for how they work."""
 
-from signalbox.services.tfstate.bodies import delete_state, read_state, write_state
+from signalbox.services.tfstate.bodies import delete_state, prune_state, read_state, write_state
 from signalbox.services.tfstate.history import (
     StateChange,
     VersionInfo,
@@ -20,6 +20,7 @@ __all__ = [
     "delete_state",
     "list_versions",
     "lock_state",
+    "prune_state",
     "read_state",
     "restore_version",
     "rotate_keys",

@@ -46,7 +46,7 @@ from signalbox.storage.uow import UnitOfWork
 from signalbox.tfstate.crypto import unseal
 from signalbox.tfstate.staging import StagedBody
 
-__all__ = ["delete_state", "read_state", "write_state"]
+__all__ = ["delete_state", "prune_state", "read_state", "write_state"]
 
 READ_BATCH = 4
 """Segments (1 MiB each) read per short database read while a state is sent."""
@@ -147,7 +147,6 @@ def write_state(
         )
         repo.add_version(version)
         repo.finish_blob(staged.blob_id)
-        pruned = repo.prune(state, keep=store.settings.state_retention, now=now)
         _place_automatic_hold(uow, store, version, facts, principal=principal, state=name, now=now)
         record_event(
             uow,
@@ -166,7 +165,6 @@ def write_state(
                 "size": version.size,
                 "is_ci": principal.is_ci,
                 "fencing_token": version.fencing_token,
-                "pruned_serials": pruned,
             },
         )
         return decision
@@ -213,6 +211,31 @@ def _place_automatic_hold(
             "fencing_token": granted.hold.fencing_token,
         },
     )
+
+
+def prune_state(store: StateStore, *, environment: str, name: str, now: datetime) -> list[int]:
+    """Drop the bodies of the versions beyond ``state_retention`` (never the newest); run
+    after an accepted write has been answered. Returns the serials pruned."""
+    with UnitOfWork(store.engine) as uow:
+        uow.lock_environment(environment)
+        repo = TfStateRepository(uow.session)
+        state = repo.state(environment, validate_state_name(name))
+        if state is None:
+            return []
+        pruned = repo.prune(state, keep=store.settings.state_retention, now=now)
+        if pruned:
+            record_event(
+                uow,
+                environment=environment,
+                actor="signalbox",
+                kind="state.pruned",
+                message=f"Kept the newest {store.settings.state_retention} versions of "
+                f"{environment}/{name}; the bodies of serials "
+                f"{', '.join(map(str, sorted(pruned)))} were pruned.",
+                now=now,
+                data={"state": f"{environment}/{name}", "serials": pruned},
+            )
+        return pruned
 
 
 def delete_state(

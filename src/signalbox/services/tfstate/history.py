@@ -284,5 +284,7 @@ def _reencrypt(store: StateStore, repo: TfStateRepository, row: TfStateVersionRo
     stream_id = os.urandom(16)
     last = row.segments - 1
     for seq, plain in enumerate(_body(store, repo, row)):
-        repo.replace_segment(blob_id, seq, seal_segment(primary, stream_id, seq, seq == last, plain))
+        repo.replace_segment(
+            blob_id, seq, seal_segment(primary, stream_id, seq, seq == last, plain)
+        )
     row.key_id, row.stream_id = primary.id, stream_id
