@@ -207,3 +207,19 @@ def test_refused_and_repeated_writes_leave_no_staged_body(terraform, ci, databas
         chunks = connection.execute(select(func.count()).select_from(TfStateChunkRow)).scalar()
     assert abandoned not in {blob_id for blob_id, _ in blobs}
     assert len(blobs) == 2 and all(done for _, done in blobs) and chunks == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("LOCK", b"not json"),
+        ("LOCK", b"[1]"),
+        ("LOCK", b'{"Operation": "OperationTypeApply"}'),  # no ID
+        ("UNLOCK", b"not json"),
+        ("UNLOCK", b"[1]"),
+    ],
+)
+def test_a_lock_body_that_is_not_lock_json_is_422(client, ci, method, body):
+    answer = client.request(method, "/tf/dev/network", headers=ci, content=body)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "invalid-input"

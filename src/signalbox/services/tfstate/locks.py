@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from signalbox.core.errors import InvalidInput
-from signalbox.core.tfstate import Accepted, Refusal, decide_lock, decide_unlock, parse_lock_info
+from signalbox.core.tfstate import (
+    Accepted,
+    LockInfo,
+    Refusal,
+    decide_lock,
+    decide_unlock,
+    parse_lock_info,
+)
 from signalbox.core.views import Principal
 from signalbox.services.events import record_event
 from signalbox.services.tfstate.store import StateStore, load_facts, open_state, record_refusal
@@ -13,6 +20,16 @@ from signalbox.storage.repositories.tfstate import terraform_lock
 from signalbox.storage.uow import UnitOfWork
 
 __all__ = ["lock_state", "unlock_state"]
+
+
+def _lock_info(body: bytes) -> LockInfo | None:
+    try:
+        return parse_lock_info(body)
+    except ValueError as error:
+        raise InvalidInput(
+            f"The body is not Terraform's lock JSON: {error}.",
+            hint="Send the lock info (ID, Operation, Who, ...) as Terraform does.",
+        ) from None
 
 
 def lock_state(
@@ -24,8 +41,8 @@ def lock_state(
     body: bytes,
     now: datetime,
 ) -> Accepted | Refusal:
-    """Terraform's LOCK; ``body`` is the lock JSON (ValueError when it is not one)."""
-    request = parse_lock_info(body)
+    """Terraform's LOCK; ``body`` is the lock JSON (InvalidInput when it is not one)."""
+    request = _lock_info(body)
     if request is None or not request.id:
         raise InvalidInput(
             "A LOCK needs Terraform's lock JSON with an ID.",
@@ -76,7 +93,7 @@ def unlock_state(
     now: datetime,
 ) -> Accepted | Refusal:
     """Terraform's UNLOCK; an empty ``body`` is ``terraform force-unlock``."""
-    request = parse_lock_info(body)
+    request = _lock_info(body)
     path = f"{environment}/{name}"
     with UnitOfWork(store.engine) as uow:
         _, repo, state = open_state(uow, environment, name, now=now)
