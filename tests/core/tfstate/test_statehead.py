@@ -51,6 +51,9 @@ def test_strings_with_escapes_and_braces_do_not_confuse_it() -> None:
         b'{"serial": -1, "lineage": "x"}',
         b'{"serial": true, "lineage": "x"}',
         b'{"serial": 1, "lineage": 5}',
+        b'{"serial": 9223372036854775808, "lineage": "x"}',
+        b'{"serial": 1, "lineage": ""}',
+        b'{"serial": 1, "lineage": "' + b"x" * 129 + b'"}',
         b'{"a": {"serial": 1, "lineage": "x"}}',
     ],
 )
@@ -78,8 +81,8 @@ values = st.recursive(
     before=st.dictionaries(
         keys.filter(lambda k: k not in ("serial", "lineage")), values, max_size=4
     ),
-    serial=st.integers(0, 2**53),
-    lineage=st.text(max_size=20),
+    serial=st.integers(0, 2**63 - 1),
+    lineage=st.text(min_size=1, max_size=20),
     cuts=st.lists(st.integers(0, 10_000), max_size=6),
     indent=st.sampled_from([None, 2]),
 )

@@ -44,6 +44,7 @@ from signalbox.services.tfstate import (
     prune_state,
     read_state,
     unlock_state,
+    validate_state_name,
     write_state,
 )
 from signalbox.services.tokens import Caller
@@ -134,6 +135,7 @@ async def put_state(
     """Store a new version; refused (409/422, nothing stored) when the rules say so."""
     context.configured(environment)
     caller.require(Action.WRITE_STATE, environment)
+    validate_state_name(state)
     declared = decode_content_md5(request.headers.get("content-md5"))
     staged = await stage_body(
         store.engine,

@@ -22,6 +22,8 @@ _TOKEN = re.compile(
 )
 _WANTED = ("lineage", "serial")
 _MAX_PENDING = 8 << 20
+MAX_SERIAL = 1 << 63  # stored as a 64-bit integer
+MAX_LINEAGE = 128  # Terraform's lineages are UUIDs (36 characters)
 
 
 class StateHeadScanner:
@@ -112,7 +114,7 @@ class StateHeadScanner:
         lineage, serial = self._found.get("lineage"), self._found.get("serial")
         if not isinstance(lineage, str) or isinstance(serial, bool) or not isinstance(serial, int):
             return None
-        if serial < 0:
+        if not 0 <= serial < MAX_SERIAL or not 0 < len(lineage) <= MAX_LINEAGE:
             return None
         return StateHead(lineage=lineage, serial=serial)
 
