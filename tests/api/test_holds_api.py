@@ -192,3 +192,31 @@ def test_events_newest_first_filtered_and_limited(client, engineer, token_for):
     seen = client.get("/api/events", headers=dev_only).json()["events"]
     assert {e["environment"] for e in seen} == {"dev"}
     assert client.get("/api/events?env=prod", headers=dev_only).status_code == 403
+
+
+def test_the_server_sweeps_lapsed_holds_by_itself(settings, clock, database, token_for):
+    """With the sweeper on, a lapsed hold gets its event without anyone asking."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from signalbox.api.app import create_app
+
+    app = create_app(settings, clock=clock, engine=database, sweep_seconds=0.02)
+    with TestClient(app) as client:
+        created = client.post(
+            "/api/tokens", headers=ADMIN, json={"name": "eng", "grants": ["developer:dev"]}
+        )
+        engineer = {"Authorization": f"Bearer {created.json()['token']}"}
+        hold(client, engineer, duration="30m")
+        clock.advance(timedelta(minutes=30))
+        deadline = time.monotonic() + 10
+        kinds: list[str] = []
+        while time.monotonic() < deadline:  # polling a condition with a deadline
+            kinds = [
+                e["kind"] for e in client.get("/api/events?env=dev", headers=ADMIN).json()["events"]
+            ]
+            if "hold.lapsed" in kinds:
+                break
+            time.sleep(0.02)
+        assert kinds[0] == "hold.lapsed"

@@ -80,6 +80,26 @@ def test_hold_refusal_release_and_events(server):
     assert "hold.released" in events.stdout and "hold.granted" in events.stdout
 
 
+def test_renew_and_force_release(server):
+    engineer = signalbox(
+        server, "token", "create", "renewer", "--grant", "developer:prod"
+    ).stdout.strip()
+    assert (
+        signalbox(server, "hold", "prod", "--reason", "r", "--for", "1h", token=engineer).returncode
+        == 0
+    )
+    renewed = signalbox(
+        server, "renew", "prod", "--for", "2h", "--fencing-token", "1", token=engineer
+    )
+    assert renewed.returncode == 0 and "You hold prod until" in renewed.stdout
+    stale = signalbox(server, "renew", "prod", "--fencing-token", "9", token=engineer)
+    assert stale.returncode == 75 and "StaleFencingToken" in stale.stderr
+    denied = signalbox(server, "force-release", "prod", "--reason", "x", token=engineer)
+    assert denied.returncode == 77 and "admin:prod" in denied.stderr
+    forced = signalbox(server, "force-release", "prod", "--reason", "on holiday")
+    assert forced.returncode == 0 and "Released renewer's hold on prod" in forced.stdout
+
+
 def test_usage_errors_and_unknown_environments(server):
     unknown = signalbox(server, "hold", "staging", "--reason", "x")
     assert unknown.returncode == 2 and "Known environments: dev, prod" in unknown.stderr
