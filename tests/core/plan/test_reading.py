@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import zipfile
 from io import BytesIO
 
 import orjson
 import pytest
-from tests.core.plan.builders import FIXTURES, fixture_bytes, plan_bytes, resource
+from tests.core.plan.builders import (
+    DEFAULT_POLICY,
+    EMPTY_CATALOG,
+    FIXTURES,
+    fixture_bytes,
+    plan_bytes,
+    resource,
+)
 
 from signalbox.core.errors import PlanFormatUnsupported, PlanNotJson, PlanUnreadable
-from signalbox.core.plan import Action, read_plans
+from signalbox.core.plan import Action, analyse, read_plans
 
 ALL_PLANS = sorted(str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*.json"))
 
@@ -252,3 +260,43 @@ def test_the_model_names_every_part_of_a_change() -> None:
     assert model.replace_paths == [["network_interface", 0, "subnet_id"]]
     assert (model.previous_address, model.deposed) == ("aws_db_instance.old", "00abc")
     assert bytes(model.after_sensitive) == b'{"password":true}'
+
+
+def test_a_big_plan_is_hashed_exactly_while_it_is_decoded() -> None:
+    filler = {"setting": "x" * 2000}
+    changes = [
+        resource(f"aws_iam_role.r{i}", ["no-op"], before=filler, after=filler) for i in range(2500)
+    ]
+    data = plan_bytes(*changes)
+    assert len(data) > 8 << 20  # above the size at which hashing runs on a second thread
+    (plan,) = read_plans(data)
+    assert plan.digest == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert len(plan.changes) == 2500
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        (plan,) = read_plans(_one_change_plan())
+        analyse(plan, catalog=EMPTY_CATALOG, policy=DEFAULT_POLICY)
+        with pytest.raises(PlanUnreadable):
+            read_plans(b'{"format_version": 1}')
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_a_malformed_second_document_is_located_in_the_whole_file() -> None:
+    data = _one_change_plan() + b"\n" + b'{"format_version": "1.2",\n "planned_values": {]}\n'
+    with pytest.raises(PlanUnreadable, match=r"^two\.json:3:21: not valid JSON"):
+        read_plans(data, source="two.json")
+
+
+def test_terragrunt_log_lines_are_noise_but_a_json_array_is_a_document() -> None:
+    plan = _one_change_plan()
+    logged = b"[terragrunt] 2026/11/26 Running command: terraform show -json\n" + plan
+    assert len(read_plans(logged)) == 1
+    with pytest.raises(PlanUnreadable, match=r"document 2.*JSON array"):
+        read_plans(plan + b"\n[1, 2]\n")
