@@ -92,3 +92,13 @@ def test_oversized_bodies_are_413_declared_or_streamed(client):
         headers={**ADMIN, "Content-Type": "application/json"},
     )
     assert_problem(streamed, 413, "payload-too-large")
+
+
+def test_details_that_are_not_plain_json_are_encoded():
+    from datetime import UTC, datetime
+
+    from signalbox.api.problems import problem_response
+    from signalbox.core.errors import Conflict
+
+    response = problem_response(Conflict("x", until=datetime(2026, 11, 26, 16, tzinfo=UTC)))
+    assert b'"until":"2026-11-26T16:00:00+00:00"' in response.body

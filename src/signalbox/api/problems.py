@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -99,7 +100,8 @@ def problem_body(error: errors.SignalboxError, status: int | None = None) -> dic
         "code": error.code,
         "hint": error.hint,
     }
-    body.update({key: value for key, value in error.details.items() if key not in _RESERVED})
+    extras = {key: value for key, value in error.details.items() if key not in _RESERVED}
+    body.update(jsonable_encoder(extras))  # datetimes, enums, ... as JSON
     return body
 
 

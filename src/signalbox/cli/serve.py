@@ -63,7 +63,7 @@ def serve(
     settings = dataclasses.replace(
         settings, host=host or settings.host, port=port if port is not None else settings.port
     )
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     names = ", ".join(settings.environments) or "none (add [environments.NAME])"
     console.print(
         f"signalbox serving on http://{settings.host}:{settings.port} "
