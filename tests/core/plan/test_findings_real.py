@@ -42,10 +42,6 @@ EXPECTED: dict[str, tuple[Verdict, set[tuple[str, str]]]] = {
             ("protection-missing", "aws_cloudwatch_log_group.topic"),
         },
     ),
-    "public/conftest/hcl1-gke-show.json": (
-        Verdict.ROUTINE,
-        {("protection-missing", "google_container_cluster.primary")},
-    ),
     "public/terraform/show-json-basic-delete.json": (
         Verdict.ROUTINE,
         {("delete", "test_instance.test-delete")},
@@ -79,7 +75,6 @@ EXPECTED: dict[str, tuple[Verdict, set[tuple[str, str]]]] = {
                 "delete",
                 "aws_cloudwatch_event_target.Metricos_custom_alert_event_target_frequent[0]",
             ),
-            ("protection-missing", "aws_cloudwatch_log_group.log_group"),
         }
         | {
             ("drift", address)

@@ -60,7 +60,13 @@ def test_the_contract_example() -> None:
 
 
 def test_a_stateful_rename_still_needs_approval_and_says_how_to_fix_it() -> None:
-    pool = {"id": "eu-west-1_x", "arn": "arn:aws:cognito", "name": "users", "mfa": "ON"}
+    pool = {
+        "id": "eu-west-1_x",
+        "arn": "arn:aws:cognito",
+        "name": "users",
+        "mfa": "ON",
+        "deletion_protection": "INACTIVE",
+    }
     analysis = analyse_changes(
         deleted("aws_cognito_user_pool.pool", pool),
         created("module.auth.aws_cognito_user_pool.users", pool, unknown=("id", "arn")),

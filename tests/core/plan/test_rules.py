@@ -58,7 +58,14 @@ def test_protection_missing_is_advisory_and_only_when_known() -> None:
             before={"force_destroy": True},
             after={"force_destroy": True},
         ),
-        resource("aws_cognito_user_pool.old", ["update"], before={}, after={"name": "x"}),
+        resource(
+            "aws_cognito_user_pool.old",
+            ["update"],
+            before={"deletion_protection": None},
+            after={"deletion_protection": None},
+        ),
+        # an old provider without the argument: nothing to advise
+        resource("aws_db_instance.legacy", ["no-op"], before={"name": "x"}, after={"name": "x"}),
     )
     assert pairs(analysis) == {
         ("protection-missing", DB),

@@ -12,10 +12,10 @@ from typing import Any
 from signalbox.core.plan.addresses import attribute_path
 from signalbox.core.plan.catalog import ProviderFeature, StatefulType
 from signalbox.core.plan.findings import FINDING_KINDS, Finding
-from signalbox.core.plan.model import Action, Plan, ResourceChange, is_null
+from signalbox.core.plan.model import Action, Plan, ResourceChange
 from signalbox.core.plan.policy import Policy
 from signalbox.core.plan.renames import Rename
-from signalbox.core.plan.values import attribute_value, contains_true
+from signalbox.core.plan.values import attribute_value
 
 __all__ = ["FindingMaker", "change_findings", "plan_findings", "rename_finding"]
 
@@ -205,14 +205,14 @@ def _kept_verb(action: Action) -> str:
 
 
 def _known_after(change: ResourceChange, argument: str) -> tuple[bool, Any]:
+    """The argument's value after apply, if known at plan time.
+
+    Terraform writes every attribute of the provider's schema in ``after`` (null when unset),
+    so an argument that is absent and not unknown does not exist in this provider version:
+    nothing to advise then.
+    """
     found, value = attribute_value(change.change.after, argument)
-    if found:
-        return True, value
-    unknown_found, mask = attribute_value(change.change.after_unknown, argument)
-    if unknown_found and contains_true(mask):
-        return False, None
-    # absent and not unknown: the provider leaves it unset (null)
-    return not is_null(change.change.after), None
+    return (True, value) if found else (False, None)
 
 
 def _is_protected(value: Any, protected: Any) -> bool:
