@@ -205,3 +205,21 @@ def test_verdicts_are_ordered() -> None:
     assert Verdict.ROUTINE < Verdict.NEEDS_APPROVAL < Verdict.BLOCKED
     assert max([Verdict.NEEDS_APPROVAL, Verdict.BLOCKED, Verdict.ROUTINE]) is Verdict.BLOCKED
     assert sorted(Verdict) == [Verdict.ROUTINE, Verdict.NEEDS_APPROVAL, Verdict.BLOCKED]
+
+
+def test_a_tainted_stateful_replace_says_why_and_how_to_keep_it() -> None:
+    analysis = analyse_changes(
+        resource(
+            DB,
+            ["delete", "create"],
+            before={"deletion_protection": True},
+            after={"deletion_protection": True},
+            action_reason="replace_because_tainted",
+        )
+    )
+    (replace,) = analysis.findings
+    assert replace.id == "stateful-replace"
+    assert replace.message == (
+        "aws_db_instance.main is replaced because it is tainted: the database will be lost."
+    )
+    assert "untaint" in replace.hint

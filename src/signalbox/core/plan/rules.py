@@ -123,6 +123,11 @@ def _stateful_hint(replaced: bool, attributes: tuple[str, ...]) -> str:
             f"Revert the change to {', '.join(attributes)} to keep the object; if the new value "
             "is needed, migrate the data first and get this plan approved."
         )
+    if replaced:
+        return (
+            "If the object is healthy, `terraform untaint` it or plan without -replace; "
+            "otherwise back up first and get this plan approved."
+        )
     return (
         "If the resource was renamed or moved, add a `moved` block; to stop managing it "
         "without destroying it, use a `removed` block with destroy = false; if the destroy is "
