@@ -20,11 +20,14 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 from sqlalchemy import Engine
 
-from signalbox.storage.repositories.tfstate import create_blob, drop_blob, put_segment
+from signalbox.storage.repositories.tfstate import create_blob, drop_blob, put_segments
 from signalbox.tfstate.crypto import Envelope, SegmentSealer, StateKeyring
 from signalbox.tfstate.upload import BodyReceiver, BodySummary, Segment
 
-__all__ = ["StagedBody", "stage_body"]
+__all__ = ["BATCH", "StagedBody", "stage_body"]
+
+BATCH = 4
+"""At most this many segments (1 MiB each) are stored per transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +46,22 @@ async def _store_segments(
     digest: Any,
     segments: MemoryObjectReceiveStream[Segment],
 ) -> None:
-    def store(segment: Segment) -> None:
-        digest.update(segment.plain)
-        put_segment(
-            engine, blob_id, segment.index, sealer.seal(segment.index, segment.final, segment.plain)
-        )
+    def store(batch: list[Segment]) -> None:
+        sealed = []
+        for segment in batch:
+            digest.update(segment.plain)
+            sealed.append((segment.index, sealer.seal(segment.index, segment.final, segment.plain)))
+        put_segments(engine, blob_id, sealed)
 
     async with segments:
         async for segment in segments:
-            await anyio.to_thread.run_sync(store, segment)
+            batch = [segment]
+            while len(batch) < BATCH:  # what else has arrived meanwhile goes along
+                try:
+                    batch.append(segments.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+            await anyio.to_thread.run_sync(store, batch)
 
 
 async def stage_body(
@@ -61,7 +71,7 @@ async def stage_body(
     *,
     limit: int,
     now: datetime,
-    depth: int = 4,
+    depth: int = 2 * BATCH,
 ) -> StagedBody:
     """Receive ``pieces`` into a new staged blob; see the module doc."""
     blob_id = await anyio.to_thread.run_sync(lambda: create_blob(engine, now=now))

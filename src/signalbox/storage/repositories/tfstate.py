@@ -28,7 +28,7 @@ __all__ = [
     "TfStateRepository",
     "create_blob",
     "drop_blob",
-    "put_segment",
+    "put_segments",
     "read_segments",
     "terraform_lock",
 ]
@@ -78,11 +78,11 @@ def create_blob(engine: Engine, *, now: datetime) -> int:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def put_segment(engine: Engine, blob_id: int, seq: int, data: bytes) -> None:
-    """Store one segment of a blob (its own short transaction)."""
+def put_segments(engine: Engine, blob_id: int, segments: list[tuple[int, bytes]]) -> None:
+    """Store a few segments (seq, data) of a blob in one short transaction."""
+    rows = [{"blob_id": blob_id, "seq": seq, "data": data} for seq, data in segments]
     with engine.begin() as connection:
-        connection.execute(insert(TfStateChunkRow), [{"blob_id": blob_id, "seq": seq,
-                                                       "data": data}])
+        connection.execute(insert(TfStateChunkRow), rows)
 
 
 def drop_blob(engine: Engine, blob_id: int) -> None:
