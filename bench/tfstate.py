@@ -10,7 +10,9 @@ nothing is pruned within the 100 kept versions) receives:
   the same bytes to ``POST /api/noop-upload`` (authenticated, read and discarded);
 - pull: ``GET /tf/bench/main`` (decrypting when encrypted); the floor is
   ``GET /api/noop-download?size=N`` (authenticated, N zero bytes streamed).
-Runs are interleaved (floor, backend, floor, ...); figures are medians. The server's peak
+Runs are interleaved (floor, backend, floor, ...); figures are medians. For context, the
+storage floor is the time SQLite alone (same pragmas as the server: WAL, synchronous=NORMAL)
+needs to write the same bytes as 1 MiB BLOB rows, one transaction per 4 MiB. The server's peak
 resident memory is its VmHWM (Linux) at the end, next to its resident memory after start.
 Targets (issue 4): within 1.5x of the floor; peak server memory under 4x the state size.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -76,6 +79,30 @@ def rss_kib(pid: int, field: str) -> int:
     return 0
 
 
+def sqlite_floor(data: bytes, directory: str) -> float:
+    """Seconds SQLite needs to store ``data`` as 1 MiB blobs (4 per transaction)."""
+    connection = sqlite3.connect(f"{directory}/floor.db", isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS c (b INTEGER, s INTEGER, d BLOB, PRIMARY KEY (b, s))"
+    )
+    blob = connection.execute("SELECT coalesce(max(b), 0) + 1 FROM c").fetchone()[0]
+    segment, batch = 1 << 20, 4
+    started = time.perf_counter()
+    for first in range(0, len(data), segment * batch):
+        connection.execute("BEGIN IMMEDIATE")
+        for offset in range(first, min(len(data), first + segment * batch), segment):
+            connection.execute(
+                "INSERT INTO c VALUES (?, ?, ?)",
+                (blob, offset // segment, data[offset : offset + segment]),
+            )
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
 def timed(action) -> float:
     started = time.perf_counter()
     action()
@@ -109,6 +136,7 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
                 "push floor": [],
                 "pull": [],
                 "pull floor": [],
+                "sqlite": [],
             }
             with httpx.Client(base_url=server.url, auth=auth, timeout=600) as client:
                 for run in range(1, runs + 1):
@@ -139,6 +167,7 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
                         assert got == size
 
                     times["push floor"].append(timed(push_floor))
+                    times["sqlite"].append(sqlite_floor(data, directory))
                     times["push"].append(timed(push))
                     times["pull floor"].append(timed(pull_floor))
                     times["pull"].append(timed(pull))
@@ -168,6 +197,10 @@ def report(result: dict[str, object]) -> None:
             f"floor {floor * 1000:7.0f} ms ({mb / floor:6.0f} MB/s)   "
             f"ratio {backend / floor:4.2f}x (target <= 1.5x)"
         )
+    print(
+        f"  storage floor: SQLite alone writes the state in {medians['sqlite'] * 1000:.0f} ms "
+        f"({mb / medians['sqlite']:.0f} MB/s)"
+    )
     peak, start = int(result["peak_rss_kib"]), int(result["start_rss_kib"])  # type: ignore[call-overload]
     print(
         f"  server RSS after start {start / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB = "
