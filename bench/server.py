@@ -45,6 +45,11 @@ class Phase:
     seconds: float = 0.0
     grants: list[tuple[str, int, float, float]] = field(default_factory=list)
     refusals: int = 0
+    server_cpu: float = 0.0  # CPU seconds the server process used during the phase
+
+    @property
+    def cpu_ms_per_op(self) -> float:
+        return self.server_cpu / self.operations * 1000 if self.operations else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -55,6 +60,16 @@ class Phase:
         if not ordered:
             return float("nan")
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux /proc), to compare phases by cost
+    rather than by throughput alone on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def config_text(clients: int) -> str:
@@ -78,10 +93,16 @@ async def make_tokens(url: str, clients: int) -> list[str]:
 
 
 async def run_phase(
-    url: str, tokens: list[str], phase: Phase, seconds: float, warmup: float
+    url: str, tokens: list[str], phase: Phase, seconds: float, warmup: float, pid: int
 ) -> Phase:
     start_at = time.monotonic() + warmup
     stop_at = start_at + seconds
+
+    async def measure_cpu() -> None:
+        await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+        before = cpu_seconds(pid)
+        await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+        phase.server_cpu = cpu_seconds(pid) - before
 
     async def client(index: int) -> None:
         env = "shared" if phase.name == "shared" else f"env-{index:02d}"
@@ -96,7 +117,7 @@ async def run_phase(
                     phase.latencies.append(ended - began)
                     phase.operations += 1
 
-    await asyncio.gather(*(client(i) for i in range(len(tokens))))
+    await asyncio.gather(measure_cpu(), *(client(i) for i in range(len(tokens))))
     phase.seconds = seconds
     return phase
 
@@ -139,7 +160,9 @@ def double_grants(phase: Phase) -> int:
 
 def report(database: str, floor: Phase, own: Phase, shared: Phase) -> None:
     print(f"\n== {database} ==")
-    print(f"{'phase':<34}{'ops/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
+    print(
+        f"{'phase':<34}{'ops/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'server CPU ms/op':>18}"
+    )
     rows = [
         ("floor  GET /api/noop", floor),
         ("own env  hold+release round trip", own),
@@ -149,7 +172,7 @@ def report(database: str, floor: Phase, own: Phase, shared: Phase) -> None:
         ratio = phase.per_second / floor.per_second if floor.per_second else 0
         print(
             f"{label:<34}{phase.per_second:>9.0f}{phase.percentile(0.5):>9.1f}"
-            f"{phase.percentile(0.99):>9.1f}{ratio:>8.0%}"
+            f"{phase.percentile(0.99):>9.1f}{ratio:>8.0%}{phase.cpu_ms_per_op:>18.2f}"
         )
     requests_own = own.per_second * 2
     print(
@@ -163,11 +186,13 @@ def report(database: str, floor: Phase, own: Phase, shared: Phase) -> None:
         sys.exit("FAILED: double grants")
 
 
-async def bench(url: str, clients: int, seconds: float, warmup: float) -> tuple[Phase, ...]:
+async def bench(
+    url: str, pid: int, clients: int, seconds: float, warmup: float
+) -> tuple[Phase, ...]:
     tokens = await make_tokens(url, clients)
-    floor = await run_phase(url, tokens, Phase("floor"), seconds, warmup)
-    own = await run_phase(url, tokens, Phase("own"), seconds, warmup)
-    shared = await run_phase(url, tokens, Phase("shared"), seconds, warmup)
+    floor = await run_phase(url, tokens, Phase("floor"), seconds, warmup, pid)
+    own = await run_phase(url, tokens, Phase("own"), seconds, warmup, pid)
+    shared = await run_phase(url, tokens, Phase("shared"), seconds, warmup, pid)
     return floor, own, shared
 
 
@@ -176,7 +201,10 @@ def run_on(database: str, database_url: str, folder: Path, args: argparse.Namesp
     config.write_text(config_text(args.clients))
     env = {"SIGNALBOX_DATABASE_URL": database_url, "SIGNALBOX_ADMIN_TOKEN": ADMIN}
     with ServerProcess(config=config, env=env, log=folder / f"{database}.log") as server:
-        phases = asyncio.run(bench(server.url, args.clients, args.seconds, args.warmup))
+        assert server.process is not None
+        phases = asyncio.run(
+            bench(server.url, server.process.pid, args.clients, args.seconds, args.warmup)
+        )
     report(database, *phases)
 
 
