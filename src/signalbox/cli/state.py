@@ -202,7 +202,7 @@ def rotate_key(
     settings = load_settings(config)
     engine = build_engine(settings.database_url)
     try:
-        done = rotate_keys(StateStore.from_settings(engine, settings))
+        done = rotate_keys(StateStore.from_settings(engine, settings), now=datetime.now(UTC))
     finally:
         engine.dispose()
     typer.echo(f"Re-encrypted {done} stored state version(s).")

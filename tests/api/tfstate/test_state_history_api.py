@@ -95,7 +95,7 @@ def test_retention_prunes_bodies_but_keeps_rows_and_the_newest(app, client, ci, 
     assert "pruned" in note
 
 
-def test_rotate_keys_reencrypts_clear_and_old_bodies(client, ci, settings, database):
+def test_rotate_keys_reencrypts_clear_and_old_bodies(client, ci, settings, database, clock):
     assert client.post("/tf/dev/network", headers=ci, content=state_body(1, "a")).status_code == 200
     old_key = new_key_text("old")
     old = StateStore.from_settings(database, replace(settings, state_keys=old_key))
@@ -104,8 +104,8 @@ def test_rotate_keys_reencrypts_clear_and_old_bodies(client, ci, settings, datab
     rotated = StateStore.from_settings(
         database, replace(settings, state_keys=f"{new_key_text('new')},{old_key}")
     )
-    assert rotate_keys(rotated) == 2
-    assert rotate_keys(rotated) == 0
+    assert rotate_keys(rotated, now=clock.now()) == 2
+    assert rotate_keys(rotated, now=clock.now()) == 0
     only_new = StateStore.from_settings(
         database, replace(settings, state_keys=rotated.settings.state_keys.split(",")[0])
     )

@@ -124,50 +124,68 @@ def write_state(
                 environment=environment,
                 now=now,
             )
-        if decision.unchanged:
-            return decision
-        assert body.head is not None
-        own = live_hold(facts.hold, now)
-        version = TfStateVersionRow(
-            state_id=state.id,
-            serial=body.head.serial,
-            lineage=body.head.lineage,
-            md5=body.md5.hex(),
-            size=body.size,
-            author=principal.name,
-            author_is_ci=principal.is_ci,
-            at=now,
-            deleted=False,
-            segments=body.segments,
-            blob_id=staged.blob_id,
-            key_id=staged.envelope.key_id,
-            stream_id=staged.envelope.stream_id,
-            deploy_id=own.deploy_id if own is not None else None,
-            fencing_token=decision.fencing_token,
-        )
-        repo.add_version(version)
-        repo.finish_blob(staged.blob_id)
-        _place_automatic_hold(uow, store, version, facts, principal=principal, state=name, now=now)
-        record_event(
-            uow,
-            environment=environment,
-            actor=principal.name,
-            kind="state.written",
-            message=f"{principal.name} wrote {path} serial {version.serial} "
-            f"({version.size} bytes).",
-            now=now,
-            deploy_id=version.deploy_id,
-            data={
-                "state": path,
-                "serial": version.serial,
-                "lineage": version.lineage,
-                "md5": version.md5,
-                "size": version.size,
-                "is_ci": principal.is_ci,
-                "fencing_token": version.fencing_token,
-            },
-        )
+        if not decision.unchanged:
+            version = _new_version(state.id, staged, principal, facts, decision, now)
+            repo.add_version(version)
+            repo.finish_blob(staged.blob_id)
+            _place_automatic_hold(
+                uow, store, version, facts, principal=principal, state=name, now=now
+            )
+            _record_write(uow, version, principal, path, now)
         return decision
+
+
+def _new_version(
+    state_id: int,
+    staged: StagedBody,
+    principal: Principal,
+    facts: EnvironmentFacts,
+    decision: Accepted,
+    now: datetime,
+) -> TfStateVersionRow:
+    body = staged.summary
+    assert body.head is not None, "an accepted write is a state"
+    own = live_hold(facts.hold, now)
+    return TfStateVersionRow(
+        state_id=state_id,
+        serial=body.head.serial,
+        lineage=body.head.lineage,
+        md5=body.md5.hex(),
+        size=body.size,
+        author=principal.name,
+        author_is_ci=principal.is_ci,
+        at=now,
+        deleted=False,
+        segments=body.segments,
+        blob_id=staged.blob_id,
+        key_id=staged.envelope.key_id,
+        stream_id=staged.envelope.stream_id,
+        deploy_id=own.deploy_id if own is not None else None,
+        fencing_token=decision.fencing_token,
+    )
+
+
+def _record_write(
+    uow: UnitOfWork, version: TfStateVersionRow, principal: Principal, path: str, now: datetime
+) -> None:
+    record_event(
+        uow,
+        environment=path.split("/", 1)[0],
+        actor=principal.name,
+        kind="state.written",
+        message=f"{principal.name} wrote {path} serial {version.serial} ({version.size} bytes).",
+        now=now,
+        deploy_id=version.deploy_id,
+        data={
+            "state": path,
+            "serial": version.serial,
+            "lineage": version.lineage,
+            "md5": version.md5,
+            "size": version.size,
+            "is_ci": principal.is_ci,
+            "fencing_token": version.fencing_token,
+        },
+    )
 
 
 def _place_automatic_hold(
@@ -276,21 +294,7 @@ def delete_state(
                 environment=environment,
                 now=now,
             )
-        tombstone = TfStateVersionRow(
-            state_id=state.id,
-            serial=head.serial,
-            lineage=head.lineage,
-            md5="",
-            size=0,
-            author=principal.name,
-            author_is_ci=principal.is_ci,
-            at=now,
-            deleted=True,
-            segments=0,
-            key_id=None,
-            stream_id=b"",
-            fencing_token=decision.fencing_token,
-        )
+        tombstone = _tombstone(head, principal, decision, now)
         repo.add_version(tombstone)
         record_event(
             uow,
@@ -302,3 +306,24 @@ def delete_state(
             data={"state": path, "serial": head.serial},
         )
         return decision
+
+
+def _tombstone(
+    head: TfStateVersionRow, principal: Principal, decision: Accepted, now: datetime
+) -> TfStateVersionRow:
+    """A deletion version: no body; the state reads as absent until a new one is written."""
+    return TfStateVersionRow(
+        state_id=head.state_id,
+        serial=head.serial,
+        lineage=head.lineage,
+        md5="",
+        size=0,
+        author=principal.name,
+        author_is_ci=principal.is_ci,
+        at=now,
+        deleted=True,
+        segments=0,
+        key_id=None,
+        stream_id=b"",
+        fencing_token=decision.fencing_token,
+    )

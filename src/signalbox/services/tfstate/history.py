@@ -189,40 +189,16 @@ def restore_version(
     path = f"{environment}/{name}"
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, environment, name, now=now)
-        facts = load_facts(uow, store.settings, env, now)
-        hold = live_hold(facts.hold, now)
+        hold = live_hold(load_facts(uow, store.settings, env, now).hold, now)
         if hold is None or hold.owner.name != principal.name:
             raise NotHolder(
                 f"Restoring {path} needs your hold on {environment}, so nobody applies meanwhile.",
                 hint=f'Run `signalbox hold {environment} --reason "restore {name}"` first.',
             )
-        lock = repo.lock(state)
-        if lock is not None:
-            raise StateRefused(
-                f"{path} is locked by {lock.owner} (a Terraform run).",
-                hint="Wait for it to finish, or force-unlock it first.",
-            )
-        source, head = repo.by_serial(state, serial), repo.head(state)
-        if source is None or head is None:
-            raise _unknown(environment, name, serial)
-        if source.pruned_at is not None:
-            raise InvalidInput(
-                f"The body of serial {serial} was pruned (state_retention).",
-                hint=f"Pick a newer serial: `signalbox state versions {environment} {name}`.",
-            )
-        new_serial = max(head.serial, source.serial) + 1
-        digest, size = hashlib.md5(usedforsecurity=False), 0
-
-        def counted() -> Iterator[bytes]:
-            nonlocal size
-            for piece in rewrite_serial(_body(store, repo, source), new_serial):
-                digest.update(piece)
-                size += len(piece)
-                yield piece
-
+        source, head = _restorable(repo, state, serial)
         version = TfStateVersionRow(
             state_id=state.id,
-            serial=new_serial,
+            serial=max(head.serial, source.serial) + 1,
             lineage=source.lineage,
             md5="",
             size=0,
@@ -234,19 +210,18 @@ def restore_version(
             fencing_token=hold.fencing_token,
             restored_from=serial,
         )
-        store_body(repo, store.keyring, version, counted())
-        version.md5, version.size = digest.hexdigest(), size
+        _copy_body(store, repo, source, version)
         record_event(
             uow,
             environment=environment,
             actor=principal.name,
             kind="state.restored",
             message=f"{principal.name} restored {path} to the content of serial {serial} "
-            f"(new serial {new_serial}).",
+            f"(new serial {version.serial}).",
             now=now,
             data={
                 "state": path,
-                "serial": new_serial,
+                "serial": version.serial,
                 "restored_from": serial,
                 "fencing_token": hold.fencing_token,
             },
@@ -254,7 +229,50 @@ def restore_version(
         return VersionInfo.of(version, state)
 
 
-def rotate_keys(store: StateStore, *, batch: int = 10) -> int:
+def _restorable(
+    repo: TfStateRepository, state: TfStateRow, serial: int
+) -> tuple[TfStateVersionRow, TfStateVersionRow]:
+    """(the version to restore, the newest version), or the error saying why not."""
+    path = f"{state.environment}/{state.name}"
+    lock = repo.lock(state)
+    if lock is not None:
+        raise StateRefused(
+            f"{path} is locked by {lock.owner} (a Terraform run).",
+            hint="Wait for it to finish, or force-unlock it first.",
+        )
+    source, head = repo.by_serial(state, serial), repo.head(state)
+    if source is None or head is None:
+        raise _unknown(state.environment, state.name, serial)
+    if source.pruned_at is not None:
+        raise InvalidInput(
+            f"The body of serial {serial} was pruned (state_retention).",
+            hint=f"Pick a newer serial: `signalbox state versions {state.environment} "
+            f"{state.name}`.",
+        )
+    return source, head
+
+
+def _copy_body(
+    store: StateStore,
+    repo: TfStateRepository,
+    source: TfStateVersionRow,
+    version: TfStateVersionRow,
+) -> None:
+    """Store ``source``'s body as ``version``'s, with its top-level serial rewritten."""
+    digest, size = hashlib.md5(usedforsecurity=False), 0
+
+    def counted() -> Iterator[bytes]:
+        nonlocal size
+        for piece in rewrite_serial(_body(store, repo, source), version.serial):
+            digest.update(piece)
+            size += len(piece)
+            yield piece
+
+    store_body(repo, store.keyring, version, counted())
+    version.md5, version.size = digest.hexdigest(), size
+
+
+def rotate_keys(store: StateStore, *, now: datetime, batch: int = 10) -> int:
     """Re-encrypt every stored body not under the first key; returns how many. Each version
     is re-encrypted in its own transaction, segment by segment."""
     primary = store.keyring.primary
@@ -272,7 +290,20 @@ def rotate_keys(store: StateStore, *, batch: int = 10) -> int:
                 _reencrypt(store, repo, row)
             done += len(rows)
         if len(rows) < batch:
-            return done
+            break
+    if done:
+        with UnitOfWork(store.engine) as uow:
+            record_event(
+                uow,
+                environment=None,
+                actor="signalbox",
+                kind="state.keys-rotated",
+                message=f"{done} stored Terraform state version(s) were re-encrypted under "
+                f"key {primary.id}.",
+                now=now,
+                data={"key_id": primary.id, "versions": done},
+            )
+    return done
 
 
 def _reencrypt(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) -> None:
