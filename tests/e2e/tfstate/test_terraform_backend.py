@@ -38,7 +38,17 @@ def test_an_apply_while_another_run_holds_the_lock_names_the_holder(terraform_fo
 def test_an_apply_while_someone_holds_the_environment_says_who_and_why(terraform_for, backend):
     tf = terraform_for("ci-dev", "pool")
     tf.init().check("init")
-    backend.hold("platform-eng", "renaming cognito pool")
+    held = signalbox(
+        backend,
+        "platform-eng",
+        "hold",
+        backend.env,
+        "--reason",
+        "renaming cognito pool",
+        "--for",
+        "4h",
+    )
+    assert held.returncode == 0, held.stderr
     refused = tf.apply()
     assert refused.exit_code != 0
     assert "held by platform-eng: renaming cognito pool (until " in output(refused)
