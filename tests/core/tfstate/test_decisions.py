@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -287,3 +288,15 @@ def test_a_stranger_with_the_right_lock_id_is_refused() -> None:
 
 def test_unlocking_an_unlocked_state_is_a_no_op() -> None:
     assert unlock(LockInfo(id="lock-1"), ENGINEER, current_owner=None) == Accepted(unchanged=True)
+
+
+def test_a_run_that_locked_before_the_hold_may_still_save() -> None:
+    early = tf_lock(CI)  # created 3 minutes before NOW
+    later_hold = replace(hold(ENGINEER), since=NOW - timedelta(minutes=1))
+    saved = write(lock_id="lock-1", current_lock=early, facts=facts(hold=later_hold))
+    assert saved == Accepted()
+    earlier_hold = hold(ENGINEER)  # since 12:00, before the lock
+    refused = write(lock_id="lock-1", current_lock=early, facts=facts(hold=earlier_hold))
+    assert isinstance(refused, Refusal) and refused.cause is RefusalCause.HELD
+    no_lock_id = write(lock_id=None, facts=facts(hold=later_hold))
+    assert isinstance(no_lock_id, Refusal) and no_lock_id.cause is RefusalCause.HELD

@@ -2,7 +2,8 @@
 
 Invariants after every step: the stored serial never goes back and the lineage never changes;
 a write is accepted only from the lock's owner with its id while the state is locked, and
-never from someone else while the environment is held; a new lock is granted only when the
+never from someone else while the environment is held (but for a run that locked the state
+before the hold began); a new lock is granted only when the
 state is free and nobody else holds the environment (the owner's retry of its own lock is
 answered as granted); only the owner or an admin removes a lock.
 """
@@ -134,7 +135,9 @@ class StateRules(RuleBasedStateMachine):
         )
         if not isinstance(decision, Accepted):
             return
-        assert not self.other_holds(person)
+        if self.other_holds(person):  # only a run that locked before the hold began
+            assert self.lock is not None and self.hold is not None
+            assert self.lock.created < self.hold.since
         if self.lock is not None:
             assert self.lock.owner.name == person.name and lock_id == self.lock.info.id
         if self.stored is not None:

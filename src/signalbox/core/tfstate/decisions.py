@@ -19,8 +19,10 @@ header is accepted: Terraform always sends it, other clients may not); the body 
 state (no lineage and serial); the state is locked and the ``?ID=`` is missing (``-lock=false``)
 or is not the lock's id, or the writer is not the lock's owner; the state is not locked but
 an ``?ID=`` is given (the lock was force-unlocked meanwhile); the environment is held by
-someone else; the lineage differs from the stored one; the serial is lower than the stored
-one, or equal with different content. The same body again (equal serial and MD5) is
+someone else (except for a run that took its lock before the hold began: it may still save
+what it has already changed, and its next run meets the hold at LOCK); the lineage differs
+from the stored one; the serial is lower than the stored one, or equal with different
+content. The same body again (equal serial and MD5) is
 accepted as ``unchanged``.
 
 UNLOCK: nothing locked -> accepted as ``unchanged``; a lock JSON whose ID is not the stored
@@ -152,6 +154,23 @@ def _history_refusal(
     return None
 
 
+def _own_token(facts: EnvironmentFacts, who: Principal, now: datetime) -> int | None:
+    """The fencing token of ``who``'s live hold, recorded with the version it writes."""
+    hold = live_hold(facts.hold, now)
+    return hold.fencing_token if hold is not None and hold.owner.name == who.name else None
+
+
+def _in_flight(lock: TerraformLock | None, request: WriteRequest, hold: HoldView) -> bool:
+    """The write belongs to a Terraform run that locked the state before the hold began
+    (its own lock, by its id): it may still save what it has already changed."""
+    return (
+        lock is not None
+        and request.lock_id == lock.info.id
+        and request.writer.name == lock.owner.name
+        and lock.created < hold.since
+    )
+
+
 def decide_write(
     request: WriteRequest,
     *,
@@ -179,13 +198,12 @@ def decide_write(
     if refusal is not None:
         return refusal
     other = _held_by_other(facts, request.writer, now)
-    if other is not None:
+    if other is not None and not _in_flight(current_lock, request, other):
         return held_refusal(other, path=path, now=now, tz=facts.timezone)
     history = _history_refusal(request.head, request.actual_md5, stored, stored_md5)
     if history is not None:
         return history
-    own = live_hold(facts.hold, now)
-    return Accepted(fencing_token=own.fencing_token if own is not None else None)
+    return Accepted(fencing_token=_own_token(facts, request.writer, now))
 
 
 def decide_delete(
@@ -204,8 +222,7 @@ def decide_delete(
     other = _held_by_other(facts, deleter, now)
     if other is not None:
         return held_refusal(other, path=path, now=now, tz=facts.timezone)
-    own = live_hold(facts.hold, now)
-    return Accepted(fencing_token=own.fencing_token if own is not None else None)
+    return Accepted(fencing_token=_own_token(facts, deleter, now))
 
 
 def decide_unlock(

@@ -146,6 +146,8 @@ def _new_version(
     body = staged.summary
     assert body.head is not None, "an accepted write is a state"
     own = live_hold(facts.hold, now)
+    if own is not None and own.owner.name != principal.name:
+        own = None  # a run that locked before someone else's hold: not under any hold
     return TfStateVersionRow(
         state_id=state_id,
         serial=body.head.serial,
