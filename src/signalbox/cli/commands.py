@@ -6,8 +6,10 @@ Each module defines its commands with ``@app.command()`` on ``signalbox.cli.main
 
 from signalbox.cli import (
     check,  # noqa: F401
+    deploys,  # noqa: F401
     gate,  # noqa: F401
     holds,  # noqa: F401
+    reservations,  # noqa: F401
     serve,  # noqa: F401
     state,  # noqa: F401
     status,  # noqa: F401
