@@ -165,3 +165,24 @@ def test_reservation_errors_and_cancel(client, token_for):
     assert client.delete(f"/api/reservations/{rid}", headers=dev).status_code == 403
     assert client.delete(f"/api/reservations/{rid}", headers=coo).status_code == 200
     assert client.get("/api/reservations", headers=coo).json()["reservations"] == []
+
+
+def test_a_poll_with_nothing_changed_answers_unchanged(client, ci):
+    request(client, ci, branch="a")
+    second = request(client, ci, branch="b")
+    polled = client.get(
+        f"/api/deploys/{second['deploy']['id']}/decision",
+        params={"since": second["version"], "wait": 1},
+        headers=ci,
+    ).json()
+    assert polled == {
+        "unchanged": True,
+        "version": second["version"],
+        "deploy": {"id": second["deploy"]["id"]},
+    }
+    other = client.get(
+        f"/api/deploys/{second['deploy']['id']}/decision",
+        params={"since": second["version"] - 1, "wait": 600},
+        headers=ci,
+    ).json()
+    assert other["decision"] == "wait"  # an older version answers at once, decided again

@@ -218,3 +218,18 @@ def test_the_analysis_summary_names_findings_and_counts() -> None:
     assert "1 create, 1 delete, 3 no-op" in lines[1]
     assert "stateful-destroy: aws_cognito_user_pool.main is destroyed" in lines[2]
     assert render_analysis(None)[0].startswith("plan: none given")
+
+
+def test_an_unchanged_answer_keeps_waiting_on_the_last_one(tmp_path: Path) -> None:
+    queued = answer("wait", position=1, version=5, message="Queued behind deploy #11.")
+    server = ScriptedServer(
+        {
+            "deploys": [queued],
+            "decision": [{"unchanged": True, "version": 5}, GO],
+            "finish": [FINISHED],
+        }
+    )
+    code, lines, marker = run(server, tmp_path)
+    assert code == 0 and marker.exists()
+    assert [poll["params"]["since"] for poll in server.called("decision")] == [5, 5]
+    assert sum(line.startswith("waiting") for line in lines) == 1  # said once, not per poll

@@ -7,20 +7,23 @@ tick) and stops its task at shutdown. ``wait_for_change`` is what a waiting rout
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import datetime
 
+import anyio
 from fastapi import FastAPI, Request
 from sqlalchemy import select
 
 from signalbox.api.context import Server
 from signalbox.services.changes import ChangeFeed
+from signalbox.services.deploy_answers import GateAnswer
 from signalbox.services.deploys import touch_waiting
 from signalbox.storage.tables import EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["feed_lifespan", "feed_of", "seconds_until"]
+__all__ = ["Batches", "batches_of", "feed_lifespan", "feed_of", "seconds_until"]
 
 TICK_SECONDS = 0.5
 
@@ -60,3 +63,30 @@ def feed_of(request: Request) -> ChangeFeed:
 
 def seconds_until(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else (moment - now).total_seconds()
+
+
+class Batches:
+    """Coalesces the gates of one environment woken by the same change onto one decision
+    (``services.deploy_batch.decide_waiting``): the first starts it in a worker thread, the
+    others woken meanwhile await the same result. A waiter that joins a batch started
+    before its change gets an answer with the older version and asks again at once."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Future[dict[int, GateAnswer]]] = {}
+
+    async def decide(
+        self, environment: str, run: Callable[[], dict[int, GateAnswer]]
+    ) -> dict[int, GateAnswer]:
+        batch = self._running.get(environment)
+        if batch is None or batch.done():
+            batch = asyncio.ensure_future(anyio.to_thread.run_sync(run))
+            self._running[environment] = batch
+        return await asyncio.shield(batch)
+
+
+def batches_of(request: Request) -> Batches:
+    found: Batches | None = getattr(request.app.state, "decision_batches", None)
+    if found is None:
+        found = Batches()
+        request.app.state.decision_batches = found
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
-from signalbox.cli.reservations import local
+from signalbox.core.times import format_local
 
 __all__ = ["approve", "deny", "deploy_figures", "deploys", "figure_cells"]
 
@@ -85,6 +86,7 @@ def deploys(
     if not rows:
         typer.echo("No deploys.")
         return
+    now = datetime.now(UTC)
     table = Table(box=None, pad_edge=False)
     for column in ("ID", "ENV", "STATE", "WHO", "BRANCH", "COMMIT", "PLAN", "REQUESTED"):
         table.add_column(column)
@@ -97,7 +99,9 @@ def deploys(
             row["branch"],
             row["commit"][:12],
             row["plan_verdict"],
-            local(row["requested_at"], row.get("timezone") or "UTC"),
+            format_local(
+                datetime.fromisoformat(row["requested_at"]), row.get("timezone") or "UTC", now=now
+            ),
         )
     Console(highlight=False, soft_wrap=True).print(table)
 
@@ -116,8 +120,14 @@ def figure_cells(figures: dict[str, Any] | None, timezone: str) -> tuple[str, st
     window = figures.get("next_reservation")
     upcoming = ""
     if window:
-        upcoming = f"{local(window['starts'], timezone)}-{local(window['ends'], timezone)[-9:]}"
-        upcoming += f" {window['owner']}: {window['reason']}"
+        now = datetime.now(UTC)
+        starts = format_local(datetime.fromisoformat(window["starts"]), timezone, now=now)
+        ends = format_local(datetime.fromisoformat(window["ends"]), timezone, now=now)
+        upcoming = f"{starts}-{ends} {window['owner']}: {window['reason']}"
     last = figures.get("last_deploy")
-    last_cell = f"#{last['id']} {last['state']} ({_who(last)})" if last else ""
+    last_cell = ""
+    if last:
+        when = last.get("finished_at") or last["requested_at"]
+        moment = format_local(datetime.fromisoformat(when), timezone, now=datetime.now(UTC))
+        last_cell = f"#{last['id']} {last['state']} {moment}"
     return upcoming, str(figures.get("queue_length", 0)), last_cell

@@ -112,19 +112,20 @@ class GateApi:
             payload["plan_source"] = plan_source
         return self._answer("POST", "/api/deploys", json=payload, timeout=120.0)
 
-    def poll(
-        self, deploy_id: int, *, since: int, wait_seconds: int, recheck_at: str | None = None
-    ) -> DeployAnswer:
-        """Long-poll: the server answers at once on a change, else after ``wait_seconds``."""
+    def poll(self, last: DeployAnswer, *, wait_seconds: int) -> DeployAnswer:
+        """Long-poll: the server answers at once on a change, else after ``wait_seconds``
+        with "unchanged", and then ``last`` still holds."""
+        deploy_id, since, recheck_at = last.deploy_id, last.version, last.recheck_at
         params: dict[str, Any] = {"since": since, "wait": wait_seconds}
         if recheck_at:
             params["recheck_at"] = recheck_at
-        return self._answer(
+        body = self._transport(
             "GET",
             f"/api/deploys/{deploy_id}/decision",
             params=params,
             timeout=wait_seconds + 30.0,
         )
+        return last if body.get("unchanged") else DeployAnswer.from_json(body)
 
     def heartbeat(self, deploy_id: int, fencing_token: int) -> DeployAnswer:
         return self._answer(

@@ -86,10 +86,8 @@ def render_analysis(analysis: Mapping[str, Any] | None) -> list[str]:
 def _waiting_line(answer: DeployAnswer) -> str:
     if answer.decision == "needs-approval":
         link = f" or open {answer.link}" if answer.link else ""
-        return (
-            f"needs approval: approve with `signalbox approve {answer.deploy_id}`{link}. "
-            f"{answer.message}".rstrip()
-        )
+        line = f"needs approval: approve with `signalbox approve {answer.deploy_id}`{link}"
+        return f"{line}\n  {answer.message}" if answer.message else line
     position = f" at position {answer.position}" if answer.position else ""
     return f"waiting{position}: {answer.message}".rstrip()
 
@@ -122,12 +120,7 @@ def _wait_for_decision(
             reason = APPROVAL_TIMEOUT if answer.decision == "needs-approval" else "wait-expired"
             return api.cancel(answer.deploy_id, reason=reason)
         hold_for = max(1, min(DEFAULT_POLL_SECONDS, int(remaining + 0.999)))
-        answer = api.poll(
-            answer.deploy_id,
-            since=answer.version,
-            wait_seconds=hold_for,
-            recheck_at=answer.recheck_at,
-        )
+        answer = api.poll(answer, wait_seconds=hold_for)
     return answer
 
 
@@ -161,7 +154,10 @@ def _run_and_report(
             exit_code=result.exit_code,
             duration_seconds=result.duration_seconds,
         )
-        say(f"done: exit code {result.exit_code} in {took}; {done.message}".rstrip("; "))
+        say(
+            f"done: exit code {result.exit_code} after {took}; deploy #{done.deploy_id} "
+            f"{done.state}, {done.environment} released."
+        )
     except SignalboxError as error:
         say(
             f"warning: exit code {result.exit_code} in {took}, but the outcome was not "

@@ -34,7 +34,7 @@ from signalbox.storage.repositories.reservations import (
 from signalbox.storage.tables import DeployRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["WAITING_LEASE", "load_snapshot", "recheck_at", "view_of"]
+__all__ = ["WAITING_LEASE", "load_snapshot", "recheck_at", "view_of", "views_of"]
 
 WAITING_LEASE = timedelta(seconds=90)
 """A waiting deploy whose gate has not asked again for this long is expired."""
@@ -46,6 +46,13 @@ def view_of(uow: UnitOfWork, row: DeployRow) -> DeployView:
     """The core's view of ``row``, with the latest approval decision on its plan."""
     latest = ApprovalRepository(uow.session).latest(row.environment, row.plan_digest)
     return deploy_view(row, approval=latest.decision if latest is not None else None)
+
+
+def views_of(uow: UnitOfWork, environment: str, rows: list[DeployRow]) -> tuple[DeployView, ...]:
+    """The core's views of ``rows`` (one environment), approvals read in one query."""
+    digests = [row.plan_digest for row in rows if row.plan_digest is not None]
+    decisions = ApprovalRepository(uow.session).latest_by_digest(environment, digests)
+    return tuple(deploy_view(row, approval=decisions.get(row.plan_digest or "")) for row in rows)
 
 
 def _fail_lapsed_running(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
@@ -125,7 +132,7 @@ def load_snapshot(
     return EnvironmentSnapshot(
         name=environment,
         hold=hold_view(hold_row) if hold_row is not None else None,
-        deploys=tuple(view_of(uow, row) for row in active),
+        deploys=views_of(uow, environment, active),
         reservations=tuple(sorted(windows, key=lambda w: (w.starts, w.ends))),
         expected_duration=expected,
         timezone=timezone,

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from signalbox.core.errors import InvalidInput, InvalidTransition, NotHolder, PlanTooLarge
 from signalbox.core.gate import (
+    EnvironmentSnapshot,
     GateDecision,
     Go,
     NeedsApproval,
@@ -35,7 +36,13 @@ from signalbox.core.holds import Denied, HoldRequest, decide_renew
 from signalbox.core.queue import superseded_by
 from signalbox.core.views import DeployState, HoldKind, Principal
 from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
-from signalbox.services.deploy_snapshot import WAITING_LEASE, load_snapshot, recheck_at, view_of
+from signalbox.services.deploy_snapshot import (
+    WAITING_LEASE,
+    load_snapshot,
+    recheck_at,
+    view_of,
+    views_of,
+)
 from signalbox.services.events import record_event
 from signalbox.services.holds import acquire_hold_in, describe_denial
 from signalbox.settings import Settings
@@ -46,6 +53,7 @@ from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
     "DeployRequest",
+    "apply_decision",
     "cancel_deploy",
     "decide_deploy",
     "finish_deploy",
@@ -189,7 +197,7 @@ def touch_waiting(engine: Engine, deploy_ids: list[int], *, now: datetime) -> in
 def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
     repository = DeployRepository(uow.session)
     active = repository.active(newer.environment)
-    views = [view_of(uow, row) for row in active]
+    views = list(views_of(uow, newer.environment, active))
     newer_view = next(view for view in views if view.id == newer.id)
     for deploy_id in superseded_by(views, newer_view):
         old = repository.get(deploy_id)
@@ -221,12 +229,31 @@ def _decide_row(
     if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
         return _settled_answer(uow, settings, row, timezone=timezone, now=now)
     decision: GateDecision = decide_gate(snapshot, view_of(uow, row), now=now)
+    answer = apply_decision(uow, settings, row, decision, timezone=timezone, now=now)
+    return replace(answer, version=_version(uow, row), recheck_at=_recheck(answer, snapshot, now))
+
+
+def _recheck(answer: GateAnswer, snapshot: EnvironmentSnapshot, now: datetime) -> datetime | None:
+    return recheck_at(snapshot, now=now) if answer.decision in ("wait", "needs-approval") else None
+
+
+def apply_decision(
+    uow: UnitOfWork,
+    settings: Settings,
+    row: DeployRow,
+    decision: GateDecision,
+    *,
+    timezone: str,
+    now: datetime,
+) -> GateAnswer:
+    """Write what ``decision`` means for waiting deploy ``row`` (take the hold and run,
+    refuse, await approval) with its event; the answer's ``version`` is left to the caller
+    (0 here), as is ``recheck_at``."""
     if isinstance(decision, Go):
         decision = _start(uow, settings, row, now=now, timezone=timezone) or decision
     if isinstance(decision, Refused):
         _refuse(uow, row, decision, now=now)
-        answer = final_answer(row, version=_version(uow, row))
-        return replace(answer, whom=decision.whom, until=decision.until)
+        return replace(final_answer(row, version=0), whom=decision.whom, until=decision.until)
     if isinstance(decision, NeedsApproval) and row.state != DeployState.AWAITING_APPROVAL:
         row.state = DeployState.AWAITING_APPROVAL
         record_event(
@@ -239,14 +266,7 @@ def _decide_row(
             data=_deploy_data(row),
             deploy_id=row.id,
         )
-    return answer_for_row(
-        uow,
-        row,
-        decision,
-        settings=settings,
-        version=_version(uow, row),
-        recheck=recheck_at(snapshot, now=now),
-    )
+    return answer_for_row(uow, row, decision, settings=settings, version=0, recheck=None)
 
 
 def _start(

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
-from signalbox.api.longpoll import feed_lifespan, feed_of, seconds_until
+from signalbox.api.longpoll import batches_of, feed_lifespan, feed_of, seconds_until
 from signalbox.api.schemas_deploys import (
     ApprovalCreate,
     DeployCancel,
@@ -40,6 +40,7 @@ from signalbox.core.errors import InvalidInput
 from signalbox.core.roles import Action
 from signalbox.services import approvals, deploys
 from signalbox.services.deploy_answers import DeployRead, GateAnswer
+from signalbox.services.deploy_batch import decide_waiting
 from signalbox.services.deploy_queries import deploy_figures, get_deploy, list_deploys
 from signalbox.services.tokens import Caller
 
@@ -133,6 +134,22 @@ def figures(
     }
 
 
+_ENVIRONMENT_OF: dict[int, str] = {}
+"""deploy id -> its environment (never changes), so a re-poll needs no deploy query."""
+_ENVIRONMENT_CACHE_SIZE = 100_000
+
+
+async def _environment_of(caller: Caller, context: Server, deploy_id: int) -> str:
+    environment = _ENVIRONMENT_OF.get(deploy_id)
+    if environment is None:
+        environment = (await _in_thread(get_deploy, context.engine, deploy_id)).environment
+        if len(_ENVIRONMENT_OF) >= _ENVIRONMENT_CACHE_SIZE:
+            _ENVIRONMENT_OF.clear()
+        _ENVIRONMENT_OF[deploy_id] = environment
+    caller.require(Action.READ, environment)
+    return environment
+
+
 @router.get("/{deploy_id}/decision")
 async def decision(
     deploy_id: int,
@@ -143,17 +160,30 @@ async def decision(
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> dict[str, Any]:
-    """Decide again; with ``since``, first wait (up to ``wait`` s) for the environment to
-    change after that version or for ``recheck_at`` to come."""
-    deploy = await _caller_may_read(caller, context, deploy_id)
-    feed = feed_of(request)
-    feed.ensure_started()
-    if since is not None and deploy.state in ("queued", "awaiting-approval"):
+    """Decide again. With ``since`` (the ``version`` of the last answer), first wait up to
+    ``wait`` seconds for the environment to change after that version, or for
+    ``recheck_at`` to come; if neither happened, answer ``{"unchanged": true}`` (the last
+    answer still holds) without touching the database."""
+    environment = await _environment_of(caller, context, deploy_id)
+    if since is not None:
+        feed = feed_of(request)
         timeout = float(min(wait, context.settings.longpoll_seconds))
         until_recheck = seconds_until(recheck_at, context.now())
         if until_recheck is not None:
             timeout = max(0.0, min(timeout, until_recheck))
-        await feed.wait(deploy.environment, since=since, timeout=timeout, deploy_id=deploy_id)
+        changed = await feed.wait(environment, since=since, timeout=timeout, deploy_id=deploy_id)
+        recheck_due = recheck_at is not None and context.now() >= recheck_at
+        if not changed and not recheck_due:
+            return {"unchanged": True, "version": since, "deploy": {"id": deploy_id}}
+        present = {deploy_id, *feed.waiting_deploys()}
+        batch = await batches_of(request).decide(
+            environment,
+            lambda: decide_waiting(
+                context.engine, context.settings, environment, present=present, now=context.now()
+            ),
+        )
+        if deploy_id in batch:
+            return _published(request, batch[deploy_id])
     answer = await _in_thread(
         deploys.decide_deploy, context.engine, context.settings, deploy_id, now=context.now()
     )

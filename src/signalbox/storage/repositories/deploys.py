@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from signalbox.core.errors import UnknownDeploy
 from signalbox.core.views import DeployState, DeployView, Principal
@@ -63,6 +63,7 @@ class DeployRepository:
             select(DeployRow)
             .where(DeployRow.environment == environment, DeployRow.state.in_(list(ACTIVE)))
             .order_by(DeployRow.id)
+            .options(defer(DeployRow.analysis))  # large; loaded only when read
         )
         return list(self.session.scalars(query))
 
@@ -151,6 +152,20 @@ class ApprovalRepository:
             .limit(1)
         )
         return self.session.scalars(query).first()
+
+    def latest_by_digest(self, environment: str, digests: Collection[str]) -> dict[str, str]:
+        """The latest decision ("approve"/"deny") per plan digest, in one query."""
+        if not digests:
+            return {}
+        query = (
+            select(ApprovalRow.plan_digest, ApprovalRow.decision)
+            .where(
+                ApprovalRow.environment == environment,
+                ApprovalRow.plan_digest.in_(sorted(set(digests))),
+            )
+            .order_by(ApprovalRow.id)
+        )
+        return {digest: decision for digest, decision in self.session.execute(query)}
 
     def for_deploy(self, deploy_id: int) -> list[ApprovalRow]:
         query = (
