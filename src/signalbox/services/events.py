@@ -57,13 +57,14 @@ def record_event(
     now: datetime,
     data: dict[str, Any] | None = None,
     deploy_id: int | None = None,
-) -> EventView:
-    """Write one event in ``uow``'s transaction (``kind`` like ``hold.granted``)."""
+) -> None:
+    """Write one event in ``uow``'s transaction (``kind`` like ``hold.granted``); it is
+    stored with the change, at the unit of work's commit (or an earlier flush)."""
     if environment is not None:
         row = uow.session.get(EnvironmentRow, environment)
         if row is not None:
             row.version += 1
-    event = uow.events.add(
+    uow.events.add(
         environment=environment,
         at=now,
         actor=actor,
@@ -72,7 +73,6 @@ def record_event(
         data=data or {},
         deploy_id=deploy_id,
     )
-    return EventView.of(event)
 
 
 def list_events(

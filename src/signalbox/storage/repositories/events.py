@@ -36,8 +36,7 @@ class EventRepository:
             data=data,
             deploy_id=deploy_id,
         )
-        self.session.add(row)
-        self.session.flush()
+        self.session.add(row)  # written at the next flush or commit
         return row
 
     def newest(

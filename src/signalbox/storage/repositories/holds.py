@@ -59,14 +59,12 @@ class HoldRepository:
             deploy_id=hold.deploy_id,
         )
         self.session.add(row)
-        self.session.flush()
         return row
 
     def close(self, row: HoldRow, *, at: datetime, by: str, reason: str) -> None:
         row.released_at = at
         row.released_by = by
         row.release_reason = reason
-        self.session.flush()
 
     def history(self, environment: str, *, limit: int = 50) -> list[HoldRow]:
         query = (
