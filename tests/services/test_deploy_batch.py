@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.services.deploy_helpers import CI, deploy, engineer_holds_dev
 
 from signalbox.services.deploy_batch import decide_waiting
-from signalbox.services.deploys import finish_deploy
+from signalbox.services.deploy_runs import finish_deploy
 
 
 def queue_of_five(engine, settings, clock):

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from tests.services.deploy_helpers import ROUTINE_PLAN
 
 from signalbox.core.views import Principal
-from signalbox.services.deploys import DeployRequest, decide_deploy, finish_deploy, request_deploy
+from signalbox.services.deploy_runs import finish_deploy
+from signalbox.services.deploys import DeployRequest, decide_deploy, request_deploy
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.uow import UnitOfWork

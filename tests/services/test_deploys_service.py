@@ -25,14 +25,9 @@ from signalbox.core.errors import (
     StaleFencingToken,
     UnknownEnvironment,
 )
+from signalbox.services.deploy_runs import finish_deploy, heartbeat_deploy
 from signalbox.services.deploy_snapshot import WAITING_LEASE
-from signalbox.services.deploys import (
-    cancel_deploy,
-    decide_deploy,
-    finish_deploy,
-    heartbeat_deploy,
-    touch_waiting,
-)
+from signalbox.services.deploys import cancel_deploy, decide_deploy, touch_waiting
 from signalbox.services.events import list_events
 from signalbox.services.holds import current_hold, release_hold
 from signalbox.services.reservations import ReservationCreate, create_reservation

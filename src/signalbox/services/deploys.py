@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import InvalidInput, InvalidTransition, NotHolder, PlanTooLarge
+from signalbox.core.errors import InvalidInput, InvalidTransition, PlanTooLarge
 from signalbox.core.gate import (
     EnvironmentSnapshot,
     GateDecision,
@@ -32,7 +32,7 @@ from signalbox.core.gate import (
     decide_gate,
     decide_wait_expiry,
 )
-from signalbox.core.holds import Denied, HoldRequest, decide_renew
+from signalbox.core.holds import Denied, HoldRequest
 from signalbox.core.queue import superseded_by
 from signalbox.core.views import DeployState, HoldKind, Principal
 from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
@@ -46,7 +46,6 @@ from signalbox.services.deploy_snapshot import (
 from signalbox.services.events import record_event
 from signalbox.services.holds import acquire_hold_in, describe_denial
 from signalbox.settings import Settings
-from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.tables import DeployRow
 from signalbox.storage.uow import UnitOfWork
@@ -56,8 +55,8 @@ __all__ = [
     "apply_decision",
     "cancel_deploy",
     "decide_deploy",
-    "finish_deploy",
-    "heartbeat_deploy",
+    "deploy_event_data",
+    "environment_version",
     "request_deploy",
     "touch_waiting",
 ]
@@ -167,7 +166,7 @@ def request_deploy(
             message=f"{who} asked to deploy {request.branch or '?'} @ "
             f"{request.commit[:12] or '?'} to {request.environment} (plan: {analysis.verdict}).",
             now=now,
-            data=_deploy_data(row),
+            data=deploy_event_data(row),
             deploy_id=row.id,
         )
         _supersede_older(uow, row, now)
@@ -217,7 +216,7 @@ def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
             kind="deploy.superseded",
             message=old.refusal_message,
             now=now,
-            data={**_deploy_data(old), "superseded_by": newer.id},
+            data={**deploy_event_data(old), "superseded_by": newer.id},
             deploy_id=old.id,
         )
 
@@ -230,7 +229,9 @@ def _decide_row(
         return _settled_answer(uow, settings, row, timezone=timezone, now=now)
     decision: GateDecision = decide_gate(snapshot, view_of(uow, row), now=now)
     answer = apply_decision(uow, settings, row, decision, timezone=timezone, now=now)
-    return replace(answer, version=_version(uow, row), recheck_at=_recheck(answer, snapshot, now))
+    return replace(
+        answer, version=environment_version(uow, row), recheck_at=_recheck(answer, snapshot, now)
+    )
 
 
 def _recheck(answer: GateAnswer, snapshot: EnvironmentSnapshot, now: datetime) -> datetime | None:
@@ -263,7 +264,7 @@ def apply_decision(
             kind="deploy.awaiting-approval",
             message=decision.message,
             now=now,
-            data=_deploy_data(row),
+            data=deploy_event_data(row),
             deploy_id=row.id,
         )
     return answer_for_row(uow, row, decision, settings=settings, version=0, recheck=None)
@@ -297,7 +298,7 @@ def _start(
         message=f"Deploy #{row.id} ({row.branch or '?'} @ {row.commit[:12] or '?'}) to "
         f"{row.environment} started (fencing token {granted.hold.fencing_token}).",
         now=now,
-        data={**_deploy_data(row), "fencing_token": granted.hold.fencing_token},
+        data={**deploy_event_data(row), "fencing_token": granted.hold.fencing_token},
         deploy_id=row.id,
     )
     return None
@@ -315,7 +316,7 @@ def _refuse(uow: UnitOfWork, row: DeployRow, refused: Refused, *, now: datetime)
         kind="deploy.refused" if row.state == DeployState.REFUSED else f"deploy.{row.state}",
         message=refused.message,
         now=now,
-        data={**_deploy_data(row), "reason": str(refused.reason), "whom": refused.whom},
+        data={**deploy_event_data(row), "reason": str(refused.reason), "whom": refused.whom},
         deploy_id=row.id,
     )
 
@@ -326,120 +327,20 @@ def _settled_answer(
     """The answer for a deploy that is running or finished (asking again is harmless)."""
     if row.state == DeployState.RUNNING:
         return answer_for_row(
-            uow, row, Go(row.id), settings=settings, version=_version(uow, row), recheck=None
+            uow,
+            row,
+            Go(row.id),
+            settings=settings,
+            version=environment_version(uow, row),
+            recheck=None,
         )
-    return final_answer(row, version=_version(uow, row))
+    return final_answer(row, version=environment_version(uow, row))
 
 
-def _version(uow: UnitOfWork, row: DeployRow) -> int:
+def environment_version(uow: UnitOfWork, row: DeployRow) -> int:
+    """The environment's change counter after this transaction's writes."""
     uow.session.flush()
     return uow.environments.get(row.environment).version
-
-
-def _running_hold(uow: UnitOfWork, row: DeployRow, principal: Principal):  # type: ignore[no-untyped-def]
-    if row.state != DeployState.RUNNING:
-        raise NotHolder(
-            f"Deploy #{row.id} is {row.state}, not running: it holds no lease on "
-            f"{row.environment}.",
-            hint="The lease lapsed or the deploy finished; do not keep changing the environment.",
-            deploy_id=row.id,
-        )
-    hold_row = uow.holds.current(row.environment)
-    if hold_row is None or hold_row.deploy_id != row.id:
-        raise NotHolder(
-            f"Deploy #{row.id} no longer holds {row.environment}.",
-            hint="Stop changing the environment; run the pipeline again.",
-            deploy_id=row.id,
-        )
-    return hold_row
-
-
-def heartbeat_deploy(
-    engine: Engine,
-    settings: Settings,
-    deploy_id: int,
-    *,
-    principal: Principal,
-    fencing_token: int,
-    now: datetime,
-) -> GateAnswer:
-    """Renew a running deploy's lease; NotHolder/StaleFencingToken when it is lost."""
-    lease = timedelta(seconds=settings.deploy_lease_seconds)
-    with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        uow.lock_environment(row.environment)
-        uow.session.refresh(row)
-        hold_row = _running_hold(uow, row, principal)
-        renewed = decide_renew(
-            hold_view(hold_row),
-            owner=Principal(row.requester, row.requester_is_ci),
-            environment=row.environment,
-            duration=lease,
-            now=now,
-            fencing_token=fencing_token,
-        )
-        hold_row.until = renewed.until
-        return answer_for_row(
-            uow, row, Go(row.id), settings=settings, version=_version(uow, row), recheck=None
-        )
-
-
-def finish_deploy(
-    engine: Engine,
-    settings: Settings,
-    deploy_id: int,
-    *,
-    principal: Principal,
-    fencing_token: int,
-    exit_code: int,
-    duration_seconds: float,
-    now: datetime,
-) -> GateAnswer:
-    """Record the outcome and release the environment. A deploy whose lease had already
-    lapsed keeps its failed state but gets the exit code and duration."""
-    if duration_seconds < 0 or not -1 <= exit_code <= 255:
-        raise InvalidInput(
-            "exit_code must be 0-255 and duration_seconds at least 0.",
-            hint="Report the command's own exit code and its duration.",
-        )
-    with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        uow.lock_environment(row.environment)
-        uow.session.refresh(row)
-        if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
-            row.exit_code, row.duration_seconds = exit_code, duration_seconds
-            return final_answer(row, version=_version(uow, row))
-        hold_row = _running_hold(uow, row, principal)
-        decide_renew(  # the same checks as a release: owner, live, current fencing token
-            hold_view(hold_row),
-            owner=Principal(row.requester, row.requester_is_ci),
-            environment=row.environment,
-            duration=timedelta(seconds=1),
-            now=now,
-            fencing_token=fencing_token,
-        )
-        succeeded = exit_code == 0
-        row.state = DeployState.SUCCEEDED if succeeded else DeployState.FAILED
-        row.outcome = "succeeded" if succeeded else "failed"
-        row.exit_code, row.duration_seconds, row.finished_at = exit_code, duration_seconds, now
-        uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy #{row.id} finished")
-        took = timedelta(seconds=round(duration_seconds))
-        record_event(
-            uow,
-            environment=row.environment,
-            actor=principal.name,
-            kind="deploy.finished",
-            message=f"Deploy #{row.id} to {row.environment} {row.outcome} (exit code "
-            f"{exit_code}, {took}); {row.environment} is free.",
-            now=now,
-            data={
-                **_deploy_data(row),
-                "exit_code": exit_code,
-                "duration_seconds": duration_seconds,
-            },
-            deploy_id=row.id,
-        )
-        return final_answer(row, version=_version(uow, row))
 
 
 def cancel_deploy(
@@ -472,7 +373,7 @@ def cancel_deploy(
             )
         snapshot = load_snapshot(uow, settings, row.environment, timezone=env.timezone, now=now)
         if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
-            return final_answer(row, version=_version(uow, row))
+            return final_answer(row, version=environment_version(uow, row))
         decision = decide_gate(snapshot, view_of(uow, row), now=now)
         if reason != "interrupted" and isinstance(decision, Wait | NeedsApproval):
             expired = decide_wait_expiry(
@@ -480,7 +381,7 @@ def cancel_deploy(
             )
             if expired is not None:
                 _refuse(uow, row, expired, now=now)
-                return final_answer(row, version=_version(uow, row))
+                return final_answer(row, version=environment_version(uow, row))
         row.state = DeployState.CANCELLED
         row.refusal_reason = "cancelled"
         row.refusal_message = f"Deploy #{row.id} was cancelled by its gate ({reason})."
@@ -492,13 +393,14 @@ def cancel_deploy(
             kind="deploy.cancelled",
             message=row.refusal_message,
             now=now,
-            data={**_deploy_data(row), "reason": reason},
+            data={**deploy_event_data(row), "reason": reason},
             deploy_id=row.id,
         )
-        return final_answer(row, version=_version(uow, row))
+        return final_answer(row, version=environment_version(uow, row))
 
 
-def _deploy_data(row: DeployRow) -> dict[str, Any]:
+def deploy_event_data(row: DeployRow) -> dict[str, Any]:
+    """What every deploy event carries (never plan values)."""
     return {
         "deploy_id": row.id,
         "branch": row.branch,

@@ -38,7 +38,7 @@ from signalbox.api.schemas_deploys import (
 )
 from signalbox.core.errors import InvalidInput
 from signalbox.core.roles import Action
-from signalbox.services import approvals, deploys
+from signalbox.services import approvals, deploy_runs, deploys
 from signalbox.services.deploy_answers import DeployRead, GateAnswer
 from signalbox.services.deploy_batch import decide_waiting
 from signalbox.services.deploy_queries import deploy_figures, get_deploy, list_deploys
@@ -199,7 +199,7 @@ async def heartbeat(
 ) -> dict[str, Any]:
     """Renew the running deploy's lease (409 when it was lost: stop changing things)."""
     answer = await _in_thread(
-        deploys.heartbeat_deploy,
+        deploy_runs.heartbeat_deploy,
         context.engine,
         context.settings,
         deploy_id,
@@ -220,7 +220,7 @@ async def finish(
 ) -> dict[str, Any]:
     """Report the command's exit code and duration; releases the environment."""
     answer = await _in_thread(
-        deploys.finish_deploy,
+        deploy_runs.finish_deploy,
         context.engine,
         context.settings,
         deploy_id,
