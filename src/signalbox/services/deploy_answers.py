@@ -131,7 +131,7 @@ def deploy_link(settings: Settings, deploy_id: int) -> str:
 
 def final_answer(row: DeployRow, *, version: int) -> GateAnswer:
     """The answer for a finished deploy: ``finished``, or ``refused`` with its reason."""
-    deploy = DeployRead.of(row)
+    deploy = DeployRead.of(row, with_analysis=False)  # the request's answer carries it
     if row.state in _FINISHED:
         took = f" in {round(row.duration_seconds)}s" if row.duration_seconds is not None else ""
         outcome = row.outcome or str(row.state)
@@ -164,7 +164,7 @@ def answer_for_row(
     recheck: datetime | None,
 ) -> GateAnswer:
     """The answer for a deploy that goes or waits (``Refused`` is stored, see final_answer)."""
-    deploy = DeployRead.of(row)
+    deploy = DeployRead.of(row, with_analysis=False)  # the request's answer carries it
     link = deploy_link(settings, row.id)
     if isinstance(decision, Go):
         hold = uow.holds.current(row.environment)

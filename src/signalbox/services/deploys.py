@@ -35,7 +35,7 @@ from signalbox.core.gate import (
 from signalbox.core.holds import Denied, HoldRequest
 from signalbox.core.queue import superseded_by
 from signalbox.core.views import DeployState, HoldKind, Principal
-from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
+from signalbox.services.deploy_answers import DeployRead, GateAnswer, answer_for_row, final_answer
 from signalbox.services.deploy_snapshot import (
     WAITING_LEASE,
     load_snapshot,
@@ -170,7 +170,8 @@ def request_deploy(
             deploy_id=row.id,
         )
         _supersede_older(uow, row, now)
-        return _decide_row(uow, settings, row, timezone=env.timezone, now=now)
+        answer = _decide_row(uow, settings, row, timezone=env.timezone, now=now)
+        return replace(answer, deploy=DeployRead.of(row))  # with the plan analysis, once
 
 
 def decide_deploy(
