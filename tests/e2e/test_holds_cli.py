@@ -100,6 +100,15 @@ def test_renew_and_force_release(server):
     assert forced.returncode == 0 and "Released renewer's hold on prod" in forced.stdout
 
 
+def test_token_list_and_revoke(server):
+    secret = signalbox(server, "token", "create", "short-lived", "--grant", "viewer:*").stdout
+    listed = json.loads(signalbox(server, "token", "list", "--json").stdout)["tokens"]
+    assert "short-lived" in [t["name"] for t in listed] and secret.strip() not in str(listed)
+    assert signalbox(server, "status", token=secret.strip()).returncode == 0
+    assert signalbox(server, "token", "revoke", "short-lived").returncode == 0
+    assert signalbox(server, "status", token=secret.strip()).returncode == 1
+
+
 def test_usage_errors_and_unknown_environments(server):
     unknown = signalbox(server, "hold", "staging", "--reason", "x")
     assert unknown.returncode == 2 and "Known environments: dev, prod" in unknown.stderr

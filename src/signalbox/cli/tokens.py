@@ -1,8 +1,13 @@
-"""`signalbox token create NAME --grant ROLE:ENV ... [--ci]`: prints the token alone."""
+"""`signalbox token create NAME --grant ROLE:ENV ... [--ci]` (prints the token alone), `token
+list`, `token revoke NAME`."""
 
 from __future__ import annotations
 
+import json
+
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
@@ -35,3 +40,40 @@ def create(
     client = ApiClient.from_options(url, token)
     answer = client.post("/api/tokens", {"name": name, "grants": grant, "ci": ci})
     typer.echo(answer["token"])
+
+
+@token_app.command("list")
+def list_tokens(
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+    url: str | None = URL_OPTION,
+    token: str | None = TOKEN_OPTION,
+) -> None:
+    """List tokens (never their secrets): name, person or CI, grants, last use."""
+    answer = ApiClient.from_options(url, token).get("/api/tokens")
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("NAME", "KIND", "GRANTS", "CREATED BY", "LAST USED", "REVOKED"):
+        table.add_column(column)
+    for info in answer["tokens"]:
+        table.add_row(
+            info["name"],
+            "ci" if info["ci"] else "person",
+            " ".join(info["grants"]),
+            info["created_by"],
+            (info["last_used_at"] or "")[:16],
+            (info["revoked_at"] or "")[:16],
+        )
+    Console(highlight=False).print(table)
+
+
+@token_app.command("revoke")
+def revoke(
+    name: str = typer.Argument(..., help="The token's name."),
+    url: str | None = URL_OPTION,
+    token: str | None = TOKEN_OPTION,
+) -> None:
+    """Revoke a token: requests with it get 401 from now on."""
+    ApiClient.from_options(url, token).delete(f"/api/tokens/{name}")
+    typer.echo(f"Revoked the token {name}.")
