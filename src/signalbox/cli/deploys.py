@@ -14,7 +14,14 @@ from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
-__all__ = ["approve", "deny", "deploy_figures", "deploys", "figure_cells"]
+__all__ = [
+    "approve",
+    "deny",
+    "deploy_figures",
+    "deploys",
+    "figure_cells",
+    "merge_figures",
+]
 
 
 def _who(deploy: dict[str, Any]) -> str:
@@ -131,3 +138,21 @@ def figure_cells(figures: dict[str, Any] | None, timezone: str) -> tuple[str, st
         moment = format_local(datetime.fromisoformat(when), timezone, now=datetime.now(UTC))
         last_cell = f"#{last['id']} {last['state']} {moment}"
     return upcoming, str(figures.get("queue_length", 0)), last_cell
+
+
+def merge_figures(
+    environments: list[dict[str, Any]], figures: dict[str, dict[str, Any]], *, now: datetime
+) -> None:
+    """Add each environment's figures (under ``deploys``); an ``ok`` environment inside a
+    reservation or freeze window reads ``reserved``."""
+    for environment in environments:
+        found = figures.get(environment["name"])
+        environment["deploys"] = found
+        window = (found or {}).get("next_reservation")
+        if environment["state"] == "ok" and window:
+            starts, ends = (
+                datetime.fromisoformat(window["starts"]),
+                datetime.fromisoformat(window["ends"]),
+            )
+            if starts <= now < ends:
+                environment["state"] = "reserved"

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.deploys import deploy_figures, figure_cells
+from signalbox.cli.deploys import deploy_figures, figure_cells, merge_figures
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
@@ -51,9 +51,7 @@ def status(
     reservation, its deploy queue and its last deploy."""
     client = ApiClient.from_options(url, token)
     answer = client.get("/api/environments")
-    figures = deploy_figures(client)
-    for environment in answer["environments"]:
-        environment["deploys"] = figures.get(environment["name"])
+    merge_figures(answer["environments"], deploy_figures(client), now=datetime.now(UTC))
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
