@@ -83,3 +83,12 @@ def test_rotate_key_reencrypts_what_is_stored(tmp_path, capsys, monkeypatch):
     assert stored is not None and b"".join(stored.body) == body
     assert [v.encrypted for v in list_versions(only_new, environment="dev")] == [True]
     engine.dispose()
+
+
+def test_the_readme_shows_what_tf_config_prints(capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.delenv("SIGNALBOX_TOKEN", raising=False)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert run("tf-config", "dev", "network", "--url", "https://signalbox.example.com") == 0
+    assert capsys.readouterr().out.strip() in readme
