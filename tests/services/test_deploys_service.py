@@ -251,3 +251,28 @@ def test_after_the_engineer_releases_ci_may_go(engine, settings, clock):
     assert deploy(engine, settings, clock).reason == "held"
     release_hold(engine, environment="dev", principal=ENGINEER, now=clock.now())
     assert deploy(engine, settings, clock, commit="again").decision == "go"
+
+
+def test_only_the_requesting_gate_renews_and_reports_its_deploy(engine, settings, clock):
+    running = deploy(engine, settings, clock)
+    with pytest.raises(NotHolder):
+        heartbeat_deploy(
+            engine,
+            settings,
+            running.deploy.id,
+            principal=ENGINEER,
+            fencing_token=running.fencing_token,
+            now=clock.now(),
+        )
+    with pytest.raises(NotHolder):
+        finish_deploy(
+            engine,
+            settings,
+            running.deploy.id,
+            principal=ENGINEER,
+            fencing_token=running.fencing_token,
+            exit_code=0,
+            duration_seconds=1.0,
+            now=clock.now(),
+        )
+    assert current_hold(engine, environment="dev", now=clock.now()).deploy_id == running.deploy.id

@@ -29,7 +29,17 @@ from signalbox.storage.uow import UnitOfWork
 __all__ = ["finish_deploy", "heartbeat_deploy"]
 
 
-def _running_hold(uow: UnitOfWork, row: DeployRow) -> HoldRow:
+def _check_requester(row: DeployRow, principal: Principal) -> None:
+    if principal.name != row.requester:
+        raise NotHolder(
+            f"Deploy #{row.id} was requested by {row.requester}, not by you ({principal.name}).",
+            hint="Only the gate that requested a deploy renews and reports it.",
+            deploy_id=row.id,
+        )
+
+
+def _running_hold(uow: UnitOfWork, row: DeployRow, principal: Principal) -> HoldRow:
+    _check_requester(row, principal)
     if row.state != DeployState.RUNNING:
         raise NotHolder(
             f"Deploy #{row.id} is {row.state}, not running: it holds no lease on "
@@ -62,7 +72,7 @@ def heartbeat_deploy(
         row = DeployRepository(uow.session).get(deploy_id)
         uow.lock_environment(row.environment)
         uow.session.refresh(row)
-        hold_row = _running_hold(uow, row)
+        hold_row = _running_hold(uow, row, principal)
         renewed = decide_renew(
             hold_view(hold_row),
             owner=Principal(row.requester, row.requester_is_ci),
@@ -104,10 +114,11 @@ def finish_deploy(
         row = DeployRepository(uow.session).get(deploy_id)
         uow.lock_environment(row.environment)
         uow.session.refresh(row)
+        _check_requester(row, principal)
         if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
             row.exit_code, row.duration_seconds = exit_code, duration_seconds
             return final_answer(row, version=environment_version(uow, row))
-        hold_row = _running_hold(uow, row)
+        hold_row = _running_hold(uow, row, principal)
         decide_renew(  # the same checks as a release: owner, live, current fencing token
             hold_view(hold_row),
             owner=Principal(row.requester, row.requester_is_ci),
