@@ -1,11 +1,12 @@
 """Staging a state body in the database while it streams in.
 
 The request's pieces are cut into segments (``upload.BodyReceiver``, which also finds the
-head); a worker thread hashes (MD5), seals and stores each segment in its own short
-transaction, while the next ones are received. So the database write overlaps the network
-and no transaction is held open while a slow client uploads. At most ``depth`` segments
-wait between the two (memory stays bounded). If anything fails, the staged blob is dropped.
-The write decision then only points a new version at the blob, or drops it.
+head); worker threads hash (MD5) and seal each segment, and store what is ready (up to
+``BATCH`` segments) in one short transaction, while the next ones are received: receiving,
+sealing and storing overlap, and no transaction is held open while a slow client uploads.
+At most ``depth`` segments wait between two stages (memory stays bounded). If anything
+fails, the staged blob is dropped. The write decision then only points a new version at the
+blob, or drops it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from sqlalchemy import Engine
 
 from signalbox.storage.repositories.tfstate import create_blob, drop_blob, put_segments
@@ -39,29 +40,39 @@ class StagedBody:
     summary: BodySummary
 
 
-async def _store_segments(
-    engine: Engine,
-    blob_id: int,
+Sealed = tuple[int, bytes]
+
+
+async def _seal_segments(
     sealer: SegmentSealer,
     digest: Any,
     segments: MemoryObjectReceiveStream[Segment],
+    sealed: MemoryObjectSendStream[Sealed],
 ) -> None:
-    def store(batch: list[Segment]) -> None:
-        sealed = []
-        for segment in batch:
-            digest.update(segment.plain)
-            sealed.append((segment.index, sealer.seal(segment.index, segment.final, segment.plain)))
-        put_segments(engine, blob_id, sealed)
+    """Stage 2 (a worker thread per segment): MD5 and seal, in order."""
 
-    async with segments:
+    def seal(segment: Segment) -> Sealed:
+        digest.update(segment.plain)
+        return segment.index, sealer.seal(segment.index, segment.final, segment.plain)
+
+    async with segments, sealed:
         async for segment in segments:
-            batch = [segment]
-            while len(batch) < BATCH:  # what else has arrived meanwhile goes along
+            await sealed.send(await anyio.to_thread.run_sync(seal, segment))
+
+
+async def _store_segments(
+    engine: Engine, blob_id: int, sealed: MemoryObjectReceiveStream[Sealed]
+) -> None:
+    """Stage 3 (a worker thread per batch): store what has arrived, up to BATCH at once."""
+    async with sealed:
+        async for first in sealed:
+            batch = [first]
+            while len(batch) < BATCH:
                 try:
-                    batch.append(segments.receive_nowait())
+                    batch.append(sealed.receive_nowait())
                 except (anyio.WouldBlock, anyio.EndOfStream):
                     break
-            await anyio.to_thread.run_sync(store, batch)
+            await anyio.to_thread.run_sync(put_segments, engine, blob_id, batch)
 
 
 async def stage_body(
@@ -71,7 +82,7 @@ async def stage_body(
     *,
     limit: int,
     now: datetime,
-    depth: int = 2 * BATCH,
+    depth: int = BATCH,
 ) -> StagedBody:
     """Receive ``pieces`` into a new staged blob; see the module doc."""
     blob_id = await anyio.to_thread.run_sync(lambda: create_blob(engine, now=now))
@@ -79,14 +90,16 @@ async def stage_body(
     sealer = SegmentSealer(keyring)
     digest = hashlib.md5(usedforsecurity=False)
     try:
-        send, receive = anyio.create_memory_object_stream[Segment](depth)
+        plain_in, plain_out = anyio.create_memory_object_stream[Segment](depth)
+        sealed_in, sealed_out = anyio.create_memory_object_stream[Sealed](depth)
         async with anyio.create_task_group() as group:
-            group.start_soon(_store_segments, engine, blob_id, sealer, digest, receive)
-            async with send:
+            group.start_soon(_seal_segments, sealer, digest, plain_out, sealed_in)
+            group.start_soon(_store_segments, engine, blob_id, sealed_out)
+            async with plain_in:
                 async for piece in pieces:
                     for segment in receiver.add(piece):
-                        await send.send(segment)
-                await send.send(receiver.finish())
+                        await plain_in.send(segment)
+                await plain_in.send(receiver.finish())
     except BaseException as failure:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: drop_blob(engine, blob_id))
