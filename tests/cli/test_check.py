@@ -400,7 +400,7 @@ def test_a_rename_in_a_binary_plan_gets_its_moved_block_and_then_is_routine(
 
 def test_make_run_shows_the_report_on_the_examples_and_succeeds() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "signalbox.cli.run_example"],
+        [sys.executable, "-m", "signalbox.cli.run_example", "check-plans"],  # make check-plans
         cwd=ROOT,
         capture_output=True,
         text=True,

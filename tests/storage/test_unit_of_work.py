@@ -146,3 +146,15 @@ def test_write_units_of_work_are_serialised(database):
     assert sorted(results) == [1, 2]
     with UnitOfWork(database, read_only=True) as uow:
         assert uow.environments.get("dev").last_fencing_token == 2
+
+
+def test_nested_write_units_of_work_fail_fast_instead_of_waiting_forever(database):
+    _add_environments(database, "dev")
+    with UnitOfWork(database) as outer:
+        outer.lock_environment("dev")
+        with pytest.raises(RuntimeError, match="inside another one"):
+            UnitOfWork(database).__enter__()
+        with UnitOfWork(database, read_only=True) as reader:  # reads may nest
+            assert reader.environments.names() == ["dev"]
+    with UnitOfWork(database) as again:  # and the guard is released afterwards
+        again.lock_environment("dev")

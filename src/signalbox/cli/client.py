@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 
 from signalbox.core.errors import (
@@ -24,6 +23,9 @@ from signalbox.core.errors import (
     SignalboxError,
     all_error_classes,
 )
+
+if TYPE_CHECKING:  # httpx is imported when a request is made: `signalbox check` stays lean
+    import httpx
 
 __all__ = [
     "DEFAULT_URL",
@@ -67,6 +69,8 @@ class ApiClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
     ) -> None:
+        import httpx
+
         self.base_url = base_url.rstrip("/")
         headers = {"User-Agent": "signalbox-cli"}
         if token:
@@ -95,6 +99,8 @@ class ApiClient:
     def request(
         self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> Any:
+        import httpx
+
         try:
             response = self._http.request(method, path, json=json, params=params)
         except httpx.TransportError as failure:

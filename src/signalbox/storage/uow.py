@@ -10,6 +10,10 @@ Write units of work on SQLite start with ``BEGIN IMMEDIATE`` (see ``engine``), s
 writer decides at a time; on PostgreSQL ``lock_environment`` takes ``SELECT ... FOR UPDATE``
 on the environment row, so deciders of the same environment queue up on that row and each
 sees the previous one's committed result. ``read_only=True`` is for pure reads.
+
+Write units of work do not nest (in one thread, on one engine): the inner one would wait for
+the outer one's locks. Opening one inside another raises at once; compose with the
+``*_in(uow, ...)`` service variants instead.
 """
 
 from __future__ import annotations
@@ -59,6 +63,24 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
     return lock
 
 
+_OPEN = threading.local()
+
+
+def _enter_write(engine: Engine) -> None:
+    open_writes: set[int] = _OPEN.__dict__.setdefault("engines", set())
+    if id(engine) in open_writes:
+        raise RuntimeError(
+            "A write UnitOfWork was opened inside another one in the same thread: it would "
+            "wait for the outer one's locks forever (PostgreSQL) or until the busy timeout "
+            "(SQLite). Pass the open uow to the `*_in(uow, ...)` variant instead."
+        )
+    open_writes.add(id(engine))
+
+
+def _leave_write(engine: Engine) -> None:
+    _OPEN.__dict__.setdefault("engines", set()).discard(id(engine))
+
+
 class UnitOfWork:
     session: Session
     environments: EnvironmentRepository
@@ -71,6 +93,8 @@ class UnitOfWork:
         self.read_only = read_only
 
     def __enter__(self) -> Self:
+        if not self.read_only:
+            _enter_write(self.engine)
         self._writer_lock = None if self.read_only else _sqlite_writer_lock(self.engine)
         if self._writer_lock is not None:
             self._writer_lock.acquire()
@@ -81,6 +105,8 @@ class UnitOfWork:
         except BaseException:
             if self._writer_lock is not None:
                 self._writer_lock.release()
+            if not self.read_only:
+                _leave_write(self.engine)
             raise
         self.environments = EnvironmentRepository(self.session)
         self.events = EventRepository(self.session)
@@ -103,6 +129,8 @@ class UnitOfWork:
             self.session.close()
             if self._writer_lock is not None:
                 self._writer_lock.release()
+            if not self.read_only:
+                _leave_write(self.engine)
 
     def lock_environment(self, name: str) -> EnvironmentRow:
         """Load environment ``name`` locked for this transaction (UnknownEnvironment if none)."""
