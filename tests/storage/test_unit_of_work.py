@@ -158,3 +158,27 @@ def test_nested_write_units_of_work_fail_fast_instead_of_waiting_forever(databas
             assert reader.environments.names() == ["dev"]
     with UnitOfWork(database) as again:  # and the guard is released afterwards
         again.lock_environment("dev")
+
+
+@pytest.mark.postgres
+def test_locking_refreshes_an_environment_read_earlier_in_the_transaction(postgres_engine):
+    """READ COMMITTED: a row read before the lock may be stale; the lock must reload it, or a
+    fencing token could be issued twice."""
+    from signalbox.testing import empty_tables
+
+    empty_tables(postgres_engine)
+    _add_environments(postgres_engine, "dev")
+    with UnitOfWork(postgres_engine) as first:
+        assert first.environments.get("dev").last_fencing_token == 0  # read, not locked
+        done = threading.Event()
+
+        def another_server() -> None:
+            with UnitOfWork(postgres_engine) as second:
+                second.lock_environment("dev").last_fencing_token = 1
+            done.set()
+
+        thread = threading.Thread(target=another_server)
+        thread.start()
+        assert done.wait(timeout=30)
+        thread.join()
+        assert first.lock_environment("dev").last_fencing_token == 1

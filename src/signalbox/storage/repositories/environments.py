@@ -30,8 +30,8 @@ class EnvironmentRepository:
         SQLite's write transactions are already serialised by ``BEGIN IMMEDIATE``).
         """
         query = select(EnvironmentRow).where(EnvironmentRow.name == name)
-        if for_update:
-            query = query.with_for_update()
+        if for_update:  # and refresh a row this session loaded before it was locked
+            query = query.with_for_update().execution_options(populate_existing=True)
         row = self.session.scalars(query).one_or_none()
         if row is None or not row.configured:
             raise unknown_environment(name, self.names())
