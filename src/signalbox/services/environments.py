@@ -43,6 +43,7 @@ def sync_environments(engine: Engine, settings: Settings, *, now: datetime) -> l
     for name in zones.values():
         zone(name)  # an unknown time zone stops the start, with the name in the message
     with UnitOfWork(engine) as uow:
+        uow.lock_startup()
         added = uow.environments.sync(zones, now=now)
         for name in added:
             record_event(

@@ -183,6 +183,7 @@ def _touch(engine: Engine, digest: str, now: datetime) -> None:
 def register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> None:
     """Make ``secret`` the bootstrap admin token (admin:*); an empty secret revokes it."""
     with UnitOfWork(engine) as uow:
+        uow.lock_startup()
         row = uow.tokens.by_name(BOOTSTRAP_NAME)
         if not secret:
             if row is not None and row.revoked_at is None:

@@ -22,7 +22,7 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from signalbox.storage.engine import READ_ONLY
@@ -34,7 +34,9 @@ from signalbox.storage.repositories import (
 )
 from signalbox.storage.tables import EnvironmentRow
 
-__all__ = ["UnitOfWork"]
+__all__ = ["STARTUP_LOCK_ID", "UnitOfWork"]
+
+STARTUP_LOCK_ID = 0x5167_B0C6
 
 
 def _read_only(engine: Engine) -> Engine:
@@ -131,6 +133,13 @@ class UnitOfWork:
                 self._writer_lock.release()
             if not self.read_only:
                 _leave_write(self.engine)
+
+    def lock_startup(self) -> None:
+        """Serialise start-up work (syncing environments, the bootstrap token) between
+        servers starting at once: a PostgreSQL advisory lock until commit; SQLite's write
+        transactions are serialised already."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": STARTUP_LOCK_ID})
 
     def lock_environment(self, name: str) -> EnvironmentRow:
         """Load environment ``name`` locked for this transaction (UnknownEnvironment if none)."""
