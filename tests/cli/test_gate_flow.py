@@ -16,6 +16,7 @@ import pytest
 from signalbox.cli.ci_context import CiContext
 from signalbox.cli.gate_api import GateApi
 from signalbox.cli.gate_flow import GateRequest, render_analysis, run_gate
+from signalbox.core.errors import ServerUnreachable
 
 ANALYSIS = {
     "schema": "signalbox.check/1",
@@ -233,3 +234,56 @@ def test_an_unchanged_answer_keeps_waiting_on_the_last_one(tmp_path: Path) -> No
     assert code == 0 and marker.exists()
     assert [poll["params"]["since"] for poll in server.called("decision")] == [5, 5]
     assert sum(line.startswith("waiting") for line in lines) == 1  # said once, not per poll
+
+
+class FlakyServer(ScriptedServer):
+    """Cannot be reached for the first ``failures`` long-polls (a restart)."""
+
+    def __init__(self, script: Mapping[str, list[dict]], failures: int) -> None:
+        super().__init__(script)
+        self.failures = failures
+
+    def __call__(self, method: str, path: str, **options: Any) -> Mapping[str, Any]:
+        if path.endswith("decision") and self.failures:
+            self.failures -= 1
+            raise ServerUnreachable("connection refused.")
+        return super().__call__(method, path, **options)
+
+
+def test_a_server_restart_while_waiting_is_ridden_out(tmp_path: Path) -> None:
+    queued = answer("wait", position=1, message="Queued.")
+    server = FlakyServer({"deploys": [queued], "decision": [GO], "finish": [FINISHED]}, 3)
+    slept: list[float] = []
+    request = GateRequest(
+        environment="dev",
+        context=CiContext(),
+        command=[sys.executable, "-c", "pass"],
+        wait_seconds=600,
+    )
+    lines: list[str] = []
+    code = run_gate(
+        GateApi(server),
+        request,
+        say=lines.append,
+        sleep=slept.append,
+        clock=Clock(),
+        handle_signals=False,
+    )
+    assert code == 0
+    assert slept == [1.0, 2.0, 4.0]
+    assert sum("Asking again" in line for line in lines) == 3
+
+
+def test_an_unreachable_server_past_the_wait_exits_1(tmp_path: Path) -> None:
+    queued = answer("wait", position=1, message="Queued.")
+    server = FlakyServer({"deploys": [queued]}, failures=100)
+    request = GateRequest(environment="dev", context=CiContext(), command=["true"], wait_seconds=5)
+    with pytest.raises(ServerUnreachable):  # cli.main prints it and exits 1
+        run_gate(
+            GateApi(server),
+            request,
+            say=lambda _: None,
+            sleep=lambda _: None,
+            clock=Clock(),
+            handle_signals=False,
+        )

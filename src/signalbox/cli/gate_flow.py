@@ -8,20 +8,21 @@ tests can drive it without a network or a process. Every line it prints goes to 
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from signalbox.cli.ci_context import CiContext
 from signalbox.cli.exit_codes import ExitCode
 from signalbox.cli.gate_api import DEFAULT_POLL_SECONDS, DeployAnswer, GateApi
 from signalbox.cli.gate_runner import ChildResult, run_child
 from signalbox.core.durations import format_duration
-from signalbox.core.errors import SignalboxError
+from signalbox.core.errors import ServerUnreachable, SignalboxError
 
 __all__ = ["GateRequest", "exit_code_for_refusal", "render_analysis", "run_gate"]
 
@@ -31,6 +32,8 @@ Runner = Callable[..., ChildResult]
 REFUSED_FOR_NOW = frozenset({"held", "reserved", "frozen", "superseded", "wait-expired"})
 DENIED = frozenset({"blocked", "denied"})
 APPROVAL_TIMEOUT = "approval-expired"
+FINISH_ATTEMPTS = 4  # the outcome is worth a few retries: else the lease lapses (failed)
+T = TypeVar("T")
 
 _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 _MAX_FINDINGS_SHOWN = 20
@@ -106,7 +109,13 @@ def _interruptible() -> Iterator[None]:
 
 
 def _wait_for_decision(
-    api: GateApi, answer: DeployAnswer, *, deadline: float, say: Say, clock: Callable[[], float]
+    api: GateApi,
+    answer: DeployAnswer,
+    *,
+    deadline: float,
+    say: Say,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
 ) -> DeployAnswer:
     """Long-poll until the answer is go, refused or finished, or the deadline passes."""
     shown = ""
@@ -120,12 +129,44 @@ def _wait_for_decision(
             reason = APPROVAL_TIMEOUT if answer.decision == "needs-approval" else "wait-expired"
             return api.cancel(answer.deploy_id, reason=reason)
         hold_for = max(1, min(DEFAULT_POLL_SECONDS, int(remaining + 0.999)))
-        answer = api.poll(answer, wait_seconds=hold_for)
+        answer = retrying(
+            functools.partial(api.poll, answer, wait_seconds=hold_for),
+            say=say,
+            sleep=sleep,
+            give_up=lambda delay: clock() + delay > deadline,
+        )
     return answer
 
 
+def retrying(
+    call: Callable[[], T],
+    *,
+    say: Say,
+    sleep: Callable[[float], None],
+    give_up: Callable[[float], bool],
+) -> T:
+    """``call()``, asked again after 1, 2, 4 ... 30 s while the server cannot be reached
+    (restarting, a proxy hiccup), until ``give_up(next_delay)`` says stop."""
+    delay = 1.0
+    while True:
+        try:
+            return call()
+        except ServerUnreachable as error:
+            if give_up(delay):
+                raise
+            say(f"warning: {error} Asking again in {delay:.0f}s.")
+            sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 def _run_and_report(
-    api: GateApi, answer: DeployAnswer, request: GateRequest, *, say: Say, runner: Runner
+    api: GateApi,
+    answer: DeployAnswer,
+    request: GateRequest,
+    *,
+    say: Say,
+    runner: Runner,
+    sleep: Callable[[float], None],
 ) -> int:
     token = answer.fencing_token
     if token is None:
@@ -148,11 +189,17 @@ def _run_and_report(
         result = ChildResult(exit_code=127, duration_seconds=0.0, lease_lost=False)
     took = format_duration_precise(result.duration_seconds)
     try:
-        done = api.finish(
-            answer.deploy_id,
-            token,
-            exit_code=result.exit_code,
-            duration_seconds=result.duration_seconds,
+        attempts = iter(range(FINISH_ATTEMPTS - 1, -1, -1))
+        done = retrying(
+            lambda: api.finish(
+                answer.deploy_id,
+                token,
+                exit_code=result.exit_code,
+                duration_seconds=result.duration_seconds,
+            ),
+            say=say,
+            sleep=sleep,
+            give_up=lambda _delay: next(attempts) == 0,
         )
         say(
             f"done: exit code {result.exit_code} after {took}; deploy #{done.deploy_id} "
@@ -182,6 +229,7 @@ def run_gate(
     say: Say,
     runner: Runner = run_child,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
     handle_signals: bool = True,
 ) -> int:
     """Ask for a slot, wait for the decision, run the command on go; the exit code."""
@@ -199,13 +247,15 @@ def run_gate(
     guard = _interruptible() if handle_signals else contextlib.nullcontext()
     try:
         with guard:
-            answer = _wait_for_decision(api, answer, deadline=deadline, say=say, clock=clock)
+            answer = _wait_for_decision(
+                api, answer, deadline=deadline, say=say, clock=clock, sleep=sleep
+            )
     except _Interrupted:
         api.cancel(answer.deploy_id, reason="interrupted")
         say(f"interrupted: deploy #{answer.deploy_id} cancelled, its place in the queue freed.")
         return 130
     if answer.decision == "go":
-        return _run_and_report(api, answer, request, say=say, runner=runner)
+        return _run_and_report(api, answer, request, say=say, runner=runner, sleep=sleep)
     if answer.decision == "refused":
         code = exit_code_for_refusal(answer.reason)
         say(f"refused ({answer.reason}): {answer.message} [exit {code}]")
