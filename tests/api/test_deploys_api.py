@@ -186,3 +186,12 @@ def test_a_poll_with_nothing_changed_answers_unchanged(client, ci):
         headers=ci,
     ).json()
     assert other["decision"] == "wait"  # an older version answers at once, decided again
+
+
+def test_the_long_poll_checks_the_token(client, ci):
+    waiting = request(client, ci, branch="a")
+    path = f"/api/deploys/{waiting['deploy']['id']}/decision"
+    assert client.get(path).status_code == 401
+    wrong = client.get(path, headers={"Authorization": "Bearer sbx_not-a-token"})
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "unauthenticated")
+    assert client.get(path, headers=ci).status_code == 200

@@ -9,21 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import random
+import time
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import datetime
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select
 
-from signalbox.api.context import Server
+from signalbox.api.auth import token_from_header
+from signalbox.api.context import Server, server
 from signalbox.services.changes import ChangeFeed
 from signalbox.services.deploy_answers import GateAnswer
 from signalbox.services.deploys import touch_waiting
+from signalbox.services.tokens import Caller, authenticate
 from signalbox.storage.tables import EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["Batches", "batches_of", "feed_lifespan", "feed_of", "seconds_until"]
+__all__ = [
+    "CALLER_CACHE_SECONDS",
+    "Batches",
+    "batches_of",
+    "feed_lifespan",
+    "feed_of",
+    "hold_seconds",
+    "longpoll_caller",
+    "seconds_until",
+]
 
 TICK_SECONDS = 0.5
 
@@ -90,3 +104,35 @@ def batches_of(request: Request) -> Batches:
         found = Batches()
         request.app.state.decision_batches = found
     return found
+
+
+CALLER_CACHE_SECONDS = 10.0
+"""How long a long-poll trusts a token it has already checked (a revoked token may keep
+waiting this long; every other route checks the token on each request)."""
+
+_CALLERS: dict[str, tuple[float, Caller]] = {}
+_CALLER_CACHE_SIZE = 10_000
+
+
+async def longpoll_caller(request: Request, context: Server = Depends(server)) -> Caller:
+    """``current_caller`` for the long-poll: a waiting gate asks again every 25 s, and many
+    gates share one CI token, so the token check is remembered briefly (no thread, no
+    query) instead of repeated."""
+    secret = token_from_header(request.headers.get("authorization"))
+    key = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    cached = _CALLERS.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    caller = await anyio.to_thread.run_sync(
+        lambda: authenticate(context.engine, secret, now=context.now())
+    )
+    if len(_CALLERS) >= _CALLER_CACHE_SIZE:
+        _CALLERS.clear()
+    _CALLERS[key] = (time.monotonic() + CALLER_CACHE_SECONDS, caller)
+    return caller
+
+
+def hold_seconds(asked: int, longest: int) -> float:
+    """How long to hold one long-poll: what the gate asked, at most ``longest``, shortened
+    at random by up to a fifth so that gates parked together do not all ask again at once."""
+    return min(asked, longest) * random.uniform(0.8, 1.0)

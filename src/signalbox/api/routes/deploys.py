@@ -26,7 +26,14 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
-from signalbox.api.longpoll import batches_of, feed_lifespan, feed_of, seconds_until
+from signalbox.api.longpoll import (
+    batches_of,
+    feed_lifespan,
+    feed_of,
+    hold_seconds,
+    longpoll_caller,
+    seconds_until,
+)
 from signalbox.api.schemas_deploys import (
     ApprovalCreate,
     DeployCancel,
@@ -157,7 +164,7 @@ async def decision(
     since: int | None = Query(None, description="The version of the last answer."),
     wait: int = Query(25, ge=0, description="Longest time to hold the request, in seconds."),
     recheck_at: datetime | None = Query(None, description="recheck_at of the last answer."),
-    caller: Caller = Depends(current_caller),
+    caller: Caller = Depends(longpoll_caller),
     context: Server = Depends(server),
 ) -> dict[str, Any]:
     """Decide again. With ``since`` (the ``version`` of the last answer), first wait up to
@@ -167,7 +174,7 @@ async def decision(
     environment = await _environment_of(caller, context, deploy_id)
     if since is not None:
         feed = feed_of(request)
-        timeout = float(min(wait, context.settings.longpoll_seconds))
+        timeout = hold_seconds(wait, context.settings.longpoll_seconds)
         until_recheck = seconds_until(recheck_at, context.now())
         if until_recheck is not None:
             timeout = max(0.0, min(timeout, until_recheck))
