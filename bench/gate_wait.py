@@ -163,6 +163,7 @@ async def scenario(server: ServerProcess, token: str, gates: int, seconds: float
     pid = server.process.pid
     floor_mb, floor_cpu = await asyncio.to_thread(measure, pid, min(10.0, seconds))
     answers = await request_deploys(server.url, token, gates)
+    queued_mb, _ = await asyncio.to_thread(measure, pid, 3.0)
     running, waiting = answers[0], answers[1:]
     crowd = Gates(server.url, token, waiting)
     done = asyncio.Event()
@@ -195,6 +196,10 @@ async def scenario(server: ServerProcess, token: str, gates: int, seconds: float
     done.set()
     await runner
     report(gates, seconds, floor_mb, floor_cpu, waiting_mb, waiting_cpu, polls, wake_all)
+    print(
+        f"  (RSS with the {gates} deploys queued but no gate connected: {queued_mb:.1f} MB, "
+        f"so {(waiting_mb - queued_mb) * 1024 / gates:.1f} KB per connected waiting gate)"
+    )
     print(f"  (half of them within {wake_half:.2f} s)")
 
 
