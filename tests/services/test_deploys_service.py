@@ -276,3 +276,49 @@ def test_only_the_requesting_gate_renews_and_reports_its_deploy(engine, settings
             now=clock.now(),
         )
     assert current_hold(engine, environment="dev", now=clock.now()).deploy_id == running.deploy.id
+
+
+def test_a_waiting_gate_is_told_when_time_alone_may_change_its_answer(engine, settings, clock):
+    running = deploy(engine, settings, clock, branch="a")
+    create_reservation(
+        engine,
+        settings,
+        ReservationCreate("dev", "15:30", "16:30", "demo"),
+        owner=COO,
+        now=clock.now(),
+    )
+    waiting = deploy(engine, settings, clock, branch="b")
+    assert waiting.decision == "wait"
+    # the running deploy's lease lapses first, well before the demo comes within 17 minutes
+    assert waiting.recheck_at == clock.now() + timedelta(seconds=settings.deploy_lease_seconds)
+    heartbeat_deploy(
+        engine,
+        settings,
+        running.deploy.id,
+        principal=CI,
+        fencing_token=running.fencing_token,
+        now=clock.now(),
+    )
+    clock.set(clock.now().replace(hour=14, minute=5))  # 15:05 Berlin: the demo is 25 min away
+    touch_waiting(engine, [waiting.deploy.id], now=clock.now())
+    told = decide_deploy(engine, settings, waiting.deploy.id, now=clock.now())
+    assert told.decision == "go"  # the lease lapsed; 17 minutes still end before 15:30
+
+
+def test_an_approval_is_bound_to_its_environment(engine, settings, clock):
+    from tests.services.deploy_helpers import APPROVER
+
+    from signalbox.services.approvals import decide_approval
+
+    on_dev = deploy(engine, settings, clock, plan=COGNITO_PLAN)
+    decide_approval(
+        engine,
+        settings,
+        on_dev.deploy.id,
+        approver=APPROVER,
+        approve=True,
+        reason="",
+        now=clock.now(),
+    )
+    on_prod = deploy(engine, settings, clock, plan=COGNITO_PLAN, env="prod")
+    assert on_prod.decision == "needs-approval"

@@ -9,6 +9,7 @@ understood. See docs/gate.md.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import typer
@@ -22,6 +23,8 @@ from signalbox.core.durations import parse_duration
 from signalbox.core.errors import UsageError
 
 __all__ = ["gate"]
+
+_ZERO = re.compile(r"^\s*0+\s*[dhms]?\s*$")  # --wait 0, 0s, 0m: ask once, do not wait
 
 GATE_HELP = "\n\n".join(
     (
@@ -108,7 +111,7 @@ def gate(
             hint="Put the command after --, e.g. "
             "signalbox gate --env dev -- terraform apply tfplan",
         )
-    wait_seconds = 0.0 if wait.strip() in ("0", "0s") else parse_duration(wait).total_seconds()
+    wait_seconds = 0.0 if _ZERO.match(wait) else parse_duration(wait).total_seconds()
     base_url, secret = _server(url, token)
     context = ci_context_from_env(os.environ).with_overrides(
         commit=commit, branch=branch, actor=actor, run_url=run_url
