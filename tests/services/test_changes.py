@@ -120,3 +120,22 @@ def test_a_failing_read_keeps_the_waiters_waiting() -> None:
         return result
 
     assert asyncio.run(scenario()) is True
+
+
+def test_housekeeping_runs_every_few_seconds_in_the_background() -> None:
+    table = VersionTable()
+    ran = threading.Event()
+
+    async def scenario() -> None:
+        feed = ChangeFeed(
+            table.read, housekeeping=ran.set, tick_seconds=0.01, housekeeping_seconds=0.02
+        )
+        feed.ensure_started()
+        for _ in range(500):
+            if ran.is_set():
+                break
+            await asyncio.sleep(0.01)
+        await feed.stop()
+
+    asyncio.run(scenario())
+    assert ran.is_set()

@@ -322,3 +322,18 @@ def test_an_approval_is_bound_to_its_environment(engine, settings, clock):
     )
     on_prod = deploy(engine, settings, clock, plan=COGNITO_PLAN, env="prod")
     assert on_prod.decision == "needs-approval"
+
+
+def test_housekeeping_fails_a_dead_deploy_even_when_nobody_asks(engine, settings, clock):
+    from signalbox.services.deploy_snapshot import expire_stale_deploys
+
+    running = deploy(engine, settings, clock)
+    waiting = deploy(engine, settings, clock, branch="other")
+    assert expire_stale_deploys(engine, now=clock.now()) == []  # all alive: nothing to do
+    clock.advance(WAITING_LEASE)  # the runner and the waiting gate both went away
+    assert expire_stale_deploys(engine, now=clock.now()) == ["dev"]
+    with UnitOfWork(engine, read_only=True) as uow:
+        repository = DeployRepository(uow.session)
+        states = {repository.get(i).state for i in (running.deploy.id, waiting.deploy.id)}
+    assert states == {"failed", "expired"}
+    assert {"deploy.lapsed", "deploy.abandoned"} <= set(kinds(engine))

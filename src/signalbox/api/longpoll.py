@@ -23,6 +23,7 @@ from signalbox.api.auth import token_from_header
 from signalbox.api.context import Server, server
 from signalbox.services.changes import ChangeFeed
 from signalbox.services.deploy_answers import GateAnswer
+from signalbox.services.deploy_snapshot import expire_stale_deploys
 from signalbox.services.deploys import touch_waiting
 from signalbox.services.tokens import Caller, authenticate
 from signalbox.storage.tables import EnvironmentRow
@@ -51,7 +52,15 @@ def _build_feed(context: Server) -> ChangeFeed:
     def keep_alive(deploy_ids: Collection[int]) -> None:
         touch_waiting(context.engine, list(deploy_ids), now=context.now())
 
-    return ChangeFeed(read_versions, touch_waiting=keep_alive, tick_seconds=TICK_SECONDS)
+    def housekeeping() -> None:
+        expire_stale_deploys(context.engine, now=context.now())
+
+    return ChangeFeed(
+        read_versions,
+        touch_waiting=keep_alive,
+        housekeeping=housekeeping,
+        tick_seconds=TICK_SECONDS,
+    )
 
 
 @contextlib.asynccontextmanager

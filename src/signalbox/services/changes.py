@@ -13,7 +13,10 @@ after version V, or after at most N seconds". Each server process has one ``Chan
   tick, never one per waiter;
 - the same task renews, in one statement every ``keepalive_seconds``, the waiting lease of
   every deploy whose gate is connected to this process (``touch_waiting``), so the deploy of
-  a gate that died while queued lapses and does not block the queue.
+  a gate that died while queued lapses and does not block the queue;
+- and, every ``housekeeping_seconds``, runs ``housekeeping`` (the server expires running
+  deploys whose lease lapsed and waiting ones whose gate went away; their events wake the
+  waiters like any change).
 
 Time-based changes (a lease lapsing, a reservation coming near) are not events: the caller
 passes ``recheck_at`` to ``wait`` and is woken then.
@@ -39,6 +42,9 @@ ReadVersions = Callable[[], Mapping[str, int]]
 TouchWaiting = Callable[[Collection[int]], None]
 """Extends the waiting lease of the given deploys (one statement)."""
 
+Housekeeping = Callable[[], object]
+"""Periodic tidying (expire what time ended), run in a worker thread."""
+
 
 class ChangeFeed:
     """One per server process; see the module docstring."""
@@ -48,13 +54,17 @@ class ChangeFeed:
         read_versions: ReadVersions,
         *,
         touch_waiting: TouchWaiting | None = None,
+        housekeeping: Housekeeping | None = None,
         tick_seconds: float = 0.5,
         keepalive_seconds: float = 20.0,
+        housekeeping_seconds: float = 5.0,
     ) -> None:
         self._read_versions = read_versions
         self._touch_waiting = touch_waiting
         self.tick_seconds = tick_seconds
         self.keepalive_seconds = keepalive_seconds
+        self._housekeeping = housekeeping
+        self.housekeeping_seconds = housekeeping_seconds
         self._versions: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
         self._waiting_deploys: Counter[int] = Counter()
@@ -161,16 +171,27 @@ class ChangeFeed:
             return None
 
     async def _watch(self) -> None:
-        last_keepalive = time.monotonic()
+        last_keepalive = last_housekeeping = time.monotonic()
         while True:
             await asyncio.sleep(self.tick_seconds)
             self.ticks += 1
+            if time.monotonic() - last_housekeeping >= self.housekeeping_seconds:
+                last_housekeeping = time.monotonic()
+                await self._run_housekeeping()
             versions = await asyncio.to_thread(self._read_versions_safely)
             if versions:
                 self._apply_versions(versions)
             if time.monotonic() - last_keepalive >= self.keepalive_seconds:
                 last_keepalive = time.monotonic()
                 await self._keep_waiters_alive()
+
+    async def _run_housekeeping(self) -> None:
+        if self._housekeeping is None:
+            return
+        try:
+            await asyncio.to_thread(self._housekeeping)
+        except Exception:
+            log.warning("change feed: housekeeping failed; will retry", exc_info=True)
 
     async def _keep_waiters_alive(self) -> None:
         ids = self.waiting_deploys()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
+
 from signalbox.core.deploy_stats import DEFAULT_HISTORY, expected_duration
 from signalbox.core.gate import EnvironmentSnapshot
 from signalbox.core.holds import is_live
@@ -34,7 +36,15 @@ from signalbox.storage.repositories.reservations import (
 from signalbox.storage.tables import DeployRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["WAITING_LEASE", "load_snapshot", "recheck_at", "view_of", "views_of"]
+__all__ = [
+    "WAITING_LEASE",
+    "expire_stale_deploys",
+    "load_snapshot",
+    "recheck_at",
+    "tidy_deploys",
+    "view_of",
+    "views_of",
+]
 
 WAITING_LEASE = timedelta(seconds=90)
 """A waiting deploy whose gate has not asked again for this long is expired."""
@@ -92,7 +102,7 @@ def _expire_abandoned(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
     )
 
 
-def _tidy(uow: UnitOfWork, environment: str, now: datetime) -> list[DeployRow]:
+def tidy_deploys(uow: UnitOfWork, environment: str, now: datetime) -> list[DeployRow]:
     """Fail running deploys without a live lease, expire abandoned waiting ones."""
     hold_row = uow.holds.current(environment)
     hold = hold_view(hold_row) if hold_row is not None else None
@@ -122,7 +132,7 @@ def load_snapshot(
     uow: UnitOfWork, settings: Settings, environment: str, *, timezone: str, now: datetime
 ) -> EnvironmentSnapshot:
     """The snapshot of ``environment`` (whose row the caller has locked)."""
-    active = _tidy(uow, environment, now)
+    active = tidy_deploys(uow, environment, now)
     hold_row = uow.holds.current(environment)
     expected = _expected(uow, settings, environment)
     rows = ReservationRepository(uow.session).not_over(environments=[environment], now=now)
@@ -148,3 +158,16 @@ def recheck_at(snapshot: EnvironmentSnapshot, *, now: datetime) -> datetime | No
         moments.extend((window.starts - snapshot.expected_duration, window.ends))
     future = [moment for moment in moments if moment > now]
     return min(future, default=None)
+
+
+def expire_stale_deploys(engine: Engine, *, now: datetime) -> list[str]:
+    """Tidy every environment with a running deploy whose lease is gone or a waiting deploy
+    whose gate went away (the server's housekeeping, every few seconds, so that `deploys`
+    and `status` are right even when no gate is asking). Returns those environments."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        stale = DeployRepository(uow.session).environments_with_stale_deploys(now)
+    for environment in stale:
+        with UnitOfWork(engine) as uow:
+            uow.lock_environment(environment)
+            tidy_deploys(uow, environment, now)
+    return stale

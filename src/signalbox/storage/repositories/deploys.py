@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from signalbox.core.errors import UnknownDeploy
 from signalbox.core.views import DeployState, DeployView, Principal
-from signalbox.storage.tables import ApprovalRow, DeployRow
+from signalbox.storage.tables import ApprovalRow, DeployRow, HoldRow
 
 __all__ = ["ACTIVE", "ApprovalRepository", "DeployRepository", "deploy_view"]
 
@@ -119,6 +119,23 @@ class DeployRepository:
             if row is not None:
                 found[environment] = row
         return found
+
+    def environments_with_stale_deploys(self, now: datetime) -> list[str]:
+        """Environments with a running deploy whose hold is gone or lapsed, or a waiting
+        deploy whose ``wait_deadline`` passed (one query)."""
+        live_hold = (
+            select(HoldRow.id)
+            .where(
+                HoldRow.deploy_id == DeployRow.id,
+                HoldRow.released_at.is_(None),
+                HoldRow.until > now,
+            )
+            .exists()
+        )
+        running = (DeployRow.state == DeployState.RUNNING) & ~live_hold
+        abandoned = DeployRow.state.in_(list(WAITING)) & (DeployRow.wait_deadline <= now)
+        query = select(DeployRow.environment).where(or_(running, abandoned)).distinct()
+        return sorted(self.session.scalars(query))
 
     def extend_waiting(self, ids: Collection[int], *, until: datetime) -> int:
         """Push the waiting lease of the given still-waiting deploys to ``until``."""
