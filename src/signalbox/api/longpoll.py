@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import datetime
+from typing import Any
 
 import anyio
 from fastapi import Depends, FastAPI, Request
@@ -33,6 +34,7 @@ __all__ = [
     "CALLER_CACHE_SECONDS",
     "Batches",
     "batches_of",
+    "environment_cache",
     "feed_lifespan",
     "feed_of",
     "hold_seconds",
@@ -119,7 +121,6 @@ CALLER_CACHE_SECONDS = 10.0
 """How long a long-poll trusts a token it has already checked (a revoked token may keep
 waiting this long; every other route checks the token on each request)."""
 
-_CALLERS: dict[str, tuple[float, Caller]] = {}
 _CALLER_CACHE_SIZE = 10_000
 
 
@@ -129,16 +130,31 @@ async def longpoll_caller(request: Request, context: Server = Depends(server)) -
     query) instead of repeated."""
     secret = token_from_header(request.headers.get("authorization"))
     key = hashlib.sha256(secret.encode("utf-8")).hexdigest()
-    cached = _CALLERS.get(key)
+    callers: dict[str, tuple[float, Caller]] = _app_cache(request, "longpoll_callers")
+    cached = callers.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     caller = await anyio.to_thread.run_sync(
         lambda: authenticate(context.engine, secret, now=context.now())
     )
-    if len(_CALLERS) >= _CALLER_CACHE_SIZE:
-        _CALLERS.clear()
-    _CALLERS[key] = (time.monotonic() + CALLER_CACHE_SECONDS, caller)
+    if len(callers) >= _CALLER_CACHE_SIZE:
+        callers.clear()
+    callers[key] = (time.monotonic() + CALLER_CACHE_SECONDS, caller)
     return caller
+
+
+def _app_cache(request: Request, name: str) -> dict[Any, Any]:
+    """A dict kept on the app (one per server, never shared between apps in one process)."""
+    found: dict[Any, Any] | None = getattr(request.app.state, name, None)
+    if found is None:
+        found = {}
+        setattr(request.app.state, name, found)
+    return found
+
+
+def environment_cache(request: Request) -> dict[int, str]:
+    """deploy id -> its environment (which never changes), so a re-poll needs no query."""
+    return _app_cache(request, "deploy_environments")
 
 
 def hold_seconds(asked: int, longest: int) -> float:

@@ -28,6 +28,7 @@ from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import (
     batches_of,
+    environment_cache,
     feed_lifespan,
     feed_of,
     hold_seconds,
@@ -141,18 +142,17 @@ def figures(
     }
 
 
-_ENVIRONMENT_OF: dict[int, str] = {}
-"""deploy id -> its environment (never changes), so a re-poll needs no deploy query."""
 _ENVIRONMENT_CACHE_SIZE = 100_000
 
 
-async def _environment_of(caller: Caller, context: Server, deploy_id: int) -> str:
-    environment = _ENVIRONMENT_OF.get(deploy_id)
+async def _environment_of(request: Request, caller: Caller, context: Server, deploy_id: int) -> str:
+    known = environment_cache(request)
+    environment = known.get(deploy_id)
     if environment is None:
         environment = (await _in_thread(get_deploy, context.engine, deploy_id)).environment
-        if len(_ENVIRONMENT_OF) >= _ENVIRONMENT_CACHE_SIZE:
-            _ENVIRONMENT_OF.clear()
-        _ENVIRONMENT_OF[deploy_id] = environment
+        if len(known) >= _ENVIRONMENT_CACHE_SIZE:
+            known.clear()
+        known[deploy_id] = environment
     caller.require(Action.READ, environment)
     return environment
 
@@ -171,7 +171,7 @@ async def decision(
     ``wait`` seconds for the environment to change after that version, or for
     ``recheck_at`` to come; if neither happened, answer ``{"unchanged": true}`` (the last
     answer still holds) without touching the database."""
-    environment = await _environment_of(caller, context, deploy_id)
+    environment = await _environment_of(request, caller, context, deploy_id)
     if since is not None:
         feed = feed_of(request)
         timeout = hold_seconds(wait, context.settings.longpoll_seconds)
