@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/gate_wait.py                    # 1000 gates, 30 s, SQLite
     .venv/bin/python bench/gate_wait.py --gates 200 --seconds 10
+    .venv/bin/python bench/gate_wait.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 One deploy runs on dev (its lease is long, so nothing lapses); ``--gates`` more deploys are
 requested and queue behind it. Then every one of them long-polls like `signalbox gate`
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from signalbox.testing import ServerProcess
+from signalbox.testing import PostgresDatabases, ServerProcess
 
 ADMIN = "sbx_bench-admin"
 ROUTINE = Path(__file__).resolve().parents[1] / "examples/plans/routine-frontend-change.json"
@@ -158,7 +159,9 @@ class Gates:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def scenario(server: ServerProcess, token: str, gates: int, seconds: float) -> None:
+async def scenario(
+    server: ServerProcess, token: str, gates: int, seconds: float, label: str
+) -> None:
     assert server.process is not None
     pid = server.process.pid
     floor_mb, floor_cpu = await asyncio.to_thread(measure, pid, min(10.0, seconds))
@@ -195,7 +198,7 @@ async def scenario(server: ServerProcess, token: str, gates: int, seconds: float
     wake_half = delays[len(delays) // 2]
     done.set()
     await runner
-    report(gates, seconds, floor_mb, floor_cpu, waiting_mb, waiting_cpu, polls, wake_all)
+    report(label, gates, seconds, floor_mb, floor_cpu, waiting_mb, waiting_cpu, polls, wake_all)
     print(
         f"  (RSS with the {gates} deploys queued but no gate connected: {queued_mb:.1f} MB, "
         f"so {(waiting_mb - queued_mb) * 1024 / gates:.1f} KB per connected waiting gate)"
@@ -204,6 +207,7 @@ async def scenario(server: ServerProcess, token: str, gates: int, seconds: float
 
 
 def report(
+    label: str,
     gates: int,
     seconds: float,
     floor_mb: float,
@@ -215,7 +219,7 @@ def report(
 ) -> None:
     ok_mb, ok_cpu = mb < TARGET_MB, cpu < TARGET_CPU_PERCENT
     print(
-        f"signalbox serve (SQLite), {gates} gates long-polling, {seconds:.0f} s, nothing changing"
+        f"signalbox serve ({label}), {gates} gates long-polling, {seconds:.0f} s, nothing changing"
     )
     print(f"  idle floor (no gates):  RSS {floor_mb:6.1f} MB   CPU {floor_cpu:5.2f}% of a core")
     print(
@@ -237,16 +241,12 @@ def report(
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gates", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    options = parser.parse_args()
+def run_against(database_url: str, label: str, gates: int, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "signalbox.toml"
         config.write_text(CONFIG)
         env = {
-            "SIGNALBOX_DATABASE_URL": f"sqlite:///{folder}/bench.db",
+            "SIGNALBOX_DATABASE_URL": database_url,
             "SIGNALBOX_ADMIN_TOKEN": ADMIN,
             "SIGNALBOX_DEPLOY_LEASE_SECONDS": "3600",
         }
@@ -257,7 +257,25 @@ def main() -> int:
                 json={"name": "ci-bench", "grants": ["developer:dev"], "ci": True},
             )
             created.raise_for_status()
-            asyncio.run(scenario(server, created.json()["token"], options.gates, options.seconds))
+            token = created.json()["token"]
+            asyncio.run(scenario(server, token, gates, seconds, label))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gates", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--pg", help="also on PostgreSQL: a throw-away database next to URL")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        run_against(f"sqlite:///{folder}/bench.db", "SQLite", options.gates, options.seconds)
+    if options.pg:
+        databases = PostgresDatabases(options.pg)
+        try:
+            url = databases.create()
+            run_against(url, "PostgreSQL", options.gates, options.seconds)
+        finally:
+            databases.drop_all()
     return 0
 
 
