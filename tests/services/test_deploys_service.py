@@ -337,3 +337,11 @@ def test_housekeeping_fails_a_dead_deploy_even_when_nobody_asks(engine, settings
         states = {repository.get(i).state for i in (running.deploy.id, waiting.deploy.id)}
     assert states == {"failed", "expired"}
     assert {"deploy.lapsed", "deploy.abandoned"} <= set(kinds(engine))
+
+
+def test_deploys_without_a_branch_do_not_supersede_each_other(engine, settings, clock):
+    deploy(engine, settings, clock, branch="running")
+    first = deploy(engine, settings, clock, branch="")
+    second = deploy(engine, settings, clock, branch="")
+    assert (first.decision, second.decision) == ("wait", "wait")
+    assert decide_deploy(engine, settings, first.deploy.id, now=clock.now()).decision == "wait"

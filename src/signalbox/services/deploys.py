@@ -195,6 +195,10 @@ def touch_waiting(engine: Engine, deploy_ids: list[int], *, now: datetime) -> in
 
 
 def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
+    """Older waiting deploys of the same branch leave the queue (not without a branch: two
+    deploys requested by hand without CI context are not versions of one another)."""
+    if not newer.branch:
+        return
     repository = DeployRepository(uow.session)
     active = repository.active(newer.environment)
     views = list(views_of(uow, newer.environment, active))
