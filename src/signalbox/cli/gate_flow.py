@@ -54,12 +54,18 @@ class _Interrupted(Exception):
 
 
 def exit_code_for_refusal(reason: str | None) -> int:
-    """75 refused for now, 76 approval not given in time, 77 denied (see docs/gate.md)."""
+    """75 refused for now (``REFUSED_FOR_NOW``, and any reason this client does not know),
+    76 approval not given in time, 77 denied (see docs/gate.md)."""
     if reason == APPROVAL_TIMEOUT:
         return int(ExitCode.APPROVAL_TIMEOUT)
     if reason in DENIED:
         return int(ExitCode.DENIED)
     return int(ExitCode.REFUSED)
+
+
+def _severity_rank(finding: Mapping[str, Any]) -> int:
+    severity = finding.get("severity")
+    return _SEVERITY_ORDER.index(severity) if severity in _SEVERITY_ORDER else len(_SEVERITY_ORDER)
 
 
 def render_analysis(analysis: Mapping[str, Any] | None) -> list[str]:
@@ -75,7 +81,7 @@ def render_analysis(analysis: Mapping[str, Any] | None) -> list[str]:
             f"  {plan.get('source', 'plan')}: {plan.get('verdict')} ({shown or 'no changes'})"
         )
         findings.extend(plan.get("findings", []))
-    findings.sort(key=lambda f: _SEVERITY_ORDER.index(f.get("severity", "info")))
+    findings.sort(key=_severity_rank)
     for finding in findings[:_MAX_FINDINGS_SHOWN]:
         lines.append(
             f"  {finding.get('severity', ''):8} {finding.get('verdict', ''):14} "
