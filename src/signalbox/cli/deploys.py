@@ -30,19 +30,23 @@ def _who(deploy: dict[str, Any]) -> str:
     return f"{actor} ({requester})" if actor and actor != requester else requester
 
 
-@app.command()
+@app.command(
+    help="\n\n".join(
+        (
+            "Approve the plan of a deploy waiting for approval; its gate then goes.",
+            "Needs the approver role on the deploy's environment. The approval is bound to the "
+            "environment and the plan's digest: a changed plan needs a new one. By default you "
+            "cannot approve a deploy you requested.",
+        )
+    )
+)
 def approve(
     deploy_id: int = typer.Argument(..., help="The deploy waiting for approval."),
     reason: str = typer.Option("", "--reason", help="Optional note, kept in the event."),
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Approve the plan of a deploy waiting for approval; its gate then goes.
-
-    Needs the approver role on the deploy's environment. The approval is bound to the
-    environment and the plan's digest: a changed plan needs a new one. By default you
-    cannot approve a deploy you requested.
-    """
+    """Approve the plan of a deploy waiting for approval; its gate then goes."""
     client = ApiClient.from_options(url, token)
     answer = client.post(f"/api/deploys/{deploy_id}/approve", json={"reason": reason})
     deploy = answer["deploy"]
@@ -53,25 +57,38 @@ def approve(
     )
 
 
-@app.command()
+@app.command(
+    help="\n\n".join(
+        (
+            "Deny the plan of a deploy waiting for approval; its gate exits 77.",
+            "Needs the approver role on the deploy's environment. The same plan sent again stays "
+            "denied until an approver approves it.",
+        )
+    )
+)
 def deny(
     deploy_id: int = typer.Argument(..., help="The deploy waiting for approval."),
     reason: str = typer.Option(..., "--reason", help="Why; the requester reads it."),
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Deny the plan of a deploy waiting for approval; its gate exits 77.
-
-    Needs the approver role on the deploy's environment. The same plan sent again stays
-    denied until an approver approves it.
-    """
+    """Deny the plan of a deploy waiting for approval; its gate exits 77."""
     client = ApiClient.from_options(url, token)
     answer = client.post(f"/api/deploys/{deploy_id}/deny", json={"reason": reason})
     deploy = answer["deploy"]
     typer.echo(f"Denied deploy #{deploy['id']} to {deploy['environment']}: {reason}")
 
 
-@app.command("deploys")
+@app.command(
+    "deploys",
+    help="\n\n".join(
+        (
+            "List recent deploys, newest first: id, state, who, commit, plan verdict.",
+            "Times are shown in each environment's time zone. `signalbox approve ID` lets a "
+            "deploy in state awaiting-approval go.",
+        )
+    ),
+)
 def deploys(
     environment: str | None = typer.Option(None, "--env", "-e", help="Only this environment."),
     limit: int = typer.Option(20, "--limit", "-n", help="How many, newest first."),
@@ -79,11 +96,7 @@ def deploys(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """List recent deploys, newest first: id, state, who, commit, plan verdict.
-
-    Times are shown in each environment's time zone. `signalbox approve ID` lets a deploy
-    in state awaiting-approval go.
-    """
+    """List recent deploys, newest first: id, state, who, commit, plan verdict."""
     client = ApiClient.from_options(url, token)
     answer = client.get("/api/deploys", environment=environment, limit=limit)
     if as_json:

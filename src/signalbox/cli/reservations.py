@@ -38,7 +38,17 @@ def describe_reservation(reservation: dict[str, Any]) -> str:
     )
 
 
-@app.command()
+@app.command(
+    help="\n\n".join(
+        (
+            "Reserve a time window on ENV: deploys that would still run in it are refused.",
+            "Needs the stakeholder (or developer, or admin) role on ENV. A deploy is refused when"
+            " its expected duration (the median of recent successful deploys, or the configured "
+            "one) would reach into the window. Times are read in the environment's time zone.",
+            'Example: signalbox reserve dev --from 15:30 --to 16:30 --reason "investor demo"',
+        )
+    )
+)
 def reserve(
     environment: str = typer.Argument(..., help="The environment to reserve, e.g. dev."),
     starts: str = typer.Option(
@@ -53,13 +63,7 @@ def reserve(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Reserve a time window on ENV: deploys that would still run in it are refused.
-
-    Needs the stakeholder (or developer, or admin) role on ENV. A deploy is refused when
-    its expected duration (the median of recent successful deploys, or the configured one)
-    would reach into the window. Example: signalbox reserve dev --from 15:30 --to 16:30
-    --reason "investor demo"
-    """
+    """Reserve a time window on ENV: deploys that would still run in it are refused."""
     client = ApiClient.from_options(url, token)
     answer = client.post(
         f"/api/environments/{environment}/reservations",
@@ -71,18 +75,23 @@ def reserve(
     typer.echo(f"Reserved {describe_reservation(answer['reservation'])}")
 
 
-@app.command("reservations")
+@app.command(
+    "reservations",
+    help="\n\n".join(
+        (
+            "List reservations that are not over yet, and freeze windows of the next two weeks.",
+            "Times are shown in each environment's time zone. Cancel one with `signalbox cancel-"
+            "reservation ID`.",
+        )
+    ),
+)
 def reservations(
     environment: str | None = typer.Option(None, "--env", "-e", help="Only this environment."),
     as_json: bool = JSON_OPTION,
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """List reservations that are not over yet, and freeze windows of the next two weeks.
-
-    Times are shown in each environment's time zone. Cancel one with
-    `signalbox cancel-reservation ID`.
-    """
+    """List reservations that are not over yet, and freeze windows of the next two weeks."""
     client = ApiClient.from_options(url, token)
     answer = client.get("/api/reservations", environment=environment)
     if as_json:
@@ -109,13 +118,16 @@ def reservations(
     Console(highlight=False, soft_wrap=True).print(table)
 
 
-@app.command("cancel-reservation")
+@app.command(
+    "cancel-reservation",
+    help="\n\n".join(("Cancel a reservation: its owner may, and an admin of its environment.",)),
+)
 def cancel_reservation(
     reservation_id: int = typer.Argument(..., help="The reservation's id (see reservations)."),
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Cancel a reservation. Its owner may, and an admin of its environment."""
+    """Cancel a reservation: its owner may, and an admin of its environment."""
     client = ApiClient.from_options(url, token)
     answer = client.delete(f"/api/reservations/{reservation_id}")
     typer.echo(f"Cancelled {describe_reservation(answer['cancelled'])}")

@@ -47,8 +47,7 @@ def status(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Every environment you may see: its state and who holds it, until when, its next
-    reservation, its deploy queue and its last deploy."""
+    """Every environment you may see: state, holder, next reservation, queue, last deploy."""
     client = ApiClient.from_options(url, token)
     answer = client.get("/api/environments")
     merge_figures(answer["environments"], deploy_figures(client), now=datetime.now(UTC))
