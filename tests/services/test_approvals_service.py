@@ -65,11 +65,16 @@ def test_a_denial_needs_a_reason_and_refuses_the_deploy(engine, settings, clock)
     assert told.deploy.state == "denied"
 
 
-def test_approving_a_finished_or_planless_deploy_is_refused(engine, settings, clock):
+def test_approving_a_finished_deploy_is_refused(engine, settings, clock):
     running = deploy(engine, settings, clock)  # routine: runs at once
     with pytest.raises(InvalidTransition):
         approve(engine, settings, clock, running.deploy.id)
+
+
+def test_a_deploy_without_a_plan_goes_once_approved_and_only_itself(engine, settings, clock):
     planless = deploy(engine, settings, clock, plan=None, branch="x")
-    assert planless.decision in ("needs-approval", "wait")
-    with pytest.raises(InvalidTransition):
-        approve(engine, settings, clock, planless.deploy.id)
+    assert planless.decision == "needs-approval"
+    approve(engine, settings, clock, planless.deploy.id)
+    assert decide_deploy(engine, settings, planless.deploy.id, now=clock.now()).decision == "go"
+    rerun = deploy(engine, settings, clock, plan=None, branch="y")
+    assert rerun.decision == "needs-approval"  # nothing to compare: a new approval

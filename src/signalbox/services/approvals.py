@@ -2,7 +2,8 @@
 
 An approval is bound to the environment and the plan's digest (SHA-256 of the plan bytes
 as sent): a changed plan needs a new approval, and the same plan sent again by a retried
-pipeline is already approved. The latest decision on a (environment, digest) counts. By
+pipeline is already approved. A deploy without a plan is approved alone (a re-run needs a
+new approval). The latest decision on a (environment, digest) counts. By
 default whoever requested the deploy cannot approve it (setting ``allow_self_approval``);
 the caller checks the approver role. Approving wakes the waiting gate (the event bumps the
 environment's version); it then decides again and goes.
@@ -22,7 +23,11 @@ from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploy_answers import DeployRead
 from signalbox.services.events import record_event
 from signalbox.settings import Settings
-from signalbox.storage.repositories.deploys import ApprovalRepository, DeployRepository
+from signalbox.storage.repositories.deploys import (
+    ApprovalRepository,
+    DeployRepository,
+    approval_key,
+)
 from signalbox.storage.tables import ApprovalRow, DeployRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -48,12 +53,6 @@ def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -
             f"Deploy #{row.id} is {row.state}: there is nothing left to approve or deny.",
             hint="Approve a deploy that is waiting; see `signalbox deploys --env "
             f"{row.environment}`.",
-            deploy_id=row.id,
-        )
-    if row.plan_digest is None:
-        raise InvalidTransition(
-            f"Deploy #{row.id} has no plan, so there is no plan to approve.",
-            hint="Run the gate with --plan so that an approval can be bound to the plan.",
             deploy_id=row.id,
         )
     own = approver.name in {row.requester, row.actor}
@@ -94,13 +93,12 @@ def decide_approval(
         uow.lock_environment(row.environment)
         uow.session.refresh(row)
         _check_may_decide(row, approver, settings)
-        assert row.plan_digest is not None
         decision = "approve" if approve else "deny"
         approval = ApprovalRepository(uow.session).add(
             ApprovalRow(
                 deploy_id=row.id,
                 environment=row.environment,
-                plan_digest=row.plan_digest,
+                plan_digest=approval_key(row),
                 approver=approver.name,
                 decision=decision,
                 reason=reason,
@@ -119,7 +117,7 @@ def decide_approval(
             now=now,
             data={
                 "deploy_id": row.id,
-                "plan_digest": row.plan_digest,
+                "plan_digest": approval_key(row),
                 "decision": decision,
                 "reason": reason,
             },

@@ -27,6 +27,7 @@ from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import (
     ApprovalRepository,
     DeployRepository,
+    approval_key,
     deploy_view,
 )
 from signalbox.storage.repositories.reservations import (
@@ -54,15 +55,15 @@ _RESERVATION_HORIZON = timedelta(days=2)
 
 def view_of(uow: UnitOfWork, row: DeployRow) -> DeployView:
     """The core's view of ``row``, with the latest approval decision on its plan."""
-    latest = ApprovalRepository(uow.session).latest(row.environment, row.plan_digest)
+    latest = ApprovalRepository(uow.session).latest(row.environment, approval_key(row))
     return deploy_view(row, approval=latest.decision if latest is not None else None)
 
 
 def views_of(uow: UnitOfWork, environment: str, rows: list[DeployRow]) -> tuple[DeployView, ...]:
     """The core's views of ``rows`` (one environment), approvals read in one query."""
-    digests = [row.plan_digest for row in rows if row.plan_digest is not None]
+    digests = [approval_key(row) for row in rows]
     decisions = ApprovalRepository(uow.session).latest_by_digest(environment, digests)
-    return tuple(deploy_view(row, approval=decisions.get(row.plan_digest or "")) for row in rows)
+    return tuple(deploy_view(row, approval=decisions.get(approval_key(row))) for row in rows)
 
 
 def _fail_lapsed_running(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:

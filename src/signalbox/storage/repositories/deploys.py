@@ -12,10 +12,22 @@ from signalbox.core.errors import UnknownDeploy
 from signalbox.core.views import DeployState, DeployView, Principal
 from signalbox.storage.tables import ApprovalRow, DeployRow, HoldRow
 
-__all__ = ["ACTIVE", "ApprovalRepository", "DeployRepository", "deploy_view"]
+__all__ = [
+    "ACTIVE",
+    "ApprovalRepository",
+    "DeployRepository",
+    "approval_key",
+    "deploy_view",
+]
 
 ACTIVE = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL, DeployState.RUNNING)
 WAITING = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL)
+
+
+def approval_key(row: DeployRow) -> str:
+    """What an approval of ``row`` is bound to: its plan's digest, or, for a deploy without
+    a plan, that deploy alone (``deploy-ID``: a re-run needs a new approval)."""
+    return row.plan_digest or f"deploy-{row.id}"
 
 
 def deploy_view(row: DeployRow, *, approval: str | None = None) -> DeployView:
@@ -158,10 +170,8 @@ class ApprovalRepository:
         self.session.flush()
         return row
 
-    def latest(self, environment: str, plan_digest: str | None) -> ApprovalRow | None:
-        """The latest decision on this plan for this environment (approve or deny)."""
-        if plan_digest is None:
-            return None
+    def latest(self, environment: str, plan_digest: str) -> ApprovalRow | None:
+        """The latest decision on this plan (``approval_key``) for this environment."""
         query = (
             select(ApprovalRow)
             .where(ApprovalRow.environment == environment, ApprovalRow.plan_digest == plan_digest)
