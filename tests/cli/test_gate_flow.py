@@ -88,7 +88,12 @@ def run(
     )
     lines: list[str] = []
     code = run_gate(
-        GateApi(server), request, say=lines.append, clock=clock or Clock(), handle_signals=False
+        GateApi(server),
+        request,
+        say=lines.append,
+        clock=clock or Clock(),
+        sleep=lambda _seconds: None,
+        handle_signals=False,
     )
     return code, lines, marker
 
@@ -287,3 +292,27 @@ def test_an_unreachable_server_past_the_wait_exits_1(tmp_path: Path) -> None:
             clock=Clock(),
             handle_signals=False,
         )
+
+
+def test_a_server_that_answers_unchanged_at_once_is_not_asked_in_a_tight_loop(
+    tmp_path: Path,
+) -> None:
+    queued = answer("wait", position=1, version=5, message="Queued.")
+    unchanged = {"unchanged": True, "version": 5}
+    server = ScriptedServer(
+        {"deploys": [queued], "decision": [unchanged] * 3 + [GO], "finish": [FINISHED]}
+    )
+    slept: list[float] = []
+    request = GateRequest(
+        environment="dev", context=CiContext(), command=[sys.executable, "-c", "pass"]
+    )
+    code = run_gate(
+        GateApi(server),
+        request,
+        say=lambda _: None,
+        sleep=slept.append,
+        clock=Clock(),
+        handle_signals=False,
+    )
+    assert code == 0
+    assert slept == [1.0, 1.0, 1.0]  # one pause after each instant "unchanged"

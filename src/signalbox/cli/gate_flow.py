@@ -32,6 +32,7 @@ Runner = Callable[..., ChildResult]
 REFUSED_FOR_NOW = frozenset({"held", "reserved", "frozen", "superseded", "wait-expired"})
 DENIED = frozenset({"blocked", "denied"})
 APPROVAL_TIMEOUT = "approval-expired"
+MIN_POLL_SECONDS = 1.0  # never ask more often than this while nothing changes
 FINISH_ATTEMPTS = 4  # the outcome is worth a few retries: else the lease lapses (failed)
 T = TypeVar("T")
 
@@ -135,12 +136,18 @@ def _wait_for_decision(
             reason = APPROVAL_TIMEOUT if answer.decision == "needs-approval" else "wait-expired"
             return api.cancel(answer.deploy_id, reason=reason)
         hold_for = max(1, min(DEFAULT_POLL_SECONDS, int(remaining + 0.999)))
-        answer = retrying(
-            functools.partial(api.poll, answer, wait_seconds=hold_for),
-            say=say,
-            sleep=sleep,
-            give_up=lambda delay: clock() + delay > deadline,
+        asked = clock()
+        last, answer = (
+            answer,
+            retrying(
+                functools.partial(api.poll, answer, wait_seconds=hold_for),
+                say=say,
+                sleep=sleep,
+                give_up=lambda delay: clock() + delay > deadline,
+            ),
         )
+        if answer is last and clock() - asked < MIN_POLL_SECONDS:
+            sleep(MIN_POLL_SECONDS - (clock() - asked))  # a server that does not hold: no spin
     return answer
 
 
