@@ -12,14 +12,15 @@ environment's time zone, in which case they are local (``15:30 CET``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import InvalidInput, InvalidTransition
 from signalbox.core.holds import is_live
-from signalbox.core.queue import WAITING_STATES, position_of, queue_order, running_deploy
+from signalbox.core.queue import WAITING_STATES, queue_order, running_deploy
 from signalbox.core.reservations import first_conflict, next_free_start
 from signalbox.core.times import format_local, format_utc, require_utc
 from signalbox.core.views import (
@@ -58,6 +59,10 @@ class EnvironmentSnapshot:
     incident: only hotfixes (priority above 0) go. ``unplanned_needs_approval``: a deploy
     without a plan (verdict ``none``) needs an approval, as only routine plans go without
     one. ``timezone`` (IANA name), when given, renders times in messages as local times.
+
+    ``queue`` (derived, not passed) is the waiting deploys in queue order and ``running``
+    the running one, found once per snapshot so that deciding many deploys against it does
+    not sort the queue again for each.
     """
 
     name: str
@@ -68,6 +73,31 @@ class EnvironmentSnapshot:
     frozen: bool = False
     unplanned_needs_approval: bool = True
     timezone: str | None = None
+    queue: tuple[DeployView, ...] = field(init=False, repr=False, compare=False)
+    running: DeployView | None = field(init=False, repr=False, compare=False)
+    _places: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        queue = tuple(queue_order(self.deploys))
+        places = {deploy.id: place for place, deploy in enumerate(queue, start=1)}
+        if len({deploy.id for deploy in self.deploys}) != len(self.deploys):
+            places = {}  # ids repeat: no place can be told from the snapshot alone
+        object.__setattr__(self, "queue", queue)
+        object.__setattr__(self, "running", running_deploy(self.deploys))
+        object.__setattr__(self, "_places", places)
+
+    def place_in_queue(self, deploy: DeployView) -> int | None:
+        """``deploy``'s 1-based place in ``queue`` when the snapshot holds this very view of
+        it; None otherwise (then the queue with ``deploy`` as given must be sorted anew)."""
+        place = self._places.get(deploy.id)
+        if place is None or self.queue[place - 1] != deploy:
+            return None
+        return place
+
+    def waiting_deploy(self, deploy_id: int) -> DeployView | None:
+        """The view of ``deploy_id`` in ``queue``; None if it is not there (or ids repeat)."""
+        place = self._places.get(deploy_id)
+        return None if place is None else self.queue[place - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,9 +343,6 @@ def _needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> NeedsA
 
 def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime) -> Wait | None:
     """Step 8: one deploy at a time, in queue order."""
-    others = [d for d in snapshot.deploys if d.id != deploy.id]
-    everyone = [*others, deploy]
-    running = running_deploy(others)
     hold = snapshot.hold
     deploy_hold_of_another = (
         hold is not None
@@ -323,11 +350,10 @@ def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datet
         and hold.kind is HoldKind.DEPLOY
         and hold.deploy_id != deploy.id
     )
-    position = position_of(everyone, deploy.id) if deploy.state in WAITING_STATES else 1
-    position = position or 1
+    queue, position, running = _place_in_queue(snapshot, deploy)
     if running is None and position == 1 and not deploy_hold_of_another:
         return None
-    ahead = queue_order(everyone)[position - 2] if position > 1 else running
+    ahead = queue[position - 2] if position > 1 else running
     if ahead is not None:
         who = f"deploy {ahead.id} ({ahead.branch} @ {ahead.commit[:7]} by {ahead.requester.name})"
     else:
@@ -336,6 +362,27 @@ def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datet
         f"Deploy {deploy.id} is number {position} in the queue for {snapshot.name}, behind {who}."
     )
     return Wait(deploy.id, position, ahead, message)
+
+
+def _place_in_queue(
+    snapshot: EnvironmentSnapshot, deploy: DeployView
+) -> tuple[Sequence[DeployView], int, DeployView | None]:
+    """The queue with ``deploy`` as given in it, its place (1 if it is not waiting) and the
+    running deploy other than ``deploy``.
+
+    The snapshot's own queue serves when it holds this very view of ``deploy`` (as when a
+    batch decides the deploys of one snapshot); otherwise the queue is sorted anew.
+    """
+    place = snapshot.place_in_queue(deploy)
+    if place is not None and deploy.state in WAITING_STATES:
+        return snapshot.queue, place, snapshot.running
+    others = [d for d in snapshot.deploys if d.id != deploy.id]
+    running = running_deploy(others)
+    if deploy.state not in WAITING_STATES:
+        return (), 1, running
+    queue = queue_order([*others, deploy])
+    place = next(p for p, d in enumerate(queue, start=1) if d.id == deploy.id)
+    return queue, place, running
 
 
 def _newest_of_branch(snapshot: EnvironmentSnapshot, deploy: DeployView) -> DeployView | None:

@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from signalbox.core.gate import EnvironmentSnapshot, Go, decide_gate
-from signalbox.core.queue import queue_order
 from signalbox.core.views import DeployState
 from signalbox.services.deploy_answers import GateAnswer
 from signalbox.services.deploy_snapshot import load_snapshot, recheck_at, views_of
@@ -69,11 +68,13 @@ def decide_waiting(
         snapshot = load_snapshot(uow, settings, environment, timezone=env.timezone, now=now)
         rows = {row.id: row for row in DeployRepository(uow.session).active(environment)}
         answers: dict[int, GateAnswer] = {}
-        for view in queue_order(snapshot.deploys):
+        for view in snapshot.queue:
             row = rows[view.id]
             if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
                 continue
-            current = next(v for v in snapshot.deploys if v.id == view.id)
+            current = snapshot.waiting_deploy(view.id) or next(
+                v for v in snapshot.deploys if v.id == view.id
+            )
             decision = decide_gate(snapshot, current, now=now)
             if isinstance(decision, Go) and row.id not in present:
                 continue
