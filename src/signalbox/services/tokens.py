@@ -174,10 +174,9 @@ def authenticate(engine: Engine, secret: str, *, now: datetime) -> Caller:
 
 
 def _touch(engine: Engine, digest: str, now: datetime) -> None:
+    """Mark the token used, unless a concurrent request already did within _TOUCH_EVERY."""
     with UnitOfWork(engine) as uow:
-        row = uow.tokens.by_hash(digest)
-        if row is not None:
-            row.last_used_at = now
+        uow.tokens.touch(digest, now=now, unless_used_since=now - _TOUCH_EVERY)
 
 
 def register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> None:

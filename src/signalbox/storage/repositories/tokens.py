@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from signalbox.storage.tables import TokenRow
@@ -17,6 +17,18 @@ class TokenRepository:
     def by_hash(self, secret_hash: str) -> TokenRow | None:
         query = select(TokenRow).where(TokenRow.secret_hash == secret_hash)
         return self.session.scalars(query).one_or_none()
+
+    def touch(self, secret_hash: str, *, now: datetime, unless_used_since: datetime) -> None:
+        """Set last_used_at to ``now`` unless it is already ``unless_used_since`` or later.
+
+        One conditional UPDATE: of many requests that find the mark stale at once, the first
+        writes it and the others match no row (no lost update, no write each).
+        """
+        stale = or_(TokenRow.last_used_at.is_(None), TokenRow.last_used_at < unless_used_since)
+        query = update(TokenRow).where(TokenRow.secret_hash == secret_hash, stale)
+        self.session.execute(
+            query.values(last_used_at=now), execution_options={"synchronize_session": False}
+        )
 
     def by_name(self, name: str) -> TokenRow | None:
         return self.session.scalars(select(TokenRow).where(TokenRow.name == name)).one_or_none()
