@@ -80,7 +80,13 @@ def serve(
         port=settings.port,
         access_log=access_log,
         log_level="info" if access_log else "warning",
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
     )
+
+
+_SHUTDOWN_GRACE_SECONDS = 3
+"""How long Ctrl-C waits for open requests: parked long-polls would otherwise hold the server
+up to 25 s, and a waiting gate asks again (of this server once it is back, or another one)."""
 
 
 def _safe_url(url: str) -> str:
