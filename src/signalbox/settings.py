@@ -32,47 +32,100 @@ class SettingSpec:
 
 
 SETTINGS: tuple[SettingSpec, ...] = (
-    SettingSpec("database_url", str, "sqlite:///signalbox.db",
-                "SQLAlchemy URL of the database: a SQLite file (default) or PostgreSQL "
-                "(postgresql+psycopg://user@host/db) for several servers sharing one database."),
+    SettingSpec(
+        "database_url",
+        str,
+        "sqlite:///signalbox.db",
+        "SQLAlchemy URL of the database: a SQLite file (default) or PostgreSQL "
+        "(postgresql+psycopg://user@host/db) for several servers sharing one database.",
+    ),
     SettingSpec("host", str, "127.0.0.1", "Address `signalbox serve` listens on."),
     SettingSpec("port", int, 8787, "Port `signalbox serve` listens on."),
-    SettingSpec("public_url", str, "",
-                "The URL people and CI use to reach the server, for links in answers "
-                "(default: http://HOST:PORT)."),
-    SettingSpec("admin_token", str, "",
-                "Bootstrap admin token, accepted at start-up with the admin role on every "
-                "environment. Use it to create the real tokens, then unset it.", secret=True),
-    SettingSpec("timezone", str, "UTC",
-                "Default time zone for showing and reading times (an IANA name such as "
-                "Europe/Berlin); each environment may set its own."),
-    SettingSpec("max_plan_bytes", int, 512 * 1024 * 1024,
-                "Largest plan JSON the server accepts; larger bodies get payload-too-large."),
-    SettingSpec("max_body_bytes", int, 1024 * 1024,
-                "Largest JSON request body (other than plans and states) the server accepts."),
-    SettingSpec("deploy_lease_seconds", int, 60,
-                "Lease of a running deploy: `signalbox gate` renews it every third of it; "
-                "when its runner dies the environment frees itself after at most this long."),
-    SettingSpec("longpoll_seconds", int, 25,
-                "Longest time the server holds a waiting gate's request before answering "
-                "\"no change\" (keep it below your proxy's read timeout)."),
-    SettingSpec("allow_self_approval", bool, False,
-                "Whether whoever requested a deploy may approve its plan themselves "
-                "(default: no, another approver must)."),
-    SettingSpec("state_keys", str, "",
-                "Keys that encrypt Terraform states at rest (AES-256-GCM): comma-separated "
-                "ID:BASE64 entries of 32-byte keys, from `signalbox state new-key ID`. The first "
-                "encrypts, all decrypt; to rotate, put a new key first and run `signalbox state "
-                "rotate-key`. Empty: states are stored in clear (the server says so at start).",
-                secret=True),
-    SettingSpec("state_retention", int, 100,
-                "Versions of each Terraform state whose bodies are kept; older ones keep their "
-                "row (who, when, serial) but lose their body. The newest is never pruned."),
-    SettingSpec("state_auto_hold", str, "2h",
-                "How long a person's state write while nobody holds the environment holds it "
-                "for them (the out-of-band rule); \"off\" turns the rule off."),
-    SettingSpec("max_state_bytes", int, 1024 * 1024 * 1024,
-                "Largest Terraform state body the server accepts; larger ones get 413."),
+    SettingSpec(
+        "public_url",
+        str,
+        "",
+        "The URL people and CI use to reach the server, for links in answers "
+        "(default: http://HOST:PORT).",
+    ),
+    SettingSpec(
+        "admin_token",
+        str,
+        "",
+        "Bootstrap admin token, accepted at start-up with the admin role on every "
+        "environment. Use it to create the real tokens, then unset it.",
+        secret=True,
+    ),
+    SettingSpec(
+        "timezone",
+        str,
+        "UTC",
+        "Default time zone for showing and reading times (an IANA name such as "
+        "Europe/Berlin); each environment may set its own.",
+    ),
+    SettingSpec(
+        "max_plan_bytes",
+        int,
+        512 * 1024 * 1024,
+        "Largest plan JSON the server accepts; larger bodies get payload-too-large.",
+    ),
+    SettingSpec(
+        "max_body_bytes",
+        int,
+        1024 * 1024,
+        "Largest JSON request body (other than plans and states) the server accepts.",
+    ),
+    SettingSpec(
+        "deploy_lease_seconds",
+        int,
+        60,
+        "Lease of a running deploy: `signalbox gate` renews it every third of it; "
+        "when its runner dies the environment frees itself after at most this long.",
+    ),
+    SettingSpec(
+        "longpoll_seconds",
+        int,
+        25,
+        "Longest time the server holds a waiting gate's request before answering "
+        '"no change" (keep it below your proxy\'s read timeout).',
+    ),
+    SettingSpec(
+        "allow_self_approval",
+        bool,
+        False,
+        "Whether whoever requested a deploy may approve its plan themselves "
+        "(default: no, another approver must).",
+    ),
+    SettingSpec(
+        "state_keys",
+        str,
+        "",
+        "Keys that encrypt Terraform states at rest (AES-256-GCM): comma-separated "
+        "ID:BASE64 entries of 32-byte keys, from `signalbox state new-key ID`. The first "
+        "encrypts, all decrypt; to rotate, put a new key first and run `signalbox state "
+        "rotate-key`. Empty: states are stored in clear (the server says so at start).",
+        secret=True,
+    ),
+    SettingSpec(
+        "state_retention",
+        int,
+        100,
+        "Versions of each Terraform state whose bodies are kept; older ones keep their "
+        "row (who, when, serial) but lose their body. The newest is never pruned.",
+    ),
+    SettingSpec(
+        "state_auto_hold",
+        str,
+        "2h",
+        "How long a person's state write while nobody holds the environment holds it "
+        'for them (the out-of-band rule); "off" turns the rule off.',
+    ),
+    SettingSpec(
+        "max_state_bytes",
+        int,
+        1024 * 1024 * 1024,
+        "Largest Terraform state body the server accepts; larger ones get 413.",
+    ),
 )
 
 
@@ -123,20 +176,28 @@ def _coerce(spec: SettingSpec, value: Any, source: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
             return _BOOL_WORDS[value.strip().lower()]
-        raise ConfigError(f"{source}: {spec.name} must be true or false, not {value!r}.",
-                          hint=f"Set {spec.name} to true or false.")
+        raise ConfigError(
+            f"{source}: {spec.name} must be true or false, not {value!r}.",
+            hint=f"Set {spec.name} to true or false.",
+        )
     if spec.kind is int:
         if isinstance(value, bool):
-            raise ConfigError(f"{source}: {spec.name} must be a whole number, not {value!r}.",
-                              hint=f"Set {spec.name} to a number such as {spec.default}.")
+            raise ConfigError(
+                f"{source}: {spec.name} must be a whole number, not {value!r}.",
+                hint=f"Set {spec.name} to a number such as {spec.default}.",
+            )
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{source}: {spec.name} must be a whole number, not {value!r}.",
-                              hint=f"Set {spec.name} to a number such as {spec.default}.") from None
+            raise ConfigError(
+                f"{source}: {spec.name} must be a whole number, not {value!r}.",
+                hint=f"Set {spec.name} to a number such as {spec.default}.",
+            ) from None
     if not isinstance(value, str):
-        raise ConfigError(f"{source}: {spec.name} must be a string, not {value!r}.",
-                          hint=f"Quote the value of {spec.name}.")
+        raise ConfigError(
+            f"{source}: {spec.name} must be a string, not {value!r}.",
+            hint=f"Quote the value of {spec.name}.",
+        )
     return value
 
 
@@ -147,11 +208,40 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         with file.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"The configuration file {file} does not exist.",
-                          hint="Pass --config with the path of your signalbox.toml.") from None
+        raise ConfigError(
+            f"The configuration file {file} does not exist.",
+            hint="Pass --config with the path of your signalbox.toml.",
+        ) from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{file} is not valid TOML: {error}.",
-                          hint="Fix the file at the position shown.") from None
+        raise ConfigError(
+            f"{file} is not valid TOML: {error}.", hint="Fix the file at the position shown."
+        ) from None
+
+
+ENVIRONMENT_KEYS = ("timezone", "expected_deploy", "policy", "freeze")
+
+
+def _validate_environment(
+    name: str, table: Mapping[str, Any], document: Mapping[str, Any], default_tz: str
+) -> None:
+    """Everything an environment table says is checked at load, so a typo stops the start
+    (or the command) with a message naming it, not a later gate or check."""
+    from signalbox.core.freeze import parse_freeze_windows
+    from signalbox.core.plan import parse_policy
+    from signalbox.core.times import load_zone
+
+    unknown = sorted(set(table) - set(ENVIRONMENT_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in [environments.{name}]: {', '.join(unknown)}.",
+            hint=f"An environment takes {', '.join(ENVIRONMENT_KEYS)} (docs/server.md).",
+        )
+    timezone = str(table.get("timezone", default_tz))
+    load_zone(timezone)
+    parse_freeze_windows(
+        table.get("freeze", []), where=f"environments.{name}.freeze", default_timezone=timezone
+    )
+    parse_policy(name, document)
 
 
 def _environments(document: Mapping[str, Any], default_tz: str) -> dict[str, EnvironmentConfig]:
@@ -159,13 +249,18 @@ def _environments(document: Mapping[str, Any], default_tz: str) -> dict[str, Env
 
     tables = document.get("environments", {})
     if not isinstance(tables, dict):
-        raise ConfigError("[environments] must be a table of environments.",
-                          hint="Write one [environments.NAME] table per environment.")
+        raise ConfigError(
+            "[environments] must be a table of environments.",
+            hint="Write one [environments.NAME] table per environment.",
+        )
     found: dict[str, EnvironmentConfig] = {}
     for name, table in tables.items():
         if not isinstance(table, dict):
-            raise ConfigError(f"[environments.{name}] must be a table.",
-                              hint=f"Write [environments.{name}] followed by its keys.")
+            raise ConfigError(
+                f"[environments.{name}] must be a table.",
+                hint=f"Write [environments.{name}] followed by its keys.",
+            )
+        _validate_environment(name, table, document, default_tz)
         expected = table.get("expected_deploy", "10m")
         seconds = int(parse_duration(str(expected)).total_seconds())
         windows = table.get("freeze", [])
@@ -180,8 +275,9 @@ def _environments(document: Mapping[str, Any], default_tz: str) -> dict[str, Env
     return found
 
 
-def load_settings(config: str | Path | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    config: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Build the Settings: defaults, then the file's [server] table, then SIGNALBOX_* vars."""
     env = os.environ if environ is None else environ
     path = config or env.get("SIGNALBOX_CONFIG") or ""
@@ -192,8 +288,10 @@ def load_settings(config: str | Path | None = None,
     known = {spec.name: spec for spec in SETTINGS}
     unknown = sorted(set(server) - set(known))
     if unknown:
-        raise ConfigError(f"Unknown setting(s) in [server]: {', '.join(unknown)}.",
-                          hint="See docs/settings.md for the settings signalbox knows.")
+        raise ConfigError(
+            f"Unknown setting(s) in [server]: {', '.join(unknown)}.",
+            hint="See docs/settings.md for the settings signalbox knows.",
+        )
     values: dict[str, Any] = {}
     for spec in SETTINGS:
         if spec.name in server:
@@ -202,6 +300,13 @@ def load_settings(config: str | Path | None = None,
             values[spec.name] = _coerce(spec, env[spec.env_var], spec.env_var)
     settings_fields = {f.name for f in fields(Settings)}
     assert set(known) <= settings_fields, "every SettingSpec needs a Settings field"
+    from signalbox.core.times import load_zone
+
     timezone = values.get("timezone", "UTC")
-    return Settings(**values, environments=_environments(document, timezone),
-                    config_path=str(path), document=document)
+    load_zone(timezone)
+    return Settings(
+        **values,
+        environments=_environments(document, timezone),
+        config_path=str(path),
+        document=document,
+    )
