@@ -83,11 +83,16 @@ def test_a_killed_runner_frees_the_environment_by_itself(server, tmp_path):
     hanging = [
         sys.executable,
         "-c",
-        f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); time.sleep(600)",
+        "import os, pathlib, time\n"
+        f"pathlib.Path({str(started)!r} + '.tmp').write_text(str(os.getpid()))\n"
+        f"os.replace({str(started)!r} + '.tmp', {str(started)!r})\n"
+        "time.sleep(600)\n",
     ]
     first = gate(server, "--", *hanging, start_new_session=True)
     wait_for(started)
-    os.killpg(first.pid, signal.SIGKILL)  # the runner dies: gate and command at once
+    # The runner dies: the gate and the command it started (in its own process group) at once.
+    os.killpg(first.pid, signal.SIGKILL)
+    os.kill(int(started.read_text()), signal.SIGKILL)
     first.wait(timeout=30)
     applied = tmp_path / "applied"
     second = gate(
