@@ -52,7 +52,7 @@ def rows(engine, table):
         return connection.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-@pytest.mark.parametrize("keys", ["", new_key_text("k")])
+@pytest.mark.parametrize("keys", ["", new_key_text("k")], ids=["clear", "encrypted"])
 def test_staging_stores_sealed_segments_that_read_back(tmp_path, keys):
     engine = sqlite_engine(tmp_path / "db.sqlite")
     keyring = StateKeyring.from_setting(keys)

@@ -42,7 +42,7 @@ _BY_ERROR: dict[type[errors.SignalboxError], ExitCode] = {
 def exit_code_for(error: errors.SignalboxError) -> ExitCode:
     for cls in type(error).__mro__:
         if cls in _BY_ERROR:
-            return _BY_ERROR[cls]  # type: ignore[index]
+            return _BY_ERROR[cls]
     return ExitCode.FAILURE
 
 
