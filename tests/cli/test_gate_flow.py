@@ -316,3 +316,22 @@ def test_a_server_that_answers_unchanged_at_once_is_not_asked_in_a_tight_loop(
     )
     assert code == 0
     assert slept == [1.0, 1.0, 1.0]  # one pause after each instant "unchanged"
+
+
+@pytest.mark.parametrize(
+    ("context", "shown"),
+    [
+        (
+            CiContext(commit="1a2b3c4d5e6f7a8b", branch="main", actor="ci-dev"),
+            " (main @ 1a2b3c4d5e6f, by ci-dev)",
+        ),
+        (CiContext(branch="main"), " (main)"),
+        (CiContext(actor="alice"), " (by alice)"),
+        (CiContext(), ""),
+    ],
+)
+def test_the_header_shows_only_the_ci_context_that_is_known(context, shown):
+    from signalbox.cli.gate_flow import _origin
+
+    request = GateRequest(environment="dev", context=context, command=["true"])
+    assert _origin(request) == shown

@@ -235,6 +235,16 @@ def format_duration_precise(seconds: float) -> str:
     return format_duration(timedelta(seconds=round(seconds)))
 
 
+def _origin(request: GateRequest) -> str:
+    """`` (main @ abc1234, by alice)`` from whatever CI context is known; empty when none is."""
+    context = request.context
+    parts = [" @ ".join(p for p in (context.branch, context.commit[:12]) if p)]
+    if context.actor:
+        parts.append(f"by {context.actor}")
+    known = [part for part in parts if part]
+    return f" ({', '.join(known)})" if known else ""
+
+
 def run_gate(
     api: GateApi,
     request: GateRequest,
@@ -250,11 +260,7 @@ def run_gate(
     answer = api.request(
         request.environment, request.context, plan=request.plan, plan_source=request.plan_source
     )
-    who = f", by {request.context.actor}" if request.context.actor else ""
-    say(
-        f"signalbox gate: {request.environment}, deploy #{answer.deploy_id} "
-        f"({request.context.branch or '?'} @ {request.context.commit[:12] or '?'}{who})"
-    )
+    say(f"signalbox gate: {request.environment}, deploy #{answer.deploy_id}{_origin(request)}")
     for line in render_analysis(answer.analysis):
         say(line)
     guard = _interruptible() if handle_signals else contextlib.nullcontext()

@@ -126,7 +126,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def deploy_link(settings: Settings, deploy_id: int) -> str:
-    return f"{settings.base_url}/deploys/{deploy_id}"
+    return f"{settings.base_url}/api/deploys/{deploy_id}"
 
 
 def final_answer(row: DeployRow, *, version: int) -> GateAnswer:
