@@ -38,13 +38,18 @@ fmt: $(STAMP)
 check-plans: $(STAMP)
 	$(BIN)/python -m signalbox.cli.run_example check-plans
 
-## bench: every benchmark in bench/
+## bench: every benchmark in bench/ (several minutes; figures and ratios in docs/benchmarks.md)
 bench: $(STAMP)
 	$(BIN)/python bench/plan_check.py
+	$(BIN)/python bench/server.py
+	$(BIN)/python bench/gate_wait.py
+	$(BIN)/python bench/tfstate.py
 
-## docs: regenerate docs/cli.md from --help
+## docs: regenerate the generated reference pages (a test fails when they are stale)
 docs: $(STAMP)
 	$(BIN)/python tools/gen_cli_docs.py > docs/cli.md
+	$(BIN)/python tools/gen_settings_doc.py > docs/settings.md
+	$(BIN)/python tools/gen_errors_doc.py > docs/errors.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

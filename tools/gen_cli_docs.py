@@ -34,7 +34,7 @@ def _walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
 def _param_row(param: Any) -> str:
     is_argument = param.param_type_name == "argument"
     if is_argument:
-        names = f"`{param.human_readable_name}`"
+        names = f"`{param.metavar or param.name.upper()}`"
         help_text = getattr(param, "help", None) or ""
     else:
         flags = [*param.opts, *param.secondary_opts]

@@ -1,4 +1,4 @@
-"""docs/settings.md and docs/errors.md are generated; these fail when they drift."""
+"""docs/cli.md, docs/settings.md and docs/errors.md are generated; these fail when they drift."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("tool", "page"),
     [
+        ("tools/gen_cli_docs.py", "docs/cli.md"),
         ("tools/gen_settings_doc.py", "docs/settings.md"),
         ("tools/gen_errors_doc.py", "docs/errors.md"),
     ],
@@ -23,7 +24,7 @@ def test_generated_page_matches_the_code(tool, page):
         [sys.executable, str(ROOT / tool)], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert (ROOT / page).read_text(encoding="utf-8") == generated, (
-        f"{page} is stale: run .venv/bin/python {tool} > {page}"
+        f"{page} is stale: run `make docs`"
     )
 
 
