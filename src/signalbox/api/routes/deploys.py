@@ -77,6 +77,14 @@ async def _in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T
     return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
 
 
+async def _call_service(context: Server, function: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """``function(engine, settings, *args, now=now, **kw)`` in a worker thread: the shape of
+    every deploy service that changes something."""
+    return await _in_thread(
+        function, context.engine, context.settings, *args, now=context.now(), **kw
+    )
+
+
 def _published(request: Request, answer: GateAnswer) -> dict[str, Any]:
     """Wake this process's waiters of the environment at once, and answer."""
     feed_of(request).notify(answer.deploy.environment, answer.version)
@@ -101,20 +109,18 @@ async def request_deploy(
         plan=_plan_bytes(body),
         plan_source=body.plan_source or "plan.json",
     )
-    answer = await _in_thread(
-        deploys.request_deploy,
-        context.engine,
-        context.settings,
-        wanted,
-        requester=caller.principal,
-        now=context.now(),
+    answer = await _call_service(
+        context, deploys.request_deploy, wanted, requester=caller.principal
     )
     return _published(request, answer)
 
 
-async def _caller_may_read(caller: Caller, context: Server, deploy_id: int) -> DeployRead:
+async def _deploy_caller_may(
+    action: Action, caller: Caller, context: Server, deploy_id: int
+) -> DeployRead:
+    """The deploy, once ``caller`` is known to be allowed ``action`` on its environment."""
     deploy = await _in_thread(get_deploy, context.engine, deploy_id)
-    caller.require(Action.READ, deploy.environment)
+    caller.require(action, deploy.environment)
     return deploy
 
 
@@ -191,9 +197,7 @@ async def decision(
         )
         if deploy_id in batch:
             return _published(request, batch[deploy_id])
-    answer = await _in_thread(
-        deploys.decide_deploy, context.engine, context.settings, deploy_id, now=context.now()
-    )
+    answer = await _call_service(context, deploys.decide_deploy, deploy_id)
     return _published(request, answer)
 
 
@@ -205,14 +209,12 @@ async def heartbeat(
     context: Server = Depends(server),
 ) -> dict[str, Any]:
     """Renew the running deploy's lease (409 when it was lost: stop changing things)."""
-    answer = await _in_thread(
+    answer = await _call_service(
+        context,
         deploy_runs.heartbeat_deploy,
-        context.engine,
-        context.settings,
         deploy_id,
         principal=caller.principal,
         fencing_token=body.fencing_token,
-        now=context.now(),
     )
     return answer.to_json()
 
@@ -226,16 +228,14 @@ async def finish(
     context: Server = Depends(server),
 ) -> dict[str, Any]:
     """Report the command's exit code and duration; releases the environment."""
-    answer = await _in_thread(
+    answer = await _call_service(
+        context,
         deploy_runs.finish_deploy,
-        context.engine,
-        context.settings,
         deploy_id,
         principal=caller.principal,
         fencing_token=body.fencing_token,
         exit_code=body.exit_code,
         duration_seconds=body.duration_seconds,
-        now=context.now(),
     )
     return _published(request, answer)
 
@@ -249,14 +249,8 @@ async def cancel(
     context: Server = Depends(server),
 ) -> dict[str, Any]:
     """The gate stops waiting: wait-expired, approval-expired or interrupted."""
-    answer = await _in_thread(
-        deploys.cancel_deploy,
-        context.engine,
-        context.settings,
-        deploy_id,
-        principal=caller.principal,
-        reason=body.reason,
-        now=context.now(),
+    answer = await _call_service(
+        context, deploys.cancel_deploy, deploy_id, principal=caller.principal, reason=body.reason
     )
     return _published(request, answer)
 
@@ -270,17 +264,14 @@ async def _decide_approval(
     *,
     approve: bool,
 ) -> dict[str, Any]:
-    deploy = await _in_thread(get_deploy, context.engine, deploy_id)
-    caller.require(Action.APPROVE, deploy.environment)
-    approval = await _in_thread(
+    deploy = await _deploy_caller_may(Action.APPROVE, caller, context, deploy_id)
+    approval = await _call_service(
+        context,
         approvals.decide_approval,
-        context.engine,
-        context.settings,
         deploy_id,
         approver=caller.principal,
         approve=approve,
         reason=body.reason,
-        now=context.now(),
     )
     feed = feed_of(request)
     feed.notify(deploy.environment, feed.version(deploy.environment) + 1)
@@ -342,4 +333,4 @@ async def deploy_detail(
     deploy_id: int, caller: Caller = Depends(current_caller), context: Server = Depends(server)
 ) -> dict[str, Any]:
     """One deploy, with its plan analysis (never attribute values)."""
-    return (await _caller_may_read(caller, context, deploy_id)).to_json()
+    return (await _deploy_caller_may(Action.READ, caller, context, deploy_id)).to_json()
