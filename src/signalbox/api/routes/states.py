@@ -8,6 +8,7 @@ POST /api/states/{environment}/{state}/restore     {"serial": N} (admin, under a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -43,6 +44,16 @@ def version_read(version: VersionInfo) -> dict[str, Any]:
     return body
 
 
+def _versions_read(
+    context: Server, environment: str, versions: Sequence[VersionInfo]
+) -> dict[str, Any]:
+    return {
+        "environment": environment,
+        "timezone": context.timezone(environment),
+        "versions": [version_read(v) for v in versions],
+    }
+
+
 @router.get("/{environment}")
 def environment_versions(
     environment: str,
@@ -51,14 +62,9 @@ def environment_versions(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> dict[str, Any]:
-    context.configured(environment)
-    caller.require(Action.READ_STATE, environment)
+    caller.require(Action.READ_STATE, context.configured(environment))
     versions = list_versions(store, environment=environment, limit=limit)
-    return {
-        "environment": environment,
-        "timezone": context.timezone(environment),
-        "versions": [version_read(v) for v in versions],
-    }
+    return _versions_read(context, environment, versions)
 
 
 @router.get("/{environment}/{state}")
@@ -70,14 +76,9 @@ def state_versions(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> dict[str, Any]:
-    context.configured(environment)
-    caller.require(Action.READ_STATE, environment)
+    caller.require(Action.READ_STATE, context.configured(environment))
     versions = list_versions(store, environment=environment, name=state, limit=limit)
-    return {
-        "environment": environment,
-        "timezone": context.timezone(environment),
-        "versions": [version_read(v) for v in versions],
-    }
+    return _versions_read(context, environment, versions)
 
 
 @router.get("/{environment}/{state}/show")
@@ -89,8 +90,7 @@ async def show(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> dict[str, Any]:
-    context.configured(environment)
-    caller.require(Action.READ_STATE, environment)
+    caller.require(Action.READ_STATE, context.configured(environment))
     change = await run_in_threadpool(
         lambda: show_version(store, environment=environment, name=state, serial=serial)
     )
@@ -113,8 +113,7 @@ async def restore(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> dict[str, Any]:
-    context.configured(environment)
-    caller.require(Action.RESTORE_STATE, environment)
+    caller.require(Action.RESTORE_STATE, context.configured(environment))
     version = await run_in_threadpool(
         lambda: restore_version(
             store,

@@ -70,6 +70,13 @@ def state_store(request: Request, context: Server = Depends(server)) -> StateSto
     return store
 
 
+def _accepted(decision: Accepted | Refusal) -> Accepted:
+    """``decision`` if accepted; a refusal is raised as its error (``_refusal_error``)."""
+    if isinstance(decision, Refusal):
+        raise _refusal_error(decision)
+    return decision
+
+
 def _refusal_error(refusal: Refusal) -> StateRefused | StateBodyInvalid:
     """A refused write, delete or UNLOCK as an error: 423 ``state-locked`` (a hold or a
     Terraform lock stands in the way), 409 ``state-refused`` (history, ownership) or 422
@@ -133,8 +140,7 @@ async def put_state(
     store: StateStore = Depends(state_store),
 ) -> Response:
     """Store a new version; refused (409/422, nothing stored) when the rules say so."""
-    context.configured(environment)
-    caller.require(Action.WRITE_STATE, environment)
+    caller.require(Action.WRITE_STATE, context.configured(environment))
     validate_state_name(state)
     declared = decode_content_md5(request.headers.get("content-md5"))
     staged = await stage_body(
@@ -156,12 +162,12 @@ async def put_state(
             now=context.now(),
         )
     )
-    if isinstance(decision, Refusal):
-        raise _refusal_error(decision)
+    if _accepted(decision).unchanged:
+        return Response(status_code=200)
     prune = BackgroundTask(
         prune_state, store, environment=environment, name=state, now=context.now()
     )
-    return Response(status_code=200, background=None if decision.unchanged else prune)
+    return Response(status_code=200, background=prune)
 
 
 @router.delete(_PATH)
@@ -174,8 +180,7 @@ def delete(
     store: StateStore = Depends(state_store),
 ) -> Response:
     """Delete the state (a deletion version; the history stays)."""
-    context.configured(environment)
-    caller.require(Action.WRITE_STATE, environment)
+    caller.require(Action.WRITE_STATE, context.configured(environment))
     decision = delete_state(
         store,
         principal=caller.principal,
@@ -184,21 +189,22 @@ def delete(
         lock_id=request.query_params.get("ID"),
         now=context.now(),
     )
-    if isinstance(decision, Refusal):
-        raise _refusal_error(decision)
+    _accepted(decision)
     return Response(status_code=200)
 
 
-async def _lock(
+@router.api_route(_PATH, methods=["LOCK"])
+@router.post(_PATH + "/lock")
+async def lock(
     environment: str,
     state: str,
     request: Request,
-    caller: Caller,
-    context: Server,
-    store: StateStore,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
 ) -> Response:
-    context.configured(environment)
-    caller.require(Action.WRITE_STATE, environment)
+    """Take the Terraform lock; 423 with the holder's lock JSON when refused."""
+    caller.require(Action.WRITE_STATE, context.configured(environment))
     body = await _small_body(request)
     decision = await run_in_threadpool(
         lambda: lock_state(
@@ -216,16 +222,18 @@ async def _lock(
     return Response(decision.lock_body.to_json(), status_code=423, media_type="application/json")
 
 
-async def _unlock(
+@router.api_route(_PATH, methods=["UNLOCK"])
+@router.delete(_PATH + "/lock")
+async def unlock(
     environment: str,
     state: str,
     request: Request,
-    caller: Caller,
-    context: Server,
-    store: StateStore,
+    caller: Caller = Depends(current_caller),
+    context: Server = Depends(server),
+    store: StateStore = Depends(state_store),
 ) -> Response:
-    context.configured(environment)
-    caller.require(Action.WRITE_STATE, environment)
+    """Release the lock (the owner with its lock JSON; the owner or an admin with none)."""
+    caller.require(Action.WRITE_STATE, context.configured(environment))
     body = await _small_body(request)
     is_admin = caller.may(Action.FORCE_RELEASE, environment)
     decision = await run_in_threadpool(
@@ -239,37 +247,8 @@ async def _unlock(
             now=context.now(),
         )
     )
-    if isinstance(decision, Refusal):
-        raise _refusal_error(decision)
+    _accepted(decision)
     return Response(status_code=200)
-
-
-@router.api_route(_PATH, methods=["LOCK"])
-@router.post(_PATH + "/lock")
-async def lock(
-    environment: str,
-    state: str,
-    request: Request,
-    caller: Caller = Depends(current_caller),
-    context: Server = Depends(server),
-    store: StateStore = Depends(state_store),
-) -> Response:
-    """Take the Terraform lock; 423 with the holder's lock JSON when refused."""
-    return await _lock(environment, state, request, caller, context, store)
-
-
-@router.api_route(_PATH, methods=["UNLOCK"])
-@router.delete(_PATH + "/lock")
-async def unlock(
-    environment: str,
-    state: str,
-    request: Request,
-    caller: Caller = Depends(current_caller),
-    context: Server = Depends(server),
-    store: StateStore = Depends(state_store),
-) -> Response:
-    """Release the lock (the owner with its lock JSON; the owner or an admin with none)."""
-    return await _unlock(environment, state, request, caller, context, store)
 
 
 @router.post("/api/noop-upload")
