@@ -57,6 +57,37 @@ def _event_data(hold: HoldView) -> dict[str, object]:
     }
 
 
+def _record(
+    uow: UnitOfWork,
+    kind: str,
+    hold: HoldView,
+    *,
+    actor: str,
+    message: str,
+    now: datetime,
+    **extra: object,
+) -> None:
+    """The ``kind`` event (hold.granted, ...) about ``hold``, with its fields as data."""
+    record_event(
+        uow,
+        environment=hold.environment,
+        actor=actor,
+        kind=kind,
+        message=message,
+        now=now,
+        data={**_event_data(hold), **extra},
+        deploy_id=hold.deploy_id,
+    )
+
+
+def _record_renewed(
+    uow: UnitOfWork, hold: HoldView, *, actor: str, where: str, now: datetime
+) -> None:
+    until = format_local(hold.until, where, now=now)
+    message = f"{actor} renewed the hold on {hold.environment} until {until}."
+    _record(uow, "hold.renewed", hold, actor=actor, message=message, now=now)
+
+
 def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldView | None]:
     row = uow.holds.current(environment)
     return row, (hold_view(row) if row is not None else None)
@@ -65,18 +96,11 @@ def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldVie
 def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime, where: str) -> None:
     hold = hold_view(row)
     uow.holds.close(row, at=hold.until, by="signalbox", reason="lapsed")
-    record_event(
-        uow,
-        environment=hold.environment,
-        actor="signalbox",
-        kind="hold.lapsed",
-        message=f"{hold.owner.name}'s hold on {hold.environment} lapsed at "
-        f"{format_local(hold.until, where, now=now)} (not renewed); "
-        f"{hold.environment} is free.",
-        now=now,
-        data=_event_data(hold),
-        deploy_id=hold.deploy_id,
+    message = (
+        f"{hold.owner.name}'s hold on {hold.environment} lapsed at "
+        f"{format_local(hold.until, where, now=now)} (not renewed); {hold.environment} is free."
     )
+    _record(uow, "hold.lapsed", hold, actor="signalbox", message=message, now=now)
 
 
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
@@ -88,37 +112,20 @@ def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> 
     if isinstance(decision, Denied):
         return decision
     hold = decision.hold
-    until = format_local(hold.until, where, now=now)
     if decision.renewed:
         assert row is not None
         row.until, row.reason = hold.until, hold.reason
         row.lease_seconds = int(request.duration.total_seconds())
-        record_event(
-            uow,
-            environment=hold.environment,
-            actor=hold.owner.name,
-            kind="hold.renewed",
-            message=f"{hold.owner.name} renewed the hold on {hold.environment} until {until}.",
-            now=now,
-            data=_event_data(hold),
-            deploy_id=hold.deploy_id,
-        )
+        _record_renewed(uow, hold, actor=hold.owner.name, where=where, now=now)
         return decision
     if row is not None:
         _close_lapsed(uow, row, now=now, where=where)
     token = uow.environments.next_fencing_token(environment)
     assert token == hold.fencing_token, "the fencing counter moved under the row lock"
     uow.holds.grant(hold, lease_seconds=int(request.duration.total_seconds()))
-    record_event(
-        uow,
-        environment=hold.environment,
-        actor=hold.owner.name,
-        kind="hold.granted",
-        message=f"{hold.owner.name} holds {hold.environment} until {until}: {hold.reason}.",
-        now=now,
-        data=_event_data(hold),
-        deploy_id=hold.deploy_id,
-    )
+    until = format_local(hold.until, where, now=now)
+    message = f"{hold.owner.name} holds {hold.environment} until {until}: {hold.reason}."
+    _record(uow, "hold.granted", hold, actor=hold.owner.name, message=message, now=now)
     return decision
 
 
@@ -178,17 +185,7 @@ def renew_hold(
             )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
-        until = format_local(hold.until, env.timezone, now=now)
-        record_event(
-            uow,
-            environment=environment,
-            actor=principal.name,
-            kind="hold.renewed",
-            message=f"{principal.name} renewed the hold on {environment} until {until}.",
-            now=now,
-            data=_event_data(hold),
-            deploy_id=hold.deploy_id,
-        )
+        _record_renewed(uow, hold, actor=principal.name, where=env.timezone, now=now)
         return hold
 
 
@@ -215,16 +212,8 @@ def release_hold(
             )
         assert row is not None
         uow.holds.close(row, at=now, by=principal.name, reason="released")
-        record_event(
-            uow,
-            environment=environment,
-            actor=principal.name,
-            kind="hold.released",
-            message=f"{principal.name} released {environment}.",
-            now=now,
-            data=_event_data(hold),
-            deploy_id=hold.deploy_id,
-        )
+        message = f"{principal.name} released {environment}."
+        _record(uow, "hold.released", hold, actor=principal.name, message=message, now=now)
         return hold
 
 
@@ -248,16 +237,17 @@ def force_release(
                 environment=environment,
             )
         uow.holds.close(row, at=now, by=admin.name, reason=reason)
-        record_event(
+        message = (
+            f"{admin.name} force-released {current.owner.name}'s hold on {environment}: {reason}."
+        )
+        _record(
             uow,
-            environment=environment,
+            "hold.force-released",
+            current,
             actor=admin.name,
-            kind="hold.force-released",
-            message=f"{admin.name} force-released {current.owner.name}'s hold on "
-            f"{environment}: {reason}.",
+            message=message,
             now=now,
-            data={**_event_data(current), "release_reason": reason},
-            deploy_id=current.deploy_id,
+            release_reason=reason,
         )
         return current
 
