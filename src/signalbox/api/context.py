@@ -8,7 +8,9 @@ from datetime import datetime
 from fastapi import Request
 from sqlalchemy import Engine
 
+from signalbox.core.roles import Action
 from signalbox.services.clock import Clock
+from signalbox.services.tokens import Caller
 from signalbox.settings import Settings
 from signalbox.storage.repositories.environments import unknown_environment
 
@@ -30,6 +32,14 @@ class Server:
         if environment not in self.settings.environments:
             raise unknown_environment(environment, sorted(self.settings.environments))
         return environment
+
+    def readable(self, caller: Caller, environment: str | None = None) -> list[str]:
+        """``[environment]`` once it is known configured and readable by ``caller``; without
+        one, every configured environment ``caller`` may read."""
+        if environment is not None:
+            caller.require(Action.READ, self.configured(environment))
+            return [environment]
+        return [name for name in self.settings.environments if caller.may(Action.READ, name)]
 
     def timezone(self, environment: str) -> str:
         config = self.settings.environments.get(environment)

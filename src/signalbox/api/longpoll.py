@@ -86,6 +86,13 @@ def feed_of(request: Request) -> ChangeFeed:
     return feed
 
 
+def wake(request: Request, environment: str) -> None:
+    """Tell this process's waiters of ``environment`` that it changed (a change that does
+    not itself bump the environment's version: approvals, reservations)."""
+    feed = feed_of(request)
+    feed.notify(environment, feed.version(environment) + 1)
+
+
 def seconds_until(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else (moment - now).total_seconds()
 

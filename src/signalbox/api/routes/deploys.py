@@ -34,6 +34,7 @@ from signalbox.api.longpoll import (
     hold_seconds,
     longpoll_caller,
     seconds_until,
+    wake,
 )
 from signalbox.api.schemas_deploys import (
     ApprovalCreate,
@@ -130,7 +131,7 @@ def figures(
 ) -> dict[str, Any]:
     """Per readable environment: queue length, next reservation, last finished deploy (for
     `signalbox status`)."""
-    names = [n for n in context.settings.environments if caller.may(Action.READ, n)]
+    names = context.readable(caller)
     found = deploy_figures(context.engine, context.settings, environments=names, now=context.now())
     return {
         "environments": {
@@ -273,8 +274,7 @@ async def _decide_approval(
         approve=approve,
         reason=body.reason,
     )
-    feed = feed_of(request)
-    feed.notify(deploy.environment, feed.version(deploy.environment) + 1)
+    wake(request, deploy.environment)
     return approval_read(approval)
 
 
@@ -312,13 +312,7 @@ def deploys_list(
     context: Server = Depends(server),
 ) -> dict[str, Any]:
     """Newest first: id, state, who, commit, plan verdict (without the analysis)."""
-    if environment is not None:
-        caller.require(Action.READ, context.configured(environment))
-    names = (
-        [environment]
-        if environment
-        else [name for name in context.settings.environments if caller.may(Action.READ, name)]
-    )
+    names = context.readable(caller, environment)
     found = list_deploys(context.engine, environments=names, limit=limit)
     return {
         "deploys": [

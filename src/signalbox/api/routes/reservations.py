@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
-from signalbox.api.longpoll import feed_of
+from signalbox.api.longpoll import wake
 from signalbox.api.schemas_deploys import ReservationCreateBody, reservation_read
 from signalbox.core.roles import Action
 from signalbox.services import reservations
@@ -39,7 +39,7 @@ def create(
         owner=caller.principal,
         now=context.now(),
     )
-    _wake(request, environment)
+    wake(request, environment)
     return {"reservation": reservation_read(view, context.timezone(environment))}
 
 
@@ -50,13 +50,11 @@ def list_all(
     context: Server = Depends(server),
 ) -> dict[str, Any]:
     """Reservations not over yet and freeze windows of the next two weeks, by start."""
-    if environment is not None:
-        caller.require(Action.READ, context.configured(environment))
-        names = [environment]
-    else:
-        names = [n for n in context.settings.environments if caller.may(Action.READ, n)]
     found = reservations.list_reservations(
-        context.engine, context.settings, environments=names, now=context.now()
+        context.engine,
+        context.settings,
+        environments=context.readable(caller, environment),
+        now=context.now(),
     )
     return {
         "reservations": [
@@ -82,10 +80,5 @@ def cancel(
         may_cancel_any=caller.may(Action.FORCE_RELEASE, found),
         now=context.now(),
     )
-    _wake(request, found)
+    wake(request, found)
     return {"cancelled": reservation_read(view, context.timezone(found))}
-
-
-def _wake(request: Request, environment: str) -> None:
-    feed = feed_of(request)
-    feed.notify(environment, feed.version(environment) + 1)
