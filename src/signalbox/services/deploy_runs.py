@@ -18,8 +18,7 @@ from signalbox.core.gate import Go
 from signalbox.core.holds import decide_renew
 from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
-from signalbox.services.deploys import deploy_event_data, environment_version
-from signalbox.services.events import record_event
+from signalbox.services.deploys import environment_version, record_deploy_event
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import DeployRepository
@@ -133,19 +132,18 @@ def finish_deploy(
         row.exit_code, row.duration_seconds, row.finished_at = exit_code, duration_seconds, now
         uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy #{row.id} finished")
         took = timedelta(seconds=round(duration_seconds))
-        record_event(
+        message = (
+            f"Deploy #{row.id} to {row.environment} {row.outcome} (exit code "
+            f"{exit_code}, {took}); {row.environment} is free."
+        )
+        record_deploy_event(
             uow,
-            environment=row.environment,
+            row,
+            "deploy.finished",
             actor=principal.name,
-            kind="deploy.finished",
-            message=f"Deploy #{row.id} to {row.environment} {row.outcome} (exit code "
-            f"{exit_code}, {took}); {row.environment} is free.",
+            message=message,
             now=now,
-            data={
-                **deploy_event_data(row),
-                "exit_code": exit_code,
-                "duration_seconds": duration_seconds,
-            },
-            deploy_id=row.id,
+            exit_code=exit_code,
+            duration_seconds=duration_seconds,
         )
         return final_answer(row, version=environment_version(uow, row))

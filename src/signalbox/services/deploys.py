@@ -158,16 +158,12 @@ def request_deploy(
             )
         )
         who = request.actor or requester.name
-        record_event(
-            uow,
-            environment=request.environment,
-            actor=requester.name,
-            kind="deploy.requested",
-            message=f"{who} asked to deploy {request.branch or '?'} @ "
-            f"{request.commit[:12] or '?'} to {request.environment} (plan: {analysis.verdict}).",
-            now=now,
-            data=deploy_event_data(row),
-            deploy_id=row.id,
+        message = (
+            f"{who} asked to deploy {request.branch or '?'} @ {request.commit[:12] or '?'} "
+            f"to {request.environment} (plan: {analysis.verdict})."
+        )
+        record_deploy_event(
+            uow, row, "deploy.requested", actor=requester.name, message=message, now=now
         )
         _supersede_older(uow, row, now)
         answer = _decide_row(uow, settings, row, timezone=env.timezone, now=now)
@@ -214,15 +210,14 @@ def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
             f"superseded by deploy #{newer.id} ({newer.commit[:7]}) of the same branch; this "
             "job can stop, the newer one will deploy."
         )
-        record_event(
+        record_deploy_event(
             uow,
-            environment=old.environment,
+            old,
+            "deploy.superseded",
             actor="signalbox",
-            kind="deploy.superseded",
             message=old.refusal_message,
             now=now,
-            data={**deploy_event_data(old), "superseded_by": newer.id},
-            deploy_id=old.id,
+            superseded_by=newer.id,
         )
 
 
@@ -262,15 +257,13 @@ def apply_decision(
         return replace(final_answer(row, version=0), whom=decision.whom, until=decision.until)
     if isinstance(decision, NeedsApproval) and row.state != DeployState.AWAITING_APPROVAL:
         row.state = DeployState.AWAITING_APPROVAL
-        record_event(
+        record_deploy_event(
             uow,
-            environment=row.environment,
+            row,
+            "deploy.awaiting-approval",
             actor="signalbox",
-            kind="deploy.awaiting-approval",
             message=decision.message,
             now=now,
-            data=deploy_event_data(row),
-            deploy_id=row.id,
         )
     return answer_for_row(uow, row, decision, settings=settings, version=0, recheck=None)
 
@@ -295,16 +288,19 @@ def _start(
         )
     row.state = DeployState.RUNNING
     row.granted_at = row.started_at = now
-    record_event(
+    token = granted.hold.fencing_token
+    message = (
+        f"Deploy #{row.id} ({row.branch or '?'} @ {row.commit[:12] or '?'}) to "
+        f"{row.environment} started (fencing token {token})."
+    )
+    record_deploy_event(
         uow,
-        environment=row.environment,
+        row,
+        "deploy.started",
         actor=row.requester,
-        kind="deploy.started",
-        message=f"Deploy #{row.id} ({row.branch or '?'} @ {row.commit[:12] or '?'}) to "
-        f"{row.environment} started (fencing token {granted.hold.fencing_token}).",
+        message=message,
         now=now,
-        data={**deploy_event_data(row), "fencing_token": granted.hold.fencing_token},
-        deploy_id=row.id,
+        fencing_token=token,
     )
     return None
 
@@ -314,15 +310,15 @@ def _refuse(uow: UnitOfWork, row: DeployRow, refused: Refused, *, now: datetime)
     row.refusal_reason = str(refused.reason)
     row.refusal_message = refused.message
     row.finished_at = now
-    record_event(
+    record_deploy_event(
         uow,
-        environment=row.environment,
+        row,
+        "deploy.refused" if row.state == DeployState.REFUSED else f"deploy.{row.state}",
         actor="signalbox",
-        kind="deploy.refused" if row.state == DeployState.REFUSED else f"deploy.{row.state}",
         message=refused.message,
         now=now,
-        data={**deploy_event_data(row), "reason": str(refused.reason), "whom": refused.whom},
-        deploy_id=row.id,
+        reason=str(refused.reason),
+        whom=refused.whom,
     )
 
 
@@ -391,17 +387,39 @@ def cancel_deploy(
         row.refusal_reason = "cancelled"
         row.refusal_message = f"Deploy #{row.id} was cancelled by its gate ({reason})."
         row.finished_at = now
-        record_event(
+        record_deploy_event(
             uow,
-            environment=row.environment,
+            row,
+            "deploy.cancelled",
             actor=principal.name,
-            kind="deploy.cancelled",
             message=row.refusal_message,
             now=now,
-            data={**deploy_event_data(row), "reason": reason},
-            deploy_id=row.id,
+            reason=reason,
         )
         return final_answer(row, version=environment_version(uow, row))
+
+
+def record_deploy_event(
+    uow: UnitOfWork,
+    row: DeployRow,
+    kind: str,
+    *,
+    actor: str,
+    message: str,
+    now: datetime,
+    **extra: object,
+) -> None:
+    """The ``kind`` event (deploy.started, ...) about ``row``: its fields, then ``extra``."""
+    record_event(
+        uow,
+        environment=row.environment,
+        actor=actor,
+        kind=kind,
+        message=message,
+        now=now,
+        data={**deploy_event_data(row), **extra},
+        deploy_id=row.id,
+    )
 
 
 def deploy_event_data(row: DeployRow) -> dict[str, Any]:
