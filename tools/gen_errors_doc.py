@@ -65,7 +65,7 @@ ACTIONS = {
     "invalid-time": "Write 15:30 (in the environment's time zone) or ISO 8601.",
     "invalid-window": "Make the window end after it starts, and not in the past.",
     "config-invalid": "Fix signalbox.toml or the SIGNALBOX_* variable named; see docs/settings.md.",
-    "policy-invalid": "Fix the policy table named; see docs/policy.md.",
+    "policy-invalid": "Fix the policy table named; see docs/plan-analysis.md, section Policy.",
     "plan-error": "Check the plan file.",
     "plan-unreadable": "Regenerate it with `terraform show -json tfplan > plan.json`.",
     "plan-format-unsupported": "Use a Terraform whose plan JSON format is 1.x.",
