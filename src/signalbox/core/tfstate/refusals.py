@@ -37,6 +37,22 @@ def _zone(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Z")
 
 
+def _signalbox_lock(
+    short: str, sentence: str, *, operation: str, who: str, path: str, created: str = ""
+) -> LockInfo:
+    """The lock JSON of a refusal signalbox itself stands behind (hold, window, freeze):
+    ``short`` in ID (all Terraform 1.0.3 prints), the whole ``sentence`` in Info."""
+    return LockInfo(
+        id=short,
+        operation=operation,
+        info=sentence,
+        who=who,
+        version=SIGNALBOX_VERSION_TAG,
+        created=created,
+        path=path,
+    )
+
+
 def held_refusal(hold: HoldView, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
     """The environment is held by someone else (a work hold, or another CI job's deploy)."""
     env, owner = hold.environment, hold.owner.name
@@ -48,14 +64,10 @@ def held_refusal(hold: HoldView, *, path: str, now: datetime, tz: tzinfo) -> Ref
         f"{env} is held by {owner} since {clock(hold.since, now=now, tz=tz)} until {until} "
         f"{_zone(hold.until, tz)}: {reason}. Ask {owner}, or wait for `signalbox release {env}`."
     )
-    body = LockInfo(
-        id=short,
-        operation=f"signalbox {hold.kind.value} hold",
-        info=sentence,
-        who=owner,
-        version=SIGNALBOX_VERSION_TAG,
-        created=hold.since.isoformat(),
-        path=path,
+    operation = f"signalbox {hold.kind.value} hold"
+    created = hold.since.isoformat()
+    body = _signalbox_lock(
+        short, sentence, operation=operation, who=owner, path=path, created=created
     )
     return Refusal(RefusalCause.HELD, sentence, whom=owner, until=hold.until, lock_body=body)
 
@@ -96,14 +108,9 @@ def reserved_refusal(window: ReservationView, *, path: str, now: datetime, tz: t
         f"{env} is {kind} {window.reason!s} from {starts} to {ends} {_zone(window.ends, tz)}: "
         f"applies wait until it ends (plans still run). Ask {owner} if it cannot wait."
     )
-    body = LockInfo(
-        id=short,
-        operation=f"signalbox {window.kind}",
-        info=sentence,
-        who=owner,
-        version=SIGNALBOX_VERSION_TAG,
-        created=window.starts.isoformat(),
-        path=path,
+    operation, created = f"signalbox {window.kind}", window.starts.isoformat()
+    body = _signalbox_lock(
+        short, sentence, operation=operation, who=owner, path=path, created=created
     )
     return Refusal(RefusalCause.RESERVED, sentence, whom=owner, until=window.ends, lock_body=body)
 
@@ -116,12 +123,7 @@ def frozen_refusal(environment: str, reason: str, *, path: str) -> Refusal:
         f"{environment} is frozen by {why}: only the hotfix deploy that holds {environment} "
         f"may apply. Follow the incident, or deploy through `signalbox gate --hotfix`."
     )
-    body = LockInfo(
-        id=short,
-        operation="signalbox freeze",
-        info=sentence,
-        who="signalbox",
-        version=SIGNALBOX_VERSION_TAG,
-        path=path,
+    body = _signalbox_lock(
+        short, sentence, operation="signalbox freeze", who="signalbox", path=path
     )
     return Refusal(RefusalCause.FROZEN, sentence, lock_body=body)
