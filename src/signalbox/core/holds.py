@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from signalbox.core.errors import InvalidInput, NotHolder, StaleFencingToken
+from signalbox.core.reasons import MAX_REASON_CHARS, check_reason
 from signalbox.core.views import HoldKind, HoldView, Principal
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 MAX_HOLD = timedelta(days=14)
-MAX_REASON_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +85,11 @@ def describe_holder(hold: HoldView) -> str:
 
 def validate_request(request: HoldRequest) -> None:
     """A hold needs a reason (people must know why) and a sensible lease."""
-    if not request.reason.strip():
-        raise InvalidInput(
-            "A hold needs a reason, so that others know why.",
-            hint='Add --reason "what you are doing".',
-            field="reason",
-        )
-    if len(request.reason) > MAX_REASON_CHARS:
-        raise InvalidInput(
-            f"The reason is longer than {MAX_REASON_CHARS} characters.",
-            hint="Say it in one sentence.",
-            field="reason",
-        )
+    check_reason(
+        request.reason,
+        missing="A hold needs a reason, so that others know why.",
+        hint='Add --reason "what you are doing".',
+    )
     if request.duration <= timedelta(0) or request.duration > MAX_HOLD:
         raise InvalidInput(
             f"A hold lasts more than 0 and at most {MAX_HOLD.days} days, not {request.duration}.",

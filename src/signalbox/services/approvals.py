@@ -18,7 +18,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import Forbidden, InvalidInput, InvalidTransition
+from signalbox.core.errors import Forbidden, InvalidTransition
+from signalbox.core.reasons import check_reason
 from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploy_answers import DeployRead
 from signalbox.services.events import record_event
@@ -34,7 +35,6 @@ from signalbox.storage.uow import UnitOfWork
 __all__ = ["ApprovalRead", "decide_approval"]
 
 _OPEN = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL)
-MAX_REASON_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +76,11 @@ def decide_approval(
 ) -> ApprovalRead:
     """Approve or deny deploy ``deploy_id``'s plan; a deny needs a reason."""
     reason = (reason or "").strip()
-    if not approve and not reason:
-        raise InvalidInput(
-            "A denial needs a reason; the requester will read it.",
-            hint='Add --reason "why not".',
-            field="reason",
-        )
-    if len(reason) > MAX_REASON_CHARS:
-        raise InvalidInput(
-            f"The reason is longer than {MAX_REASON_CHARS} characters.",
-            hint="Say it in one sentence.",
-            field="reason",
-        )
+    check_reason(
+        reason,
+        missing=None if approve else "A denial needs a reason; the requester will read it.",
+        hint='Add --reason "why not".',
+    )
     with UnitOfWork(engine) as uow:
         row = DeployRepository(uow.session).get(deploy_id)
         uow.lock_environment(row.environment)

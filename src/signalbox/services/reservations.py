@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import Forbidden, InvalidInput, InvalidTransition
+from signalbox.core.errors import Forbidden, InvalidTransition
 from signalbox.core.freeze import materialise, parse_freeze_windows
+from signalbox.core.reasons import check_reason
 from signalbox.core.reservations import validate_window
 from signalbox.core.times import format_local, parse_when
 from signalbox.core.views import Principal, ReservationView
@@ -39,7 +40,6 @@ __all__ = [
     "reservation_environment",
 ]
 
-MAX_REASON_CHARS = 500
 FREEZE_HORIZON = timedelta(days=14)
 """How far ahead recurring freeze windows are listed."""
 
@@ -74,18 +74,11 @@ def freeze_windows_between(
 
 def _validated_reason(reason: str) -> str:
     cleaned = (reason or "").strip()
-    if not cleaned:
-        raise InvalidInput(
-            "A reservation needs a reason, so that whoever is refused knows why.",
-            hint='Add --reason "investor demo".',
-            field="reason",
-        )
-    if len(cleaned) > MAX_REASON_CHARS:
-        raise InvalidInput(
-            f"The reason is longer than {MAX_REASON_CHARS} characters.",
-            hint="Say it in one sentence.",
-            field="reason",
-        )
+    check_reason(
+        cleaned,
+        missing="A reservation needs a reason, so that whoever is refused knows why.",
+        hint='Add --reason "investor demo".',
+    )
     return cleaned
 
 
