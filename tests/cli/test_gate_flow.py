@@ -101,7 +101,7 @@ def run(
 GO = answer(
     "go", state="running", version=2, fencing_token=7, lease_seconds=60, message="dev is yours."
 )
-FINISHED = answer("finished", state="succeeded", version=3, message="deploy #12 succeeded.")
+FINISHED = answer("finished", state="succeeded", version=3, message="deploy 12 succeeded.")
 
 
 def test_go_at_once_runs_the_command_and_reports_the_outcome(tmp_path: Path) -> None:
@@ -183,7 +183,7 @@ def test_approval_not_given_within_wait_cancels_and_exits_76(tmp_path: Path) -> 
         "refused",
         state="expired",
         reason="approval-expired",
-        message="Nobody approved deploy #12 within the wait.",
+        message="Nobody approved deploy 12 within the wait.",
     )
     server = SlowServer({"deploys": [waiting], "decision": [waiting] * 10, "cancel": [timed_out]})
     code, _lines, marker = run(server, tmp_path, wait=60, clock=clock)
@@ -193,17 +193,17 @@ def test_approval_not_given_within_wait_cancels_and_exits_76(tmp_path: Path) -> 
 
 
 def test_queue_wait_expired_exits_75_and_prints_the_position(tmp_path: Path) -> None:
-    queued = answer("wait", position=2, message="Queued behind deploy #11 (running).")
+    queued = answer("wait", position=2, message="Queued behind deploy 11 (running).")
     expired = answer(
         "refused",
         state="expired",
         reason="wait-expired",
-        message="Deploy #12 waited 0s in the queue and gave up.",
+        message="Deploy 12 waited 0s in the queue and gave up.",
     )
     server = ScriptedServer({"deploys": [queued], "cancel": [expired]})
     code, lines, _marker = run(server, tmp_path, wait=0)
     assert code == 75
-    assert "waiting at position 2: Queued behind deploy #11 (running)." in lines
+    assert "waiting at position 2: Queued behind deploy 11 (running)." in lines
 
 
 def test_the_child_exit_code_is_the_gate_exit_code(tmp_path: Path) -> None:
@@ -227,7 +227,7 @@ def test_the_analysis_summary_names_findings_and_counts() -> None:
 
 
 def test_an_unchanged_answer_keeps_waiting_on_the_last_one(tmp_path: Path) -> None:
-    queued = answer("wait", position=1, version=5, message="Queued behind deploy #11.")
+    queued = answer("wait", position=1, version=5, message="Queued behind deploy 11.")
     server = ScriptedServer(
         {
             "deploys": [queued],

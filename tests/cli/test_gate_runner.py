@@ -106,7 +106,7 @@ def test_a_lost_lease_warns_loudly_once_and_is_reported() -> None:
 
     def renew() -> None:
         beats.set()
-        raise NotHolder("deploy #3 no longer holds dev.")
+        raise NotHolder("deploy 3 no longer holds dev.")
 
     heartbeat = Heartbeat(renew, interval=0.05, warn=warnings.append)
     heartbeat.start()

@@ -120,7 +120,7 @@ def test_a_newer_request_of_the_same_branch_supersedes_the_waiting_one(engine, s
     assert (older.decision, newer.decision) == ("wait", "wait")
     told = decide_deploy(engine, settings, older.deploy.id, now=clock.now())
     assert (told.decision, told.reason) == ("refused", "superseded")
-    assert f"#{newer.deploy.id}" in told.message
+    assert f"deploy {newer.deploy.id}" in told.message
     assert newer.position == 1  # the superseded one no longer counts
 
 

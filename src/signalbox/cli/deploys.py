@@ -51,7 +51,7 @@ def approve(
     answer = client.post(f"/api/deploys/{deploy_id}/approve", json={"reason": reason})
     deploy = answer["deploy"]
     typer.echo(
-        f"Approved deploy #{deploy['id']} to {deploy['environment']} "
+        f"Approved deploy {deploy['id']} to {deploy['environment']} "
         f"({deploy['branch']} @ {deploy['commit'][:12]} by {_who(deploy)}); its gate goes "
         "when the environment is free."
     )
@@ -76,7 +76,7 @@ def deny(
     client = ApiClient.from_options(url, token)
     answer = client.post(f"/api/deploys/{deploy_id}/deny", json={"reason": reason})
     deploy = answer["deploy"]
-    typer.echo(f"Denied deploy #{deploy['id']} to {deploy['environment']}: {reason}")
+    typer.echo(f"Denied deploy {deploy['id']} to {deploy['environment']}: {reason}")
 
 
 @app.command(

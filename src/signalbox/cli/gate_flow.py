@@ -187,7 +187,7 @@ def _run_and_report(
         return int(ExitCode.FAILURE)
     lease = answer.lease_seconds or 60
     say(
-        f"go: running `{' '.join(request.command)}` (deploy #{answer.deploy_id}, "
+        f"go: running `{' '.join(request.command)}` (deploy {answer.deploy_id}, "
         f"fencing token {token}, lease {lease}s renewed while it runs)"
     )
     try:
@@ -215,7 +215,7 @@ def _run_and_report(
             give_up=lambda _delay: next(attempts) == 0,
         )
         say(
-            f"done: exit code {result.exit_code} after {took}; deploy #{done.deploy_id} "
+            f"done: exit code {result.exit_code} after {took}; deploy {done.deploy_id} "
             f"{done.state}, {done.environment} released."
         )
     except SignalboxError as error:
@@ -260,7 +260,7 @@ def run_gate(
     answer = api.request(
         request.environment, request.context, plan=request.plan, plan_source=request.plan_source
     )
-    say(f"signalbox gate: {request.environment}, deploy #{answer.deploy_id}{_origin(request)}")
+    say(f"signalbox gate: {request.environment}, deploy {answer.deploy_id}{_origin(request)}")
     for line in render_analysis(answer.analysis):
         say(line)
     guard = _interruptible() if handle_signals else contextlib.nullcontext()
@@ -271,7 +271,7 @@ def run_gate(
             )
     except _Interrupted:
         api.cancel(answer.deploy_id, reason="interrupted")
-        say(f"interrupted: deploy #{answer.deploy_id} cancelled, its place in the queue freed.")
+        say(f"interrupted: deploy {answer.deploy_id} cancelled, its place in the queue freed.")
         return 130
     if answer.decision == "go":
         return _run_and_report(api, answer, request, say=say, runner=runner, sleep=sleep)
@@ -279,5 +279,5 @@ def run_gate(
         code = exit_code_for_refusal(answer.reason)
         say(f"refused ({answer.reason}): {answer.message} [exit {code}]")
         return code
-    say(f"error: deploy #{answer.deploy_id} is {answer.state}: {answer.message}")
+    say(f"error: deploy {answer.deploy_id} is {answer.state}: {answer.message}")
     return int(ExitCode.FAILURE)

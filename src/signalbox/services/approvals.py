@@ -50,7 +50,7 @@ class ApprovalRead:
 def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -> None:
     if row.state not in _OPEN:
         raise InvalidTransition(
-            f"Deploy #{row.id} is {row.state}: there is nothing left to approve or deny.",
+            f"Deploy {row.id} is {row.state}: there is nothing left to approve or deny.",
             hint="Approve a deploy that is waiting; see `signalbox deploys --env "
             f"{row.environment}`.",
             deploy_id=row.id,
@@ -58,7 +58,7 @@ def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -
     own = approver.name in {row.requester, row.actor}
     if own and not settings.allow_self_approval:
         raise Forbidden(
-            f"You ({approver.name}) requested deploy #{row.id}; another approver must approve it.",
+            f"You ({approver.name}) requested deploy {row.id}; another approver must approve it.",
             hint="Ask a colleague with the approver role (or set allow_self_approval).",
             deploy_id=row.id,
         )
@@ -105,7 +105,7 @@ def decide_approval(
             environment=row.environment,
             actor=approver.name,
             kind="approval.granted" if approve else "approval.denied",
-            message=f"{approver.name} {what} the plan of deploy #{row.id} to "
+            message=f"{approver.name} {what} the plan of deploy {row.id} to "
             f"{row.environment}{why}.",
             now=now,
             data={

@@ -136,19 +136,19 @@ def final_answer(row: DeployRow, *, version: int) -> GateAnswer:
         took = f" in {round(row.duration_seconds)}s" if row.duration_seconds is not None else ""
         outcome = row.outcome or str(row.state)
         message = (
-            f"Deploy #{row.id} to {row.environment} {outcome} (exit code {row.exit_code}"
+            f"Deploy {row.id} to {row.environment} {outcome} (exit code {row.exit_code}"
             f"{took}); {row.environment} is released."
         )
         if row.outcome == "lease-lapsed":
             message = (
-                f"Deploy #{row.id} lost its lease on {row.environment} before it reported; "
+                f"Deploy {row.id} lost its lease on {row.environment} before it reported; "
                 "it is recorded as failed."
             )
         return GateAnswer(deploy, "finished", message, version)
     return GateAnswer(
         deploy,
         "refused",
-        row.refusal_message or f"Deploy #{row.id} is {row.state}.",
+        row.refusal_message or f"Deploy {row.id} is {row.state}.",
         version,
         reason=row.refusal_reason or str(row.state),
     )
@@ -172,7 +172,7 @@ def answer_for_row(
         return GateAnswer(
             deploy,
             "go",
-            f"Deploy #{row.id} may go: {row.environment} is held for it (fencing token "
+            f"Deploy {row.id} may go: {row.environment} is held for it (fencing token "
             f"{hold.fencing_token}) until it reports or its lease lapses.",
             version,
             link=link,

@@ -31,7 +31,7 @@ __all__ = ["finish_deploy", "heartbeat_deploy"]
 def _check_requester(row: DeployRow, principal: Principal) -> None:
     if principal.name != row.requester:
         raise NotHolder(
-            f"Deploy #{row.id} was requested by {row.requester}, not by you ({principal.name}).",
+            f"Deploy {row.id} was requested by {row.requester}, not by you ({principal.name}).",
             hint="Only the gate that requested a deploy renews and reports it.",
             deploy_id=row.id,
         )
@@ -41,15 +41,14 @@ def _running_hold(uow: UnitOfWork, row: DeployRow, principal: Principal) -> Hold
     _check_requester(row, principal)
     if row.state != DeployState.RUNNING:
         raise NotHolder(
-            f"Deploy #{row.id} is {row.state}, not running: it holds no lease on "
-            f"{row.environment}.",
+            f"Deploy {row.id} is {row.state}, not running: it holds no lease on {row.environment}.",
             hint="The lease lapsed or the deploy finished; do not keep changing the environment.",
             deploy_id=row.id,
         )
     hold_row = uow.holds.current(row.environment)
     if hold_row is None or hold_row.deploy_id != row.id:
         raise NotHolder(
-            f"Deploy #{row.id} no longer holds {row.environment}.",
+            f"Deploy {row.id} no longer holds {row.environment}.",
             hint="Stop changing the environment; run the pipeline again.",
             deploy_id=row.id,
         )
@@ -130,10 +129,10 @@ def finish_deploy(
         row.state = DeployState.SUCCEEDED if succeeded else DeployState.FAILED
         row.outcome = "succeeded" if succeeded else "failed"
         row.exit_code, row.duration_seconds, row.finished_at = exit_code, duration_seconds, now
-        uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy #{row.id} finished")
+        uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy {row.id} finished")
         took = timedelta(seconds=round(duration_seconds))
         message = (
-            f"Deploy #{row.id} to {row.environment} {row.outcome} (exit code "
+            f"Deploy {row.id} to {row.environment} {row.outcome} (exit code "
             f"{exit_code}, {took}); {row.environment} is free."
         )
         record_deploy_event(

@@ -75,7 +75,7 @@ def _fail_lapsed_running(uow: UnitOfWork, row: DeployRow, now: datetime) -> None
         environment=row.environment,
         actor="signalbox",
         kind="deploy.lapsed",
-        message=f"Deploy #{row.id} to {row.environment} stopped renewing its lease (its runner "
+        message=f"Deploy {row.id} to {row.environment} stopped renewing its lease (its runner "
         f"died or lost the network); it is counted as failed and {row.environment} is free.",
         now=now,
         data={"deploy_id": row.id, "branch": row.branch, "commit": row.commit},
@@ -87,7 +87,7 @@ def _expire_abandoned(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
     row.state = DeployState.EXPIRED
     row.refusal_reason = "wait-expired"
     row.refusal_message = (
-        f"The gate of deploy #{row.id} stopped asking while it waited; run the pipeline again."
+        f"The gate of deploy {row.id} stopped asking while it waited; run the pipeline again."
     )
     row.finished_at = now
     record_event(
@@ -95,7 +95,7 @@ def _expire_abandoned(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
         environment=row.environment,
         actor="signalbox",
         kind="deploy.abandoned",
-        message=f"Deploy #{row.id} to {row.environment} was waiting but its gate went away; "
+        message=f"Deploy {row.id} to {row.environment} was waiting but its gate went away; "
         "it left the queue.",
         now=now,
         data={"deploy_id": row.id, "branch": row.branch, "commit": row.commit},

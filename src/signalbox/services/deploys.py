@@ -206,8 +206,8 @@ def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
         old.finished_at = now
         old.refusal_reason = "superseded"
         old.refusal_message = (
-            f"Deploy #{old.id} ({old.branch} @ {old.commit[:7]}) to {old.environment} was "
-            f"superseded by deploy #{newer.id} ({newer.commit[:7]}) of the same branch; this "
+            f"Deploy {old.id} ({old.branch} @ {old.commit[:7]}) to {old.environment} was "
+            f"superseded by deploy {newer.id} ({newer.commit[:7]}) of the same branch; this "
             "job can stop, the newer one will deploy."
         )
         record_deploy_event(
@@ -274,7 +274,7 @@ def _start(
     """Take the DEPLOY hold and mark the deploy running; a Refused if the hold is denied."""
     lease = timedelta(seconds=settings.deploy_lease_seconds)
     requester = Principal(name=row.requester, is_ci=row.requester_is_ci)
-    reason = f"deploy #{row.id} ({row.branch or '?'} @ {row.commit[:7] or '?'})"
+    reason = f"deploy {row.id} ({row.branch or '?'} @ {row.commit[:7] or '?'})"
     request = HoldRequest(row.environment, requester, HoldKind.DEPLOY, reason, lease, row.id)
     granted = acquire_hold_in(uow, request, now=now)
     if isinstance(granted, Denied):
@@ -290,7 +290,7 @@ def _start(
     row.granted_at = row.started_at = now
     token = granted.hold.fencing_token
     message = (
-        f"Deploy #{row.id} ({row.branch or '?'} @ {row.commit[:12] or '?'}) to "
+        f"Deploy {row.id} ({row.branch or '?'} @ {row.commit[:12] or '?'}) to "
         f"{row.environment} started (fencing token {token})."
     )
     record_deploy_event(
@@ -368,7 +368,7 @@ def cancel_deploy(
             return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
         if row.requester != principal.name:
             raise InvalidTransition(
-                f"Deploy #{row.id} was requested by {row.requester}, not by you "
+                f"Deploy {row.id} was requested by {row.requester}, not by you "
                 f"({principal.name}); only its own gate cancels it.",
                 hint="Let its gate time out, or ask an approver to deny it.",
             )
@@ -385,7 +385,7 @@ def cancel_deploy(
                 return final_answer(row, version=environment_version(uow, row))
         row.state = DeployState.CANCELLED
         row.refusal_reason = "cancelled"
-        row.refusal_message = f"Deploy #{row.id} was cancelled by its gate ({reason})."
+        row.refusal_message = f"Deploy {row.id} was cancelled by its gate ({reason})."
         row.finished_at = now
         record_deploy_event(
             uow,

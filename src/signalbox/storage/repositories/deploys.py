@@ -63,7 +63,7 @@ class DeployRepository:
         row = self.session.get(DeployRow, deploy_id)
         if row is None:
             raise UnknownDeploy(
-                f"There is no deploy #{deploy_id}.",
+                f"There is no deploy {deploy_id}.",
                 hint="List the deploys with `signalbox deploys`.",
                 deploy_id=deploy_id,
             )
