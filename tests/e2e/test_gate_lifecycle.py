@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.servers import create_token, gate_process
 
 from signalbox.testing import ServerProcess
 
 ADMIN = "sbx_lifecycle-admin"
-ROUTINE_PLAN = Path(__file__).resolve().parents[2] / "examples/plans/routine-frontend-change.json"
 CONFIG = '[environments.dev]\ntimezone = "UTC"\nexpected_deploy = "1m"\n'
 
 pytestmark = pytest.mark.slow
@@ -33,34 +32,14 @@ def server(tmp_path):
         "SIGNALBOX_DEPLOY_LEASE_SECONDS": "3",
     }
     with ServerProcess(config=config, env=env, log=tmp_path / "server.log") as running:
-        created = httpx.post(
-            running.url + "/api/tokens",
-            headers={"Authorization": f"Bearer {ADMIN}"},
-            json={"name": "ci-dev", "grants": ["developer:dev"], "ci": True},
-        )
-        assert created.status_code == 201, created.text
-        running.env = {**running.env, "token": created.json()["token"]}
+        token = create_token(running.url, ADMIN, "ci-dev", ["developer:dev"], ci=True)
+        running.env = {**running.env, "token": token}
         yield running
 
 
 def gate(server, *args: str, branch: str = "main", commit: str = "c1", **popen):
-    env = {**os.environ, "SIGNALBOX_URL": server.url, "SIGNALBOX_TOKEN": server.env["token"]}
-    command = [
-        sys.executable,
-        "-m",
-        "signalbox",
-        "gate",
-        "--env",
-        "dev",
-        "--plan",
-        str(ROUTINE_PLAN),
-        "--branch",
-        branch,
-        "--commit",
-        commit,
-        *args,
-    ]
-    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, **popen)
+    token = server.env["token"]
+    return gate_process(server.url, token, *args, branch=branch, commit=commit, **popen)
 
 
 def wait_for(path: Path, timeout: float = 60) -> None:

@@ -7,8 +7,9 @@ import threading
 
 import httpx
 import pytest
+from tests.support.servers import create_token, two_servers
 
-from signalbox.testing import PostgresDatabases, ServerProcess, postgres_url
+from signalbox.testing import PostgresDatabases, postgres_url
 
 ADMIN = "sbx_two-servers-admin"
 ROUNDS = 10
@@ -26,33 +27,20 @@ def servers(tmp_path_factory):
     databases = PostgresDatabases(base)
     url = databases.create()
     folder = tmp_path_factory.mktemp("two-servers")
-    config = folder / "signalbox.toml"
-    config.write_text(CONFIG)
     env = {"SIGNALBOX_DATABASE_URL": url, "SIGNALBOX_ADMIN_TOKEN": ADMIN}
-    first = ServerProcess(config=config, env=env, log=folder / "a.log").start()
-    second = ServerProcess(config=config, env=env, log=folder / "b.log")
     try:
-        second.start()
-        yield first, second
+        with two_servers(folder, CONFIG, env) as running:
+            yield running
     finally:
-        second.stop()
-        first.stop()
         databases.drop_all()
 
 
 def test_clients_racing_through_two_servers_get_one_hold_per_round(servers):
     first, second = servers
-    admin = {"Authorization": f"Bearer {ADMIN}"}
-    tokens = []
-    for index in range(CLIENTS):
-        answer = httpx.post(
-            first.url + "/api/tokens",
-            headers=admin,
-            timeout=30,
-            json={"name": f"dev-{index}", "grants": ["developer:dev"]},
-        )
-        assert answer.status_code == 201, answer.text
-        tokens.append(answer.json()["token"])
+    tokens = [
+        create_token(first.url, ADMIN, f"dev-{index}", ["developer:dev"])
+        for index in range(CLIENTS)
+    ]
     barrier = threading.Barrier(CLIENTS)
     outcomes: list[tuple[int, int, int | None]] = []
     failures: list[BaseException] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.servers import create_token
 
 from signalbox.testing import ServerProcess
 
@@ -86,7 +87,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     }
     with ServerProcess(config=config, env=env, log=root / "server.log") as process:
         tokens = {
-            name: _token(process.url, name, grant, ci)
+            name: create_token(process.url, ADMIN, name, [grant], ci=ci)
             for name, grant, ci in (
                 ("platform-eng", "developer:*", False),
                 ("front-end", "developer:*", False),
@@ -101,17 +102,6 @@ def _key() -> str:
     from signalbox.tfstate.crypto import new_key_text
 
     return new_key_text("e2e")
-
-
-def _token(url: str, name: str, grant: str, ci: bool) -> str:
-    answer = httpx.post(
-        f"{url}/api/tokens",
-        headers={"Authorization": f"Bearer {ADMIN}"},
-        json={"name": name, "grants": [grant], "ci": ci},
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["token"])
 
 
 _next_environment = itertools.count()
