@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from signalbox.core.views import Principal
+from signalbox.services.deploy_runs import finish_deploy
 from signalbox.services.deploys import DeployRequest, request_deploy
 from signalbox.services.holds import acquire_hold
 from signalbox.settings import Settings
@@ -42,6 +43,20 @@ def deploy(
         plan_source="plan.json",
     )
     return request_deploy(engine, settings, request, requester=who, now=clock.now())
+
+
+def finish(engine, settings: Settings, clock, started, *, seconds=60.0, exit_code=0, who=CI):
+    """Report the deploy that ``started`` (a go answer) finished, with its fencing token."""
+    return finish_deploy(
+        engine,
+        settings,
+        started.deploy.id,
+        principal=who,
+        fencing_token=started.fencing_token,
+        exit_code=exit_code,
+        duration_seconds=seconds,
+        now=clock.now(),
+    )
 
 
 def engineer_holds_dev(engine, clock, reason="renaming cognito pool"):

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from tests.services.deploy_helpers import CI, deploy, engineer_holds_dev
+from tests.services.deploy_helpers import deploy, engineer_holds_dev, finish
 
 from signalbox.services.deploy_batch import decide_waiting
-from signalbox.services.deploy_runs import finish_deploy
 
 
 def queue_of_five(engine, settings, clock):
     running = deploy(engine, settings, clock, branch="running")
     waiting = [deploy(engine, settings, clock, branch=f"b{i}") for i in range(5)]
-    finish_deploy(
-        engine,
-        settings,
-        running.deploy.id,
-        principal=CI,
-        fencing_token=running.fencing_token,
-        exit_code=0,
-        duration_seconds=60.0,
-        now=clock.now(),
-    )
+    finish(engine, settings, clock, running)
     return [answer.deploy.id for answer in waiting]
 
 

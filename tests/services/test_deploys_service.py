@@ -17,6 +17,7 @@ from tests.services.deploy_helpers import (
     SECRET_IN_PLANS,
     deploy,
     engineer_holds_dev,
+    finish,
 )
 
 from signalbox.core.errors import (
@@ -25,7 +26,7 @@ from signalbox.core.errors import (
     StaleFencingToken,
     UnknownEnvironment,
 )
-from signalbox.services.deploy_runs import finish_deploy, heartbeat_deploy
+from signalbox.services.deploy_runs import heartbeat_deploy
 from signalbox.services.deploy_snapshot import WAITING_LEASE
 from signalbox.services.deploys import cancel_deploy, decide_deploy, touch_waiting
 from signalbox.services.events import list_events
@@ -97,16 +98,7 @@ def test_one_deploy_at_a_time_the_next_goes_when_the_first_finishes(engine, sett
     assert second.decision == "wait" and second.position == 1 and second.whom == "ci-dev"
     clock.advance(timedelta(seconds=30))  # within the first one's lease
     assert decide_deploy(engine, settings, second.deploy.id, now=clock.now()).decision == "wait"
-    done = finish_deploy(
-        engine,
-        settings,
-        first.deploy.id,
-        principal=CI,
-        fencing_token=first.fencing_token,
-        exit_code=0,
-        duration_seconds=180.0,
-        now=clock.now(),
-    )
+    done = finish(engine, settings, clock, first, seconds=180.0)
     assert done.decision == "finished" and done.deploy.state == "succeeded"
     go = decide_deploy(engine, settings, second.deploy.id, now=clock.now())
     assert go.decision == "go" and go.fencing_token == first.fencing_token + 1
@@ -174,16 +166,7 @@ def test_heartbeat_renews_the_lease_and_a_stale_token_is_refused(engine, setting
 def test_the_expected_duration_is_learned_from_successful_deploys(engine, settings, clock):
     for minutes in (5, 6, 7):
         run = deploy(engine, settings, clock, commit=f"m{minutes}")
-        finish_deploy(
-            engine,
-            settings,
-            run.deploy.id,
-            principal=CI,
-            fencing_token=run.fencing_token,
-            exit_code=0,
-            duration_seconds=minutes * 60.0,
-            now=clock.now(),
-        )
+        finish(engine, settings, clock, run, seconds=minutes * 60.0)
     create_reservation(
         engine,
         settings,
@@ -221,16 +204,7 @@ def test_a_gate_that_went_away_while_waiting_does_not_block_the_queue(engine, se
     clock.advance(timedelta(seconds=30))
     third = deploy(engine, settings, clock, branch="c")
     assert (abandoned.position, third.position) == (1, 2)
-    finish_deploy(
-        engine,
-        settings,
-        first.deploy.id,
-        principal=CI,
-        fencing_token=first.fencing_token,
-        exit_code=0,
-        duration_seconds=60.0,
-        now=clock.now(),
-    )
+    finish(engine, settings, clock, first)
     clock.advance(WAITING_LEASE)
     touch_waiting(engine, [third.deploy.id], now=clock.now())  # only c's gate still asks
     assert decide_deploy(engine, settings, third.deploy.id, now=clock.now()).decision == "go"
@@ -265,16 +239,7 @@ def test_only_the_requesting_gate_renews_and_reports_its_deploy(engine, settings
             now=clock.now(),
         )
     with pytest.raises(NotHolder):
-        finish_deploy(
-            engine,
-            settings,
-            running.deploy.id,
-            principal=ENGINEER,
-            fencing_token=running.fencing_token,
-            exit_code=0,
-            duration_seconds=1.0,
-            now=clock.now(),
-        )
+        finish(engine, settings, clock, running, seconds=1.0, who=ENGINEER)
     assert current_hold(engine, environment="dev", now=clock.now()).deploy_id == running.deploy.id
 
 
