@@ -18,7 +18,7 @@ from signalbox.core.gate import Go
 from signalbox.core.holds import decide_renew
 from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
-from signalbox.services.deploys import environment_version, record_deploy_event
+from signalbox.services.deploy_events import environment_version, record_deploy_event
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import DeployRepository

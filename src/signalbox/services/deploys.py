@@ -36,6 +36,7 @@ from signalbox.core.holds import Denied, HoldRequest
 from signalbox.core.queue import superseded_by
 from signalbox.core.views import DeployState, HoldKind, Principal
 from signalbox.services.deploy_answers import DeployRead, GateAnswer, answer_for_row, final_answer
+from signalbox.services.deploy_events import environment_version, record_deploy_event
 from signalbox.services.deploy_snapshot import (
     WAITING_LEASE,
     load_snapshot,
@@ -43,7 +44,6 @@ from signalbox.services.deploy_snapshot import (
     view_of,
     views_of,
 )
-from signalbox.services.events import record_event
 from signalbox.services.holds import acquire_hold_in, describe_denial
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import DeployRepository
@@ -55,8 +55,6 @@ __all__ = [
     "apply_decision",
     "cancel_deploy",
     "decide_deploy",
-    "deploy_event_data",
-    "environment_version",
     "request_deploy",
     "touch_waiting",
 ]
@@ -338,12 +336,6 @@ def _settled_answer(
     return final_answer(row, version=environment_version(uow, row))
 
 
-def environment_version(uow: UnitOfWork, row: DeployRow) -> int:
-    """The environment's change counter after this transaction's writes."""
-    uow.session.flush()
-    return uow.environments.get(row.environment).version
-
-
 def cancel_deploy(
     engine: Engine,
     settings: Settings,
@@ -397,40 +389,3 @@ def cancel_deploy(
             reason=reason,
         )
         return final_answer(row, version=environment_version(uow, row))
-
-
-def record_deploy_event(
-    uow: UnitOfWork,
-    row: DeployRow,
-    kind: str,
-    *,
-    actor: str,
-    message: str,
-    now: datetime,
-    **extra: object,
-) -> None:
-    """The ``kind`` event (deploy.started, ...) about ``row``: its fields, then ``extra``."""
-    record_event(
-        uow,
-        environment=row.environment,
-        actor=actor,
-        kind=kind,
-        message=message,
-        now=now,
-        data={**deploy_event_data(row), **extra},
-        deploy_id=row.id,
-    )
-
-
-def deploy_event_data(row: DeployRow) -> dict[str, Any]:
-    """What every deploy event carries (never plan values)."""
-    return {
-        "deploy_id": row.id,
-        "branch": row.branch,
-        "commit": row.commit,
-        "actor": row.actor,
-        "requester": row.requester,
-        "run_url": row.run_url,
-        "plan_verdict": row.plan_verdict,
-        "state": str(row.state),
-    }
