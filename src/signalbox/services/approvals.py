@@ -26,7 +26,6 @@ from signalbox.services.events import record_event
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import (
     ApprovalRepository,
-    DeployRepository,
     approval_key,
 )
 from signalbox.storage.tables import ApprovalRow, DeployRow
@@ -82,9 +81,7 @@ def decide_approval(
         hint='Add --reason "why not".',
     )
     with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        uow.lock_environment(row.environment)
-        uow.session.refresh(row)
+        row, _ = uow.lock_deploy(deploy_id)
         _check_may_decide(row, approver, settings)
         decision = "approve" if approve else "deny"
         approval = ApprovalRepository(uow.session).add(

@@ -21,7 +21,6 @@ from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_
 from signalbox.services.deploy_events import environment_version, record_deploy_event
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
-from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.tables import DeployRow, HoldRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -67,9 +66,7 @@ def heartbeat_deploy(
     """Renew a running deploy's lease; NotHolder/StaleFencingToken when it is lost."""
     lease = timedelta(seconds=settings.deploy_lease_seconds)
     with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        uow.lock_environment(row.environment)
-        uow.session.refresh(row)
+        row, _ = uow.lock_deploy(deploy_id)
         hold_row = _running_hold(uow, row, principal)
         renewed = decide_renew(
             hold_view(hold_row),
@@ -109,9 +106,7 @@ def finish_deploy(
             hint="Report the command's own exit code and its duration.",
         )
     with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        uow.lock_environment(row.environment)
-        uow.session.refresh(row)
+        row, _ = uow.lock_deploy(deploy_id)
         _check_requester(row, principal)
         if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
             row.exit_code, row.duration_seconds = exit_code, duration_seconds

@@ -173,9 +173,7 @@ def decide_deploy(
 ) -> GateAnswer:
     """Decide again (a waiting gate asks): may deploy ``deploy_id`` go now?"""
     with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        env = uow.lock_environment(row.environment)
-        uow.session.refresh(row)
+        row, env = uow.lock_deploy(deploy_id)
         if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
             return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
         row.wait_deadline = now + WAITING_LEASE
@@ -353,9 +351,7 @@ def cancel_deploy(
             field="reason",
         )
     with UnitOfWork(engine) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        env = uow.lock_environment(row.environment)
-        uow.session.refresh(row)
+        row, env = uow.lock_deploy(deploy_id)
         if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
             return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
         if row.requester != principal.name:

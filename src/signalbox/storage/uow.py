@@ -32,7 +32,8 @@ from signalbox.storage.repositories import (
     HoldRepository,
     TokenRepository,
 )
-from signalbox.storage.tables import EnvironmentRow
+from signalbox.storage.repositories.deploys import DeployRepository
+from signalbox.storage.tables import DeployRow, EnvironmentRow
 
 __all__ = ["STARTUP_LOCK_ID", "UnitOfWork"]
 
@@ -144,3 +145,11 @@ class UnitOfWork:
     def lock_environment(self, name: str) -> EnvironmentRow:
         """Load environment ``name`` locked for this transaction (UnknownEnvironment if none)."""
         return self.environments.get(name, for_update=True)
+
+    def lock_deploy(self, deploy_id: int) -> tuple[DeployRow, EnvironmentRow]:
+        """Deploy ``deploy_id`` read again once its environment is locked (UnknownDeploy if
+        none), with that environment: how every use case that changes a deploy begins."""
+        row = DeployRepository(self.session).get(deploy_id)
+        environment = self.lock_environment(row.environment)
+        self.session.refresh(row)
+        return row, environment
