@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from signalbox.core.views import Principal
-from signalbox.services.deploy_runs import finish_deploy
+from signalbox.services.deploy_runs import finish_deploy, heartbeat_deploy
 from signalbox.services.deploys import DeployRequest, request_deploy
 from signalbox.services.holds import acquire_hold
 from signalbox.settings import Settings
@@ -55,6 +55,19 @@ def finish(engine, settings: Settings, clock, started, *, seconds=60.0, exit_cod
         fencing_token=started.fencing_token,
         exit_code=exit_code,
         duration_seconds=seconds,
+        now=clock.now(),
+    )
+
+
+def heartbeat(engine, settings: Settings, clock, started, *, who=CI, token_offset=0):
+    """Renew the lease of the deploy that ``started``, with its fencing token (plus
+    ``token_offset``, to send a stale or wrong one)."""
+    return heartbeat_deploy(
+        engine,
+        settings,
+        started.deploy.id,
+        principal=who,
+        fencing_token=started.fencing_token + token_offset,
         now=clock.now(),
     )
 

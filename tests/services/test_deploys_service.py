@@ -18,6 +18,7 @@ from tests.services.deploy_helpers import (
     deploy,
     engineer_holds_dev,
     finish,
+    heartbeat,
 )
 
 from signalbox.core.errors import (
@@ -26,7 +27,6 @@ from signalbox.core.errors import (
     StaleFencingToken,
     UnknownEnvironment,
 )
-from signalbox.services.deploy_runs import heartbeat_deploy
 from signalbox.services.deploy_snapshot import WAITING_LEASE
 from signalbox.services.deploys import cancel_deploy, decide_deploy, touch_waiting
 from signalbox.services.events import list_events
@@ -130,37 +130,16 @@ def test_a_dead_runner_lets_its_lease_lapse_and_the_environment_frees_itself(
     assert gone.deploy.state == "failed" and gone.deploy.outcome == "lease-lapsed"
     assert "deploy.lapsed" in kinds(engine)
     with pytest.raises(NotHolder):
-        heartbeat_deploy(
-            engine,
-            settings,
-            first.deploy.id,
-            principal=CI,
-            fencing_token=first.fencing_token,
-            now=clock.now(),
-        )
+        heartbeat(engine, settings, clock, first)
 
 
 def test_heartbeat_renews_the_lease_and_a_stale_token_is_refused(engine, settings, clock):
     running = deploy(engine, settings, clock)
     clock.advance(timedelta(seconds=40))
-    renewed = heartbeat_deploy(
-        engine,
-        settings,
-        running.deploy.id,
-        principal=CI,
-        fencing_token=running.fencing_token,
-        now=clock.now(),
-    )
+    renewed = heartbeat(engine, settings, clock, running)
     assert renewed.lease_until == clock.now() + timedelta(seconds=settings.deploy_lease_seconds)
     with pytest.raises(StaleFencingToken):
-        heartbeat_deploy(
-            engine,
-            settings,
-            running.deploy.id,
-            principal=CI,
-            fencing_token=running.fencing_token + 5,
-            now=clock.now(),
-        )
+        heartbeat(engine, settings, clock, running, token_offset=5)
 
 
 def test_the_expected_duration_is_learned_from_successful_deploys(engine, settings, clock):
@@ -230,14 +209,7 @@ def test_after_the_engineer_releases_ci_may_go(engine, settings, clock):
 def test_only_the_requesting_gate_renews_and_reports_its_deploy(engine, settings, clock):
     running = deploy(engine, settings, clock)
     with pytest.raises(NotHolder):
-        heartbeat_deploy(
-            engine,
-            settings,
-            running.deploy.id,
-            principal=ENGINEER,
-            fencing_token=running.fencing_token,
-            now=clock.now(),
-        )
+        heartbeat(engine, settings, clock, running, who=ENGINEER)
     with pytest.raises(NotHolder):
         finish(engine, settings, clock, running, seconds=1.0, who=ENGINEER)
     assert current_hold(engine, environment="dev", now=clock.now()).deploy_id == running.deploy.id
@@ -256,14 +228,7 @@ def test_a_waiting_gate_is_told_when_time_alone_may_change_its_answer(engine, se
     assert waiting.decision == "wait"
     # the running deploy's lease lapses first, well before the demo comes within 17 minutes
     assert waiting.recheck_at == clock.now() + timedelta(seconds=settings.deploy_lease_seconds)
-    heartbeat_deploy(
-        engine,
-        settings,
-        running.deploy.id,
-        principal=CI,
-        fencing_token=running.fencing_token,
-        now=clock.now(),
-    )
+    heartbeat(engine, settings, clock, running)
     clock.set(clock.now().replace(hour=14, minute=5))  # 15:05 Berlin: the demo is 25 min away
     touch_waiting(engine, [waiting.deploy.id], now=clock.now())
     told = decide_deploy(engine, settings, waiting.deploy.id, now=clock.now())
