@@ -114,3 +114,34 @@ def test_require_names_the_missing_grant(engine, clock):
     with pytest.raises(Forbidden) as raised:
         caller.require(Action.HOLD, "dev")
     assert "developer:dev or admin:dev" in raised.value.message
+
+
+def _last_used(engine, secret):
+    with UnitOfWork(engine, read_only=True) as uow:
+        return uow.tokens.by_hash(hash_secret(secret)).last_used_at
+
+
+def test_last_used_is_written_only_once_it_is_five_minutes_old(engine, clock):
+    from datetime import timedelta
+
+    secret, _ = create_token(
+        engine,
+        name="ci-dev",
+        grants=["developer:dev"],
+        is_ci=True,
+        created_by="root",
+        now=clock.now(),
+    )
+    first = clock.now()
+    authenticate(engine, secret, now=first)
+    assert _last_used(engine, secret) == first
+    authenticate(engine, secret, now=clock.advance(timedelta(minutes=4)))
+    assert _last_used(engine, secret) == first  # fresh enough: no write
+    later = clock.advance(timedelta(minutes=2))
+    authenticate(engine, secret, now=later)
+    assert _last_used(engine, secret) == later
+    with UnitOfWork(engine) as uow:  # a request that read the old mark writes nothing now
+        uow.tokens.touch(
+            hash_secret(secret), now=later + timedelta(minutes=1), unless_used_since=first
+        )
+    assert _last_used(engine, secret) == later
