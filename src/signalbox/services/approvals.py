@@ -63,6 +63,35 @@ def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -
         )
 
 
+def _record_decision(
+    uow: UnitOfWork,
+    row: DeployRow,
+    approver: Principal,
+    decision: str,
+    reason: str,
+    *,
+    now: datetime,
+) -> None:
+    approve = decision == "approve"
+    what = "approved" if approve else "denied"
+    why = f": {reason}" if reason else ""
+    record_event(
+        uow,
+        environment=row.environment,
+        actor=approver.name,
+        kind="approval.granted" if approve else "approval.denied",
+        message=f"{approver.name} {what} the plan of deploy {row.id} to {row.environment}{why}.",
+        now=now,
+        data={
+            "deploy_id": row.id,
+            "plan_digest": approval_key(row),
+            "decision": decision,
+            "reason": reason,
+        },
+        deploy_id=row.id,
+    )
+
+
 def decide_approval(
     engine: Engine,
     settings: Settings,
@@ -95,24 +124,7 @@ def decide_approval(
                 at=now,
             )
         )
-        what = "approved" if approve else "denied"
-        why = f": {reason}" if reason else ""
-        record_event(
-            uow,
-            environment=row.environment,
-            actor=approver.name,
-            kind="approval.granted" if approve else "approval.denied",
-            message=f"{approver.name} {what} the plan of deploy {row.id} to "
-            f"{row.environment}{why}.",
-            now=now,
-            data={
-                "deploy_id": row.id,
-                "plan_digest": approval_key(row),
-                "decision": decision,
-                "reason": reason,
-            },
-            deploy_id=row.id,
-        )
+        _record_decision(uow, row, approver, decision, reason, now=now)
         return ApprovalRead(
             approval.id,
             DeployRead.of(row, with_analysis=False),

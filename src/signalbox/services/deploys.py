@@ -371,17 +371,21 @@ def cancel_deploy(
             if expired is not None:
                 _refuse(uow, row, expired, now=now)
                 return final_answer(row, version=environment_version(uow, row))
-        row.state = DeployState.CANCELLED
-        row.refusal_reason = "cancelled"
-        row.refusal_message = f"Deploy {row.id} was cancelled by its gate ({reason})."
-        row.finished_at = now
-        record_deploy_event(
-            uow,
-            row,
-            "deploy.cancelled",
-            actor=principal.name,
-            message=row.refusal_message,
-            now=now,
-            reason=reason,
-        )
+        _cancel(uow, row, reason=reason, by=principal, now=now)
         return final_answer(row, version=environment_version(uow, row))
+
+
+def _cancel(uow: UnitOfWork, row: DeployRow, *, reason: str, by: Principal, now: datetime) -> None:
+    row.state = DeployState.CANCELLED
+    row.refusal_reason = "cancelled"
+    row.refusal_message = f"Deploy {row.id} was cancelled by its gate ({reason})."
+    row.finished_at = now
+    record_deploy_event(
+        uow,
+        row,
+        "deploy.cancelled",
+        actor=by.name,
+        message=row.refusal_message,
+        now=now,
+        reason=reason,
+    )
