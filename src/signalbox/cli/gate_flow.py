@@ -200,12 +200,29 @@ def _run_and_report(
     except OSError as error:
         say(f"error: could not start `{request.command[0]}`: {error.strerror or error}")
         result = ChildResult(exit_code=127, duration_seconds=0.0, lease_lost=False)
+    _report_outcome(api, answer.deploy_id, token, result, say=say, sleep=sleep)
+    if result.lease_lost:
+        say("WARNING: the deploy lease was lost while the command ran; check the environment.")
+    return result.exit_code
+
+
+def _report_outcome(
+    api: GateApi,
+    deploy_id: int,
+    token: int,
+    result: ChildResult,
+    *,
+    say: Say,
+    sleep: Callable[[float], None],
+) -> None:
+    """Tell the server how the command ended (retried FINISH_ATTEMPTS times); if it never
+    hears, the lease lapses by itself, so a failure here is only a warning."""
     took = format_duration_precise(result.duration_seconds)
     try:
         attempts = iter(range(FINISH_ATTEMPTS - 1, -1, -1))
         done = retrying(
             lambda: api.finish(
-                answer.deploy_id,
+                deploy_id,
                 token,
                 exit_code=result.exit_code,
                 duration_seconds=result.duration_seconds,
@@ -223,9 +240,6 @@ def _run_and_report(
             f"warning: exit code {result.exit_code} in {took}, but the outcome was not "
             f"recorded: {error}. The lease lapses by itself."
         )
-    if result.lease_lost:
-        say("WARNING: the deploy lease was lost while the command ran; check the environment.")
-    return result.exit_code
 
 
 def format_duration_precise(seconds: float) -> str:
