@@ -24,6 +24,11 @@ READ_ONLY = "signalbox_read_only"
 """Execution option: a unit of work that only reads (SQLite: deferred BEGIN)."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_PAGE_SIZE = 65_536
+"""Page size of a new SQLite file. Terraform states are stored as 1 MiB segments: with 64 KiB
+pages a 50 MB state is written in under half the time it takes with the 4 KiB default, for
+about 0.2 ms more per small transaction (measured in bench/tfstate.py and bench/server.py).
+SQLite applies it only while the file is empty; an existing database keeps its page size."""
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -67,6 +72,7 @@ def _sqlite_engine(database_url: str, **engine_options: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
