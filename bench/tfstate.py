@@ -11,9 +11,10 @@ nothing is pruned within the 100 kept versions) receives:
 - pull: ``GET /tf/bench/main`` (decrypting when encrypted); the floor is
   ``GET /api/noop-download?size=N`` (authenticated, N zero bytes streamed).
 Runs are interleaved (floor, backend, floor, ...); figures are medians. For context, the
-storage floor is the time SQLite alone (same pragmas as the server: WAL, synchronous=NORMAL)
-needs to write the same bytes as 1 MiB BLOB rows, one transaction per 4 MiB. The server's peak
-resident memory is its VmHWM (Linux) at the end, next to its resident memory after start.
+storage floor is the time SQLite alone (same pragmas as the server: page size, WAL,
+synchronous=NORMAL) needs to write the same bytes as 1 MiB BLOB rows, one transaction per
+4 MiB. The server's peak resident memory is its VmHWM (Linux) at the end, next to its
+resident memory after start.
 Targets (issue 4): within 1.5x of the floor; peak server memory under 4x the state size.
 """
 
@@ -34,6 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from signalbox.storage.engine import SQLITE_PAGE_SIZE  # noqa: E402
 from signalbox.testing import ServerProcess  # noqa: E402
 from signalbox.tfstate.crypto import new_key_text  # noqa: E402
 
@@ -82,6 +84,7 @@ def rss_kib(pid: int, field: str) -> int:
 def sqlite_floor(data: bytes, directory: str) -> float:
     """Seconds SQLite needs to store ``data`` as 1 MiB blobs (4 per transaction)."""
     connection = sqlite3.connect(f"{directory}/floor.db", isolation_level=None)
+    connection.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")  # as the server's
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = NORMAL")
     connection.execute(
