@@ -52,8 +52,9 @@ async def _seal_segments(
     """Stage 2 (a worker thread per segment): MD5 and seal, in order."""
 
     def seal(segment: Segment) -> Sealed:
-        digest.update(segment.plain)
-        return segment.index, sealer.seal(segment.index, segment.final, segment.plain)
+        plain = segment.plain
+        digest.update(plain)
+        return segment.index, sealer.seal(segment.index, segment.final, plain)
 
     async with segments, sealed:
         async for segment in segments:

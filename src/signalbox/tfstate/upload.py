@@ -1,10 +1,11 @@
 """Receiving a state body: cut into segments while its head is found.
 
-The body is never held whole: each received piece goes into the head scanner and into a
-buffer that is handed on one segment (``SEGMENT_SIZE``) at a time, to be hashed (MD5),
-sealed and staged in the database while the rest streams in (``tfstate.staging``). The last
-segment is marked final (an empty body is one empty final segment). ``PayloadTooLarge``
-stops a body above the configured limit as soon as it is crossed.
+The body is never held whole: each received piece goes into the head scanner and is kept,
+as it is, until a segment (``SEGMENT_SIZE``) is complete; the segment's pieces are handed on
+to be joined, hashed (MD5), sealed and staged in the database by worker threads while the
+rest streams in (``tfstate.staging``). The last segment is marked final (an empty body is
+one empty final segment). ``PayloadTooLarge`` stops a body above the configured limit as
+soon as it is crossed.
 """
 
 from __future__ import annotations
@@ -38,9 +39,17 @@ def decode_content_md5(header: str | None) -> bytes | None:
 
 @dataclass(frozen=True, slots=True)
 class Segment:
+    """Segment ``index`` of a body, as the received pieces that make it up (all ``bytes``):
+    ``plain`` joins them, the one copy of the bytes, meant for a worker thread (``bytes.join``
+    releases the GIL above 1 MiB when every piece is ``bytes``)."""
+
     index: int
     final: bool
-    plain: bytes
+    pieces: tuple[bytes, ...]
+
+    @property
+    def plain(self) -> bytes:
+        return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +71,8 @@ class BodyReceiver:
         self.limit = limit
         self.segment_size = segment_size
         self._scanner = StateHeadScanner()
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._size = 0
         self._index = 0
 
@@ -75,21 +85,28 @@ class BodyReceiver:
                 "to be this large.",
             )
         self._scanner.feed(piece)
-        self._buffer += piece
+        rest = bytes(piece)  # no copy for bytes (what servers hand over)
         ready = []
         # keep at least one byte back: the final segment is only known at the end
-        while len(self._buffer) > self.segment_size:
-            ready.append(Segment(self._index, False, bytes(self._buffer[: self.segment_size])))
-            del self._buffer[: self.segment_size]
-            self._index += 1
+        while self._pending_size + len(rest) > self.segment_size:
+            take = self.segment_size - self._pending_size
+            self._pending.append(rest[:take])  # only a piece across a boundary is copied
+            rest = rest[take:]
+            ready.append(self._cut(final=False))
+        if rest:
+            self._pending.append(rest)
+            self._pending_size += len(rest)
         return ready
 
     def finish(self) -> Segment:
         self._scanner.finish()
-        last = Segment(self._index, True, bytes(self._buffer))
-        self._buffer.clear()
+        return self._cut(final=True)
+
+    def _cut(self, *, final: bool) -> Segment:
+        segment = Segment(self._index, final, tuple(self._pending))
+        self._pending, self._pending_size = [], 0
         self._index += 1
-        return last
+        return segment
 
     def summary(self, md5: bytes) -> BodySummary:
         return BodySummary(self._size, md5, self._scanner.head, self._index)
