@@ -23,8 +23,9 @@ from signalbox.core.roles import parse_grants as parse_grant_texts
 from signalbox.core.views import Principal
 from signalbox.services.events import record_event
 from signalbox.storage.repositories.environments import unknown_environment
+from signalbox.storage.repositories.tokens import token_fields_by_hash
 from signalbox.storage.tables import TokenRow
-from signalbox.storage.uow import UnitOfWork
+from signalbox.storage.uow import UnitOfWork, read_connection
 
 __all__ = [
     "BOOTSTRAP_NAME",
@@ -158,8 +159,8 @@ def create_token(
 def authenticate(engine: Engine, secret: str, *, now: datetime) -> Caller:
     """The caller that ``secret`` identifies; Unauthenticated if none (or revoked)."""
     digest = hash_secret(secret)
-    with UnitOfWork(engine, read_only=True) as uow:
-        row = uow.tokens.by_hash(digest)
+    with read_connection(engine) as connection:
+        row = token_fields_by_hash(connection, digest)
         valid = row is not None and hmac.compare_digest(row.secret_hash, digest)
         if row is None or not valid or row.revoked_at is not None:
             raise Unauthenticated(

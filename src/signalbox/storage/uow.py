@@ -18,11 +18,13 @@ the outer one's locks. Opening one inside another raises at once; compose with t
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from signalbox.storage.engine import READ_ONLY
@@ -35,7 +37,7 @@ from signalbox.storage.repositories import (
 from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 
-__all__ = ["STARTUP_LOCK_ID", "UnitOfWork"]
+__all__ = ["STARTUP_LOCK_ID", "UnitOfWork", "read_connection"]
 
 STARTUP_LOCK_ID = 0x5167_B0C6
 
@@ -64,6 +66,16 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
         lock = threading.RLock()
         engine._signalbox_writer_lock = lock  # type: ignore[attr-defined]
     return lock
+
+
+@contextlib.contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction on a plain Core connection (no Session), rolled back at the
+    end: for the lookups every request makes (authentication), where a Session's set-up,
+    identity map and ORM loading cost more than the query."""
+    with _read_only(engine).connect() as connection, connection.begin() as transaction:
+        yield connection
+        transaction.rollback()
 
 
 _OPEN = threading.local()
