@@ -1,10 +1,11 @@
 """Staging a state body in the database while it streams in.
 
 The request's pieces are cut into segments (``upload.BodyReceiver``, which also finds the
-head); worker threads hash (MD5) and seal each segment, and store what is ready (up to
-``BATCH`` segments) in one short transaction, while the next ones are received: receiving,
-sealing and storing overlap, and no transaction is held open while a slow client uploads.
-At most ``depth`` segments wait between two stages (memory stays bounded). If anything
+head); worker threads join, hash (MD5) and seal the segments that have arrived (up to
+``BATCH`` per thread hop), and store each sealed batch in one short transaction, while the
+next ones are received: receiving, sealing and storing overlap, and no transaction is held
+open while a slow client uploads. At most ``depth`` segments wait to be sealed and one
+sealed batch waits to be stored (memory stays bounded: about 4 x BATCH MiB). If anything
 fails, the staged blob is dropped. The write decision then only points a new version at the
 blob, or drops it.
 """
@@ -15,7 +16,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -27,8 +28,9 @@ from signalbox.tfstate.upload import BodyReceiver, BodySummary, Segment
 
 __all__ = ["BATCH", "StagedBody", "stage_body"]
 
-BATCH = 4
-"""At most this many segments (1 MiB each) are stored per transaction."""
+BATCH = 8
+"""At most this many segments (1 MiB each) are sealed per thread hop and stored per
+transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,38 +43,49 @@ class StagedBody:
 
 
 Sealed = tuple[int, bytes]
+Item = TypeVar("Item")
+
+
+async def _batches(stream: MemoryObjectReceiveStream[Item], most: int) -> AsyncIterator[list[Item]]:
+    """What has arrived on ``stream``, up to ``most`` items at once (at least one): a stage
+    that falls behind catches up with one thread hop for several segments."""
+    async for first in stream:
+        batch = [first]
+        while len(batch) < most:
+            try:
+                batch.append(stream.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+        yield batch
 
 
 async def _seal_segments(
     sealer: SegmentSealer,
     digest: Any,
     segments: MemoryObjectReceiveStream[Segment],
-    sealed: MemoryObjectSendStream[Sealed],
+    sealed: MemoryObjectSendStream[list[Sealed]],
 ) -> None:
-    """Stage 2 (a worker thread per segment): MD5 and seal, in order."""
+    """Stage 2 (a worker thread per batch): join, MD5 and seal, in order."""
 
-    def seal(segment: Segment) -> Sealed:
-        plain = segment.plain
-        digest.update(plain)
-        return segment.index, sealer.seal(segment.index, segment.final, plain)
+    def seal(batch: list[Segment]) -> list[Sealed]:
+        done = []
+        for segment in batch:
+            plain = segment.plain
+            digest.update(plain)
+            done.append((segment.index, sealer.seal(segment.index, segment.final, plain)))
+        return done
 
     async with segments, sealed:
-        async for segment in segments:
-            await sealed.send(await anyio.to_thread.run_sync(seal, segment))
+        async for batch in _batches(segments, BATCH):
+            await sealed.send(await anyio.to_thread.run_sync(seal, batch))
 
 
 async def _store_segments(
-    engine: Engine, blob_id: int, sealed: MemoryObjectReceiveStream[Sealed]
+    engine: Engine, blob_id: int, sealed: MemoryObjectReceiveStream[list[Sealed]]
 ) -> None:
-    """Stage 3 (a worker thread per batch): store what has arrived, up to BATCH at once."""
+    """Stage 3 (a worker thread per transaction): store what has arrived, up to BATCH."""
     async with sealed:
-        async for first in sealed:
-            batch = [first]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(sealed.receive_nowait())
-                except (anyio.WouldBlock, anyio.EndOfStream):
-                    break
+        async for batch in sealed:
             await anyio.to_thread.run_sync(put_segments, engine, blob_id, batch)
 
 
@@ -92,7 +105,7 @@ async def stage_body(
     digest = hashlib.md5(usedforsecurity=False)
     try:
         plain_in, plain_out = anyio.create_memory_object_stream[Segment](depth)
-        sealed_in, sealed_out = anyio.create_memory_object_stream[Sealed](depth)
+        sealed_in, sealed_out = anyio.create_memory_object_stream[list[Sealed]](1)
         async with anyio.create_task_group() as group:
             group.start_soon(_seal_segments, sealer, digest, plain_out, sealed_in)
             group.start_soon(_store_segments, engine, blob_id, sealed_out)
