@@ -5,7 +5,7 @@ head); worker threads join, hash (MD5) and seal the segments that have arrived (
 ``BATCH`` per thread hop), and store each sealed batch in one short transaction, while the
 next ones are received: receiving, sealing and storing overlap, and no transaction is held
 open while a slow client uploads. At most ``depth`` segments wait to be sealed and one
-sealed batch waits to be stored (memory stays bounded: about 4 x BATCH MiB). If anything
+sealed batch waits to be stored (memory stays bounded: under 7 x BATCH MiB). If anything
 fails, the staged blob is dropped. The write decision then only points a new version at the
 blob, or drops it.
 """
