@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from signalbox.core.errors import UnknownEnvironment
 from signalbox.storage.tables import EnvironmentRow
+
+# Built once: every hold request runs these, and building a statement (and its cache key)
+# each time cost about as much as executing it.
+_BY_NAME = select(EnvironmentRow).where(EnvironmentRow.name == bindparam("name"))
+_BY_NAME_LOCKED = _BY_NAME.with_for_update().execution_options(populate_existing=True)
 
 
 class EnvironmentRepository:
@@ -29,10 +34,9 @@ class EnvironmentRepository:
         ``for_update`` locks the row until the transaction ends (PostgreSQL ``FOR UPDATE``;
         SQLite's write transactions are already serialised by ``BEGIN IMMEDIATE``).
         """
-        query = select(EnvironmentRow).where(EnvironmentRow.name == name)
-        if for_update:  # and refresh a row this session loaded before it was locked
-            query = query.with_for_update().execution_options(populate_existing=True)
-        row = self.session.scalars(query).one_or_none()
+        # for_update also refreshes a row this session loaded before it was locked
+        query = _BY_NAME_LOCKED if for_update else _BY_NAME
+        row = self.session.scalars(query, {"name": name}).one_or_none()
         if row is None or not row.configured:
             raise unknown_environment(name, self.names())
         return row
