@@ -6,10 +6,14 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.orm import Session
 
 from signalbox.storage.tables import EventRow
+
+_INSERT = insert(EventRow.metadata.tables[EventRow.__tablename__])
+"""A Core insert on the table: no ORM object, identity map entry or flush bookkeeping for a
+row nothing reads back in the transaction that writes it."""
 
 
 class EventRepository:
@@ -26,18 +30,19 @@ class EventRepository:
         message: str,
         data: dict[str, Any],
         deploy_id: int | None = None,
-    ) -> EventRow:
-        row = EventRow(
-            environment=environment,
-            at=at,
-            actor=actor,
-            kind=kind,
-            message=message,
-            data=data,
-            deploy_id=deploy_id,
-        )
-        self.session.add(row)  # written at the next flush or commit
-        return row
+    ) -> None:
+        """Insert the event now, in the session's transaction (rows it refers to, such as a
+        new deploy, have ids, so they are flushed already)."""
+        fields = {
+            "environment": environment,
+            "at": at,
+            "actor": actor,
+            "kind": kind,
+            "message": message,
+            "data": data,
+            "deploy_id": deploy_id,
+        }
+        self.session.execute(_INSERT, fields)
 
     def newest(
         self,
