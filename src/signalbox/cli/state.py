@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 
+from signalbox.cli.client import DEFAULT_URL, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
@@ -29,20 +30,6 @@ state_app = typer.Typer(
 app.add_typer(state_app, name="state")
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
-# The same options as cli.client's, declared here so that importing this module (every
-# command's start) does not import httpx: only commands that talk to the server do.
-URL_OPTION = typer.Option(
-    None, "--url", help="Server URL [env: SIGNALBOX_URL].", show_default=False
-)
-TOKEN_OPTION = typer.Option(
-    None, "--token", help="API token [env: SIGNALBOX_TOKEN].", show_default=False
-)
-
-
-def _client(url: str | None, token: str | None) -> Any:
-    from signalbox.cli.client import ApiClient
-
-    return ApiClient.from_options(url, token)
 
 
 TOKEN_PLACEHOLDER = "<your signalbox token>"
@@ -82,8 +69,6 @@ def tf_config(
     refuses locks and writes while someone else holds the environment. The password is your
     signalbox token (printed only with --show-token).
     """
-    from signalbox.cli.client import DEFAULT_URL
-
     base = url or os.environ.get("SIGNALBOX_URL") or DEFAULT_URL
     secret = token or os.environ.get("SIGNALBOX_TOKEN") or ""
     password = secret if show_token and secret else TOKEN_PLACEHOLDER
@@ -125,7 +110,7 @@ def versions(
     token: str | None = TOKEN_OPTION,
 ) -> None:
     """List the kept versions of ENV's states, newest first: serial, when, who, size."""
-    client = _client(url, token)
+    client = ApiClient.from_options(url, token)
     path = f"/api/states/{environment}" + (f"/{state}" if state else "")
     answer = client.get(path, limit=limit)
     if as_json:
@@ -153,7 +138,7 @@ def show(
 ) -> None:
     """Show the resources a version added and removed, e.g.
     "aws_cognito_user_pool.main removed at 14:44 by ci-dev (deploy 123)"."""
-    client = _client(url, token)
+    client = ApiClient.from_options(url, token)
     answer = client.get(f"/api/states/{environment}/{state}/show", serial=serial)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
@@ -186,7 +171,7 @@ def restore(
 
     Needs the admin role and your hold on ENV (`signalbox hold ENV --reason ...`), so nobody
     applies meanwhile. Then run `terraform plan` to see what the restored state means."""
-    client = _client(url, token)
+    client = ApiClient.from_options(url, token)
     answer = client.post(f"/api/states/{environment}/{state}/restore", {"serial": serial})
     version = answer["version"]
     typer.echo(
