@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI
@@ -133,11 +132,3 @@ def create_app(
         app.include_router(router)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     return app
-
-
-def describe(app: FastAPI) -> dict[str, Any]:
-    """Routes, for docs: path -> methods."""
-    return {
-        route.path: sorted(getattr(route, "methods", []) or [])  # type: ignore[attr-defined]
-        for route in app.routes
-    }
