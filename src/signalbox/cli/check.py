@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from signalbox.cli.collector import paused_collector
 from signalbox.cli.exit_codes import ExitCode
 from signalbox.cli.main import app
 from signalbox.cli.render_check import VERDICT_EXIT_CODES
@@ -105,15 +106,16 @@ def check(
             "Standard input (-) can be read only once.",
             hint="Pass - at most once among the PLAN arguments.",
         )
-    sources = [
-        (
-            path if path != plan_check.STDIN else "<stdin>",
-            plan_check.read_plan_source(path, terraform=terraform),
-        )
-        for path in plans
-    ]
-    result = plan_check.check_plan_sources(sources, environment=environment, document=document)
-    del sources
+    with paused_collector():
+        sources = [
+            (
+                path if path != plan_check.STDIN else "<stdin>",
+                plan_check.read_plan_source(path, terraform=terraform),
+            )
+            for path in plans
+        ]
+        result = plan_check.check_plan_sources(sources, environment=environment, document=document)
+        del sources
     _render(result.document, output_format)
     raise typer.Exit(int(VERDICT_EXIT_CODES.get(str(result.verdict), ExitCode.FAILURE)))
 

@@ -262,20 +262,20 @@ def test_the_model_names_every_part_of_a_change() -> None:
     assert bytes(model.after_sensitive) == b'{"password":true}'
 
 
-def test_a_big_plan_is_hashed_exactly_while_it_is_decoded() -> None:
+def test_a_big_plans_digest_is_the_sha256_of_its_bytes() -> None:
     filler = {"setting": "x" * 2000}
     changes = [
         resource(f"aws_iam_role.r{i}", ["no-op"], before=filler, after=filler) for i in range(2500)
     ]
     data = plan_bytes(*changes)
-    assert len(data) > 8 << 20  # above the size at which hashing runs on a second thread
+    assert len(data) > 8 << 20
     (plan,) = read_plans(data)
     assert plan.digest == "sha256:" + hashlib.sha256(data).hexdigest()
     assert len(plan.changes) == 2500
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-def test_the_garbage_collector_is_left_as_it_was(enabled: bool) -> None:
+def test_reading_and_analysing_leave_the_garbage_collector_alone(enabled: bool) -> None:
     was = gc.isenabled()
     try:
         gc.enable() if enabled else gc.disable()

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from signalbox.core.plan.catalog import Catalog
-from signalbox.core.plan.collector import paused_collector
 from signalbox.core.plan.findings import Finding, Verdict
 from signalbox.core.plan.model import ACTIONS_BY_JSON, NULL, Action, Plan, ResourceChange
 from signalbox.core.plan.policy import Policy
@@ -52,11 +51,6 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
 
     The verdict is the worst verdict of the findings (routine when there are none).
     """
-    with paused_collector():
-        return _analyse(plan, catalog, policy)
-
-
-def _analyse(plan: Plan, catalog: Catalog, policy: Policy) -> Analysis:
     make = FindingMaker(policy)
     findings = plan_findings(plan, make)
     by_action = dict.fromkeys(Action, 0)

@@ -7,21 +7,21 @@ module turns all of that into one :class:`Plan` per JSON document, or raises a
 :class:`~signalbox.core.errors.PlanError` whose message says where and why.
 
 Speed: the common input (one document, nothing around it) costs one typed ``msgspec`` decode
-with the cyclic garbage collector paused; attribute values are not decoded at all here.
+and one sha256; attribute values are not decoded at all here. (Pausing the cyclic garbage
+collector, which dominates big plans, is a process-wide choice left to the caller: see
+``signalbox.cli.collector``.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
 from signalbox.core.errors import PlanNotJson, PlanUnreadable
-from signalbox.core.plan.collector import paused_collector
 from signalbox.core.plan.model import Plan
 from signalbox.core.plan.schema import PlanDocument, to_plan
 
@@ -216,15 +216,9 @@ def _read_document(text: bytes, start: int, end: int, *, source: str, index: int
 
 
 def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, str]:
-    """The typed decode and the document's digest.
-
-    The cyclic garbage collector is paused during the decode (it dominates big plans), and a
-    big document is hashed on a second thread meanwhile (hashlib releases the GIL).
-    """
-    hashing = _DigestThread(body) if len(body) >= _THREADED_DIGEST_BYTES else None
+    """The typed decode and the document's digest."""
     try:
-        with paused_collector():
-            document = _PLAN_DECODER.decode(body)
+        document = _PLAN_DECODER.decode(body)
     except RecursionError:
         raise _too_deep(source) from None
     except msgspec.ValidationError as error:
@@ -233,30 +227,11 @@ def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, st
             hint=_HINT_SHOW,
             source=source,
         ) from None
-    finally:
-        if hashing is not None:
-            hashing.join()
-    return document, hashing.digest if hashing is not None else _digest(body)
-
-
-_THREADED_DIGEST_BYTES = 4 << 20
+    return document, _digest(body)
 
 
 def _digest(body: memoryview) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-class _DigestThread(threading.Thread):
-    """sha256 of a big document, computed while the main thread decodes it."""
-
-    def __init__(self, body: memoryview) -> None:
-        super().__init__(name="plan-digest", daemon=True)
-        self._body = body
-        self.digest = ""
-        self.start()
-
-    def run(self) -> None:
-        self.digest = _digest(self._body)
 
 
 def _validation_detail(message: str) -> str:
