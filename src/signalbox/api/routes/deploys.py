@@ -21,8 +21,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
@@ -73,15 +73,10 @@ def _plan_bytes(body: DeployCreate) -> bytes | None:
         ) from None
 
 
-async def _in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a (blocking, database) service call in a worker thread."""
-    return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
-
-
 async def _call_service(context: Server, function: Callable[..., T], *args: Any, **kw: Any) -> T:
     """``function(engine, settings, *args, now=now, **kw)`` in a worker thread: the shape of
     every deploy service that changes something."""
-    return await _in_thread(
+    return await run_in_threadpool(
         function, context.engine, context.settings, *args, now=context.now(), **kw
     )
 
@@ -120,7 +115,7 @@ async def _deploy_caller_may(
     action: Action, caller: Caller, context: Server, deploy_id: int
 ) -> DeployRead:
     """The deploy, once ``caller`` is known to be allowed ``action`` on its environment."""
-    deploy = await _in_thread(get_deploy, context.engine, deploy_id)
+    deploy = await run_in_threadpool(get_deploy, context.engine, deploy_id)
     caller.require(action, deploy.environment)
     return deploy
 
@@ -156,7 +151,7 @@ async def _environment_of(request: Request, caller: Caller, context: Server, dep
     known = environment_cache(request)
     environment = known.get(deploy_id)
     if environment is None:
-        environment = (await _in_thread(get_deploy, context.engine, deploy_id)).environment
+        environment = (await run_in_threadpool(get_deploy, context.engine, deploy_id)).environment
         if len(known) >= _ENVIRONMENT_CACHE_SIZE:
             known.clear()
         known[deploy_id] = environment
