@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from signalbox.core.errors import InvalidInput, NotHolder, StaleFencingToken
 from signalbox.core.reasons import MAX_REASON_CHARS, check_reason
+from signalbox.core.times import format_utc
 from signalbox.core.views import HoldKind, HoldView, Principal
 
 __all__ = [
@@ -69,17 +70,13 @@ def is_live(hold: HoldView | None, now: datetime) -> bool:
     return hold is not None and hold.until > now
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%MZ")
-
-
 def describe_holder(hold: HoldView) -> str:
     """``dev is held by platform-eng since ... until ...: renaming cognito pool.``"""
     what = "a deploy of " if hold.kind is HoldKind.DEPLOY else ""
     by = f"{what}{hold.owner.name}"
     return (
-        f"{hold.environment} is held by {by} since {_iso(hold.since)} "
-        f"until {_iso(hold.until)}: {hold.reason}."
+        f"{hold.environment} is held by {by} since {format_utc(hold.since)} "
+        f"until {format_utc(hold.until)}: {hold.reason}."
     )
 
 
@@ -151,7 +148,7 @@ def _check_holder(
         )
     if not is_live(current, now):
         raise NotHolder(
-            f"Your hold on {environment} lapsed at {_iso(current.until)}.",
+            f"Your hold on {environment} lapsed at {format_utc(current.until)}.",
             hint=f"Hold it again: signalbox hold {environment} --reason TEXT.",
             environment=environment,
         )
