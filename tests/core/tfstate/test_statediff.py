@@ -54,6 +54,11 @@ def test_addresses_of_every_kind() -> None:
     }
 
 
+def test_for_each_keys_are_written_as_terraform_writes_them() -> None:
+    body = state(resource("aws_s3_bucket", "b", "café", 'a"b'))
+    assert resource_addresses(body) == {'aws_s3_bucket.b["café"]', 'aws_s3_bucket.b["a\\"b"]'}
+
+
 def test_empty_and_old_format_states_have_no_addresses() -> None:
     assert resource_addresses(b"") == frozenset()
     assert resource_addresses(b'{"version": 3, "modules": []}') == frozenset()

@@ -9,12 +9,13 @@ __all__ = ["address_matches", "attribute_path", "index_key", "instance_address"]
 
 
 def index_key(index: int | str | None) -> str:
-    """``[0]`` for a count index, ``["k"]`` for a for_each key, empty for none."""
+    """``[0]`` for a count index, ``["k"]`` for a for_each key (written as Terraform writes
+    it, non-ASCII as is), empty for none."""
     if index is None:
         return ""
     if isinstance(index, int):
         return f"[{index}]"
-    return f"[{json.dumps(index)}]"
+    return f"[{json.dumps(index, ensure_ascii=False)}]"
 
 
 def instance_address(

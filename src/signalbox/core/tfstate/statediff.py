@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import msgspec
 
+from signalbox.core.plan.addresses import instance_address
+
 __all__ = ["StateDiff", "diff_states", "resource_addresses"]
 
 
@@ -39,21 +41,13 @@ class StateDiff:
     removed: tuple[str, ...]
 
 
-def _index(key: int | str | None) -> str:
-    if key is None:
-        return ""
-    if isinstance(key, int):
-        return f"[{key}]"
-    return "[" + msgspec.json.encode(key).decode() + "]"
-
-
 def _addresses(resource: _Resource) -> list[str]:
-    base = f"{resource.type}.{resource.name}"
-    if resource.mode == "data":
-        base = f"data.{base}"
-    if resource.module:
-        base = f"{resource.module}.{base}"
-    return [base + _index(instance.index_key) for instance in resource.instances]
+    return [
+        instance_address(
+            resource.module or "", resource.mode, resource.type, resource.name, instance.index_key
+        )
+        for instance in resource.instances
+    ]
 
 
 def resource_addresses(body: bytes) -> frozenset[str]:
