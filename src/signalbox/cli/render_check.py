@@ -28,7 +28,6 @@ __all__ = [
     "render_text",
 ]
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 THAT_MATTER = frozenset({"critical", "high", "medium"})
 VERDICT_WORDS = {"routine": "ROUTINE", "needs-approval": "NEEDS APPROVAL", "blocked": "BLOCKED"}
 VERDICT_STYLES = {"routine": "bold green", "needs-approval": "bold yellow", "blocked": "bold red"}
