@@ -46,6 +46,20 @@ def exit_code_for(error: errors.SignalboxError) -> ExitCode:
     return ExitCode.FAILURE
 
 
+# `gate`: the server's refusal ``reason`` -> exit code. Any other reason (held, reserved,
+# frozen, superseded, wait-expired, and any this client does not know) is REFUSED for now.
+_BY_REFUSAL: dict[str, ExitCode] = {
+    "approval-expired": ExitCode.APPROVAL_TIMEOUT,
+    "blocked": ExitCode.DENIED,
+    "denied": ExitCode.DENIED,
+}
+
+
+def exit_code_for_refusal(reason: str | None) -> ExitCode:
+    """75 refused for now, 76 approval not given in time, 77 denied (see docs/gate.md)."""
+    return _BY_REFUSAL.get(reason or "", ExitCode.REFUSED)
+
+
 def one_line(error: errors.SignalboxError) -> str:
     """``ErrorName: message. hint`` — what happened, why, and what to do next."""
     return f"{type(error).__name__}: {error}"

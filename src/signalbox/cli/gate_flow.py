@@ -18,19 +18,17 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from signalbox.cli.ci_context import CiContext
-from signalbox.cli.exit_codes import ExitCode
+from signalbox.cli.exit_codes import ExitCode, exit_code_for_refusal
 from signalbox.cli.gate_api import DEFAULT_POLL_SECONDS, DeployAnswer, GateApi
 from signalbox.cli.gate_runner import ChildResult, run_child
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import ServerUnreachable, SignalboxError
 
-__all__ = ["GateRequest", "exit_code_for_refusal", "render_analysis", "run_gate"]
+__all__ = ["GateRequest", "render_analysis", "run_gate"]
 
 Say = Callable[[str], None]
 Runner = Callable[..., ChildResult]
 
-REFUSED_FOR_NOW = frozenset({"held", "reserved", "frozen", "superseded", "wait-expired"})
-DENIED = frozenset({"blocked", "denied"})
 APPROVAL_TIMEOUT = "approval-expired"
 MIN_POLL_SECONDS = 1.0  # never ask more often than this while nothing changes
 FINISH_ATTEMPTS = 4  # the outcome is worth a few retries: else the lease lapses (failed)
@@ -52,16 +50,6 @@ class GateRequest:
 
 class _Interrupted(Exception):
     """SIGINT or SIGTERM while waiting: give the place in the queue back and stop."""
-
-
-def exit_code_for_refusal(reason: str | None) -> int:
-    """75 refused for now (``REFUSED_FOR_NOW``, and any reason this client does not know),
-    76 approval not given in time, 77 denied (see docs/gate.md)."""
-    if reason == APPROVAL_TIMEOUT:
-        return int(ExitCode.APPROVAL_TIMEOUT)
-    if reason in DENIED:
-        return int(ExitCode.DENIED)
-    return int(ExitCode.REFUSED)
 
 
 def _severity_rank(finding: Mapping[str, Any]) -> int:
@@ -290,7 +278,7 @@ def run_gate(
     if answer.decision == "go":
         return _run_and_report(api, answer, request, say=say, runner=runner, sleep=sleep)
     if answer.decision == "refused":
-        code = exit_code_for_refusal(answer.reason)
+        code = int(exit_code_for_refusal(answer.reason))
         say(f"refused ({answer.reason}): {answer.message} [exit {code}]")
         return code
     say(f"error: deploy {answer.deploy_id} is {answer.state}: {answer.message}")
