@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from signalbox.cli.main import app
-from signalbox.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # settings (and tomllib) load only for the commands that read them
+    from signalbox.settings import Settings
 
 db_app = typer.Typer(
     help="The server's database: apply migrations, show the revision.", no_args_is_help=True
@@ -27,6 +30,8 @@ CONFIG_OPTION = typer.Option(
 
 def settings_from(config: Path | None) -> Settings:
     """Settings from --config, SIGNALBOX_CONFIG, or ./signalbox.toml when it exists."""
+    from signalbox.settings import load_settings
+
     default = Path("signalbox.toml")
     if config is None and not os.environ.get("SIGNALBOX_CONFIG") and default.is_file():
         config = default
