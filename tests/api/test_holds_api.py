@@ -194,6 +194,15 @@ def test_events_newest_first_filtered_and_limited(client, engineer, token_for):
     assert client.get("/api/events?env=prod", headers=dev_only).status_code == 403
 
 
+def test_each_event_carries_the_zone_to_show_it_in(client, engineer):
+    """The CLI shows events in their environment's zone without asking for the environments."""
+    hold(client, engineer)
+    everything = client.get("/api/events", headers=ADMIN).json()["events"]
+    zones = {(e["environment"], e["timezone"]) for e in everything}
+    assert ("dev", "Europe/Berlin") in zones
+    assert {zone for env, zone in zones if env is None} == {"UTC"}
+
+
 def test_the_server_sweeps_lapsed_holds_by_itself(settings, clock, database, token_for):
     """With the sweeper on, a lapsed hold gets its event without anyone asking."""
     import time

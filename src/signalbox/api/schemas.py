@@ -78,11 +78,13 @@ def environment_read(status: EnvironmentStatus) -> dict[str, Any]:
     }
 
 
-def event_read(event: EventView) -> dict[str, Any]:
+def event_read(event: EventView, timezone: str = "UTC") -> dict[str, Any]:
+    """``timezone``: the zone to show the event in (its environment's; UTC for global ones)."""
     return {
         "id": event.id,
         "environment": event.environment,
         "at": event.at.isoformat(),
+        "timezone": timezone,
         "actor": event.actor,
         "kind": event.kind,
         "message": event.message,

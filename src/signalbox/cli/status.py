@@ -71,13 +71,12 @@ def events(
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
-    zones = {e["name"]: e["timezone"] for e in client.get("/api/environments")["environments"]}
     now = datetime.now(UTC)
     table = Table(box=None, header_style="bold")
     for column in ("WHEN", "ENV", "WHO", "WHAT", "MESSAGE"):
         table.add_column(column)
     for event in answer["events"]:
         where = event["environment"]
-        when = _local(event["at"], zones.get(where or "", "UTC"), now)
+        when = _local(event["at"], event.get("timezone") or "UTC", now)
         table.add_row(when, where or "", event["actor"], event["kind"], event["message"])
     Console(highlight=False).print(table)

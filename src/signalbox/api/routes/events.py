@@ -35,4 +35,9 @@ def events(
         limit=limit,
         before_id=before,
     )
-    return {"events": [event_read(event) for event in found]}
+    return {
+        "events": [
+            event_read(event, context.timezone(event.environment) if event.environment else "UTC")
+            for event in found
+        ]
+    }
