@@ -77,6 +77,27 @@ def test_token_is_sent_as_bearer_and_none_params_are_dropped():
     assert str(seen[0].url) == "http://signalbox.test/api/events?limit=5"
 
 
+def test_the_gate_transport_sends_each_calls_own_timeout():
+    """A heartbeat must give up within its 30 s, not the client's long-poll timeout: a
+    stalled renewal must not outlive the lease it renews."""
+    from signalbox.cli.gate_api import client_transport
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"deploy": {}})
+
+    client = ApiClient(
+        "http://signalbox.test", "t", transport=httpx.MockTransport(handler), timeout=120.0
+    )
+    transport = client_transport(client)
+    transport("POST", "/api/deploys/1/heartbeat", json={"fencing_token": 3}, timeout=30.0)
+    transport("GET", "/api/deploys/1/decision", params={"since": 1})
+    assert seen[0].extensions["timeout"]["read"] == 30.0
+    assert seen[1].extensions["timeout"]["read"] == 120.0  # none given: the client's own
+
+
 def test_flags_win_over_environment_variables_over_defaults():
     env = {"SIGNALBOX_URL": "http://env:1", "SIGNALBOX_TOKEN": "from-env"}
     assert ApiClient.from_options(environ={}).base_url == DEFAULT_URL

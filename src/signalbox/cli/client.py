@@ -97,12 +97,20 @@ class ApiClient:
         )
 
     def request(
-        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Any:
+        """``timeout`` (seconds) overrides the client's own for this one request."""
         import httpx
 
+        limit = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
         try:
-            response = self._http.request(method, path, json=json, params=params)
+            response = self._http.request(method, path, json=json, params=params, timeout=limit)
         except httpx.TransportError as failure:
             raise ServerUnreachable(
                 f"Could not reach the signalbox server at {self.base_url} ({failure}).",

@@ -158,8 +158,13 @@ def client_transport(client: ApiClient) -> Transport:
     """A transport over the CLI's one HTTP client (problem+json -> SignalboxError)."""
 
     def transport(method: str, path: str, **options: Any) -> Mapping[str, Any]:
-        options.pop("timeout", None)  # the client's own (long) timeout covers a long-poll
-        body = client.request(method, path, json=options.get("json"), params=options.get("params"))
+        body = client.request(
+            method,
+            path,
+            json=options.get("json"),
+            params=options.get("params"),
+            timeout=options.get("timeout"),
+        )
         if not isinstance(body, Mapping):
             raise BadServerResponse(f"The server answered {type(body).__name__}, not an object.")
         return body
