@@ -57,8 +57,6 @@ T = TypeVar("T")
 
 router = APIRouter(prefix="/api/deploys", tags=["deploys"], lifespan=feed_lifespan)
 
-_WAITING = ("wait", "needs-approval")
-
 
 def _plan_bytes(body: DeployCreate) -> bytes | None:
     if body.plan is None:
