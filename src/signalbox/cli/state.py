@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from signalbox.cli.client import DEFAULT_URL, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.client import DEFAULT_URL, JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
@@ -28,8 +28,6 @@ state_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(state_app, name="state")
-
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
 TOKEN_PLACEHOLDER = "<your signalbox token>"
@@ -194,14 +192,15 @@ def rotate_key(
 ) -> None:
     """Re-encrypt every stored state body under the first key of state_keys.
 
-    Runs against the server's database (SIGNALBOX_DATABASE_URL or --config), next to a
+    Runs against the server's database (SIGNALBOX_DATABASE_URL, --config, or
+    ./signalbox.toml as `signalbox serve` reads it), next to a
     running server. Put the new key first in state_keys, restart the server (new writes use
     it), run this, then remove the old key."""
+    from signalbox.cli.serve import settings_from
     from signalbox.services.tfstate import StateStore, rotate_keys
-    from signalbox.settings import load_settings
     from signalbox.storage import build_engine
 
-    settings = load_settings(config)
+    settings = settings_from(config)
     engine = build_engine(settings.database_url)
     try:
         done = rotate_keys(StateStore.from_settings(engine, settings), now=datetime.now(UTC))
