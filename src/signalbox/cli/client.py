@@ -46,6 +46,7 @@ URL_OPTION = typer.Option(
 TOKEN_OPTION = typer.Option(
     None, "--token", help="API token [env: SIGNALBOX_TOKEN].", show_default=False
 )
+JSON_OPTION = typer.Option(False, "--json", help="Print the answer as JSON.")
 
 _BY_CODE: dict[str, type[SignalboxError]] = {cls.code: cls for cls in all_error_classes()}
 

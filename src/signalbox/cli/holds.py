@@ -13,11 +13,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
-
-JSON_OPTION = typer.Option(False, "--json", help="Print the answer as JSON.")
 
 
 def _until(hold: dict[str, Any]) -> str:

@@ -15,12 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.main import app
 
 __all__ = ["cancel_reservation", "reservations", "reserve"]
-
-JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 def local(iso: str, timezone: str) -> str:

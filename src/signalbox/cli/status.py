@@ -10,12 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.deploys import deploy_figures, figure_cells, merge_figures
 from signalbox.cli.main import app
 from signalbox.core.times import format_local
-
-JSON_OPTION = typer.Option(False, "--json", help="Print the answer as JSON.")
 
 
 def _local(value: str | None, timezone: str, now: datetime) -> str:
