@@ -193,9 +193,3 @@ class ApprovalRepository:
             .order_by(ApprovalRow.id)
         )
         return {digest: decision for digest, decision in self.session.execute(query)}
-
-    def for_deploy(self, deploy_id: int) -> list[ApprovalRow]:
-        query = (
-            select(ApprovalRow).where(ApprovalRow.deploy_id == deploy_id).order_by(ApprovalRow.id)
-        )
-        return list(self.session.scalars(query))

@@ -67,12 +67,3 @@ class HoldRepository:
         row.released_at = at
         row.released_by = by
         row.release_reason = reason
-
-    def history(self, environment: str, *, limit: int = 50) -> list[HoldRow]:
-        query = (
-            select(HoldRow)
-            .where(HoldRow.environment == environment)
-            .order_by(HoldRow.id.desc())
-            .limit(limit)
-        )
-        return list(self.session.scalars(query))
