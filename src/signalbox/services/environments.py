@@ -18,6 +18,7 @@ from signalbox.services.clock import zone
 from signalbox.services.events import record_event
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
+from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.uow import UnitOfWork
 
 __all__ = ["EnvironmentStatus", "list_environments", "sync_environments"]
@@ -80,8 +81,10 @@ def list_environments(
     with UnitOfWork(engine, read_only=True) as uow:
         rows = uow.environments.all()
         if names is not None:
+            known = [row.name for row in rows]
             for name in names:
-                uow.environments.get(name)
+                if name not in known:
+                    raise unknown_environment(name, known)
             rows = [row for row in rows if row.name in names]
         holds = uow.holds.current_all()
         return [
