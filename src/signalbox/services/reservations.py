@@ -22,6 +22,7 @@ from signalbox.core.times import format_local, parse_when
 from signalbox.core.views import Principal, ReservationView
 from signalbox.services.events import record_event
 from signalbox.settings import Settings
+from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.reservations import (
     ReservationRepository,
     reservation_view,
@@ -136,9 +137,11 @@ def list_reservations(
 ) -> list[ReservationView]:
     """Reservations not over yet (and freeze windows of the next two weeks), by start."""
     with UnitOfWork(engine, read_only=True) as uow:
+        known = uow.environments.names()
         for name in environments or []:
-            uow.environments.get(name)
-        names = environments if environments is not None else uow.environments.names()
+            if name not in known:
+                raise unknown_environment(name, known)
+        names = environments if environments is not None else known
         rows = ReservationRepository(uow.session).not_over(environments=names, now=now)
         found = [reservation_view(row) for row in rows]
     if include_freezes:
