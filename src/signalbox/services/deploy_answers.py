@@ -16,11 +16,19 @@ from typing import Any
 
 from signalbox.core.gate import GateDecision, Go, NeedsApproval, Refused, Wait
 from signalbox.core.views import DeployState
+from signalbox.services.deploy_events import environment_version
 from signalbox.settings import Settings
 from signalbox.storage.tables import DeployRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["DeployRead", "GateAnswer", "answer_for_row", "deploy_link", "final_answer"]
+__all__ = [
+    "DeployRead",
+    "GateAnswer",
+    "answer_for_row",
+    "deploy_link",
+    "final_answer",
+    "settled_answer",
+]
 
 _FINISHED = (DeployState.SUCCEEDED, DeployState.FAILED)
 
@@ -198,3 +206,17 @@ def answer_for_row(
         )
     assert not isinstance(decision, Refused), "refusals are stored and answered by final_answer"
     raise AssertionError(f"unknown decision {decision!r}")
+
+
+def settled_answer(uow: UnitOfWork, settings: Settings, row: DeployRow) -> GateAnswer:
+    """The answer for a deploy that is running or finished (asking again is harmless)."""
+    if row.state == DeployState.RUNNING:
+        return answer_for_row(
+            uow,
+            row,
+            Go(row.id),
+            settings=settings,
+            version=environment_version(uow, row),
+            recheck=None,
+        )
+    return final_answer(row, version=environment_version(uow, row))

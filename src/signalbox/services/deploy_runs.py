@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from signalbox.core.errors import InvalidInput, NotHolder
-from signalbox.core.gate import Go
 from signalbox.core.holds import decide_renew
 from signalbox.core.views import DeployState, Principal
-from signalbox.services.deploy_answers import GateAnswer, answer_for_row, final_answer
+from signalbox.services.deploy_answers import GateAnswer, final_answer, settled_answer
 from signalbox.services.deploy_events import environment_version, record_deploy_event
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
@@ -77,14 +76,7 @@ def heartbeat_deploy(
             fencing_token=fencing_token,
         )
         hold_row.until = renewed.until
-        return answer_for_row(
-            uow,
-            row,
-            Go(row.id),
-            settings=settings,
-            version=environment_version(uow, row),
-            recheck=None,
-        )
+        return settled_answer(uow, settings, row)
 
 
 def finish_deploy(

@@ -35,7 +35,13 @@ from signalbox.core.gate import (
 from signalbox.core.holds import Denied, HoldRequest
 from signalbox.core.queue import superseded_by
 from signalbox.core.views import DeployState, HoldKind, Principal
-from signalbox.services.deploy_answers import DeployRead, GateAnswer, answer_for_row, final_answer
+from signalbox.services.deploy_answers import (
+    DeployRead,
+    GateAnswer,
+    answer_for_row,
+    final_answer,
+    settled_answer,
+)
 from signalbox.services.deploy_events import environment_version, record_deploy_event
 from signalbox.services.deploy_snapshot import (
     WAITING_LEASE,
@@ -175,7 +181,7 @@ def decide_deploy(
     with UnitOfWork(engine) as uow:
         row, env = uow.lock_deploy(deploy_id)
         if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
-            return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
+            return settled_answer(uow, settings, row)
         row.wait_deadline = now + WAITING_LEASE
         return _decide_row(uow, settings, row, timezone=env.timezone, now=now)
 
@@ -222,7 +228,7 @@ def _decide_row(
 ) -> GateAnswer:
     snapshot = load_snapshot(uow, settings, row.environment, timezone=timezone, now=now)
     if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
-        return _settled_answer(uow, settings, row, timezone=timezone, now=now)
+        return settled_answer(uow, settings, row)
     decision: GateDecision = decide_gate(snapshot, view_of(uow, row), now=now)
     answer = apply_decision(uow, settings, row, decision, timezone=timezone, now=now)
     return replace(
@@ -318,22 +324,6 @@ def _refuse(uow: UnitOfWork, row: DeployRow, refused: Refused, *, now: datetime)
     )
 
 
-def _settled_answer(
-    uow: UnitOfWork, settings: Settings, row: DeployRow, *, timezone: str, now: datetime
-) -> GateAnswer:
-    """The answer for a deploy that is running or finished (asking again is harmless)."""
-    if row.state == DeployState.RUNNING:
-        return answer_for_row(
-            uow,
-            row,
-            Go(row.id),
-            settings=settings,
-            version=environment_version(uow, row),
-            recheck=None,
-        )
-    return final_answer(row, version=environment_version(uow, row))
-
-
 def cancel_deploy(
     engine: Engine,
     settings: Settings,
@@ -353,7 +343,7 @@ def cancel_deploy(
     with UnitOfWork(engine) as uow:
         row, env = uow.lock_deploy(deploy_id)
         if row.state not in (DeployState.QUEUED, DeployState.AWAITING_APPROVAL):
-            return _settled_answer(uow, settings, row, timezone=env.timezone, now=now)
+            return settled_answer(uow, settings, row)
         if row.requester != principal.name:
             raise InvalidTransition(
                 f"Deploy {row.id} was requested by {row.requester}, not by you "
