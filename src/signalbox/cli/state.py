@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -188,7 +189,7 @@ def new_key(key_id: str = typer.Argument(..., help="A name for the key, e.g. 202
 
 @state_app.command("rotate-key")
 def rotate_key(
-    config: str | None = typer.Option(None, "--config", help="signalbox.toml of the server."),
+    config: Path | None = typer.Option(None, "--config", help="signalbox.toml of the server."),
 ) -> None:
     """Re-encrypt every stored state body under the first key of state_keys.
 
