@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from signalbox.core.events import Event, Telling, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["EventView", "list_events", "record_event"]
+__all__ = ["EventView", "emit", "list_events", "record_event"]
 
 MAX_EVENTS = 1000
 
@@ -72,6 +73,35 @@ def record_event(
         message=message,
         data=data or {},
         deploy_id=deploy_id,
+    )
+
+
+def emit(
+    uow: UnitOfWork,
+    event: Event,
+    *,
+    environment: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Write ``event`` (a record declared in ``core.events``; UndeclaredEvent otherwise) in
+    ``uow``'s transaction, with its words told in the environment's time zone (UTC for
+    global events); it advances the environment's ``version``. A record with a
+    ``deploy_id`` field is linked to that deploy."""
+    data = to_data(event)
+    row = uow.session.get(EnvironmentRow, environment) if environment is not None else None
+    if row is not None:
+        row.version += 1
+    timezone = row.timezone if row is not None else "UTC"
+    telling = Telling(actor=actor, environment=environment, timezone=timezone, now=now)
+    uow.events.add(
+        environment=environment,
+        at=now,
+        actor=actor,
+        kind=event.kind,
+        message=event.words(telling),
+        data=data,
+        deploy_id=data.get("deploy_id"),
     )
 
 
