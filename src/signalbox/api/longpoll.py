@@ -21,8 +21,8 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select
 
 from signalbox.api.auth import token_from_header
+from signalbox.api.change_feed import ChangeFeed
 from signalbox.api.context import Server, server
-from signalbox.services.changes import ChangeFeed
 from signalbox.services.deploy_answers import GateAnswer
 from signalbox.services.deploy_snapshot import expire_stale_deploys
 from signalbox.services.deploys import touch_waiting

@@ -10,7 +10,7 @@
 
 A refusal is a normal answer (200, ``decision: refused``): the request was understood and
 judged. Errors (unknown environment, unreadable plan, stale fencing token) are problem+json.
-The long-poll costs one parked coroutine per waiting gate (see services/changes.py).
+The long-poll costs one parked coroutine per waiting gate (see api/change_feed.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from collections.abc import Collection
 
-from signalbox.services.changes import ChangeFeed
+from signalbox.api.change_feed import ChangeFeed
 
 
 class VersionTable:
