@@ -11,7 +11,7 @@ from typing import Any
 
 import typer.main
 
-from signalbox.cli.main import _register, app
+from signalbox.cli.main import app
 
 HEADER = """# Command reference
 
@@ -54,7 +54,6 @@ def _param_row(param: Any) -> str:
 
 
 def render() -> str:
-    _register()
     root = typer.main.get_command(app)
     parts = [HEADER]
     for path, command in _walk(root, ["signalbox"]):

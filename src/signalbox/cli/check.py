@@ -16,7 +16,6 @@ import typer
 
 from signalbox.cli.collector import paused_collector
 from signalbox.cli.exit_codes import ExitCode
-from signalbox.cli.main import app
 from signalbox.cli.render_check import VERDICT_EXIT_CODES
 
 DEFAULT_POLICY = "signalbox.toml"
@@ -48,7 +47,6 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-@app.command(help=HELP, no_args_is_help=True)
 def check(
     plans: list[str] = typer.Argument(
         ...,

@@ -11,10 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
 __all__ = [
+    "APPROVE_HELP",
+    "DENY_HELP",
+    "DEPLOYS_HELP",
     "approve",
     "deny",
     "deploy_figures",
@@ -30,16 +32,16 @@ def _who(deploy: dict[str, Any]) -> str:
     return f"{actor} ({requester})" if actor and actor != requester else requester
 
 
-@app.command(
-    help="\n\n".join(
-        (
-            "Approve the plan of a deploy waiting for approval; its gate then goes.",
-            "Needs the approver role on the deploy's environment. The approval is bound to the "
-            "environment and the plan's digest: a changed plan needs a new one. By default you "
-            "cannot approve a deploy you requested.",
-        )
+APPROVE_HELP = "\n\n".join(
+    (
+        "Approve the plan of a deploy waiting for approval; its gate then goes.",
+        "Needs the approver role on the deploy's environment. The approval is bound to the "
+        "environment and the plan's digest: a changed plan needs a new one. By default you "
+        "cannot approve a deploy you requested.",
     )
 )
+
+
 def approve(
     deploy_id: int = typer.Argument(..., help="The deploy waiting for approval."),
     reason: str = typer.Option("", "--reason", help="Optional note, kept in the event."),
@@ -57,15 +59,15 @@ def approve(
     )
 
 
-@app.command(
-    help="\n\n".join(
-        (
-            "Deny the plan of a deploy waiting for approval; its gate exits 77.",
-            "Needs the approver role on the deploy's environment. The same plan sent again stays "
-            "denied until an approver approves it.",
-        )
+DENY_HELP = "\n\n".join(
+    (
+        "Deny the plan of a deploy waiting for approval; its gate exits 77.",
+        "Needs the approver role on the deploy's environment. The same plan sent again stays "
+        "denied until an approver approves it.",
     )
 )
+
+
 def deny(
     deploy_id: int = typer.Argument(..., help="The deploy waiting for approval."),
     reason: str = typer.Option(..., "--reason", help="Why; the requester reads it."),
@@ -79,16 +81,15 @@ def deny(
     typer.echo(f"Denied deploy {deploy['id']} to {deploy['environment']}: {reason}")
 
 
-@app.command(
-    "deploys",
-    help="\n\n".join(
-        (
-            "List recent deploys, newest first: id, state, who, commit, plan verdict.",
-            "Times are shown in each environment's time zone. `signalbox approve ID` lets a "
-            "deploy in state awaiting-approval go.",
-        )
-    ),
+DEPLOYS_HELP = "\n\n".join(
+    (
+        "List recent deploys, newest first: id, state, who, commit, plan verdict.",
+        "Times are shown in each environment's time zone. `signalbox approve ID` lets a "
+        "deploy in state awaiting-approval go.",
+    )
 )
+
+
 def deploys(
     environment: str | None = typer.Option(None, "--env", "-e", help="Only this environment."),
     limit: int = typer.Option(20, "--limit", "-n", help="How many, newest first."),

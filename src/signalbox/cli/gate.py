@@ -18,7 +18,6 @@ from signalbox.cli.ci_context import ci_context_from_env
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.gate_api import DEFAULT_POLL_SECONDS, GateApi, client_transport
 from signalbox.cli.gate_flow import GateRequest, run_gate
-from signalbox.cli.main import app
 from signalbox.core.durations import parse_duration
 from signalbox.core.errors import UsageError
 
@@ -75,7 +74,6 @@ def _read_plan(path: str | None) -> bytes | None:
     return read_plan_source(path)
 
 
-@app.command(help=GATE_HELP, no_args_is_help=True)
 def gate(
     command: list[str] = typer.Argument(
         ..., metavar="-- COMMAND...", help="The deploy command to run on go, after `--`."

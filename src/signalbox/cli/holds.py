@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
 
@@ -30,7 +29,6 @@ def _print(answer: dict[str, Any], as_json: bool, text: str) -> None:
         Console(highlight=False, soft_wrap=True).print(text, markup=False)
 
 
-@app.command()
 def hold(
     env: str = typer.Argument(..., help="The environment, e.g. dev."),
     reason: str = typer.Option(
@@ -60,7 +58,6 @@ def hold(
     )
 
 
-@app.command()
 def renew(
     env: str = typer.Argument(..., help="The environment you hold."),
     duration: str | None = typer.Option(
@@ -79,7 +76,6 @@ def renew(
     _print(answer, as_json, f"You hold {env} until {_until(answer['hold'])}.")
 
 
-@app.command()
 def release(
     env: str = typer.Argument(..., help="The environment you hold."),
     as_json: bool = JSON_OPTION,
@@ -91,7 +87,6 @@ def release(
     _print(answer, as_json, f"Released {env}; it is free.")
 
 
-@app.command("force-release")
 def force_release(
     env: str = typer.Argument(..., help="The environment to free."),
     reason: str = typer.Option(..., "--reason", "-r", help="Why; the holder reads it."),

@@ -1,24 +1,70 @@
-"""The `signalbox` command. Subcommands live in their own modules and are registered here."""
+"""The `signalbox` command: every subcommand is registered here, in ``COMMANDS``.
+
+The command modules only define functions (and sub-Typers for the groups ``db``, ``state``
+and ``token``); none of them imports this module, so ``COMMANDS`` is the one place to read
+which commands exist, under which names, in the order ``signalbox --help`` lists them
+(Typer lists single commands first, then the groups).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from signalbox import __version__
+from signalbox.cli import check, deploys, gate, holds, reservations, serve, state, status, tokens
 from signalbox.cli.exit_codes import exit_code_for, one_line
 from signalbox.core.errors import SignalboxError
 
-app = typer.Typer(
-    name="signalbox",
-    help="Interlocking for shared Terraform environments: plan analysis, holds, "
-    "reservations, one deploy at a time.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+__all__ = ["COMMANDS", "Command", "Group", "app", "build_app", "main"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One subcommand: its name, the function that runs it, and its help (None: the
+    function's docstring)."""
+
+    name: str
+    function: Callable[..., Any]
+    help: str | None = None
+    no_args_is_help: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group of subcommands (``signalbox state versions``), defined as a sub-Typer."""
+
+    name: str
+    commands: typer.Typer
+
+
+COMMANDS: tuple[Command | Group, ...] = (
+    Command("check", check.check, help=check.HELP, no_args_is_help=True),
+    Command("approve", deploys.approve, help=deploys.APPROVE_HELP),
+    Command("deny", deploys.deny, help=deploys.DENY_HELP),
+    Command("deploys", deploys.deploys, help=deploys.DEPLOYS_HELP),
+    Command("gate", gate.gate, help=gate.GATE_HELP, no_args_is_help=True),
+    Command("hold", holds.hold),
+    Command("renew", holds.renew),
+    Command("release", holds.release),
+    Command("force-release", holds.force_release),
+    Command("reserve", reservations.reserve, help=reservations.RESERVE_HELP),
+    Command("reservations", reservations.reservations, help=reservations.RESERVATIONS_HELP),
+    Command("cancel-reservation", reservations.cancel_reservation),
+    Command("serve", serve.serve),
+    Group("db", serve.db_app),
+    Group("state", state.state_app),
+    Command("tf-config", state.tf_config),
+    Command("status", status.status),
+    Command("events", status.events),
+    Group("token", tokens.token_app),
 )
+"""Every subcommand of `signalbox`."""
 
 
 def _version(value: bool) -> None:
@@ -27,7 +73,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -36,13 +81,31 @@ def root(
     """signalbox: know what a plan destroys; one change at a time per environment."""
 
 
-def _register() -> None:
-    """Import the command modules; each adds its commands to ``app``."""
-    from signalbox.cli import commands  # noqa: F401
+def build_app(commands: tuple[Command | Group, ...] = COMMANDS) -> typer.Typer:
+    """The `signalbox` Typer app with ``commands`` registered."""
+    built = typer.Typer(
+        name="signalbox",
+        help="Interlocking for shared Terraform environments: plan analysis, holds, "
+        "reservations, one deploy at a time.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    built.callback()(root)
+    for entry in commands:
+        if isinstance(entry, Group):
+            built.add_typer(entry.commands, name=entry.name)
+        else:
+            built.command(entry.name, help=entry.help, no_args_is_help=entry.no_args_is_help)(
+                entry.function
+            )
+    return built
+
+
+app = build_app()
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
     try:
         # without standalone mode, click returns a command's typer.Exit code instead of raising
         returned = app(args=argv, standalone_mode=False)

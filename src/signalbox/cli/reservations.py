@@ -16,9 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.main import app
 
-__all__ = ["cancel_reservation", "reservations", "reserve"]
+__all__ = [
+    "RESERVATIONS_HELP",
+    "RESERVE_HELP",
+    "cancel_reservation",
+    "reservations",
+    "reserve",
+]
 
 
 def local(iso: str, timezone: str) -> str:
@@ -36,17 +41,17 @@ def describe_reservation(reservation: dict[str, Any]) -> str:
     )
 
 
-@app.command(
-    help="\n\n".join(
-        (
-            "Reserve a time window on ENV: deploys that would still run in it are refused.",
-            "Needs the stakeholder (or developer, or admin) role on ENV. A deploy is refused when"
-            " its expected duration (the median of recent successful deploys, or the configured "
-            "one) would reach into the window. Times are read in the environment's time zone.",
-            'Example: signalbox reserve dev --from 15:30 --to 16:30 --reason "investor demo"',
-        )
+RESERVE_HELP = "\n\n".join(
+    (
+        "Reserve a time window on ENV: deploys that would still run in it are refused.",
+        "Needs the stakeholder (or developer, or admin) role on ENV. A deploy is refused when"
+        " its expected duration (the median of recent successful deploys, or the configured "
+        "one) would reach into the window. Times are read in the environment's time zone.",
+        'Example: signalbox reserve dev --from 15:30 --to 16:30 --reason "investor demo"',
     )
 )
+
+
 def reserve(
     environment: str = typer.Argument(..., help="The environment to reserve, e.g. dev."),
     starts: str = typer.Option(
@@ -73,16 +78,15 @@ def reserve(
     typer.echo(f"Reserved {describe_reservation(answer['reservation'])}")
 
 
-@app.command(
-    "reservations",
-    help="\n\n".join(
-        (
-            "List reservations that are not over yet, and freeze windows of the next two weeks.",
-            "Times are shown in each environment's time zone. Cancel one with `signalbox cancel-"
-            "reservation ID`.",
-        )
-    ),
+RESERVATIONS_HELP = "\n\n".join(
+    (
+        "List reservations that are not over yet, and freeze windows of the next two weeks.",
+        "Times are shown in each environment's time zone. Cancel one with `signalbox cancel-"
+        "reservation ID`.",
+    )
 )
+
+
 def reservations(
     environment: str | None = typer.Option(None, "--env", "-e", help="Only this environment."),
     as_json: bool = JSON_OPTION,
@@ -116,10 +120,6 @@ def reservations(
     Console(highlight=False, soft_wrap=True).print(table)
 
 
-@app.command(
-    "cancel-reservation",
-    help="\n\n".join(("Cancel a reservation: its owner may, and an admin of its environment.",)),
-)
 def cancel_reservation(
     reservation_id: int = typer.Argument(..., help="The reservation's id (see reservations)."),
     url: str | None = URL_OPTION,

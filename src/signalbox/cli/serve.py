@@ -9,15 +9,12 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from signalbox.cli.main import app
-
 if TYPE_CHECKING:  # settings (and tomllib) load only for the commands that read them
     from signalbox.settings import Settings
 
 db_app = typer.Typer(
     help="The server's database: apply migrations, show the revision.", no_args_is_help=True
 )
-app.add_typer(db_app, name="db")
 
 CONFIG_OPTION = typer.Option(
     None,
@@ -38,7 +35,6 @@ def settings_from(config: Path | None) -> Settings:
     return load_settings(config)
 
 
-@app.command()
 def serve(
     config: Path | None = CONFIG_OPTION,
     host: str | None = typer.Option(

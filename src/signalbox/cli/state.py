@@ -19,16 +19,14 @@ from typing import Any
 import typer
 
 from signalbox.cli.client import DEFAULT_URL, JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
-__all__ = ["backend_block", "state_app"]
+__all__ = ["backend_block", "state_app", "tf_config"]
 
 state_app = typer.Typer(
     help="Terraform states kept by signalbox: versions, changes, restore, keys.",
     no_args_is_help=True,
 )
-app.add_typer(state_app, name="state")
 
 
 TOKEN_PLACEHOLDER = "<your signalbox token>"
@@ -51,7 +49,6 @@ def backend_block(base_url: str, environment: str, state: str) -> str:
     )
 
 
-@app.command("tf-config")
 def tf_config(
     environment: str = typer.Argument(..., help="The environment, e.g. dev."),
     state: str = typer.Argument(..., help="The state's name within it, e.g. network."),

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.deploys import deploy_figures, figure_cells, merge_figures
-from signalbox.cli.main import app
 from signalbox.core.times import format_local
 
 
@@ -39,7 +38,6 @@ def status_table(environments: list[dict[str, Any]], now: datetime) -> Table:
     return table
 
 
-@app.command()
 def status(
     as_json: bool = JSON_OPTION,
     url: str | None = URL_OPTION,
@@ -55,7 +53,6 @@ def status(
     Console(highlight=False).print(status_table(answer["environments"], datetime.now(UTC)))
 
 
-@app.command()
 def events(
     env: str | None = typer.Option(None, "--env", "-e", help="Only this environment."),
     limit: int = typer.Option(50, "--limit", "-n", help="How many, newest first."),

@@ -10,10 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.main import app
 
 token_app = typer.Typer(help="API tokens for people and CI (admin).", no_args_is_help=True)
-app.add_typer(token_app, name="token")
 
 
 @token_app.command("create")
