@@ -89,6 +89,7 @@ ACTIONS = {
     "state-body-invalid": "Send the state Terraform wrote, with a matching Content-MD5.",
     "state-key-unknown": "Configure the key that encrypted it (keep old keys after rotating).",
     "state-integrity": "Restore an earlier version (`signalbox state restore`); check storage.",
+    "event-undeclared": "A bug in signalbox: report it with the server log.",
     "server-unreachable": "Start the server (`signalbox serve`) or fix --url / SIGNALBOX_URL.",
     "bad-server-response": "Point --url / SIGNALBOX_URL at a signalbox server of this version.",
 }

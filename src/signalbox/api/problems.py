@@ -72,6 +72,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.StateBodyInvalid.code: 422,
     errors.StateKeyUnknown.code: 500,
     errors.StateIntegrityError.code: 500,
+    errors.UndeclaredEvent.code: 500,
 }
 
 _RESERVED = {"type", "title", "status", "detail", "code", "hint"}

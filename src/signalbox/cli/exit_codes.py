@@ -35,6 +35,7 @@ _BY_ERROR: dict[type[errors.SignalboxError], ExitCode] = {
     errors.Forbidden: ExitCode.DENIED,
     errors.Conflict: ExitCode.REFUSED,
     errors.PayloadTooLarge: ExitCode.USAGE,
+    errors.UndeclaredEvent: ExitCode.FAILURE,
     errors.ServerUnreachable: ExitCode.FAILURE,
 }
 

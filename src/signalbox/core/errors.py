@@ -37,6 +37,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
     ├── StateIntegrityError     state-integrity     a stored state body was changed or cut
+    ├── UndeclaredEvent         event-undeclared    an event kind not in the catalogue (a bug)
     └── ServerUnreachable       server-unreachable  (client side) no answer from the server
         └── BadServerResponse   bad-server-response (client side) an answer we cannot read
 
@@ -77,6 +78,7 @@ __all__ = [
     "StateLocked",
     "StateRefused",
     "Unauthenticated",
+    "UndeclaredEvent",
     "UnknownDeploy",
     "UnknownEnvironment",
     "UnknownState",
@@ -224,6 +226,12 @@ class PayloadTooLarge(SignalboxError):
 
 class StateIntegrityError(SignalboxError):
     code = "state-integrity"
+
+
+class UndeclaredEvent(SignalboxError):
+    """A service emitted an event whose kind is not in the catalogue (a programming error)."""
+
+    code = "event-undeclared"
 
 
 class ServerUnreachable(SignalboxError):

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from signalbox.core.durations import format_duration
-from signalbox.core.errors import SignalboxError
+from signalbox.core.errors import UndeclaredEvent
 from signalbox.core.times import format_local
 
 __all__ = [
@@ -38,12 +38,6 @@ __all__ = [
     "parse",
     "to_data",
 ]
-
-
-class UndeclaredEvent(SignalboxError):
-    """A service emitted an event whose kind is not in the catalogue (a programming error)."""
-
-    code = "event-undeclared"
 
 
 @dataclass(frozen=True, slots=True)
