@@ -220,7 +220,246 @@ class ReservationCancelled(Event):
         )
 
 
-# -- deploys and approvals: (the deploys section) ---------------------------------------------
+# -- deploys and approvals ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployEvent(Event):
+    """The fields every deploy event carries: the deploy as it was (never plan values).
+
+    ``actor`` is who triggered the CI run (e.g. GITHUB_ACTOR), ``requester`` the token that
+    asked; ``state`` the deploy's state once the event happened."""
+
+    deploy_id: int
+    branch: str = ""
+    commit: str = ""
+    actor: str = ""
+    requester: str = ""
+    run_url: str = ""
+    plan_verdict: str = ""
+    state: str = ""
+
+
+def _deploy(event: DeployEvent) -> str:
+    """``Deploy 7 (main @ 1a2b3c4)``, or ``Deploy 7`` when neither is known."""
+    ref = _ref(event.branch, event.commit)
+    return f"Deploy {event.deploy_id} ({ref})" if ref else f"Deploy {event.deploy_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployRequested(DeployEvent):
+    """A gate asked to deploy to the environment, with its plan's verdict."""
+
+    kind: ClassVar[str] = "deploy.requested"
+
+    def words(self, telling: Telling) -> str:
+        who = self.actor or self.requester or telling.actor
+        ref = _ref(self.branch, self.commit)
+        what = f" {ref}" if ref else ""
+        plan = f" (plan: {self.plan_verdict})" if self.plan_verdict else ""
+        if self.plan_verdict == "none":
+            plan = " (no plan)"
+        return f"{who} asked to deploy{what} to {telling.env}{plan}."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploySuperseded(DeployEvent):
+    """A newer request of the same branch replaced a waiting deploy; its gate stops."""
+
+    kind: ClassVar[str] = "deploy.superseded"
+    superseded_by: int | None = None
+
+    def words(self, telling: Telling) -> str:
+        newer = f"deploy {self.superseded_by}" if self.superseded_by else "a newer request"
+        return (
+            f"{_deploy(self)} to {telling.env} was superseded by {newer} of the same branch; "
+            "the newer one will deploy."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployAwaitingApproval(DeployEvent):
+    """A deploy waits for an approver: its plan needs approval, or it has no plan."""
+
+    kind: ClassVar[str] = "deploy.awaiting-approval"
+
+    def words(self, telling: Telling) -> str:
+        why = "has no plan" if self.plan_verdict == "none" else "has a plan that needs approval"
+        other = f" other than {self.requester}" if self.requester else ""
+        return (
+            f"{_deploy(self)} to {telling.env} {why}; it waits for an approver{other} "
+            f"(`signalbox approve {self.deploy_id}`)."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployStarted(DeployEvent):
+    """A deploy took the environment's deploy hold and runs."""
+
+    kind: ClassVar[str] = "deploy.started"
+    fencing_token: int
+
+    def words(self, telling: Telling) -> str:
+        return f"{_deploy(self)} to {telling.env} started (fencing token {self.fencing_token})."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployRefusal(DeployEvent):
+    """The fields of a gate's refusal: ``reason`` (held, reserved, frozen, blocked, denied,
+    wait-expired, approval-expired), ``whom`` to ask, ``until`` when it could go."""
+
+    reason: str
+    whom: str | None = None
+    until: datetime | None = None
+
+
+def _refused_because(event: DeployRefusal, telling: Telling) -> str:
+    env, whom = telling.env, event.whom
+    until = f" until {telling.time(event.until)}" if event.until is not None else ""
+    if event.reason == "held":
+        return f"{env} is held by {whom}{until}" if whom else f"{env} is held{until}"
+    if event.reason == "reserved":
+        ask = f" (ask {whom})" if whom else ""
+        return f"{env} is reserved{until}{ask}"
+    if event.reason == "frozen":
+        return f"{env} is frozen by an open incident"
+    if event.reason == "blocked":
+        return f"{env}'s policy blocks its plan"
+    return event.reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployRefused(DeployRefusal):
+    """The gate refused a deploy: the environment is held, reserved or frozen, or the
+    environment's policy blocks its plan."""
+
+    kind: ClassVar[str] = "deploy.refused"
+
+    def words(self, telling: Telling) -> str:
+        return f"{_deploy(self)} to {telling.env} was refused: {_refused_because(self, telling)}."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployDenied(DeployRefusal):
+    """A deploy stopped because an approver denied its plan."""
+
+    kind: ClassVar[str] = "deploy.denied"
+
+    def words(self, telling: Telling) -> str:
+        return f"{_deploy(self)} to {telling.env} stopped: an approver denied its plan."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployExpired(DeployRefusal):
+    """A deploy stopped waiting: its gate's wait ran out in the queue (``wait-expired``) or
+    nobody approved it in time (``approval-expired``)."""
+
+    kind: ClassVar[str] = "deploy.expired"
+
+    def words(self, telling: Telling) -> str:
+        if self.reason == "approval-expired":
+            why = "nobody approved it in time"
+        else:
+            behind = f" behind {self.whom}'s deploy" if self.whom else ""
+            why = f"its gate's wait ran out while it was queued{behind}"
+        return f"{_deploy(self)} to {telling.env} stopped waiting: {why}."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployFinished(DeployEvent):
+    """A running deploy reported its outcome (``state`` succeeded or failed) and released
+    the environment."""
+
+    kind: ClassVar[str] = "deploy.finished"
+    exit_code: int
+    duration_seconds: float
+
+    def words(self, telling: Telling) -> str:
+        took = telling.span(timedelta(seconds=round(self.duration_seconds)))
+        outcome = self.state or "finished"
+        return (
+            f"{_deploy(self)} to {telling.env} {outcome} (exit code {self.exit_code}, {took}); "
+            f"{telling.env} is free."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployCancelled(DeployEvent):
+    """A waiting deploy's gate stopped waiting (``reason``: interrupted, or its wait ran
+    out with nothing to refuse)."""
+
+    kind: ClassVar[str] = "deploy.cancelled"
+    reason: str
+
+    def words(self, telling: Telling) -> str:
+        return f"{_deploy(self)} to {telling.env} was cancelled by its gate ({self.reason})."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployLapsed(DeployEvent):
+    """A running deploy stopped renewing its lease (its runner died): it is failed and the
+    environment is free."""
+
+    kind: ClassVar[str] = "deploy.lapsed"
+
+    def words(self, telling: Telling) -> str:
+        env = telling.env
+        return (
+            f"{_deploy(self)} to {env} stopped renewing its lease (its runner died or lost the "
+            f"network); it is counted as failed and {env} is free."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployAbandoned(DeployEvent):
+    """A waiting deploy's gate went away (it stopped asking): it left the queue."""
+
+    kind: ClassVar[str] = "deploy.abandoned"
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{_deploy(self)} to {telling.env} was waiting but its gate went away; it left "
+            "the queue."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalEvent(Event):
+    """The fields of an approver's decision on a deploy's plan: ``plan_digest`` is what the
+    decision is bound to (the plan's SHA-256, or ``deploy-ID`` for a deploy without a plan),
+    ``decision`` ``approve`` or ``deny``."""
+
+    deploy_id: int
+    plan_digest: str
+    decision: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalGranted(ApprovalEvent):
+    """An approver approved a deploy's plan for the environment; its gate goes when it may."""
+
+    kind: ClassVar[str] = "approval.granted"
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{telling.actor} approved the plan of deploy {self.deploy_id} to {telling.env}"
+            f"{_reason(self.reason)}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalDenied(ApprovalEvent):
+    """An approver denied a deploy's plan for the environment, with a reason."""
+
+    kind: ClassVar[str] = "approval.denied"
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{telling.actor} denied the plan of deploy {self.deploy_id} to {telling.env}"
+            f"{_reason(self.reason)}."
+        )
+
 
 # -- tokens: (the tokens section) -------------------------------------------------------------
 
@@ -236,6 +475,19 @@ CATALOGUE: tuple[type[Event], ...] = (
     HoldLapsed,
     ReservationCreated,
     ReservationCancelled,
+    DeployRequested,
+    DeploySuperseded,
+    DeployAwaitingApproval,
+    DeployStarted,
+    DeployRefused,
+    DeployDenied,
+    DeployExpired,
+    DeployFinished,
+    DeployCancelled,
+    DeployLapsed,
+    DeployAbandoned,
+    ApprovalGranted,
+    ApprovalDenied,
 )
 """Every kind signalbox records, in the order docs/events.md lists them."""
 

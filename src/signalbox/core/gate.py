@@ -20,7 +20,12 @@ from enum import StrEnum
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import InvalidInput, InvalidTransition
 from signalbox.core.holds import is_live
-from signalbox.core.queue import WAITING_STATES, queue_order, running_deploy
+from signalbox.core.queue import (
+    WAITING_STATES,
+    queue_order,
+    running_deploy,
+    superseded_message,
+)
 from signalbox.core.reservations import first_conflict, next_free_start
 from signalbox.core.times import format_local, format_utc, require_utc
 from signalbox.core.views import (
@@ -238,12 +243,7 @@ def _refuse_for_deploy(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Ref
     """Steps 1-3: reasons that belong to this deploy and that waiting will not change."""
     ident, env = deploy.id, snapshot.name
     if deploy.state is DeployState.SUPERSEDED:
-        newer = _newest_of_branch(snapshot, deploy)
-        by = f"deploy {newer.id} ({newer.commit[:7]})" if newer else "a newer request"
-        message = (
-            f"Deploy {ident} ({deploy.branch} @ {deploy.commit[:7]}) to {env} was superseded "
-            f"by {by} of the same branch; this job can stop, the newer one will deploy."
-        )
+        message = superseded_message(deploy, _newest_of_branch(snapshot, deploy))
         return Refused(ident, RefusalReason.SUPERSEDED, message, None, None)
     if deploy.denied or deploy.state is DeployState.DENIED:
         message = (

@@ -1,30 +1,47 @@
-"""The deploy queue of one environment: who goes next, and who is superseded.
+"""The deploy queue of one environment: who goes next, who is superseded, who left.
 
 One deploy runs per environment. The others wait in queue order: higher ``priority``
 first, then earlier ``requested_at``, then lower ``id`` (a total order, so two servers
 always agree). A newer request for the same environment and branch supersedes the older
 ones still waiting, so that their CI jobs exit at once and free their runners.
+
+Time ends a place in the queue two ways: a waiting deploy whose gate stopped asking for
+``WAITING_LEASE`` is abandoned (``is_abandoned``), and a running deploy whose lease on the
+environment is gone has lapsed (``has_lapsed``: its runner died). The sentences that tell a
+gate so are here too, next to the rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from signalbox.core.views import DeployState, DeployView
+from signalbox.core.holds import is_live
+from signalbox.core.views import DeployState, DeployView, HoldView
 
 __all__ = [
     "ACTIVE_STATES",
+    "WAITING_LEASE",
     "WAITING_STATES",
+    "abandoned_message",
+    "has_lapsed",
+    "is_abandoned",
+    "lapsed_message",
     "position_of",
     "queue_key",
     "queue_order",
     "running_deploy",
     "superseded_by",
+    "superseded_message",
 ]
 
 WAITING_STATES = frozenset({DeployState.QUEUED, DeployState.AWAITING_APPROVAL})
+"""A deploy in one of these states waits in the queue (the one definition of "waiting")."""
 ACTIVE_STATES = WAITING_STATES | {DeployState.RUNNING}
+"""Waiting or running: the deploys that count for an environment now."""
+
+WAITING_LEASE = timedelta(seconds=90)
+"""A waiting deploy whose gate has not asked again for this long leaves the queue."""
 
 
 def queue_key(deploy: DeployView) -> tuple[int, datetime, int]:
@@ -71,3 +88,38 @@ def superseded_by(deploys: Iterable[DeployView], newer: DeployView) -> list[int]
         and deploy.id != newer.id
         and (deploy.requested_at, deploy.id) < arrival
     ]
+
+
+def superseded_message(deploy: DeployView, newer: DeployView | None) -> str:
+    """What the gate of ``deploy`` is told once ``newer`` (None: not known) superseded it."""
+    by = f"deploy {newer.id} ({newer.commit[:7]})" if newer is not None else "a newer request"
+    return (
+        f"Deploy {deploy.id} ({deploy.branch} @ {deploy.commit[:7]}) to {deploy.environment} "
+        f"was superseded by {by} of the same branch; this job can stop, the newer one will "
+        "deploy."
+    )
+
+
+def is_abandoned(wait_deadline: datetime | None, *, now: datetime) -> bool:
+    """A waiting deploy whose gate stopped asking before ``wait_deadline`` (its last ask plus
+    ``WAITING_LEASE``) has left the queue."""
+    return wait_deadline is not None and wait_deadline <= now
+
+
+def abandoned_message(deploy_id: int) -> str:
+    """What an abandoned deploy's gate is told, should it ever ask again."""
+    return f"The gate of deploy {deploy_id} stopped asking while it waited; run the pipeline again."
+
+
+def has_lapsed(deploy_id: int, hold: HoldView | None, *, now: datetime) -> bool:
+    """A running deploy has lapsed when the environment's live hold is not its own (its
+    runner stopped renewing the lease, or the hold is gone)."""
+    return not (hold is not None and is_live(hold, now) and hold.deploy_id == deploy_id)
+
+
+def lapsed_message(deploy_id: int, environment: str) -> str:
+    """What a lapsed deploy's gate is told when it reports at last."""
+    return (
+        f"Deploy {deploy_id} lost its lease on {environment} before it reported; it is "
+        "recorded as failed."
+    )
