@@ -141,7 +141,7 @@ def test_lapsed_hold_frees_the_environment_and_writes_an_event(client, app, engi
     hold(client, engineer, duration="30m")
     clock.advance(timedelta(minutes=31))
     listed = client.get("/api/environments/dev", headers=ADMIN).json()
-    assert listed["state"] == "ok" and listed["hold"] is None
+    assert listed["state"] == "free" and listed["hold"] is None
     expire_lapsed(app.state.server.engine, now=clock.now())
     events = client.get("/api/events?env=dev", headers=ADMIN).json()["events"]
     assert events[0]["kind"] == "hold.lapsed"
@@ -160,7 +160,7 @@ def test_lapsed_hold_frees_the_environment_and_writes_an_event(client, app, engi
 def test_bad_hold_requests_are_422_and_change_nothing(client, engineer, body, code):
     answer = client.post("/api/environments/dev/hold", headers=engineer, json=body)
     assert answer.status_code == 422 and answer.json()["code"] == code
-    assert client.get("/api/environments/dev", headers=ADMIN).json()["state"] == "ok"
+    assert client.get("/api/environments/dev", headers=ADMIN).json()["state"] == "free"
 
 
 def test_malformed_json_is_a_422_problem(client, engineer):

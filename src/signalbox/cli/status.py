@@ -1,4 +1,9 @@
-"""`signalbox status` (every environment at a glance) and `signalbox events`."""
+"""`signalbox status` (every environment at a glance) and `signalbox events`.
+
+Both only show what the server says: the environment's picture (``GET /api/environments``,
+computed once by ``core.status``) and the events in words (``GET /api/events``). Nothing is
+merged or derived here.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +12,78 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.cli.deploys import deploy_figures, figure_cells, merge_figures
 from signalbox.core.times import format_local
+
+__all__ = ["events", "status", "status_view"]
 
 
 def _local(value: str | None, timezone: str, now: datetime) -> str:
     return format_local(datetime.fromisoformat(value), timezone, now=now) if value else ""
 
 
-def status_table(environments: list[dict[str, Any]], now: datetime) -> Table:
+def _who(environment: dict[str, Any]) -> tuple[str, str, str]:
+    """(who, why, until) of the hold, or of the running deploy."""
+    hold, running = environment.get("hold"), environment.get("running")
+    if running:
+        plan = running.get("plan") or {}
+        return running["requester"], f"deploy {running['id']}: {plan.get('line', '')}", ""
+    if hold:
+        return hold["owner"], hold["reason"], hold["until"]
+    return "", "", ""
+
+
+def _next_window(environment: dict[str, Any], now: datetime) -> str:
+    window = environment.get("next_reservation")
+    if not window:
+        return ""
+    tz = environment["timezone"]
+    starts, ends = _local(window["starts"], tz, now), _local(window["ends"], tz, now)
+    text = f"{starts}-{ends} {window['owner']}: {window['reason']}"
+    if environment.get("next_reservation_overlaps_deploy"):
+        text += " (a deploy now would overlap)"
+    return text
+
+
+def _last(environment: dict[str, Any], now: datetime) -> str:
+    last = environment.get("last_deploy")
+    if not last:
+        return ""
+    return (
+        f"#{last['id']} {last['state']} {_local(last['finished_at'], environment['timezone'], now)}"
+    )
+
+
+def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
+    """The table of every environment, then every reason a deploy would not go now."""
     table = Table(box=None, header_style="bold")
-    for column in ("ENVIRONMENT", "STATE", "HOLDER", "REASON", "UNTIL"):
-        table.add_column(column)
-    for column in ("NEXT RESERVATION", "QUEUE", "LAST DEPLOY"):  # from cli.deploys
+    columns = ("ENVIRONMENT", "STATE", "WHO", "WHY", "UNTIL", "NEXT RESERVATION", "QUEUE")
+    for column in (*columns, "LAST DEPLOY"):
         table.add_column(column)
     for environment in environments:
-        hold = environment.get("hold") or {}
+        who, why, until = _who(environment)
         table.add_row(
             environment["name"],
             environment["state"],
-            hold.get("owner", ""),
-            hold.get("reason", ""),
-            _local(hold.get("until"), environment["timezone"], now),
-            *figure_cells(environment.get("deploys"), environment["timezone"]),
+            who,
+            why,
+            _local(until, environment["timezone"], now),
+            _next_window(environment, now),
+            str(len(environment.get("queue") or [])),
+            _last(environment, now),
         )
-    return table
+    reasons = Text()
+    for environment in environments:
+        for blocker in environment.get("blocking") or []:
+            reasons.append(f"\n{environment['name']}: ", style="bold")
+            reasons.append(f"{blocker['message']}")
+    if reasons:
+        reasons = Text("\nA deploy started now would not go:", style="bold") + reasons
+    return Group(table, reasons)
 
 
 def status(
@@ -44,13 +92,12 @@ def status(
     token: str | None = TOKEN_OPTION,
 ) -> None:
     """Every environment you may see: state, holder, next reservation, queue, last deploy."""
-    client = ApiClient.from_options(url, token)
-    answer = client.get("/api/environments")
-    merge_figures(answer["environments"], deploy_figures(client), now=datetime.now(UTC))
+    answer = ApiClient.from_options(url, token).get("/api/environments")
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
-    Console(highlight=False).print(status_table(answer["environments"], datetime.now(UTC)))
+    view = status_view(answer["environments"], datetime.now(UTC))
+    Console(highlight=False, soft_wrap=True).print(view)
 
 
 def events(
@@ -68,10 +115,9 @@ def events(
         return
     now = datetime.now(UTC)
     table = Table(box=None, header_style="bold")
-    for column in ("WHEN", "ENV", "WHO", "WHAT", "MESSAGE"):
+    for column in ("WHEN", "ENV", "WHAT", "KIND"):
         table.add_column(column)
     for event in answer["events"]:
-        where = event["environment"]
         when = _local(event["at"], event.get("timezone") or "UTC", now)
-        table.add_row(when, where or "", event["actor"], event["kind"], event["message"])
+        table.add_row(when, event["environment"] or "", event["message"], event["kind"])
     Console(highlight=False).print(table)

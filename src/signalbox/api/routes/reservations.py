@@ -7,14 +7,18 @@ DELETE /api/reservations/{id}                  the owner, or an admin
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Request
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
-from signalbox.api.schemas_deploys import ReservationCreateBody, reservation_read
+from signalbox.api.models.reservations import (
+    ReservationCancelRead,
+    ReservationCreate,
+    ReservationCreatedRead,
+    ReservationListRead,
+    ReservationRead,
+)
 from signalbox.core.roles import Action
 from signalbox.services import reservations
 from signalbox.services.tokens import Caller
@@ -22,14 +26,18 @@ from signalbox.services.tokens import Caller
 router = APIRouter(prefix="/api", tags=["reservations"])
 
 
-@router.post("/environments/{environment}/reservations", status_code=201)
+@router.post(
+    "/environments/{environment}/reservations",
+    status_code=201,
+    response_model=ReservationCreatedRead,
+)
 def create(
     environment: str,
-    body: ReservationCreateBody,
+    body: ReservationCreate,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> ReservationCreatedRead:
     """Reserve a window; deploys that would still run inside it are refused."""
     caller.require(Action.RESERVE, context.configured(environment))
     view = reservations.create_reservation(
@@ -40,15 +48,17 @@ def create(
         now=context.now(),
     )
     wake(request, environment)
-    return {"reservation": reservation_read(view, context.timezone(environment))}
+    return ReservationCreatedRead(
+        reservation=ReservationRead.of(view, context.timezone(environment))
+    )
 
 
-@router.get("/reservations")
+@router.get("/reservations", response_model=ReservationListRead)
 def list_all(
     environment: str | None = Query(None),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> ReservationListRead:
     """Reservations not over yet and freeze windows of the next two weeks, by start."""
     found = reservations.list_reservations(
         context.engine,
@@ -56,20 +66,20 @@ def list_all(
         environments=context.readable(caller, environment),
         now=context.now(),
     )
-    return {
-        "reservations": [
-            reservation_read(view, context.timezone(view.environment)) for view in found
+    return ReservationListRead(
+        reservations=[
+            ReservationRead.of(view, context.timezone(view.environment)) for view in found
         ]
-    }
+    )
 
 
-@router.delete("/reservations/{reservation_id}")
+@router.delete("/reservations/{reservation_id}", response_model=ReservationCancelRead)
 def cancel(
     reservation_id: int,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> ReservationCancelRead:
     """Cancel a reservation (its owner, or an admin of its environment)."""
     found = reservations.reservation_environment(context.engine, reservation_id)
     caller.require(Action.RESERVE, found)
@@ -81,4 +91,4 @@ def cancel(
         now=context.now(),
     )
     wake(request, found)
-    return {"cancelled": reservation_read(view, context.timezone(found))}
+    return ReservationCancelRead(cancelled=ReservationRead.of(view, context.timezone(found)))
