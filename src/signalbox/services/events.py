@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from signalbox.core.events import Event, Telling, to_data
+from signalbox.core.events import Event, Telling, parse, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -35,14 +35,14 @@ class EventView:
     deploy_id: int | None
 
     @classmethod
-    def of(cls, row: EventRow) -> EventView:
+    def of(cls, row: EventRow, *, message: str | None = None) -> EventView:
         return cls(
             id=row.id,
             environment=row.environment,
             at=row.at,
             actor=row.actor,
             kind=row.kind,
-            message=row.message,
+            message=row.message if message is None else message,
             data=dict(row.data),
             deploy_id=row.deploy_id,
         )
@@ -113,20 +113,34 @@ def list_events(
     include_global: bool = True,
     limit: int = 50,
     before_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[EventView]:
     """Newest first. ``environment`` filters to one (UnknownEnvironment if it is not one);
-    otherwise ``readable`` (name -> bool) limits the environments the caller may see."""
+    otherwise ``readable`` (name -> bool) limits the environments the caller may see. With
+    ``now``, each declared event is told again from its record in its environment's zone,
+    as of ``now`` (``15:30 CET`` today, with the day otherwise); without, as stored."""
     limit = max(1, min(limit, MAX_EVENTS))
     with UnitOfWork(engine, read_only=True) as uow:
+        rows = uow.environments.all()
+        zones = {row.name: row.timezone for row in rows}
         if environment is not None:
             uow.environments.get(environment)
             scope: list[str] | None = [environment]
             include_global = False
         elif readable is not None:
-            scope = [name for name in uow.environments.names() if readable(name)]
+            scope = [name for name in zones if readable(name)]
         else:
             scope = None
-        rows = uow.events.newest(
+        found = uow.events.newest(
             environments=scope, include_global=include_global, limit=limit, before_id=before_id
         )
-        return [EventView.of(row) for row in rows]
+        return [EventView.of(row, message=_told(row, zones, now)) for row in found]
+
+
+def _told(row: EventRow, zones: dict[str, str], now: datetime | None) -> str:
+    """The event's words as of ``now``, or its stored message (undeclared or older data)."""
+    record = parse(row.kind, row.data) if now is not None else None
+    if record is None or now is None:
+        return row.message
+    zone = zones.get(row.environment, "UTC") if row.environment is not None else "UTC"
+    return record.words(Telling(row.actor, row.environment, zone, now))

@@ -5,7 +5,7 @@ current hold, asks ``core.holds``, writes, and records the event, all in one tra
 two servers on one database can never both grant. ``*_in(uow, ...)`` variants run inside a
 caller's unit of work (the gate takes its deploy hold that way).
 
-Event kinds: hold.granted, hold.renewed, hold.released, hold.force-released, hold.lapsed.
+Events (core.events): HoldGranted, HoldRenewed, HoldReleased, HoldForceReleased, HoldLapsed.
 """
 
 from __future__ import annotations
@@ -13,10 +13,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
 from signalbox.core.errors import Held, InvalidInput, NotHolder
+from signalbox.core.events import (
+    HoldEvent,
+    HoldForceReleased,
+    HoldGranted,
+    HoldLapsed,
+    HoldReleased,
+    HoldRenewed,
+)
 from signalbox.core.holds import (
     Denied,
     Granted,
@@ -27,7 +36,7 @@ from signalbox.core.holds import (
 )
 from signalbox.core.times import format_local
 from signalbox.core.views import HoldKind, HoldView, Principal
-from signalbox.services.events import record_event
+from signalbox.services.events import emit
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.tables import HoldRow
 from signalbox.storage.uow import UnitOfWork
@@ -45,47 +54,31 @@ __all__ = [
 ]
 
 
-def _event_data(hold: HoldView) -> dict[str, object]:
+def _hold_fields(hold: HoldView) -> dict[str, Any]:
     return {
         "owner": hold.owner.name,
         "owner_is_ci": hold.owner.is_ci,
-        "kind": str(hold.kind),
+        "hold_kind": str(hold.kind),
         "reason": hold.reason,
-        "since": hold.since.isoformat(),
-        "until": hold.until.isoformat(),
+        "since": hold.since,
+        "until": hold.until,
         "fencing_token": hold.fencing_token,
+        "deploy_id": hold.deploy_id,
     }
 
 
 def _record(
     uow: UnitOfWork,
-    kind: str,
+    kind: type[HoldEvent],
     hold: HoldView,
     *,
     actor: str,
-    message: str,
     now: datetime,
-    **extra: object,
+    **extra: str,
 ) -> None:
-    """The ``kind`` event (hold.granted, ...) about ``hold``, with its fields as data."""
-    record_event(
-        uow,
-        environment=hold.environment,
-        actor=actor,
-        kind=kind,
-        message=message,
-        now=now,
-        data={**_event_data(hold), **extra},
-        deploy_id=hold.deploy_id,
-    )
-
-
-def _record_renewed(
-    uow: UnitOfWork, hold: HoldView, *, actor: str, where: str, now: datetime
-) -> None:
-    until = format_local(hold.until, where, now=now)
-    message = f"{actor} renewed the hold on {hold.environment} until {until}."
-    _record(uow, "hold.renewed", hold, actor=actor, message=message, now=now)
+    """The ``kind`` event (HoldGranted, ...) about ``hold``, with its fields."""
+    record = kind(**_hold_fields(hold), **extra)
+    emit(uow, record, environment=hold.environment, actor=actor, now=now)
 
 
 def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldView | None]:
@@ -93,20 +86,15 @@ def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldVie
     return row, (hold_view(row) if row is not None else None)
 
 
-def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime, where: str) -> None:
+def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime) -> None:
     hold = hold_view(row)
     uow.holds.close(row, at=hold.until, by="signalbox", reason="lapsed")
-    message = (
-        f"{hold.owner.name}'s hold on {hold.environment} lapsed at "
-        f"{format_local(hold.until, where, now=now)} (not renewed); {hold.environment} is free."
-    )
-    _record(uow, "hold.lapsed", hold, actor="signalbox", message=message, now=now)
+    _record(uow, HoldLapsed, hold, actor="signalbox", now=now)
 
 
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
     """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of)."""
     environment = uow.lock_environment(request.environment)
-    where = environment.timezone
     row, current = _current(uow, request.environment)
     decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
     if isinstance(decision, Denied):
@@ -116,16 +104,14 @@ def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> 
         assert row is not None
         row.until, row.reason = hold.until, hold.reason
         row.lease_seconds = int(request.duration.total_seconds())
-        _record_renewed(uow, hold, actor=hold.owner.name, where=where, now=now)
+        _record(uow, HoldRenewed, hold, actor=hold.owner.name, now=now)
         return decision
     if row is not None:
-        _close_lapsed(uow, row, now=now, where=where)
+        _close_lapsed(uow, row, now=now)
     token = uow.environments.next_fencing_token(environment)
     assert token == hold.fencing_token, "the fencing counter moved under the row lock"
     uow.holds.grant(hold, lease_seconds=int(request.duration.total_seconds()))
-    until = format_local(hold.until, where, now=now)
-    message = f"{hold.owner.name} holds {hold.environment} until {until}: {hold.reason}."
-    _record(uow, "hold.granted", hold, actor=hold.owner.name, message=message, now=now)
+    _record(uow, HoldGranted, hold, actor=hold.owner.name, now=now)
     return decision
 
 
@@ -185,7 +171,7 @@ def renew_hold(
             )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
-        _record_renewed(uow, hold, actor=principal.name, where=env.timezone, now=now)
+        _record(uow, HoldRenewed, hold, actor=principal.name, now=now)
         return hold
 
 
@@ -212,8 +198,7 @@ def release_hold(
             )
         assert row is not None
         uow.holds.close(row, at=now, by=principal.name, reason="released")
-        message = f"{principal.name} released {environment}."
-        _record(uow, "hold.released", hold, actor=principal.name, message=message, now=now)
+        _record(uow, HoldReleased, hold, actor=principal.name, now=now)
         return hold
 
 
@@ -237,18 +222,7 @@ def force_release(
                 environment=environment,
             )
         uow.holds.close(row, at=now, by=admin.name, reason=reason)
-        message = (
-            f"{admin.name} force-released {current.owner.name}'s hold on {environment}: {reason}."
-        )
-        _record(
-            uow,
-            "hold.force-released",
-            current,
-            actor=admin.name,
-            message=message,
-            now=now,
-            release_reason=reason,
-        )
+        _record(uow, HoldForceReleased, current, actor=admin.name, now=now, release_reason=reason)
         return current
 
 
@@ -259,11 +233,11 @@ def expire_lapsed(engine: Engine, *, now: datetime) -> list[HoldView]:
     expired = []
     for environment in candidates:
         with UnitOfWork(engine) as uow:
-            env = uow.lock_environment(environment)
+            uow.lock_environment(environment)
             row = uow.holds.current(environment)
             if row is not None and row.until <= now:
                 expired.append(hold_view(row))
-                _close_lapsed(uow, row, now=now, where=env.timezone)
+                _close_lapsed(uow, row, now=now)
     return expired
 
 

@@ -15,12 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from signalbox.core.errors import Forbidden, InvalidTransition
+from signalbox.core.events import ReservationCancelled, ReservationCreated
 from signalbox.core.freeze import materialise, parse_freeze_windows
 from signalbox.core.reasons import check_reason
 from signalbox.core.reservations import validate_window
-from signalbox.core.times import format_local, parse_when
+from signalbox.core.times import parse_when
 from signalbox.core.views import Principal, ReservationView
-from signalbox.services.events import record_event
+from signalbox.services.events import emit
 from signalbox.settings import Settings
 from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.reservations import (
@@ -109,21 +110,8 @@ def create_reservation(
                 created_at=now,
             )
         )
-        window = f"{format_local(starts, tz, now=now)} to {format_local(ends, tz, now=now)}"
-        record_event(
-            uow,
-            environment=request.environment,
-            actor=owner.name,
-            kind="reservation.created",
-            message=f"{owner.name} reserved {request.environment} from {window}: {reason}.",
-            now=now,
-            data={
-                "reservation_id": row.id,
-                "starts": starts.isoformat(),
-                "ends": ends.isoformat(),
-                "reason": reason,
-            },
-        )
+        created = ReservationCreated(reservation_id=row.id, starts=starts, ends=ends, reason=reason)
+        emit(uow, created, environment=request.environment, actor=owner.name, now=now)
         return reservation_view(row)
 
 
@@ -182,14 +170,12 @@ def cancel_reservation(
             )
         row.cancelled_at = now
         row.cancelled_by = by.name
-        record_event(
-            uow,
-            environment=environment,
-            actor=by.name,
-            kind="reservation.cancelled",
-            message=f"{by.name} cancelled reservation #{reservation_id} of {environment} "
-            f"({row.reason}).",
-            now=now,
-            data={"reservation_id": reservation_id},
+        cancelled = ReservationCancelled(
+            reservation_id=reservation_id,
+            owner=row.owner,
+            reason=row.reason,
+            starts=row.starts,
+            ends=row.ends,
         )
+        emit(uow, cancelled, environment=environment, actor=by.name, now=now)
         return reservation_view(row)
