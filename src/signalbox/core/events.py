@@ -30,6 +30,7 @@ from signalbox.core.times import format_local
 __all__ = [
     "CATALOGUE",
     "KINDS",
+    "SCHEMA_VERSION",
     "Event",
     "Telling",
     "UndeclaredEvent",
@@ -38,6 +39,12 @@ __all__ = [
     "parse",
     "to_data",
 ]
+
+SCHEMA_VERSION = 1
+"""The version of the records' shapes, stored with every event (``events.schema_version``).
+Raise it when a kind's fields change in a way ``parse`` cannot read from older data (a field
+renamed or retyped), so that a reader (the notifier, during a rolling upgrade) can tell which
+shape a stored event has."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from signalbox.core.events import Event, Telling, parse, to_data
+from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -102,6 +102,7 @@ def emit(
         message=event.words(telling),
         data=data,
         deploy_id=data.get("deploy_id"),
+        schema_version=SCHEMA_VERSION,
     )
 
 

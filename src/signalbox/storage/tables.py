@@ -4,11 +4,16 @@ Times are stored as UTC (``UtcDateTime``: naive UTC in the database, aware UTC i
 The Alembic migrations in ``storage/migrations/versions`` create exactly these tables; a test
 compares them. Holds, reservations, deploys, approvals and events are history: rows are
 closed (released, cancelled, finished), never deleted.
+
+The events table is also the notifications' outbox: an event is written with the change it
+records, ``fanned_out_at`` is empty until the notifier has made its deliveries (one
+``EventDeliveryRow`` per event and target), see ``repositories.outbox``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -30,10 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "OPEN_DELIVERY_STATES",
     "ApprovalRow",
     "Base",
+    "DeliveryState",
     "DeployRow",
     "EnvironmentRow",
+    "EventDeliveryRow",
     "EventRow",
     "HoldRow",
     "ReservationRow",
@@ -193,10 +201,25 @@ class ApprovalRow(Base):
 
 
 class EventRow(Base):
-    """Every change, written in the transaction that made it: who, what, when, why."""
+    """Every change, written in the transaction that made it: who, what, when, why.
+
+    ``schema_version`` is the catalogue's version the ``data`` was written with
+    (``core.events.SCHEMA_VERSION``; empty for events written before the catalogue).
+    ``fanned_out_at`` is empty until the notifier has made the event's deliveries; the
+    partial index holds only those rows, so finding them stays cheap however long the
+    history grows.
+    """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_env_id", "environment", "id"),)
+    __table_args__ = (
+        Index("ix_events_env_id", "environment", "id"),
+        Index(
+            "ix_events_to_fan_out",
+            "id",
+            sqlite_where=text("fanned_out_at IS NULL"),
+            postgresql_where=text("fanned_out_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     environment: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime]
@@ -205,6 +228,58 @@ class EventRow(Base):
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]]
     deploy_id: Mapped[int | None] = mapped_column(Integer)
+    schema_version: Mapped[int | None] = mapped_column(Integer)
+    fanned_out_at: Mapped[datetime | None]
+
+
+class DeliveryState(StrEnum):
+    """Where one delivery of an event to one target stands."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a server (claimed_by) until claimed_until
+    DELIVERED = "delivered"
+    FAILED = "failed"  # the last attempt failed; tried again at next_attempt_at
+    GIVEN_UP = "given-up"  # no more attempts until someone retries the target
+
+
+OPEN_DELIVERY_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.FAILED)
+"""States of a delivery that is not finished: the oldest open one of a target goes first."""
+
+_OPEN_DELIVERY = "state IN ('pending', 'sending', 'failed')"
+
+
+class EventDeliveryRow(Base):
+    """One event to one notification target (a name from the settings; never its URL).
+
+    Deliveries of a target go out one at a time in ``id`` order: a target's oldest open
+    delivery is the only one that may be claimed. ``attempts`` counts the claims since the
+    delivery was queued (``queued_at``: made, or retried after giving up), and fences a
+    claim: a server marks the outcome of the attempt it claimed, not a later one.
+    ``last_error`` is what went wrong, with the target's URL left out.
+    """
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target"),
+        Index(
+            "ix_event_deliveries_open",
+            "target",
+            "id",
+            sqlite_where=text(_OPEN_DELIVERY),
+            postgresql_where=text(_OPEN_DELIVERY),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    target: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
 
 
 # Registration: the Terraform state backend's tables (issue 4) live in their own module on

@@ -1,4 +1,5 @@
-"""Events: append-only, newest first when listed."""
+"""Events: append-only, newest first when listed. The notifier reads them as an outbox
+(``repositories.outbox``)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,11 @@ class EventRepository:
         message: str,
         data: dict[str, Any],
         deploy_id: int | None = None,
+        schema_version: int | None = None,
     ) -> None:
         """Insert the event now, in the session's transaction (rows it refers to, such as a
-        new deploy, have ids, so they are flushed already)."""
+        new deploy, have ids, so they are flushed already). ``schema_version`` is the
+        catalogue's version of ``data`` (None: data not from a catalogue record)."""
         fields = {
             "environment": environment,
             "at": at,
@@ -41,6 +44,7 @@ class EventRepository:
             "message": message,
             "data": data,
             "deploy_id": deploy_id,
+            "schema_version": schema_version,
         }
         self.session.execute(_INSERT, fields)
 

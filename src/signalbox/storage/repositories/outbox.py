@@ -1,0 +1,373 @@
+"""The notifications' outbox: events to fan out, and deliveries to claim and settle.
+
+The notifier (a loop in every ``signalbox serve``) works in three short units of work:
+
+1. Fan out: ``lock_fan_out()`` (one server at a time), ``to_fan_out(limit=...)`` (the oldest
+   events not fanned out yet), then ``fan_out(...)`` writes one delivery per (event, target)
+   that should hear of it and marks those events fanned out, in the same transaction.
+2. Claim: ``claim_due(...)`` takes each target's oldest open delivery when it is due
+   (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two servers never take the same row, nor wait
+   for each other), marks it ``sending`` until ``now + lease`` and returns it with its event.
+   The sending happens outside any transaction.
+3. Settle: ``mark_delivered`` or ``mark_failed`` (try again at a time, or give up), fenced by
+   the claim (claimant and attempt): a server whose lease ran out cannot overwrite the
+   outcome of a later claim. ``retry`` queues a target's given-up deliveries again.
+
+A target is served in order: only its oldest open delivery can be claimed, so a later event
+never overtakes an earlier one, and a delivery that is being retried holds the target's
+queue until it is delivered or given up.
+
+Events are marked when fanned out (``events.fanned_out_at``) rather than read past a cursor
+("the last event id handed out"): on PostgreSQL an id is taken when the row is inserted but
+transactions commit in any order, so event 11 can be visible while event 10 is not committed
+yet, and a cursor moved past 11 would never see 10. A mark cannot miss one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+
+from signalbox.storage.tables import (
+    OPEN_DELIVERY_STATES,
+    DeliveryState,
+    EventDeliveryRow,
+    EventRow,
+)
+
+__all__ = [
+    "FAN_OUT_LOCK_ID",
+    "MAX_ERROR_CHARS",
+    "ClaimedDelivery",
+    "DeliveryView",
+    "OutboxEvent",
+    "OutboxRepository",
+]
+
+FAN_OUT_LOCK_ID = 0x5167_B0C7
+"""PostgreSQL advisory lock taken (not waited for) by the server that fans out."""
+
+MAX_ERROR_CHARS = 2000
+
+_PENDING, _SENDING, _DELIVERED = (
+    DeliveryState.PENDING,
+    DeliveryState.SENDING,
+    DeliveryState.DELIVERED,
+)
+_FAILED, _GIVEN_UP = DeliveryState.FAILED, DeliveryState.GIVEN_UP
+
+
+def _among(
+    column: InstrumentedAttribute[str], states: Iterable[DeliveryState]
+) -> ColumnElement[bool]:
+    """``column IN ('pending', ...)`` with the values written into the SQL, so PostgreSQL's
+    planner can match it to a partial index's predicate whatever plan it caches."""
+    values = [str(state) for state in states]
+    return column.in_(bindparam(None, values, expanding=True, literal_execute=True))
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event as the notifier reads it (``data`` goes to ``core.events.parse``)."""
+
+    id: int
+    environment: str | None
+    at: datetime
+    actor: str
+    kind: str
+    message: str
+    data: dict[str, Any]
+    schema_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery this server may now send, until ``claimed_until``. ``attempt`` counts from 1
+    since the delivery was queued; settle it with the same claimant and attempt."""
+
+    id: int
+    target: str
+    attempt: int
+    queued_at: datetime
+    claimed_until: datetime
+    event: OutboxEvent
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """A delivery as it stands, for whoever shows the notifier's health."""
+
+    id: int
+    event_id: int
+    target: str
+    state: DeliveryState
+    attempts: int
+    queued_at: datetime
+    next_attempt_at: datetime
+    claimed_by: str | None
+    claimed_until: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+_EVENT_COLUMNS = (
+    EventRow.id,
+    EventRow.environment,
+    EventRow.at,
+    EventRow.actor,
+    EventRow.kind,
+    EventRow.message,
+    EventRow.data,
+    EventRow.schema_version,
+)
+
+
+def _outbox_event(row: Any) -> OutboxEvent:
+    return OutboxEvent(
+        id=row.id,
+        environment=row.environment,
+        at=row.at,
+        actor=row.actor,
+        kind=row.kind,
+        message=row.message,
+        data=dict(row.data),
+        schema_version=row.schema_version,
+    )
+
+
+def _delivery_view(row: EventDeliveryRow) -> DeliveryView:
+    return DeliveryView(
+        id=row.id,
+        event_id=row.event_id,
+        target=row.target,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        queued_at=row.queued_at,
+        next_attempt_at=row.next_attempt_at,
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
+        last_error=row.last_error,
+        delivered_at=row.delivered_at,
+    )
+
+
+def _clean_error(error: str, redact: Collection[str]) -> str:
+    """The error without any of ``redact`` (a target's URL, its secrets), cut to size."""
+    for secret in sorted((s for s in redact if s), key=len, reverse=True):
+        error = error.replace(secret, "[redacted]")
+    return error[:MAX_ERROR_CHARS]
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- fan-out -------------------------------------------------------------------------------
+
+    def lock_fan_out(self) -> bool:
+        """Whether this transaction may fan out: False when another server is doing it now
+        (PostgreSQL: an advisory lock until commit, not waited for). SQLite's write
+        transactions are serialised already."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        taken = self.session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": FAN_OUT_LOCK_ID}
+        )
+        return bool(taken)
+
+    def to_fan_out(self, *, limit: int) -> list[OutboxEvent]:
+        """The oldest events not fanned out yet, oldest first."""
+        query = (
+            select(*_EVENT_COLUMNS)
+            .where(EventRow.fanned_out_at.is_(None))
+            .order_by(EventRow.id)
+            .limit(limit)
+        )
+        return [_outbox_event(row) for row in self.session.execute(query)]
+
+    def fan_out(
+        self,
+        *,
+        event_ids: Collection[int],
+        deliveries: Iterable[tuple[int, str]],
+        now: datetime,
+    ) -> None:
+        """Queue ``deliveries`` ((event id, target) pairs, due now) and mark ``event_ids``
+        fanned out: an event that no target wants is in ``event_ids`` with no delivery."""
+        rows = [
+            {
+                "event_id": event_id,
+                "target": target,
+                "state": str(_PENDING),
+                "attempts": 0,
+                "queued_at": now,
+                "next_attempt_at": now,
+            }
+            for event_id, target in deliveries
+        ]
+        if rows:
+            self.session.execute(insert(EventDeliveryRow), rows)
+        if event_ids:
+            self.session.execute(
+                update(EventRow)
+                .where(EventRow.id.in_(list(event_ids)), EventRow.fanned_out_at.is_(None))
+                .values(fanned_out_at=now)
+            )
+
+    # -- claims ----------------------------------------------------------------------------------
+
+    def claim_due(
+        self, *, claimant: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[ClaimedDelivery]:
+        """Claim up to ``limit`` deliveries, at most one per target: each target's oldest open
+        delivery, when it is due (pending or failed and ``next_attempt_at`` has come, or
+        sending and its claim ran out). Rows another server is claiming are skipped."""
+        delivery = EventDeliveryRow
+        head = aliased(EventDeliveryRow)
+        oldest_open = (
+            select(func.min(head.id))
+            .where(head.target == delivery.target, _among(head.state, OPEN_DELIVERY_STATES))
+            .scalar_subquery()
+        )
+        due = or_(
+            and_(_among(delivery.state, (_PENDING, _FAILED)), delivery.next_attempt_at <= now),
+            and_(delivery.state == str(_SENDING), delivery.claimed_until <= now),
+        )
+        query = (
+            select(delivery.id, delivery.target, delivery.attempts, delivery.queued_at)
+            .add_columns(*(column.label(f"event_{column.key}") for column in _EVENT_COLUMNS))
+            .join(EventRow, EventRow.id == delivery.event_id)
+            .where(_among(delivery.state, OPEN_DELIVERY_STATES), delivery.id == oldest_open, due)
+            .order_by(delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=delivery)
+        )
+        rows = self.session.execute(query).all()
+        if not rows:
+            return []
+        claimed_until = now + lease
+        self.session.execute(
+            update(delivery)
+            .where(delivery.id.in_([row.id for row in rows]))
+            .values(
+                state=str(_SENDING),
+                claimed_by=claimant,
+                claimed_until=claimed_until,
+                attempts=delivery.attempts + 1,
+            )
+        )
+        return [
+            ClaimedDelivery(
+                id=row.id,
+                target=row.target,
+                attempt=row.attempts + 1,
+                queued_at=row.queued_at,
+                claimed_until=claimed_until,
+                event=OutboxEvent(
+                    id=row.event_id,
+                    environment=row.event_environment,
+                    at=row.event_at,
+                    actor=row.event_actor,
+                    kind=row.event_kind,
+                    message=row.event_message,
+                    data=dict(row.event_data),
+                    schema_version=row.event_schema_version,
+                ),
+            )
+            for row in rows
+        ]
+
+    def _settle(self, claim: ClaimedDelivery, claimant: str, **values: Any) -> bool:
+        settled = self.session.execute(
+            update(EventDeliveryRow)
+            .where(
+                EventDeliveryRow.id == claim.id,
+                EventDeliveryRow.state == str(_SENDING),
+                EventDeliveryRow.claimed_by == claimant,
+                EventDeliveryRow.attempts == claim.attempt,
+            )
+            .values(claimed_by=None, claimed_until=None, **values)
+        )
+        return bool(settled.rowcount)  # type: ignore[attr-defined]
+
+    def mark_delivered(self, claim: ClaimedDelivery, *, claimant: str, now: datetime) -> bool:
+        """Record that ``claim`` was delivered; False (and nothing changes) when the claim is
+        no longer this one (it ran out and another server claimed the delivery again)."""
+        return self._settle(
+            claim, claimant, state=str(_DELIVERED), delivered_at=now, last_error=None
+        )
+
+    def mark_failed(
+        self,
+        claim: ClaimedDelivery,
+        *,
+        claimant: str,
+        error: str,
+        retry_at: datetime | None,
+        redact: Collection[str] = (),
+    ) -> bool:
+        """Record that the attempt failed: try again at ``retry_at``, or give up when it is
+        None. ``error`` is stored without any of ``redact`` (pass the target's URL and its
+        secrets) and cut to MAX_ERROR_CHARS. False when the claim is no longer this one."""
+        values: dict[str, Any] = {"last_error": _clean_error(error, redact)}
+        if retry_at is None:
+            values["state"] = str(_GIVEN_UP)
+        else:
+            values.update(state=str(_FAILED), next_attempt_at=retry_at)
+        return self._settle(claim, claimant, **values)
+
+    def retry(self, *, target: str, now: datetime) -> int:
+        """Queue ``target``'s failed and given-up deliveries again, due now, with their
+        attempts counted afresh; returns how many."""
+        queued = self.session.execute(
+            update(EventDeliveryRow)
+            .where(
+                EventDeliveryRow.target == target,
+                _among(EventDeliveryRow.state, (_FAILED, _GIVEN_UP)),
+            )
+            .values(
+                state=str(_PENDING),
+                attempts=0,
+                queued_at=now,
+                next_attempt_at=now,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        return int(queued.rowcount)  # type: ignore[attr-defined]
+
+    # -- health ----------------------------------------------------------------------------------
+
+    def backlog(self) -> dict[str, int]:
+        """target -> how many of its deliveries are open (pending, sending or failed)."""
+        query = (
+            select(EventDeliveryRow.target, func.count())
+            .where(_among(EventDeliveryRow.state, OPEN_DELIVERY_STATES))
+            .group_by(EventDeliveryRow.target)
+        )
+        return {target: count for target, count in self.session.execute(query)}
+
+    def troubled(self, *, limit: int = 50) -> list[DeliveryView]:
+        """Failed and given-up deliveries, newest first: what a failing target looks like."""
+        query = (
+            select(EventDeliveryRow)
+            .where(_among(EventDeliveryRow.state, (_FAILED, _GIVEN_UP)))
+            .order_by(EventDeliveryRow.id.desc())
+            .limit(limit)
+        )
+        return [_delivery_view(row) for row in self.session.scalars(query)]
