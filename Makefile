@@ -50,6 +50,7 @@ docs: $(STAMP)
 	$(BIN)/python tools/gen_cli_docs.py > docs/cli.md
 	$(BIN)/python tools/gen_settings_doc.py > docs/settings.md
 	$(BIN)/python tools/gen_errors_doc.py > docs/errors.md
+	$(BIN)/python tools/gen_events_doc.py > docs/events.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""docs/cli.md, docs/settings.md and docs/errors.md are generated; these fail when they drift."""
+"""docs/cli.md, docs/settings.md, docs/errors.md and docs/events.md are generated; these fail
+when they drift."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
         ("tools/gen_cli_docs.py", "docs/cli.md"),
         ("tools/gen_settings_doc.py", "docs/settings.md"),
         ("tools/gen_errors_doc.py", "docs/errors.md"),
+        ("tools/gen_events_doc.py", "docs/events.md"),
     ],
 )
 def test_generated_page_matches_the_code(tool, page):
