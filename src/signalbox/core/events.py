@@ -337,8 +337,9 @@ def _refused_because(event: DeployRefusal, telling: Telling) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployRefused(DeployRefusal):
-    """The gate refused a deploy: the environment is held, reserved or frozen, or the
-    environment's policy blocks its plan."""
+    """The gate refused a deploy: the environment is held, reserved or frozen, or policy blocks it.
+
+    A block (``blocked``) is the environment's policy refusing the deploy's plan."""
 
     kind: ClassVar[str] = "deploy.refused"
 
@@ -358,8 +359,10 @@ class DeployDenied(DeployRefusal):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployExpired(DeployRefusal):
-    """A deploy stopped waiting: its gate's wait ran out in the queue (``wait-expired``) or
-    nobody approved it in time (``approval-expired``)."""
+    """A deploy stopped waiting: its wait or its approval's time ran out.
+
+    Its gate's wait ran out in the queue (``wait-expired``), or nobody approved it in time
+    (``approval-expired``)."""
 
     kind: ClassVar[str] = "deploy.expired"
 
@@ -374,8 +377,9 @@ class DeployExpired(DeployRefusal):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployFinished(DeployEvent):
-    """A running deploy reported its outcome (``state`` succeeded or failed) and released
-    the environment."""
+    """A running deploy reported its outcome and released the environment.
+
+    ``state`` says whether it succeeded or failed."""
 
     kind: ClassVar[str] = "deploy.finished"
     exit_code: int
@@ -392,8 +396,9 @@ class DeployFinished(DeployEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployCancelled(DeployEvent):
-    """A waiting deploy's gate stopped waiting (``reason``: interrupted, or its wait ran
-    out with nothing to refuse)."""
+    """A waiting deploy's gate stopped waiting.
+
+    ``reason``: interrupted, or its wait ran out with nothing to refuse."""
 
     kind: ClassVar[str] = "deploy.cancelled"
     reason: str
@@ -404,8 +409,9 @@ class DeployCancelled(DeployEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeployLapsed(DeployEvent):
-    """A running deploy stopped renewing its lease (its runner died): it is failed and the
-    environment is free."""
+    """A running deploy stopped renewing its lease (its runner died): the environment is free.
+
+    The deploy is failed."""
 
     kind: ClassVar[str] = "deploy.lapsed"
 
