@@ -126,6 +126,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         1024 * 1024 * 1024,
         "Largest Terraform state body the server accepts; larger ones get 413.",
     ),
+    SettingSpec(
+        "bench_endpoints",
+        bool,
+        False,
+        "Serve the benchmark floors `/api/noop`, `/api/noop-upload` and `/api/noop-download` "
+        "(admin tokens only), which the benchmarks in bench/ turn on. Off: they answer 404 "
+        "and are not in /openapi.json.",
+    ),
 )
 
 
@@ -158,6 +166,7 @@ class Settings:
     state_retention: int = 100
     state_auto_hold: str = "2h"
     max_state_bytes: int = 1024 * 1024 * 1024
+    bench_endpoints: bool = False
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
     config_path: str = ""
     document: Mapping[str, Any] = field(default_factory=dict)

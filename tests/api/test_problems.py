@@ -71,7 +71,7 @@ def test_unexpected_errors_are_500_problems_without_internals(raising_client):
 
 def test_unknown_route_and_method(client):
     assert_problem(client.get("/api/nothing-here", headers=ADMIN), 404, "not-found")
-    assert_problem(client.put("/api/noop", headers=ADMIN), 405, "usage")
+    assert_problem(client.put("/api/tokens", headers=ADMIN), 405, "usage")
 
 
 def test_oversized_bodies_are_413_declared_or_streamed(client):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from signalbox.api.app import start_up
-from signalbox.api.context import Server
+from signalbox.services.database import start_up
 from signalbox.services.events import list_events
 from signalbox.services.tokens import authenticate
 from signalbox.settings import EnvironmentConfig, Settings
@@ -31,7 +30,7 @@ def test_servers_starting_together_set_up_once(database_url):
     def server(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            start_up(Server(settings=settings, engine=engines[index], clock=clock))
+            start_up(engines[index], settings, now=clock.now())
         except BaseException as failure:
             failures.append(failure)
 

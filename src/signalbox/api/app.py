@@ -1,12 +1,17 @@
 """The FastAPI application, built by ``create_app(settings)``; nothing is built at import.
 
-Start-up (lifespan): apply migrations, sync the configured environments, register the
-bootstrap admin token, then sweep lapsed holds every ``sweep_seconds`` (writing
-``hold.lapsed`` events) until shutdown.
+Everything app-wide is built in ``create_app`` and held on the app's ``Server``
+(``api.context``): the engine, the clock, the Terraform ``StateStore``, and the long-poll's
+change feed, decision batches and caches. One lifespan runs the start-up
+(``services.database.start_up``: migrate, sync the configured environments, register the
+bootstrap admin token), then starts the ``background_loops`` in order and stops them in
+reverse order at shutdown.
 
-Extension points for later parts: append a router to ``ROUTERS``; give a route prefix a
-larger body limit in ``LARGE_BODY_ROUTES`` (path prefix -> the Settings field holding it,
-or None for routes that enforce their own limit while streaming).
+``ROUTERS`` lists every router with the setting that turns it on (None: always on). A route
+prefix with a larger body limit goes in ``LARGE_BODY_ROUTES`` (path prefix -> the Settings
+field holding it, or None for routes that enforce their own limit while streaming).
+``/docs`` and ``/redoc`` load their assets from the server itself, under ``DOCS_ASSETS``
+(``fastapi-offline``): they work with no network.
 """
 
 from __future__ import annotations
@@ -14,18 +19,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from signalbox import __version__
 from signalbox.api.body_limit import BodySizeLimit
 from signalbox.api.context import Server
+from signalbox.api.longpoll import Batches, build_feed
 from signalbox.api.problems import install_problem_handlers
 from signalbox.api.routes import (
+    bench,
     deploys,
+    environments,
     events,
     health,
     holds,
@@ -35,28 +46,117 @@ from signalbox.api.routes import (
     tokens,
 )
 from signalbox.services.clock import Clock, SystemClock
-from signalbox.services.environments import sync_environments
+from signalbox.services.database import open_engine, start_up
 from signalbox.services.holds import expire_lapsed
-from signalbox.services.tfstate.store import state_storage_notice
-from signalbox.services.tokens import register_bootstrap_token
+from signalbox.services.tfstate import StateStore
 from signalbox.settings import Settings
-from signalbox.storage import build_engine, upgrade
 
-__all__ = ["LARGE_BODY_ROUTES", "ROUTERS", "create_app"]
+__all__ = [
+    "DOCS_ASSETS",
+    "LARGE_BODY_ROUTES",
+    "ROUTERS",
+    "BackgroundLoop",
+    "background_loops",
+    "create_app",
+]
 
 log = logging.getLogger("signalbox.server")
 
-ROUTERS: list[APIRouter] = [health.router, holds.router, tokens.router, events.router]
-ROUTERS += [deploys.router, reservations.router]
-ROUTERS += [tfstate.router, states.router]
+ROUTERS: list[tuple[APIRouter, str | None]] = [
+    (health.router, None),
+    (holds.router, None),
+    (tokens.router, None),
+    (events.router, None),
+    (environments.router, None),
+    (deploys.router, None),
+    (reservations.router, None),
+    (tfstate.router, None),
+    (states.router, None),
+    (bench.router, "bench_endpoints"),
+]
+"""Every router, with the name of the boolean setting that turns it on (None: always on)."""
 
 LARGE_BODY_ROUTES: dict[str, str | None] = {}
 LARGE_BODY_ROUTES["/api/deploys"] = "max_plan_bytes"  # the plan, base64, in the request
 LARGE_BODY_ROUTES["/tf/"] = None  # states: max_state_bytes, enforced while streaming
-LARGE_BODY_ROUTES["/api/noop-upload"] = None  # the state benchmark's floor
+LARGE_BODY_ROUTES["/api/noop-upload"] = None  # the state upload's floor (bench_endpoints)
 """Path prefix -> name of the Settings field with its body limit (None: no limit here)."""
 
+DOCS_ASSETS = "/docs/static"
+"""Where the Swagger UI and ReDoc scripts, styles and icon are served (no token needed)."""
+
 DEFAULT_SWEEP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class BackgroundLoop:
+    """Work the server does by itself from start-up to shutdown."""
+
+    name: str
+    start: Callable[[], None]
+    """Called on the event loop once start-up is done."""
+    stop: Callable[[], Awaitable[None]]
+    """Awaited at shutdown; returns when the loop has ended."""
+
+
+def _task_loop(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> BackgroundLoop:
+    """A loop that is one asyncio task running ``run()``, cancelled at shutdown."""
+    tasks: list[asyncio.Task[None]] = []
+
+    def start() -> None:
+        tasks.append(asyncio.get_running_loop().create_task(run(), name=name))
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        tasks.clear()
+
+    return BackgroundLoop(name, start, stop)
+
+
+async def _sweep_lapsed(context: Server, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(lambda: expire_lapsed(context.engine, now=context.now()))
+        except Exception:  # the sweeper must survive a database hiccup
+            log.exception("sweeping lapsed holds failed; will retry")
+
+
+def background_loops(context: Server, *, sweep_seconds: float | None) -> list[BackgroundLoop]:
+    """Every background loop of the server, in the order they start:
+
+    - the change feed: reads every environment's version each tick (waking the long-polls of
+      changes made by other servers), expires lapsed deploys, keeps waiting gates alive;
+    - the lapsed-hold sweeper: every ``sweep_seconds``, ends holds whose lease lapsed (with
+      a ``hold.lapsed`` event); None turns it off (tests with a fake clock sweep themselves).
+    """
+    loops = [BackgroundLoop("change feed", context.feed.ensure_started, context.feed.stop)]
+    if sweep_seconds:
+        sweep = sweep_seconds
+        loops.append(_task_loop("lapsed-hold sweeper", lambda: _sweep_lapsed(context, sweep)))
+    return loops
+
+
+def _lifespan(
+    context: Server, loops: list[BackgroundLoop], *, own_engine: bool
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as running:
+            if own_engine:
+                running.callback(context.engine.dispose)
+            await anyio.to_thread.run_sync(
+                lambda: start_up(context.engine, context.settings, now=context.now())
+            )
+            for loop in loops:
+                loop.start()
+                running.push_async_callback(loop.stop)
+            yield
+
+    return lifespan
 
 
 def _body_limit(settings: Settings) -> Callable[[str], int | None]:
@@ -69,26 +169,6 @@ def _body_limit(settings: Settings) -> Callable[[str], int | None]:
     return limit_for
 
 
-def start_up(context: Server) -> None:
-    """Migrate, sync environments, register the bootstrap token (also used by the CLI)."""
-    upgrade(context.engine)
-    log.log(*state_storage_notice(context.settings))
-    now = context.now()
-    sync_environments(context.engine, context.settings, now=now)
-    register_bootstrap_token(context.engine, context.settings.admin_token, now=now)
-    if not context.settings.environments:
-        log.warning("No environments are configured: add [environments.NAME] tables.")
-
-
-async def _sweep_lapsed(context: Server, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await anyio.to_thread.run_sync(lambda: expire_lapsed(context.engine, now=context.now()))
-        except Exception:  # the sweeper must survive a database hiccup
-            log.exception("sweeping lapsed holds failed; will retry")
-
-
 def create_app(
     settings: Settings,
     *,
@@ -96,39 +176,33 @@ def create_app(
     engine: Engine | None = None,
     sweep_seconds: float | None = DEFAULT_SWEEP_SECONDS,
 ) -> FastAPI:
-    """The server for ``settings``. ``sweep_seconds=None`` turns the lapse sweeper off (tests
-    with a fake clock call ``expire_lapsed`` themselves)."""
+    """The server for ``settings``. An ``engine`` passed in is the caller's to dispose of;
+    ``sweep_seconds=None`` turns the lapsed-hold sweeper off."""
+    clock = clock or SystemClock()
+    database = engine or open_engine(settings)
     context = Server(
         settings=settings,
-        engine=engine or build_engine(settings.database_url),
-        clock=clock or SystemClock(),
+        engine=database,
+        clock=clock,
+        state_store=StateStore.from_settings(database, settings),
+        feed=build_feed(database, clock),
+        batches=Batches(),
+        longpoll_callers={},
+        deploy_environments={},
     )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(start_up, context)
-        sweeper = (
-            asyncio.create_task(_sweep_lapsed(context, sweep_seconds)) if sweep_seconds else None
-        )
-        try:
-            yield
-        finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
-            if engine is None:
-                context.engine.dispose()
-
-    app = FastAPI(
+    loops = background_loops(context, sweep_seconds=sweep_seconds)
+    app = FastAPIOffline(
         title="signalbox",
         version=__version__,
-        lifespan=lifespan,
         description="Interlocking for shared Terraform environments.",
+        lifespan=_lifespan(context, loops, own_engine=engine is None),
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # never the online validator badge
     )
     app.state.server = context
     install_problem_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
+    for router, setting in ROUTERS:
+        if setting is None or getattr(settings, setting):
+            app.include_router(router)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     return app

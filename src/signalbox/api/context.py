@@ -1,20 +1,28 @@
-"""What every route needs, built once by ``create_app``: settings, engine, clock."""
+"""What every route needs, each built once by ``create_app`` and held here for the app's life:
+settings, engine, clock, the Terraform state store, and the long-poll's change feed, decision
+batches and caches. Nothing here is built on first use."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from sqlalchemy import Engine
 
+from signalbox.api.change_feed import ChangeFeed
+from signalbox.core.errors import unknown_environment
 from signalbox.core.roles import Action
 from signalbox.services.clock import Clock
+from signalbox.services.tfstate import StateStore
 from signalbox.services.tokens import Caller
 from signalbox.settings import Settings
-from signalbox.storage.repositories.environments import unknown_environment
 
-__all__ = ["Server", "server"]
+if TYPE_CHECKING:
+    from signalbox.api.longpoll import Batches
+
+__all__ = ["Server", "server", "server_of"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,15 @@ class Server:
     settings: Settings
     engine: Engine
     clock: Clock
+    state_store: StateStore
+    feed: ChangeFeed
+    """Wakes the long-polls of an environment when it changes (``api.change_feed``)."""
+    batches: Batches
+    """Coalesces the waiting gates woken by one change onto one decision."""
+    longpoll_callers: dict[str, tuple[float, Caller]]
+    """sha256 of a token -> (monotonic expiry, its caller): the long-poll's token cache."""
+    deploy_environments: dict[int, str]
+    """deploy id -> its environment (which never changes), so a re-poll needs no query."""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -46,7 +63,12 @@ class Server:
         return config.timezone if config else self.settings.timezone
 
 
-async def server(request: Request) -> Server:
-    """FastAPI dependency: the app's ``Server`` (async: no thread hop for a lookup)."""
+def server_of(request: Request) -> Server:
+    """The ``Server`` of the app that answers ``request``."""
     context: Server = request.app.state.server
     return context
+
+
+async def server(request: Request) -> Server:
+    """FastAPI dependency: the app's ``Server`` (async: no thread hop for a lookup)."""
+    return server_of(request)

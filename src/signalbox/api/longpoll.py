@@ -1,41 +1,43 @@
-"""The long-poll glue: one ``ChangeFeed`` per app, started and stopped with the app.
+"""The long-poll glue: what ``create_app`` builds for the waiting gates, and how routes reach it.
 
-``feed_lifespan`` is the deploys router's lifespan (FastAPI merges it into the app's): it
-builds the feed over the app's engine (one ``SELECT name, version FROM environments`` per
-tick) and stops its task at shutdown. ``wait_for_change`` is what a waiting route awaits.
+``build_feed`` makes the app's one ``ChangeFeed`` (one ``SELECT name, version FROM
+environments`` per tick, the deploys' housekeeping and the waiting gates' keep-alive); the
+app's lifespan starts and stops it with its other background loops. ``Batches`` coalesces
+decisions; ``longpoll_caller`` remembers checked tokens briefly. All of them live on the
+app's ``Server`` (``api.context``): ``feed_of``, ``batches_of`` and ``environment_cache``
+read them there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import hashlib
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
 
 import anyio
-from fastapi import Depends, FastAPI, Request
-from sqlalchemy import select
+from fastapi import Depends, Request
+from sqlalchemy import Engine
 
 from signalbox.api.auth import token_from_header
 from signalbox.api.change_feed import ChangeFeed
-from signalbox.api.context import Server, server
+from signalbox.api.context import Server, server, server_of
+from signalbox.services.clock import Clock
+from signalbox.services.database import environment_versions
 from signalbox.services.deploy_answers import GateAnswer
 from signalbox.services.deploy_snapshot import expire_stale_deploys
 from signalbox.services.deploys import touch_waiting
 from signalbox.services.tokens import Caller, authenticate
-from signalbox.storage.tables import EnvironmentRow
-from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
     "CALLER_CACHE_SECONDS",
     "Batches",
     "batches_of",
+    "build_feed",
     "environment_cache",
-    "feed_lifespan",
     "feed_of",
     "hold_seconds",
     "longpoll_caller",
@@ -45,45 +47,26 @@ __all__ = [
 TICK_SECONDS = 0.5
 
 
-def _build_feed(context: Server) -> ChangeFeed:
-    def read_versions() -> dict[str, int]:
-        with UnitOfWork(context.engine, read_only=True) as uow:
-            rows = uow.session.execute(select(EnvironmentRow.name, EnvironmentRow.version))
-            return {name: version for name, version in rows}
+def build_feed(engine: Engine, clock: Clock) -> ChangeFeed:
+    """The app's change feed over ``engine`` (not started: the app's lifespan starts it)."""
 
     def keep_alive(deploy_ids: Collection[int]) -> None:
-        touch_waiting(context.engine, list(deploy_ids), now=context.now())
+        touch_waiting(engine, list(deploy_ids), now=clock.now())
 
     def housekeeping() -> None:
-        expire_stale_deploys(context.engine, now=context.now())
+        expire_stale_deploys(engine, now=clock.now())
 
     return ChangeFeed(
-        read_versions,
+        functools.partial(environment_versions, engine),
         touch_waiting=keep_alive,
         housekeeping=housekeeping,
         tick_seconds=TICK_SECONDS,
     )
 
 
-@contextlib.asynccontextmanager
-async def feed_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    feed = _build_feed(app.state.server)
-    app.state.change_feed = feed
-    feed.ensure_started()
-    try:
-        yield
-    finally:
-        await feed.stop()
-
-
 def feed_of(request: Request) -> ChangeFeed:
-    """The app's feed (built on first use when the app was not started with its lifespan,
-    as in some in-process tests)."""
-    feed: ChangeFeed | None = getattr(request.app.state, "change_feed", None)
-    if feed is None:
-        feed = _build_feed(request.app.state.server)
-        request.app.state.change_feed = feed
-    return feed
+    """The app's change feed."""
+    return server_of(request).feed
 
 
 def wake(request: Request, environment: str) -> None:
@@ -117,11 +100,8 @@ class Batches:
 
 
 def batches_of(request: Request) -> Batches:
-    found: Batches | None = getattr(request.app.state, "decision_batches", None)
-    if found is None:
-        found = Batches()
-        request.app.state.decision_batches = found
-    return found
+    """The app's decision batches."""
+    return server_of(request).batches
 
 
 CALLER_CACHE_SECONDS = 10.0
@@ -137,7 +117,7 @@ async def longpoll_caller(request: Request, context: Server = Depends(server)) -
     query) instead of repeated."""
     secret = token_from_header(request.headers.get("authorization"))
     key = hashlib.sha256(secret.encode("utf-8")).hexdigest()
-    callers: dict[str, tuple[float, Caller]] = _app_cache(request, "longpoll_callers")
+    callers = context.longpoll_callers
     cached = callers.get(key)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
@@ -150,18 +130,9 @@ async def longpoll_caller(request: Request, context: Server = Depends(server)) -
     return caller
 
 
-def _app_cache(request: Request, name: str) -> dict[Any, Any]:
-    """A dict kept on the app (one per server, never shared between apps in one process)."""
-    found: dict[Any, Any] | None = getattr(request.app.state, name, None)
-    if found is None:
-        found = {}
-        setattr(request.app.state, name, found)
-    return found
-
-
 def environment_cache(request: Request) -> dict[int, str]:
     """deploy id -> its environment (which never changes), so a re-poll needs no query."""
-    return _app_cache(request, "deploy_environments")
+    return server_of(request).deploy_environments
 
 
 def hold_seconds(asked: int, longest: int) -> float:

@@ -84,6 +84,7 @@ __all__ = [
     "UnknownState",
     "UsageError",
     "all_error_classes",
+    "unknown_environment",
 ]
 
 
@@ -164,6 +165,17 @@ class NotFound(SignalboxError):
 
 class UnknownEnvironment(NotFound):
     code = "unknown-environment"
+
+
+def unknown_environment(name: str, known: list[str]) -> UnknownEnvironment:
+    """The error for an environment ``name`` that is not configured, listing ``known``."""
+    listed = ", ".join(known) or "(none configured)"
+    return UnknownEnvironment(
+        f"There is no environment {name!r}. Known environments: {listed}.",
+        hint="Check the name, or add [environments.NAME] to signalbox.toml and restart.",
+        environment=name,
+        known=known,
+    )
 
 
 class UnknownDeploy(NotFound):

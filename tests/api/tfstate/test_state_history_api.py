@@ -76,7 +76,7 @@ def test_restore_needs_the_admin_grant_and_a_hold(terraform, client, ci, admin):
 def test_retention_prunes_bodies_but_keeps_rows_and_the_newest(app, client, ci, settings, database):
     small = replace(settings, state_retention=2)
     state_store = StateStore.from_settings(database, small)
-    client.app.state.state_store = state_store
+    client.app.state.server = replace(client.app.state.server, state_store=state_store)
     for serial in range(1, 5):
         assert (
             client.post("/tf/dev/network", headers=ci, content=state_body(serial, "a")).status_code
@@ -99,7 +99,7 @@ def test_rotate_keys_reencrypts_clear_and_old_bodies(client, ci, settings, datab
     assert client.post("/tf/dev/network", headers=ci, content=state_body(1, "a")).status_code == 200
     old_key = new_key_text("old")
     old = StateStore.from_settings(database, replace(settings, state_keys=old_key))
-    client.app.state.state_store = old
+    client.app.state.server = replace(client.app.state.server, state_store=old)
     assert client.post("/tf/dev/network", headers=ci, content=state_body(2, "b")).status_code == 200
     rotated = StateStore.from_settings(
         database, replace(settings, state_keys=f"{new_key_text('new')},{old_key}")
@@ -111,5 +111,5 @@ def test_rotate_keys_reencrypts_clear_and_old_bodies(client, ci, settings, datab
     )
     stored = read_state(only_new, environment="dev", name="network")
     assert stored is not None and json.loads(b"".join(stored.body))["serial"] == 2
-    client.app.state.state_store = only_new
+    client.app.state.server = replace(client.app.state.server, state_store=only_new)
     assert versions(client, ci)[1]["encrypted"] is True

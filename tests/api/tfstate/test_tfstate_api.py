@@ -162,12 +162,6 @@ def test_a_state_larger_than_the_limit_is_413(terraform, ci):
     assert terraform.read(ci).status_code == 404
 
 
-def test_noop_upload_reads_and_discards(client, ci):
-    answer = client.post("/api/noop-upload", headers=ci, content=b"x" * 100_000)
-    assert answer.status_code == 200 and answer.text == "100000"
-    assert client.post("/api/noop-upload", content=b"x").status_code == 401
-
-
 def test_delete_keeps_history_and_reads_as_no_state(terraform, client, ci):
     assert terraform.write(ci, state_body(1, "a")).status_code == 200
     assert client.delete("/tf/dev/network", headers=ci).status_code == 200

@@ -29,7 +29,6 @@ from signalbox.api.context import Server, server
 from signalbox.api.longpoll import (
     batches_of,
     environment_cache,
-    feed_lifespan,
     feed_of,
     hold_seconds,
     longpoll_caller,
@@ -55,7 +54,7 @@ from signalbox.services.tokens import Caller
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/api/deploys", tags=["deploys"], lifespan=feed_lifespan)
+router = APIRouter(prefix="/api/deploys", tags=["deploys"])
 
 
 def _plan_bytes(body: DeployCreate) -> bytes | None:

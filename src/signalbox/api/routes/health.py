@@ -1,25 +1,16 @@
-"""``/healthz`` (no token) and ``/api/noop`` (authenticated, does nothing: the benchmark floor)."""
+"""``GET /healthz``: the server answers (no token needed)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from signalbox import __version__
-from signalbox.api.auth import current_caller
-from signalbox.services.tokens import Caller
+from signalbox.api.models.health import HealthRead
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, Any]:
+@router.get("/healthz", response_model=HealthRead)
+def healthz() -> HealthRead:
     """The server answers (no token needed)."""
-    return {"status": "ok", "version": __version__}
-
-
-@router.get("/api/noop")
-def noop(caller: Caller = Depends(current_caller)) -> dict[str, Any]:
-    """Authenticated no-op: the cost of one authenticated request, the floor of benchmarks."""
-    return {"ok": True, "caller": caller.principal.name}
+    return HealthRead(status="ok", version=__version__)

@@ -1,4 +1,4 @@
-"""Terraform's ``http`` state backend at ``/tf/{environment}/{state}``, and the upload floor.
+"""Terraform's ``http`` state backend at ``/tf/{environment}/{state}``.
 
 Wire facts (Terraform 1.0.3 to 1.15.5): GET answers 200 with the body, or 404 for "no state
 yet" (so an unknown *environment* is answered 400, never 404: Terraform would take it for an
@@ -9,18 +9,13 @@ lock JSON whose ID and Info explain who holds what (Terraform prints them); a re
 or UNLOCK is a 4xx problem+json saying why (never 500: Terraform retries those). Clients
 that cannot send custom methods use ``POST``/``DELETE`` on ``/tf/{environment}/{state}/lock``.
 HTTP Basic auth with the token as the password (``api.auth``).
-
-``POST /api/noop-upload`` reads an authenticated body and discards it, and
-``GET /api/noop-download?size=N`` streams N zero bytes: the floors that ``bench/tfstate.py``
-compares state uploads and downloads with.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -62,12 +57,8 @@ _LOCKED_CAUSES = {RefusalCause.HELD, RefusalCause.LOCKED, RefusalCause.LOCK_MISM
 
 
 def state_store(request: Request, context: Server = Depends(server)) -> StateStore:
-    """The app's StateStore (built once, on first use, from the server's settings)."""
-    store: StateStore | None = getattr(request.app.state, "state_store", None)
-    if store is None:
-        store = StateStore.from_settings(context.engine, context.settings)
-        request.app.state.state_store = store
-    return store
+    """The app's StateStore (built by ``create_app``)."""
+    return context.state_store
 
 
 def _accepted(decision: Accepted | Refusal) -> Accepted:
@@ -249,30 +240,3 @@ async def unlock(
     )
     _accepted(decision)
     return Response(status_code=200)
-
-
-@router.post("/api/noop-upload")
-async def noop_upload(request: Request, caller: Caller = Depends(current_caller)) -> Response:
-    """Read the body and discard it (the benchmark's floor); answers its size."""
-    size = 0
-    async for piece in request.stream():
-        size += len(piece)
-    return Response(str(size), status_code=200, media_type="text/plain")
-
-
-@router.get("/api/noop-download")
-def noop_download(
-    size: int = Query(..., ge=0, le=1 << 31), caller: Caller = Depends(current_caller)
-) -> Response:
-    """Stream ``size`` zero bytes in 1 MiB pieces (the benchmark's download floor)."""
-    piece = bytes(1 << 20)
-
-    def pieces() -> Iterator[bytes]:
-        left = size
-        while left > 0:
-            yield piece[: min(left, len(piece))]
-            left -= len(piece)
-
-    return StreamingResponse(
-        pieces(), media_type="application/octet-stream", headers={"Content-Length": str(size)}
-    )

@@ -7,8 +7,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from signalbox.core.errors import UnknownEnvironment
+from signalbox.core.errors import unknown_environment
 from signalbox.storage.tables import EnvironmentRow
+
+# unknown_environment lives in core.errors; still exported here for the services importing it
+__all__ = ["EnvironmentRepository", "unknown_environment"]
 
 # Built once: every hold request runs these, and building a statement (and its cache key)
 # each time cost about as much as executing it.
@@ -76,13 +79,3 @@ class EnvironmentRepository:
         """Advance the environment's fencing counter; the caller holds the row lock."""
         row.last_fencing_token += 1
         return row.last_fencing_token
-
-
-def unknown_environment(name: str, known: list[str]) -> UnknownEnvironment:
-    listed = ", ".join(known) or "(none configured)"
-    return UnknownEnvironment(
-        f"There is no environment {name!r}. Known environments: {listed}.",
-        hint="Check the name, or add [environments.NAME] to signalbox.toml and restart.",
-        environment=name,
-        known=known,
-    )
