@@ -9,7 +9,8 @@ created next to the one in the URL and dropped afterwards).
 
 For each database, three phases, each ``--seconds`` long after a warm-up, with ``--clients``
 concurrent clients (asyncio + httpx, one connection each) on loopback:
-  floor    GET /api/noop (authenticated, does nothing): one request per operation;
+  floor    GET /api/noop (authenticated, does nothing; on with the bench_endpoints setting,
+           for admin tokens only): one request per operation;
   own env  each client holds its own environment and releases it: POST + DELETE per round trip;
   shared   every client contends for one environment; a winner releases at once, the refused
            get 409 ``held``.
@@ -85,7 +86,10 @@ async def make_tokens(url: str, clients: int) -> list[str]:
         for index in range(clients):
             answer = await http.post(
                 "/api/tokens",
-                json={"name": f"bench-{index}-{time.monotonic_ns()}", "grants": ["developer:*"]},
+                json={
+                    "name": f"bench-{index}-{time.monotonic_ns()}",
+                    "grants": ["developer:*", "admin:*"],  # admin:* for the floor, /api/noop
+                },
             )
             answer.raise_for_status()
             tokens.append(answer.json()["token"])
@@ -199,7 +203,11 @@ async def bench(
 def run_on(database: str, database_url: str, folder: Path, args: argparse.Namespace) -> None:
     config = folder / "signalbox.toml"
     config.write_text(config_text(args.clients))
-    env = {"SIGNALBOX_DATABASE_URL": database_url, "SIGNALBOX_ADMIN_TOKEN": ADMIN}
+    env = {
+        "SIGNALBOX_DATABASE_URL": database_url,
+        "SIGNALBOX_ADMIN_TOKEN": ADMIN,
+        "SIGNALBOX_BENCH_ENDPOINTS": "true",  # the floor
+    }
     with ServerProcess(config=config, env=env, log=folder / f"{database}.log") as server:
         assert server.process is not None
         phases = asyncio.run(

@@ -10,6 +10,7 @@ nothing is pruned within the 100 kept versions) receives:
   the same bytes to ``POST /api/noop-upload`` (authenticated, read and discarded);
 - pull: ``GET /tf/bench/main`` (decrypting when encrypted); the floor is
   ``GET /api/noop-download?size=N`` (authenticated, N zero bytes streamed).
+The floors answer only with the server setting ``bench_endpoints`` on, and only admin tokens.
 Runs are interleaved (floor, backend, floor, ...); figures are medians. For context, the
 storage floor is the time SQLite alone (same pragmas as the server: page size, WAL,
 synchronous=NORMAL) needs to write the same bytes as 1 MiB BLOB rows, one transaction per
@@ -123,6 +124,7 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
             "SIGNALBOX_ADMIN_TOKEN": ADMIN,
             "SIGNALBOX_STATE_AUTO_HOLD": "off",
             "SIGNALBOX_STATE_KEYS": new_key_text("bench") if encrypted else "",
+            "SIGNALBOX_BENCH_ENDPOINTS": "true",  # the floors
         }
         with ServerProcess(config=config, env=env) as server:
             assert server.process is not None
@@ -134,6 +136,7 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
             ).json()["token"]
             start_rss = rss_kib(pid, "VmRSS")
             auth = ("signalbox", token)
+            floor_auth = ("signalbox", ADMIN)  # the floors answer admin tokens only
             times: dict[str, list[float]] = {
                 "push": [],
                 "push floor": [],
@@ -152,8 +155,8 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
                         assert answer.status_code == 200, answer.text
 
                     def push_floor(data: bytes = data) -> None:
-                        answer = client.post("/api/noop-upload", content=data)
-                        assert answer.status_code == 200 and int(answer.text) == len(data)
+                        answer = client.post("/api/noop-upload", content=data, auth=floor_auth)
+                        assert answer.status_code == 200 and answer.json()["size"] == len(data)
 
                     def pull() -> None:
                         got = 0
@@ -164,7 +167,8 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
 
                     def pull_floor() -> None:
                         got = 0
-                        with client.stream("GET", f"/api/noop-download?size={size}") as answer:
+                        floor = f"/api/noop-download?size={size}"
+                        with client.stream("GET", floor, auth=floor_auth) as answer:
                             for piece in answer.iter_raw():
                                 got += len(piece)
                         assert got == size
