@@ -4,12 +4,15 @@ they load and every asset they reference come from the server itself, with no to
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from starlette.routing import Mount, Route
 
-from signalbox.api.app import DOCS_ASSETS
+from signalbox.api.app import DOCS_ASSETS, ROUTERS
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVER = "testserver"  # the in-process client's host: the only one a page may name
 
 _REFERENCE = re.compile(
@@ -82,3 +85,30 @@ def test_the_url_checks_see_what_they_must():
         "http://testserver/docs/static/favicon.png",
     ]
     assert other_hosts(page) == ["https://cdn.jsdelivr.net/x.css", "//unpkg.com/y.js"]
+
+
+def documented_open_paths() -> set[str]:
+    """The paths in the table of docs/api.md's "Tokens" section (the routes without a token)."""
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text.split("## Tokens", 1)[1].split("\n## ", 1)[0]
+    return {match for match in re.findall(r"^\| `([^`]+)`", section, re.M)}
+
+
+def test_the_routes_without_a_token_are_the_documented_ones(client):
+    """Every route is asked without a token: those that answer are the ones docs/api.md lists;
+    every other one is 401."""
+    answered: set[str] = set()
+    own = [route for route in client.app.routes if isinstance(route, Route | Mount)]
+    routed = [route for router, setting in ROUTERS if setting is None for route in router.routes]
+    assert len(routed) > 30
+    for route in own + routed:
+        if isinstance(route, Mount):
+            answered.add(route.path + "/...")  # the docs assets, asked above
+            continue
+        assert isinstance(route, Route), route
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        for method in sorted(route.methods or {"GET"}):
+            status = client.request(method, path).status_code
+            if status != 401:
+                answered.add(route.path)
+    assert answered == documented_open_paths()
