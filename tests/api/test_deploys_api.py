@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,8 @@ def test_a_stakeholder_may_reserve_but_not_deploy(client, token_for):
         json={"starts": "15:30", "ends": "16:30", "reason": "investor demo"},
     )
     assert booked.status_code == 201
-    assert booked.json()["reservation"]["starts"] == "2026-11-26T14:30:00+00:00"
+    starts = datetime.fromisoformat(booked.json()["reservation"]["starts"])
+    assert starts == datetime(2026, 11, 26, 14, 30, tzinfo=UTC)  # 15:30 in Berlin
 
 
 def test_a_waiting_gate_is_woken_when_the_running_deploy_finishes(client, ci):

@@ -6,8 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from signalbox.core.views import Principal
-from signalbox.services.deploy_runs import finish_deploy, heartbeat_deploy
-from signalbox.services.deploys import DeployRequest, request_deploy
+from signalbox.services.deploys import (
+    DeployRequest,
+    decide_deploy,
+    finish_deploy,
+    heartbeat_deploy,
+    request_deploy,
+)
 from signalbox.services.holds import acquire_hold
 from signalbox.settings import Settings
 
@@ -42,7 +47,12 @@ def deploy(
         plan=plan,
         plan_source="plan.json",
     )
-    return request_deploy(engine, settings, request, requester=who, now=clock.now())
+    return request_deploy(engine, settings, request=request, requester=who, now=clock.now())
+
+
+def decide(engine, settings: Settings, clock, deploy_id: int):
+    """Ask again for deploy ``deploy_id``, as its waiting gate does."""
+    return decide_deploy(engine, settings, deploy_id=deploy_id, now=clock.now())
 
 
 def finish(engine, settings: Settings, clock, started, *, seconds=60.0, exit_code=0, who=CI):
@@ -50,7 +60,7 @@ def finish(engine, settings: Settings, clock, started, *, seconds=60.0, exit_cod
     return finish_deploy(
         engine,
         settings,
-        started.deploy.id,
+        deploy_id=started.deploy.id,
         principal=who,
         fencing_token=started.fencing_token,
         exit_code=exit_code,
@@ -65,7 +75,7 @@ def heartbeat(engine, settings: Settings, clock, started, *, who=CI, token_offse
     return heartbeat_deploy(
         engine,
         settings,
-        started.deploy.id,
+        deploy_id=started.deploy.id,
         principal=who,
         fencing_token=started.fencing_token + token_offset,
         now=clock.now(),

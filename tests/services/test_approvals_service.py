@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from tests.services.deploy_helpers import APPROVER, CI, COGNITO_PLAN, deploy
+from tests.services.deploy_helpers import APPROVER, CI, COGNITO_PLAN, decide, deploy
 
 from signalbox.core.errors import Forbidden, InvalidInput, InvalidTransition
 from signalbox.core.views import Principal
-from signalbox.services.approvals import decide_approval
-from signalbox.services.deploys import decide_deploy
+from signalbox.services.deploys import approve_deploy, deny_deploy
 from signalbox.services.events import list_events
 
 
 def approve(engine, settings, clock, deploy_id, who=APPROVER, *, yes=True, reason=""):
-    return decide_approval(
-        engine, settings, deploy_id, approver=who, approve=yes, reason=reason, now=clock.now()
+    approve_or_deny = approve_deploy if yes else deny_deploy
+    return approve_or_deny(
+        engine, settings, deploy_id=deploy_id, approver=who, reason=reason, now=clock.now()
     )
 
 
@@ -25,7 +25,7 @@ def test_a_destroying_plan_waits_for_approval_and_goes_once_approved(engine, set
     assert f"signalbox approve {waiting.deploy.id}" in waiting.message
     assert waiting.link.endswith(f"/api/deploys/{waiting.deploy.id}")
     approve(engine, settings, clock, waiting.deploy.id)
-    assert decide_deploy(engine, settings, waiting.deploy.id, now=clock.now()).decision == "go"
+    assert decide(engine, settings, clock, waiting.deploy.id).decision == "go"
     assert "approval.granted" in [e.kind for e in list_events(engine, environment="dev")]
 
 
@@ -52,7 +52,7 @@ def test_self_approval_when_the_setting_allows_it(engine, settings, clock):
     permissive = replace(settings, allow_self_approval=True)
     waiting = deploy(engine, permissive, clock, plan=COGNITO_PLAN)
     approve(engine, permissive, clock, waiting.deploy.id, who=CI)
-    assert decide_deploy(engine, permissive, waiting.deploy.id, now=clock.now()).decision == "go"
+    assert decide(engine, permissive, clock, waiting.deploy.id).decision == "go"
 
 
 def test_a_denial_needs_a_reason_and_refuses_the_deploy(engine, settings, clock):
@@ -60,7 +60,7 @@ def test_a_denial_needs_a_reason_and_refuses_the_deploy(engine, settings, clock)
     with pytest.raises(InvalidInput):
         approve(engine, settings, clock, waiting.deploy.id, yes=False)
     approve(engine, settings, clock, waiting.deploy.id, yes=False, reason="the pool holds users")
-    told = decide_deploy(engine, settings, waiting.deploy.id, now=clock.now())
+    told = decide(engine, settings, clock, waiting.deploy.id)
     assert (told.decision, told.reason) == ("refused", "denied")
     assert told.deploy.state == "denied"
 
@@ -75,6 +75,6 @@ def test_a_deploy_without_a_plan_goes_once_approved_and_only_itself(engine, sett
     planless = deploy(engine, settings, clock, plan=None, branch="x")
     assert planless.decision == "needs-approval"
     approve(engine, settings, clock, planless.deploy.id)
-    assert decide_deploy(engine, settings, planless.deploy.id, now=clock.now()).decision == "go"
+    assert decide(engine, settings, clock, planless.deploy.id).decision == "go"
     rerun = deploy(engine, settings, clock, plan=None, branch="y")
     assert rerun.decision == "needs-approval"  # nothing to compare: a new approval

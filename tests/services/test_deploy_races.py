@@ -12,8 +12,12 @@ from sqlalchemy import Engine
 from tests.services.deploy_helpers import ROUTINE_PLAN
 
 from signalbox.core.views import Principal
-from signalbox.services.deploy_runs import finish_deploy
-from signalbox.services.deploys import DeployRequest, decide_deploy, request_deploy
+from signalbox.services.deploys import (
+    DeployRequest,
+    decide_deploy,
+    finish_deploy,
+    request_deploy,
+)
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.uow import UnitOfWork
@@ -48,7 +52,7 @@ def test_threads_racing_exactly_one_runs_each_round(engine, settings):
     def ask(index: int):
         request = DeployRequest("dev", branch=f"b{index}", commit=f"c{index}", plan=ROUTINE_PLAN)
         return request_deploy(
-            engine, settings, request, requester=Principal(f"ci{index}", True), now=NOW
+            engine, settings, request=request, requester=Principal(f"ci{index}", True), now=NOW
         )
 
     answers = race(GATES, ask)
@@ -62,7 +66,7 @@ def test_threads_racing_exactly_one_runs_each_round(engine, settings):
         finish_deploy(
             engine,
             settings,
-            winner.deploy.id,
+            deploy_id=winner.deploy.id,
             principal=Principal(winner.deploy.requester, True),
             fencing_token=winner.fencing_token,
             exit_code=0,
@@ -74,7 +78,7 @@ def test_threads_racing_exactly_one_runs_each_round(engine, settings):
             break
         answers = race(
             len(waiting),
-            lambda i, w=waiting: decide_deploy(engine, settings, w[i].deploy.id, now=NOW),
+            lambda i, w=waiting: decide_deploy(engine, settings, deploy_id=w[i].deploy.id, now=NOW),
         )
     assert tokens == sorted(tokens) and len(set(tokens)) == GATES
 
@@ -88,7 +92,7 @@ def _request_in_process(url: str, index: int, start, results) -> None:
     start.wait()
     request = DeployRequest("dev", branch=f"p{index}", commit=f"c{index}", plan=ROUTINE_PLAN)
     answer = request_deploy(
-        engine, settings, request, requester=Principal(f"ci{index}", True), now=NOW
+        engine, settings, request=request, requester=Principal(f"ci{index}", True), now=NOW
     )
     results.put((answer.decision, answer.fencing_token))
     engine.dispose()

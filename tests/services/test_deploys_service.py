@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import pytest
 from tests.services.deploy_helpers import (
+    APPROVER,
     CI,
     COGNITO_PLAN,
     COO,
     ENGINEER,
     SECRET_IN_PLANS,
+    decide,
     deploy,
     engineer_holds_dev,
     finish,
@@ -27,8 +29,13 @@ from signalbox.core.errors import (
     StaleFencingToken,
     UnknownEnvironment,
 )
-from signalbox.services.deploy_snapshot import WAITING_LEASE
-from signalbox.services.deploys import cancel_deploy, decide_deploy, touch_waiting
+from signalbox.core.queue import WAITING_LEASE
+from signalbox.services.deploys import (
+    approve_deploy,
+    cancel_deploy,
+    expire_stale_deploys,
+    touch_waiting,
+)
 from signalbox.services.events import list_events
 from signalbox.services.holds import current_hold, release_hold
 from signalbox.services.reservations import ReservationCreate, create_reservation
@@ -97,10 +104,10 @@ def test_one_deploy_at_a_time_the_next_goes_when_the_first_finishes(engine, sett
     second = deploy(engine, settings, clock, branch="feature")
     assert second.decision == "wait" and second.position == 1 and second.whom == "ci-dev"
     clock.advance(timedelta(seconds=30))  # within the first one's lease
-    assert decide_deploy(engine, settings, second.deploy.id, now=clock.now()).decision == "wait"
+    assert decide(engine, settings, clock, second.deploy.id).decision == "wait"
     done = finish(engine, settings, clock, first, seconds=180.0)
     assert done.decision == "finished" and done.deploy.state == "succeeded"
-    go = decide_deploy(engine, settings, second.deploy.id, now=clock.now())
+    go = decide(engine, settings, clock, second.deploy.id)
     assert go.decision == "go" and go.fencing_token == first.fencing_token + 1
 
 
@@ -110,7 +117,7 @@ def test_a_newer_request_of_the_same_branch_supersedes_the_waiting_one(engine, s
     clock.advance(timedelta(seconds=30))
     newer = deploy(engine, settings, clock, branch="main", commit="bbbbbbb")
     assert (older.decision, newer.decision) == ("wait", "wait")
-    told = decide_deploy(engine, settings, older.deploy.id, now=clock.now())
+    told = decide(engine, settings, clock, older.deploy.id)
     assert (told.decision, told.reason) == ("refused", "superseded")
     assert f"deploy {newer.deploy.id}" in told.message
     assert newer.position == 1  # the superseded one no longer counts
@@ -124,9 +131,9 @@ def test_a_dead_runner_lets_its_lease_lapse_and_the_environment_frees_itself(
     assert second.decision == "wait"
     clock.advance(timedelta(seconds=settings.deploy_lease_seconds + 1))
     touch_waiting(engine, [second.deploy.id], now=clock.now())
-    go = decide_deploy(engine, settings, second.deploy.id, now=clock.now())
+    go = decide(engine, settings, clock, second.deploy.id)
     assert go.decision == "go"
-    gone = decide_deploy(engine, settings, first.deploy.id, now=clock.now())
+    gone = decide(engine, settings, clock, first.deploy.id)
     assert gone.deploy.state == "failed" and gone.deploy.outcome == "lease-lapsed"
     assert "deploy.lapsed" in kinds(engine)
     with pytest.raises(NotHolder):
@@ -161,7 +168,12 @@ def test_a_wait_that_runs_out_is_refused_for_now_or_as_approval_expired(engine, 
     deploy(engine, settings, clock, branch="running")
     queued = deploy(engine, settings, clock, branch="queued")
     expired = cancel_deploy(
-        engine, settings, queued.deploy.id, principal=CI, reason="wait-expired", now=clock.now()
+        engine,
+        settings,
+        deploy_id=queued.deploy.id,
+        principal=CI,
+        reason="wait-expired",
+        now=clock.now(),
     )
     assert (expired.decision, expired.reason) == ("refused", "wait-expired")
     awaiting = deploy(engine, settings, clock, plan=COGNITO_PLAN, branch="cognito")
@@ -169,7 +181,7 @@ def test_a_wait_that_runs_out_is_refused_for_now_or_as_approval_expired(engine, 
     gave_up = cancel_deploy(
         engine,
         settings,
-        awaiting.deploy.id,
+        deploy_id=awaiting.deploy.id,
         principal=CI,
         reason="approval-expired",
         now=clock.now(),
@@ -186,7 +198,7 @@ def test_a_gate_that_went_away_while_waiting_does_not_block_the_queue(engine, se
     finish(engine, settings, clock, first)
     clock.advance(WAITING_LEASE)
     touch_waiting(engine, [third.deploy.id], now=clock.now())  # only c's gate still asks
-    assert decide_deploy(engine, settings, third.deploy.id, now=clock.now()).decision == "go"
+    assert decide(engine, settings, clock, third.deploy.id).decision == "go"
     assert "deploy.abandoned" in kinds(engine)
 
 
@@ -231,32 +243,18 @@ def test_a_waiting_gate_is_told_when_time_alone_may_change_its_answer(engine, se
     heartbeat(engine, settings, clock, running)
     clock.set(clock.now().replace(hour=14, minute=5))  # 15:05 Berlin: the demo is 25 min away
     touch_waiting(engine, [waiting.deploy.id], now=clock.now())
-    told = decide_deploy(engine, settings, waiting.deploy.id, now=clock.now())
+    told = decide(engine, settings, clock, waiting.deploy.id)
     assert told.decision == "go"  # the lease lapsed; 17 minutes still end before 15:30
 
 
 def test_an_approval_is_bound_to_its_environment(engine, settings, clock):
-    from tests.services.deploy_helpers import APPROVER
-
-    from signalbox.services.approvals import decide_approval
-
     on_dev = deploy(engine, settings, clock, plan=COGNITO_PLAN)
-    decide_approval(
-        engine,
-        settings,
-        on_dev.deploy.id,
-        approver=APPROVER,
-        approve=True,
-        reason="",
-        now=clock.now(),
-    )
+    approve_deploy(engine, settings, deploy_id=on_dev.deploy.id, approver=APPROVER, now=clock.now())
     on_prod = deploy(engine, settings, clock, plan=COGNITO_PLAN, env="prod")
     assert on_prod.decision == "needs-approval"
 
 
 def test_housekeeping_fails_a_dead_deploy_even_when_nobody_asks(engine, settings, clock):
-    from signalbox.services.deploy_snapshot import expire_stale_deploys
-
     running = deploy(engine, settings, clock)
     waiting = deploy(engine, settings, clock, branch="other")
     assert expire_stale_deploys(engine, now=clock.now()) == []  # all alive: nothing to do
@@ -274,4 +272,54 @@ def test_deploys_without_a_branch_do_not_supersede_each_other(engine, settings, 
     first = deploy(engine, settings, clock, branch="")
     second = deploy(engine, settings, clock, branch="")
     assert (first.decision, second.decision) == ("wait", "wait")
-    assert decide_deploy(engine, settings, first.deploy.id, now=clock.now()).decision == "wait"
+    assert decide(engine, settings, clock, first.deploy.id).decision == "wait"
+
+
+def test_each_step_is_one_catalogue_event_told_in_words(engine, settings, clock):
+    first = deploy(engine, settings, clock)
+    finish(engine, settings, clock, first, seconds=125.0)
+    handmade = deploy(engine, settings, clock, plan=None, branch="", commit="")
+    engineer_holds_dev(engine, clock)
+    held = deploy(engine, settings, clock, commit="0ddba11")
+    events = list_events(engine, environment="dev")
+    told = [event.message for event in reversed(events) if event.kind.startswith("deploy.")]
+    one, two, three = first.deploy.id, handmade.deploy.id, held.deploy.id
+    assert told == [
+        "frontend-dev asked to deploy main @ c0ffee1 to dev (plan: routine).",
+        f"Deploy {one} (main @ c0ffee1) to dev started (fencing token 1).",
+        f"Deploy {one} (main @ c0ffee1) to dev succeeded (exit code 0, 2m5s); dev is free.",
+        "frontend-dev asked to deploy to dev (no plan).",
+        f"Deploy {two} to dev has no plan; it waits for an approver other than ci-dev "
+        f"(`signalbox approve {two}`).",
+        "frontend-dev asked to deploy main @ 0ddba11 to dev (plan: routine).",
+        f"Deploy {three} (main @ 0ddba11) to dev was refused: dev is held by platform-eng "
+        "until 17:00 CET.",
+    ]
+    requested = next(event for event in events if event.kind == "deploy.requested")
+    assert set(requested.data) == {
+        "deploy_id",
+        "branch",
+        "commit",
+        "actor",
+        "requester",
+        "run_url",
+        "plan_verdict",
+        "state",
+    }
+    assert requested.deploy_id == three
+
+
+def test_a_superseded_deploy_is_told_once_with_the_rules_sentence(engine, settings, clock):
+    deploy(engine, settings, clock, branch="other")  # running
+    older = deploy(engine, settings, clock, commit="aaaaaaa")
+    newer = deploy(engine, settings, clock, commit="bbbbbbb")
+    told = decide(engine, settings, clock, older.deploy.id)
+    assert told.message == (
+        f"Deploy {older.deploy.id} (main @ aaaaaaa) to dev was superseded by deploy "
+        f"{newer.deploy.id} (bbbbbbb) of the same branch; this job can stop, the newer one "
+        "will deploy."
+    )
+    superseded = [
+        e for e in list_events(engine, environment="dev") if e.kind == "deploy.superseded"
+    ]
+    assert [e.data["superseded_by"] for e in superseded] == [newer.deploy.id]

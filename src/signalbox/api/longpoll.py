@@ -27,9 +27,7 @@ from signalbox.api.change_feed import ChangeFeed
 from signalbox.api.context import Server, server, server_of
 from signalbox.services.clock import Clock
 from signalbox.services.database import environment_versions
-from signalbox.services.deploy_answers import GateAnswer
-from signalbox.services.deploy_snapshot import expire_stale_deploys
-from signalbox.services.deploys import touch_waiting
+from signalbox.services.deploys import GateAnswer, expire_stale_deploys, touch_waiting
 from signalbox.services.tokens import Caller, authenticate
 
 __all__ = [

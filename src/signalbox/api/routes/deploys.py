@@ -35,21 +35,25 @@ from signalbox.api.longpoll import (
     seconds_until,
     wake,
 )
-from signalbox.api.schemas_deploys import (
+from signalbox.api.models.deploys import (
     ApprovalCreate,
+    ApprovalRead,
     DeployCancel,
     DeployCreate,
+    DeployFigureListRead,
+    DeployFiguresRead,
     DeployFinish,
     DeployHeartbeat,
-    approval_read,
-    reservation_read,
+    DeployListRead,
+    DeployRead,
+    GateAnswerRead,
+    ListedDeployRead,
+    UnchangedDeployRead,
+    UnchangedRead,
 )
 from signalbox.core.errors import InvalidInput
 from signalbox.core.roles import Action
-from signalbox.services import approvals, deploy_runs, deploys
-from signalbox.services.deploy_answers import DeployRead, GateAnswer
-from signalbox.services.deploy_batch import decide_waiting
-from signalbox.services.deploy_queries import deploy_figures, get_deploy, list_deploys
+from signalbox.services import deploys
 from signalbox.services.tokens import Caller
 
 T = TypeVar("T")
@@ -70,27 +74,27 @@ def _plan_bytes(body: DeployCreate) -> bytes | None:
         ) from None
 
 
-async def _call_service(context: Server, function: Callable[..., T], *args: Any, **kw: Any) -> T:
-    """``function(engine, settings, *args, now=now, **kw)`` in a worker thread: the shape of
-    every deploy service that changes something."""
+async def _call_service(context: Server, function: Callable[..., T], **kw: Any) -> T:
+    """``function(engine, settings, now=now, **kw)`` in a worker thread: the shape of every
+    deploy use case that changes something."""
     return await run_in_threadpool(
-        function, context.engine, context.settings, *args, now=context.now(), **kw
+        function, context.engine, context.settings, now=context.now(), **kw
     )
 
 
-def _published(request: Request, answer: GateAnswer) -> dict[str, Any]:
+def _published(request: Request, answer: deploys.GateAnswer) -> GateAnswerRead:
     """Wake this process's waiters of the environment at once, and answer."""
     feed_of(request).notify(answer.deploy.environment, answer.version)
-    return answer.to_json()
+    return GateAnswerRead.of(answer)
 
 
-@router.post("")
+@router.post("", response_model=GateAnswerRead)
 async def request_deploy(
     body: DeployCreate,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> GateAnswerRead:
     """Ask for a deploy slot; the answer is go, wait, needs-approval or refused."""
     caller.require(Action.DEPLOY, context.configured(body.environment))
     wanted = deploys.DeployRequest(
@@ -103,42 +107,35 @@ async def request_deploy(
         plan_source=body.plan_source or "plan.json",
     )
     answer = await _call_service(
-        context, deploys.request_deploy, wanted, requester=caller.principal
+        context, deploys.request_deploy, request=wanted, requester=caller.principal
     )
     return _published(request, answer)
 
 
 async def _deploy_caller_may(
     action: Action, caller: Caller, context: Server, deploy_id: int
-) -> DeployRead:
+) -> deploys.Deploy:
     """The deploy, once ``caller`` is known to be allowed ``action`` on its environment."""
-    deploy = await run_in_threadpool(get_deploy, context.engine, deploy_id)
+    deploy = await run_in_threadpool(deploys.get_deploy, context.engine, deploy_id=deploy_id)
     caller.require(action, deploy.environment)
     return deploy
 
 
-@router.get("/figures")
+@router.get("/figures", response_model=DeployFigureListRead)
 def figures(
     caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> dict[str, Any]:
-    """Per readable environment: queue length, next reservation, last finished deploy (for
-    `signalbox status`)."""
+) -> DeployFigureListRead:
+    """Per readable environment: queue length, next reservation, last finished deploy."""
     names = context.readable(caller)
-    found = deploy_figures(context.engine, context.settings, environments=names, now=context.now())
-    return {
-        "environments": {
-            item.environment: {
-                "queue_length": item.queue_length,
-                "next_reservation": reservation_read(
-                    item.next_reservation, context.timezone(item.environment)
-                )
-                if item.next_reservation is not None
-                else None,
-                "last_deploy": item.last_deploy.to_json() if item.last_deploy else None,
-            }
+    found = deploys.deploy_figures(
+        context.engine, context.settings, environments=names, now=context.now()
+    )
+    return DeployFigureListRead(
+        environments={
+            item.environment: DeployFiguresRead.of(item, context.timezone(item.environment))
             for item in found
         }
-    }
+    )
 
 
 _ENVIRONMENT_CACHE_SIZE = 100_000
@@ -148,7 +145,8 @@ async def _environment_of(request: Request, caller: Caller, context: Server, dep
     known = environment_cache(request)
     environment = known.get(deploy_id)
     if environment is None:
-        environment = (await run_in_threadpool(get_deploy, context.engine, deploy_id)).environment
+        deploy = await run_in_threadpool(deploys.get_deploy, context.engine, deploy_id=deploy_id)
+        environment = deploy.environment
         if len(known) >= _ENVIRONMENT_CACHE_SIZE:
             known.clear()
         known[deploy_id] = environment
@@ -156,7 +154,7 @@ async def _environment_of(request: Request, caller: Caller, context: Server, dep
     return environment
 
 
-@router.get("/{deploy_id}/decision")
+@router.get("/{deploy_id}/decision", response_model=GateAnswerRead | UnchangedRead)
 async def decision(
     deploy_id: int,
     request: Request,
@@ -165,7 +163,7 @@ async def decision(
     recheck_at: datetime | None = Query(None, description="recheck_at of the last answer."),
     caller: Caller = Depends(longpoll_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> GateAnswerRead | UnchangedRead:
     """Decide again. With ``since`` (the ``version`` of the last answer), first wait up to
     ``wait`` seconds for the environment to change after that version, or for
     ``recheck_at`` to come; if neither happened, answer ``{"unchanged": true}`` (the last
@@ -180,51 +178,55 @@ async def decision(
         changed = await feed.wait(environment, since=since, timeout=timeout, deploy_id=deploy_id)
         recheck_due = recheck_at is not None and context.now() >= recheck_at
         if not changed and not recheck_due:
-            return {"unchanged": True, "version": since, "deploy": {"id": deploy_id}}
+            return UnchangedRead(version=since, deploy=UnchangedDeployRead(id=deploy_id))
         present = {deploy_id, *feed.waiting_deploys()}
         batch = await batches_of(request).decide(
             environment,
-            lambda: decide_waiting(
-                context.engine, context.settings, environment, present=present, now=context.now()
+            lambda: deploys.decide_waiting(
+                context.engine,
+                context.settings,
+                environment=environment,
+                present=present,
+                now=context.now(),
             ),
         )
         if deploy_id in batch:
             return _published(request, batch[deploy_id])
-    answer = await _call_service(context, deploys.decide_deploy, deploy_id)
+    answer = await _call_service(context, deploys.decide_deploy, deploy_id=deploy_id)
     return _published(request, answer)
 
 
-@router.post("/{deploy_id}/heartbeat")
+@router.post("/{deploy_id}/heartbeat", response_model=GateAnswerRead)
 async def heartbeat(
     deploy_id: int,
     body: DeployHeartbeat,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> GateAnswerRead:
     """Renew the running deploy's lease (409 when it was lost: stop changing things)."""
     answer = await _call_service(
         context,
-        deploy_runs.heartbeat_deploy,
-        deploy_id,
+        deploys.heartbeat_deploy,
+        deploy_id=deploy_id,
         principal=caller.principal,
         fencing_token=body.fencing_token,
     )
-    return answer.to_json()
+    return GateAnswerRead.of(answer)
 
 
-@router.post("/{deploy_id}/finish")
+@router.post("/{deploy_id}/finish", response_model=GateAnswerRead)
 async def finish(
     deploy_id: int,
     body: DeployFinish,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> GateAnswerRead:
     """Report the command's exit code and duration; releases the environment."""
     answer = await _call_service(
         context,
-        deploy_runs.finish_deploy,
-        deploy_id,
+        deploys.finish_deploy,
+        deploy_id=deploy_id,
         principal=caller.principal,
         fencing_token=body.fencing_token,
         exit_code=body.exit_code,
@@ -233,17 +235,21 @@ async def finish(
     return _published(request, answer)
 
 
-@router.post("/{deploy_id}/cancel")
+@router.post("/{deploy_id}/cancel", response_model=GateAnswerRead)
 async def cancel(
     deploy_id: int,
     body: DeployCancel,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> GateAnswerRead:
     """The gate stops waiting: wait-expired, approval-expired or interrupted."""
     answer = await _call_service(
-        context, deploys.cancel_deploy, deploy_id, principal=caller.principal, reason=body.reason
+        context,
+        deploys.cancel_deploy,
+        deploy_id=deploy_id,
+        principal=caller.principal,
+        reason=body.reason,
     )
     return _published(request, answer)
 
@@ -251,72 +257,70 @@ async def cancel(
 async def _decide_approval(
     request: Request,
     deploy_id: int,
-    body: ApprovalCreate,
+    reason: str,
     caller: Caller,
     context: Server,
     *,
     approve: bool,
-) -> dict[str, Any]:
+) -> ApprovalRead:
     deploy = await _deploy_caller_may(Action.APPROVE, caller, context, deploy_id)
     approval = await _call_service(
         context,
-        approvals.decide_approval,
-        deploy_id,
+        deploys.approve_deploy if approve else deploys.deny_deploy,
+        deploy_id=deploy_id,
         approver=caller.principal,
-        approve=approve,
-        reason=body.reason,
+        reason=reason,
     )
     wake(request, deploy.environment)
-    return approval_read(approval)
+    return ApprovalRead.of(approval)
 
 
-@router.post("/{deploy_id}/approve")
+@router.post("/{deploy_id}/approve", response_model=ApprovalRead)
 async def approve(
     deploy_id: int,
     request: Request,
     body: ApprovalCreate | None = None,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> ApprovalRead:
     """Approve the deploy's plan (bound to the environment and the plan's digest)."""
-    return await _decide_approval(
-        request, deploy_id, body or ApprovalCreate(reason=""), caller, context, approve=True
-    )
+    reason = body.reason if body is not None else ""
+    return await _decide_approval(request, deploy_id, reason, caller, context, approve=True)
 
 
-@router.post("/{deploy_id}/deny")
+@router.post("/{deploy_id}/deny", response_model=ApprovalRead)
 async def deny(
     deploy_id: int,
     body: ApprovalCreate,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> ApprovalRead:
     """Deny the deploy's plan (a reason is required); its gate exits 77."""
-    return await _decide_approval(request, deploy_id, body, caller, context, approve=False)
+    return await _decide_approval(request, deploy_id, body.reason, caller, context, approve=False)
 
 
-@router.get("")
+@router.get("", response_model=DeployListRead)
 def deploys_list(
     environment: str | None = Query(None),
     limit: int = Query(50, ge=1, le=500),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> dict[str, Any]:
+) -> DeployListRead:
     """Newest first: id, state, who, commit, plan verdict (without the analysis)."""
     names = context.readable(caller, environment)
-    found = list_deploys(context.engine, environments=names, limit=limit)
-    return {
-        "deploys": [
-            {**deploy.to_json(), "timezone": context.timezone(deploy.environment)}
+    found = deploys.list_deploys(context.engine, environments=names, limit=limit)
+    return DeployListRead(
+        deploys=[
+            ListedDeployRead.listed(deploy, context.timezone(deploy.environment))
             for deploy in found
         ]
-    }
+    )
 
 
-@router.get("/{deploy_id}")
+@router.get("/{deploy_id}", response_model=DeployRead)
 async def deploy_detail(
     deploy_id: int, caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> dict[str, Any]:
+) -> DeployRead:
     """One deploy, with its plan analysis (never attribute values)."""
-    return (await _deploy_caller_may(Action.READ, caller, context, deploy_id)).to_json()
+    return DeployRead.of(await _deploy_caller_may(Action.READ, caller, context, deploy_id))

@@ -9,19 +9,19 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from signalbox.core.errors import UnknownDeploy
+from signalbox.core.queue import ACTIVE_STATES, WAITING_STATES
 from signalbox.core.views import DeployState, DeployView, Principal
 from signalbox.storage.tables import ApprovalRow, DeployRow, HoldRow
 
 __all__ = [
-    "ACTIVE",
     "ApprovalRepository",
     "DeployRepository",
     "approval_key",
     "deploy_view",
 ]
 
-ACTIVE = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL, DeployState.RUNNING)
-WAITING = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL)
+_ACTIVE = sorted(ACTIVE_STATES)  # core.queue's states, in a stable order for the SQL
+_WAITING = sorted(WAITING_STATES)
 
 
 def approval_key(row: DeployRow) -> str:
@@ -73,7 +73,7 @@ class DeployRepository:
         """Queued, awaiting approval and running deploys of ``environment``, oldest first."""
         query = (
             select(DeployRow)
-            .where(DeployRow.environment == environment, DeployRow.state.in_(list(ACTIVE)))
+            .where(DeployRow.environment == environment, DeployRow.state.in_(_ACTIVE))
             .order_by(DeployRow.id)
             .options(defer(DeployRow.analysis))  # large; loaded only when read
         )
@@ -81,9 +81,7 @@ class DeployRepository:
 
     def active_counts(self) -> dict[str, int]:
         """Waiting (queued or awaiting approval) deploys per environment."""
-        query = select(DeployRow.environment, DeployRow.state).where(
-            DeployRow.state.in_(list(WAITING))
-        )
+        query = select(DeployRow.environment, DeployRow.state).where(DeployRow.state.in_(_WAITING))
         counts: dict[str, int] = {}
         for environment, _state in self.session.execute(query):
             counts[environment] = counts.get(environment, 0) + 1
@@ -145,7 +143,7 @@ class DeployRepository:
             .exists()
         )
         running = (DeployRow.state == DeployState.RUNNING) & ~live_hold
-        abandoned = DeployRow.state.in_(list(WAITING)) & (DeployRow.wait_deadline <= now)
+        abandoned = DeployRow.state.in_(_WAITING) & (DeployRow.wait_deadline <= now)
         query = select(DeployRow.environment).where(or_(running, abandoned)).distinct()
         return sorted(self.session.scalars(query))
 
@@ -155,7 +153,7 @@ class DeployRepository:
             return 0
         statement = (
             update(DeployRow)
-            .where(DeployRow.id.in_(list(ids)), DeployRow.state.in_(list(WAITING)))
+            .where(DeployRow.id.in_(list(ids)), DeployRow.state.in_(_WAITING))
             .values(wait_deadline=until)
         )
         return int(self.session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

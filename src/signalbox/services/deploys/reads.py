@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from signalbox.core.reservations import next_reservation
 from signalbox.core.views import ReservationView
-from signalbox.services.deploy_answers import DeployRead
+from signalbox.services.deploys.answers import Deploy
 from signalbox.services.reservations import list_reservations
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import DeployRepository
@@ -19,21 +19,22 @@ from signalbox.storage.uow import UnitOfWork
 __all__ = ["DeployFigures", "deploy_figures", "get_deploy", "list_deploys"]
 
 
-def get_deploy(engine: Engine, deploy_id: int) -> DeployRead:
+def get_deploy(engine: Engine, *, deploy_id: int) -> Deploy:
+    """Deploy ``deploy_id`` with its plan analysis; UnknownDeploy if there is none."""
     with UnitOfWork(engine, read_only=True) as uow:
-        return DeployRead.of(DeployRepository(uow.session).get(deploy_id))
+        return Deploy.of(DeployRepository(uow.session).get(deploy_id))
 
 
 def list_deploys(
     engine: Engine, *, environments: Sequence[str] | None, limit: int = 50
-) -> list[DeployRead]:
+) -> list[Deploy]:
     """Newest first, without the analyses (ask for one deploy to see its analysis)."""
     with UnitOfWork(engine, read_only=True) as uow:
         if environments is not None:
             for name in environments:
                 uow.environments.get(name)
         rows = DeployRepository(uow.session).newest(environments=environments, limit=limit)
-        return [DeployRead.of(row, with_analysis=False) for row in rows]
+        return [Deploy.of(row, with_analysis=False) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class DeployFigures:
     environment: str
     queue_length: int
     next_reservation: ReservationView | None
-    last_deploy: DeployRead | None
+    last_deploy: Deploy | None
 
 
 def deploy_figures(
@@ -53,7 +54,7 @@ def deploy_figures(
         repository = DeployRepository(uow.session)
         queues = repository.active_counts()
         last = {
-            name: DeployRead.of(row, with_analysis=False)
+            name: Deploy.of(row, with_analysis=False)
             for name, row in repository.last_finished(environments).items()
         }
     windows = list_reservations(engine, settings, environments=list(environments), now=now)

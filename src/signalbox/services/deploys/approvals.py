@@ -1,14 +1,14 @@
-"""Approvals: an approver allows (or denies) one plan to go to one environment.
+"""Approvals: an approver approves (or denies) one plan to go to one environment.
 
 An approval is bound to the environment and the plan's digest (SHA-256 of the plan bytes
 as sent): a changed plan needs a new approval, and the same plan sent again by a retried
 pipeline is already approved. A deploy without a plan is approved alone (a re-run needs a
-new approval). The latest decision on a (environment, digest) counts. By
-default whoever requested the deploy cannot approve it (setting ``allow_self_approval``);
-the caller checks the approver role. Approving wakes the waiting gate (the event bumps the
-environment's version); it then decides again and goes.
+new approval). The latest decision on a (environment, digest) counts. By default whoever
+requested the deploy cannot approve it (setting ``allow_self_approval``); the caller checks
+the approver role. Approving wakes the waiting gate (the event bumps the environment's
+version); it then decides again and goes.
 
-Event kinds: approval.granted, approval.denied.
+Events: ``approval.granted``, ``approval.denied``.
 """
 
 from __future__ import annotations
@@ -19,35 +19,58 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from signalbox.core.errors import Forbidden, InvalidTransition
+from signalbox.core.events import ApprovalDenied, ApprovalGranted
+from signalbox.core.queue import WAITING_STATES
 from signalbox.core.reasons import check_reason
-from signalbox.core.views import DeployState, Principal
-from signalbox.services.deploy_answers import DeployRead
-from signalbox.services.events import record_event
+from signalbox.core.views import Principal
+from signalbox.services.deploys.answers import Deploy
+from signalbox.services.events import emit
 from signalbox.settings import Settings
-from signalbox.storage.repositories.deploys import (
-    ApprovalRepository,
-    approval_key,
-)
+from signalbox.storage.repositories.deploys import ApprovalRepository, approval_key
 from signalbox.storage.tables import ApprovalRow, DeployRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["ApprovalRead", "decide_approval"]
-
-_OPEN = (DeployState.QUEUED, DeployState.AWAITING_APPROVAL)
+__all__ = ["Approval", "approve_deploy", "deny_deploy"]
 
 
 @dataclass(frozen=True, slots=True)
-class ApprovalRead:
+class Approval:
     id: int
-    deploy: DeployRead
+    deploy: Deploy
     approver: str
     decision: str  # "approve" | "deny"
     reason: str
     at: datetime
 
 
+def approve_deploy(
+    engine: Engine,
+    settings: Settings,
+    *,
+    deploy_id: int,
+    approver: Principal,
+    reason: str = "",
+    now: datetime,
+) -> Approval:
+    """Approve deploy ``deploy_id``'s plan for its environment (``reason`` is optional)."""
+    return _decide(engine, settings, deploy_id, approver, approve=True, reason=reason, now=now)
+
+
+def deny_deploy(
+    engine: Engine,
+    settings: Settings,
+    *,
+    deploy_id: int,
+    approver: Principal,
+    reason: str,
+    now: datetime,
+) -> Approval:
+    """Deny deploy ``deploy_id``'s plan for its environment; a denial needs a reason."""
+    return _decide(engine, settings, deploy_id, approver, approve=False, reason=reason, now=now)
+
+
 def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -> None:
-    if row.state not in _OPEN:
+    if row.state not in WAITING_STATES:
         raise InvalidTransition(
             f"Deploy {row.id} is {row.state}: there is nothing left to approve or deny.",
             hint="Approve a deploy that is waiting; see `signalbox deploys --env "
@@ -63,46 +86,16 @@ def _check_may_decide(row: DeployRow, approver: Principal, settings: Settings) -
         )
 
 
-def _record_decision(
-    uow: UnitOfWork,
-    row: DeployRow,
-    approver: Principal,
-    decision: str,
-    reason: str,
-    *,
-    now: datetime,
-) -> None:
-    approve = decision == "approve"
-    what = "approved" if approve else "denied"
-    why = f": {reason}" if reason else ""
-    record_event(
-        uow,
-        environment=row.environment,
-        actor=approver.name,
-        kind="approval.granted" if approve else "approval.denied",
-        message=f"{approver.name} {what} the plan of deploy {row.id} to {row.environment}{why}.",
-        now=now,
-        data={
-            "deploy_id": row.id,
-            "plan_digest": approval_key(row),
-            "decision": decision,
-            "reason": reason,
-        },
-        deploy_id=row.id,
-    )
-
-
-def decide_approval(
+def _decide(
     engine: Engine,
     settings: Settings,
     deploy_id: int,
-    *,
     approver: Principal,
+    *,
     approve: bool,
     reason: str,
     now: datetime,
-) -> ApprovalRead:
-    """Approve or deny deploy ``deploy_id``'s plan; a deny needs a reason."""
+) -> Approval:
     reason = (reason or "").strip()
     check_reason(
         reason,
@@ -124,12 +117,10 @@ def decide_approval(
                 at=now,
             )
         )
-        _record_decision(uow, row, approver, decision, reason, now=now)
-        return ApprovalRead(
-            approval.id,
-            DeployRead.of(row, with_analysis=False),
-            approver.name,
-            decision,
-            reason,
-            now,
+        kind = ApprovalGranted if approve else ApprovalDenied
+        event = kind(
+            deploy_id=row.id, plan_digest=approval_key(row), decision=decision, reason=reason
         )
+        emit(uow, event, environment=row.environment, actor=approver.name, now=now)
+        brief = Deploy.of(row, with_analysis=False)
+        return Approval(approval.id, brief, approver.name, decision, reason, now)

@@ -1,4 +1,5 @@
-"""A running deploy's lease: heartbeat renews it, finish reports the outcome and releases.
+"""A running deploy's lease: ``heartbeat_deploy`` renews it, ``finish_deploy`` reports the
+outcome and releases the environment.
 
 Both check that the deploy still holds its environment with the fencing token it was given
 (``NotHolder`` / ``StaleFencingToken`` otherwise: the gate then warns that the lease is
@@ -14,10 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from signalbox.core.errors import InvalidInput, NotHolder
+from signalbox.core.events import DeployFinished
 from signalbox.core.holds import decide_renew
 from signalbox.core.views import DeployState, Principal
-from signalbox.services.deploy_answers import GateAnswer, final_answer, settled_answer
-from signalbox.services.deploy_events import environment_version, record_deploy_event
+from signalbox.services.deploys.answers import GateAnswer, final_answer, go_answer
+from signalbox.services.deploys.events import deploy_fields
+from signalbox.services.events import emit
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.tables import DeployRow, HoldRow
@@ -56,8 +59,8 @@ def _running_hold(uow: UnitOfWork, row: DeployRow, principal: Principal) -> Hold
 def heartbeat_deploy(
     engine: Engine,
     settings: Settings,
-    deploy_id: int,
     *,
+    deploy_id: int,
     principal: Principal,
     fencing_token: int,
     now: datetime,
@@ -65,7 +68,7 @@ def heartbeat_deploy(
     """Renew a running deploy's lease; NotHolder/StaleFencingToken when it is lost."""
     lease = timedelta(seconds=settings.deploy_lease_seconds)
     with UnitOfWork(engine) as uow:
-        row, _ = uow.lock_deploy(deploy_id)
+        row, env = uow.lock_deploy(deploy_id)
         hold_row = _running_hold(uow, row, principal)
         renewed = decide_renew(
             hold_view(hold_row),
@@ -76,14 +79,14 @@ def heartbeat_deploy(
             fencing_token=fencing_token,
         )
         hold_row.until = renewed.until
-        return settled_answer(uow, settings, row)
+        return go_answer(row, renewed, settings=settings, version=env.version)
 
 
 def finish_deploy(
     engine: Engine,
     settings: Settings,
-    deploy_id: int,
     *,
+    deploy_id: int,
     principal: Principal,
     fencing_token: int,
     exit_code: int,
@@ -98,11 +101,11 @@ def finish_deploy(
             hint="Report the command's own exit code and its duration.",
         )
     with UnitOfWork(engine) as uow:
-        row, _ = uow.lock_deploy(deploy_id)
+        row, env = uow.lock_deploy(deploy_id)
         _check_requester(row, principal)
         if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
             row.exit_code, row.duration_seconds = exit_code, duration_seconds
-            return final_answer(row, version=environment_version(uow, row))
+            return final_answer(row, version=env.version)
         hold_row = _running_hold(uow, row, principal)
         decide_renew(  # the same checks as a release: owner, live, current fencing token
             hold_view(hold_row),
@@ -117,19 +120,8 @@ def finish_deploy(
         row.outcome = "succeeded" if succeeded else "failed"
         row.exit_code, row.duration_seconds, row.finished_at = exit_code, duration_seconds, now
         uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy {row.id} finished")
-        took = timedelta(seconds=round(duration_seconds))
-        message = (
-            f"Deploy {row.id} to {row.environment} {row.outcome} (exit code "
-            f"{exit_code}, {took}); {row.environment} is free."
+        event = DeployFinished(
+            **deploy_fields(row), exit_code=exit_code, duration_seconds=duration_seconds
         )
-        record_deploy_event(
-            uow,
-            row,
-            "deploy.finished",
-            actor=principal.name,
-            message=message,
-            now=now,
-            exit_code=exit_code,
-            duration_seconds=duration_seconds,
-        )
-        return final_answer(row, version=environment_version(uow, row))
+        emit(uow, event, environment=row.environment, actor=principal.name, now=now)
+        return final_answer(row, version=env.version)

@@ -1,0 +1,198 @@
+"""What the server tells a gate (and a person) about one deploy: ``GateAnswer``, ``Deploy``.
+
+``decision`` is ``go`` (run now: with the fencing token and the lease), ``wait`` (queued,
+with the position), ``needs-approval`` (with how to approve), ``refused`` (with ``reason``:
+held, reserved, frozen, superseded, blocked, denied, wait-expired, approval-expired,
+cancelled) or ``finished`` (succeeded or failed). ``version`` is the environment's change
+counter and ``recheck_at`` the next time-based change: the gate sends both back when it
+long-polls. The wire format is in docs/gate.md ("Protocol"); the API's read models
+(``api.models.deploys``) turn these values into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from signalbox.core.gate import NeedsApproval, Wait
+from signalbox.core.queue import lapsed_message
+from signalbox.core.views import DeployState, HoldView
+from signalbox.settings import Settings
+from signalbox.storage.repositories import hold_view
+from signalbox.storage.tables import DeployRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = [
+    "Deploy",
+    "GateAnswer",
+    "deploy_link",
+    "final_answer",
+    "go_answer",
+    "settled_answer",
+    "waiting_answer",
+]
+
+_FINISHED = (DeployState.SUCCEEDED, DeployState.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class Deploy:
+    """One deploy as the API and `signalbox deploys` show it (never attribute values)."""
+
+    id: int
+    environment: str
+    state: str
+    requester: str
+    requester_is_ci: bool
+    actor: str
+    branch: str
+    commit: str
+    run_url: str
+    priority: int
+    plan_verdict: str
+    plan_digest: str | None
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    outcome: str | None
+    exit_code: int | None
+    duration_seconds: float | None
+    refusal_reason: str | None
+    refusal_message: str | None
+    superseded_by: int | None
+    analysis: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, row: DeployRow, *, with_analysis: bool = True) -> Deploy:
+        return cls(
+            id=row.id,
+            environment=row.environment,
+            state=str(row.state),
+            requester=row.requester,
+            requester_is_ci=row.requester_is_ci,
+            actor=row.actor,
+            branch=row.branch,
+            commit=row.commit,
+            run_url=row.run_url,
+            priority=row.priority,
+            plan_verdict=row.plan_verdict,
+            plan_digest=row.plan_digest,
+            requested_at=row.requested_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            outcome=row.outcome,
+            exit_code=row.exit_code,
+            duration_seconds=row.duration_seconds,
+            refusal_reason=row.refusal_reason,
+            refusal_message=row.refusal_message,
+            superseded_by=row.superseded_by,
+            analysis=row.analysis if with_analysis else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GateAnswer:
+    deploy: Deploy
+    decision: str
+    message: str
+    version: int
+    reason: str | None = None
+    whom: str | None = None
+    until: datetime | None = None
+    position: int | None = None
+    link: str = ""
+    fencing_token: int | None = None
+    lease_seconds: int | None = None
+    lease_until: datetime | None = None
+    recheck_at: datetime | None = None
+
+
+def deploy_link(settings: Settings, deploy_id: int) -> str:
+    return f"{settings.base_url}/api/deploys/{deploy_id}"
+
+
+def _brief(row: DeployRow) -> Deploy:
+    return Deploy.of(row, with_analysis=False)  # the request's answer carries the analysis
+
+
+def final_answer(row: DeployRow, *, version: int) -> GateAnswer:
+    """The answer for a finished deploy: ``finished``, or ``refused`` with its reason."""
+    if row.state in _FINISHED:
+        if row.outcome == "lease-lapsed":
+            message = lapsed_message(row.id, row.environment)
+        else:
+            took = f" in {round(row.duration_seconds)}s" if row.duration_seconds is not None else ""
+            message = (
+                f"Deploy {row.id} to {row.environment} {row.outcome or row.state} (exit code "
+                f"{row.exit_code}{took}); {row.environment} is released."
+            )
+        return GateAnswer(_brief(row), "finished", message, version)
+    return GateAnswer(
+        _brief(row),
+        "refused",
+        row.refusal_message or f"Deploy {row.id} is {row.state}.",
+        version,
+        reason=row.refusal_reason or str(row.state),
+    )
+
+
+def go_answer(row: DeployRow, hold: HoldView, *, settings: Settings, version: int) -> GateAnswer:
+    """The answer for a running deploy that holds its environment with ``hold``."""
+    assert hold.deploy_id == row.id, "go without the deploy hold"
+    return GateAnswer(
+        _brief(row),
+        "go",
+        f"Deploy {row.id} may go: {row.environment} is held for it (fencing token "
+        f"{hold.fencing_token}) until it reports or its lease lapses.",
+        version,
+        link=deploy_link(settings, row.id),
+        fencing_token=hold.fencing_token,
+        lease_seconds=settings.deploy_lease_seconds,
+        lease_until=hold.until,
+    )
+
+
+def waiting_answer(
+    row: DeployRow,
+    decision: Wait | NeedsApproval,
+    *,
+    settings: Settings,
+    version: int,
+    recheck: datetime | None,
+) -> GateAnswer:
+    """The answer for a deploy that waits in the queue or for an approval."""
+    link = deploy_link(settings, row.id)
+    if isinstance(decision, NeedsApproval):
+        return GateAnswer(
+            _brief(row), "needs-approval", decision.message, version, link=link, recheck_at=recheck
+        )
+    return GateAnswer(
+        _brief(row),
+        "wait",
+        decision.message,
+        version,
+        whom=decision.behind.requester.name if decision.behind is not None else None,
+        position=decision.position,
+        link=link,
+        recheck_at=recheck,
+    )
+
+
+def settled_answer(
+    uow: UnitOfWork,
+    settings: Settings,
+    row: DeployRow,
+    *,
+    version: int,
+    hold: HoldView | None = None,
+) -> GateAnswer:
+    """The answer for a deploy that is running (with its ``hold``, read when not given) or
+    finished: asking again is harmless."""
+    if row.state != DeployState.RUNNING:
+        return final_answer(row, version=version)
+    if hold is None:
+        current = uow.holds.current(row.environment)
+        assert current is not None, "a running deploy without its hold"
+        hold = hold_view(current)
+    return go_answer(row, hold, settings=settings, version=version)

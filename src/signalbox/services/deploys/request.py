@@ -1,0 +1,147 @@
+"""Request a deploy: store it with its plan's analysis, supersede older ones, decide.
+
+The plan is analysed with the environment's policy (the same code as `signalbox check`)
+before the transaction; then, with the environment locked, the deploy is stored
+(``deploy.requested``), older waiting deploys of the same branch leave the queue
+(``deploy.superseded``: their gates stop at once) and the gate decides
+(``outcomes.decide_row``). The answer carries the plan's analysis, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from signalbox.core.errors import InvalidInput, PlanTooLarge
+from signalbox.core.events import DeployRequested, DeploySuperseded
+from signalbox.core.queue import WAITING_LEASE, superseded_by, superseded_message
+from signalbox.core.views import DeployState, Principal
+from signalbox.services.deploys.answers import Deploy, GateAnswer
+from signalbox.services.deploys.events import deploy_fields
+from signalbox.services.deploys.outcomes import decide_row
+from signalbox.services.deploys.snapshot import views_of
+from signalbox.services.events import emit
+from signalbox.settings import Settings
+from signalbox.storage.repositories.deploys import DeployRepository
+from signalbox.storage.tables import DeployRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = ["DeployRequest", "request_deploy"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeployRequest:
+    environment: str
+    branch: str = ""
+    commit: str = ""
+    actor: str = ""
+    run_url: str = ""
+    plan: bytes | None = None
+    plan_source: str = "plan.json"
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    verdict: str
+    digest: str | None
+    document: dict[str, Any] | None
+
+
+def _analyse(settings: Settings, request: DeployRequest) -> _Analysis:
+    """The plan's analysis with the environment's policy (the same code as `check`)."""
+    if request.plan is None:
+        return _Analysis("none", None, None)
+    if len(request.plan) > settings.max_plan_bytes:
+        raise PlanTooLarge(
+            f"The plan is {len(request.plan)} bytes, above the server's limit of "
+            f"{settings.max_plan_bytes}.",
+            hint="Ask the server's admin to raise max_plan_bytes, or split the plan.",
+        )
+    from signalbox.services.plan_check import check_plan_bytes
+
+    result = check_plan_bytes(
+        request.plan,
+        source=request.plan_source or "plan.json",
+        environment=request.environment,
+        document=settings.document,
+    )
+    digest = hashlib.sha256(request.plan).hexdigest()
+    return _Analysis(str(result.verdict), digest, result.document)
+
+
+def _validate(request: DeployRequest) -> None:
+    for name, value, limit in (
+        ("branch", request.branch, 255),
+        ("commit", request.commit, 64),
+        ("actor", request.actor, 128),
+    ):
+        if len(value) > limit:
+            raise InvalidInput(
+                f"The {name} is longer than {limit} characters.",
+                hint=f"Pass the {name} as CI gives it (--{name}).",
+                field=name,
+            )
+
+
+def request_deploy(
+    engine: Engine,
+    settings: Settings,
+    *,
+    request: DeployRequest,
+    requester: Principal,
+    now: datetime,
+) -> GateAnswer:
+    """Store the deploy request with its plan analysis, supersede older ones, decide."""
+    _validate(request)
+    with UnitOfWork(engine, read_only=True) as uow:
+        uow.environments.get(request.environment)  # unknown environment: before the analysis
+    analysis = _analyse(settings, request)
+    with UnitOfWork(engine) as uow:
+        env = uow.lock_environment(request.environment)
+        row = DeployRepository(uow.session).add(
+            DeployRow(
+                environment=request.environment,
+                requester=requester.name,
+                requester_is_ci=requester.is_ci,
+                actor=request.actor,
+                branch=request.branch,
+                commit=request.commit,
+                run_url=request.run_url,
+                state=DeployState.QUEUED,
+                priority=0,
+                plan_verdict=analysis.verdict,
+                plan_digest=analysis.digest,
+                analysis=analysis.document,
+                requested_at=now,
+                wait_deadline=now + WAITING_LEASE,
+            )
+        )
+        event = DeployRequested(**deploy_fields(row))
+        emit(uow, event, environment=row.environment, actor=requester.name, now=now)
+        _supersede_older(uow, row, now)
+        answer = decide_row(uow, settings, row, env, now=now)
+        return replace(answer, deploy=Deploy.of(row))  # with the plan analysis, once
+
+
+def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
+    """Older waiting deploys of the same branch leave the queue (not without a branch: two
+    deploys requested by hand without CI context are not versions of one another)."""
+    if not newer.branch:
+        return
+    repository = DeployRepository(uow.session)
+    active = repository.active(newer.environment)
+    views = {view.id: view for view in views_of(uow, newer.environment, active)}
+    newer_view = views[newer.id]
+    for deploy_id in superseded_by(views.values(), newer_view):
+        old = repository.get(deploy_id)
+        old.state = DeployState.SUPERSEDED
+        old.superseded_by = newer.id
+        old.finished_at = now
+        old.refusal_reason = "superseded"
+        old.refusal_message = superseded_message(views[deploy_id], newer_view)
+        event = DeploySuperseded(**deploy_fields(old), superseded_by=newer.id)
+        emit(uow, event, environment=old.environment, actor="signalbox", now=now)

@@ -1,0 +1,99 @@
+"""What the gate decides over: one environment's snapshot, read inside the deciding transaction.
+
+``load_snapshot`` reads the environment's hold once, tidies what time has ended
+(``tidy.tidy_deploys``: lapsed running deploys are failed, abandoned waiting ones expired),
+then reads the active deploys (with their approval state), the reservations and freeze
+windows ahead, and the expected duration from recent deploys.
+
+``recheck_at`` is the next instant at which time alone could change a decision (a lease
+lapses, a reservation comes within reach or ends): waiting gates are woken then.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from signalbox.core.deploy_stats import DEFAULT_HISTORY, expected_duration
+from signalbox.core.gate import EnvironmentSnapshot
+from signalbox.core.views import DeployView
+from signalbox.services.deploys.tidy import tidy_deploys
+from signalbox.services.reservations import freeze_windows_between
+from signalbox.settings import Settings
+from signalbox.storage.repositories import hold_view
+from signalbox.storage.repositories.deploys import (
+    ApprovalRepository,
+    DeployRepository,
+    approval_key,
+    deploy_view,
+)
+from signalbox.storage.repositories.reservations import (
+    ReservationRepository,
+    reservation_view,
+)
+from signalbox.storage.tables import DeployRow
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = ["load_snapshot", "recheck_at", "view_in", "view_of", "views_of"]
+
+_RESERVATION_HORIZON = timedelta(days=2)
+
+
+def view_of(uow: UnitOfWork, row: DeployRow) -> DeployView:
+    """The core's view of ``row``, with the latest approval decision on its plan."""
+    latest = ApprovalRepository(uow.session).latest(row.environment, approval_key(row))
+    return deploy_view(row, approval=latest.decision if latest is not None else None)
+
+
+def views_of(uow: UnitOfWork, environment: str, rows: list[DeployRow]) -> tuple[DeployView, ...]:
+    """The core's views of ``rows`` (one environment), approvals read in one query."""
+    digests = [approval_key(row) for row in rows]
+    decisions = ApprovalRepository(uow.session).latest_by_digest(environment, digests)
+    return tuple(deploy_view(row, approval=decisions.get(approval_key(row))) for row in rows)
+
+
+def view_in(uow: UnitOfWork, snapshot: EnvironmentSnapshot, row: DeployRow) -> DeployView:
+    """The view of waiting ``row`` that ``snapshot`` holds (read with the others), or read
+    anew when it is not there."""
+    return snapshot.waiting_deploy(row.id) or view_of(uow, row)
+
+
+def _expected(uow: UnitOfWork, settings: Settings, environment: str) -> timedelta:
+    config = settings.environments.get(environment)
+    configured = timedelta(seconds=config.expected_deploy_seconds if config else 600)
+    recent = DeployRepository(uow.session).recent_successful_durations(
+        environment, limit=DEFAULT_HISTORY
+    )
+    return expected_duration(recent, configured)
+
+
+def load_snapshot(
+    uow: UnitOfWork, settings: Settings, environment: str, *, timezone: str, now: datetime
+) -> EnvironmentSnapshot:
+    """The snapshot of ``environment`` (whose row the caller has locked)."""
+    current = uow.holds.current(environment)
+    hold = hold_view(current) if current is not None else None
+    active = tidy_deploys(uow, environment, hold, now=now)
+    expected = _expected(uow, settings, environment)
+    rows = ReservationRepository(uow.session).not_over(environments=[environment], now=now)
+    horizon = now + expected + _RESERVATION_HORIZON
+    windows = [reservation_view(row) for row in rows if row.starts < horizon]
+    windows.extend(freeze_windows_between(settings, environment, now, horizon))
+    return EnvironmentSnapshot(
+        name=environment,
+        hold=hold,
+        deploys=views_of(uow, environment, active),
+        reservations=tuple(sorted(windows, key=lambda w: (w.starts, w.ends))),
+        expected_duration=expected,
+        timezone=timezone,
+    )
+
+
+def recheck_at(snapshot: EnvironmentSnapshot, *, now: datetime) -> datetime | None:
+    """The next instant at which time alone may change a decision, or None."""
+    moments = []
+    if snapshot.hold is not None:
+        moments.append(snapshot.hold.until)
+    for window in snapshot.reservations:
+        moments.extend((window.starts - snapshot.expected_duration, window.ends))
+    future = [moment for moment in moments if moment > now]
+    return min(future, default=None)
