@@ -38,6 +38,8 @@ def test_created_token_authenticates_with_its_grants_and_is_stored_hashed(engine
         assert row.secret_hash == hash_secret(secret) and secret not in str(row.grants)
     [event] = list_events(engine, limit=1)
     assert event.kind == "token.created" and secret not in event.message + str(event.data)
+    assert event.message == "root created the token ci-dev (CI: developer:dev)."
+    assert event.data == {"name": "ci-dev", "grants": ["developer:dev"], "is_ci": True}
     assert info.grants == ("developer:dev",)
 
 
@@ -55,6 +57,8 @@ def test_wrong_or_revoked_tokens_are_unauthenticated(engine, clock):
     revoke_token(engine, name="coo", revoked_by="root", now=clock.now())
     with pytest.raises(Unauthenticated):
         authenticate(engine, secret, now=clock.now())
+    [event] = list_events(engine, limit=1)
+    assert (event.kind, event.message) == ("token.revoked", "root revoked the token coo.")
 
 
 @pytest.mark.parametrize(
@@ -98,6 +102,11 @@ def test_bootstrap_token_is_admin_everywhere_replaced_and_revoked_when_unset(eng
     register_bootstrap_token(engine, "", now=clock.now())
     with pytest.raises(Unauthenticated):
         authenticate(engine, "second-secret", now=clock.now())
+    assert [event.message for event in list_events(engine, limit=3)] == [
+        "signalbox revoked the token bootstrap-admin: SIGNALBOX_ADMIN_TOKEN is unset.",
+        "The bootstrap admin token bootstrap-admin was registered from SIGNALBOX_ADMIN_TOKEN.",
+        "The bootstrap admin token bootstrap-admin was registered from SIGNALBOX_ADMIN_TOKEN.",
+    ]
 
 
 def test_require_names_the_missing_grant(engine, clock):

@@ -474,9 +474,262 @@ class ApprovalDenied(ApprovalEvent):
         )
 
 
-# -- tokens: (the tokens section) -------------------------------------------------------------
+# -- tokens ---------------------------------------------------------------------------------
 
-# -- Terraform state: (the state section) -----------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenCreated(Event):
+    """An admin created an API token for a person or a CI pipeline, with its grants."""
+
+    kind: ClassVar[str] = "token.created"
+    name: str
+    grants: tuple[str, ...]
+    is_ci: bool
+
+    def words(self, telling: Telling) -> str:
+        who = "CI" if self.is_ci else "person"
+        return f"{telling.actor} created the token {self.name} ({who}: {', '.join(self.grants)})."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRevoked(Event):
+    """A token was revoked: an admin revoked it, or the bootstrap token's variable is unset."""
+
+    kind: ClassVar[str] = "token.revoked"
+    name: str
+    reason: str = ""
+
+    def words(self, telling: Telling) -> str:
+        return f"{telling.actor} revoked the token {self.name}{_reason(self.reason)}."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenBootstrap(Event):
+    """The server registered the bootstrap admin token from SIGNALBOX_ADMIN_TOKEN."""
+
+    kind: ClassVar[str] = "token.bootstrap"
+    name: str
+
+    def words(self, telling: Telling) -> str:
+        return f"The bootstrap admin token {self.name} was registered from SIGNALBOX_ADMIN_TOKEN."
+
+
+# -- Terraform state ------------------------------------------------------------------------
+
+
+def _size(size: int) -> str:
+    """``812 bytes``, ``48 kB``, ``1.2 MB`` (decimal units)."""
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} kB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _serials(serials: tuple[int, ...]) -> str:
+    """``serial 3`` or ``serials 3, 4 and 5``."""
+    if len(serials) <= 1:
+        return " ".join(("serial", *map(str, serials)))
+    return f"serials {', '.join(map(str, serials[:-1]))} and {serials[-1]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateEvent(Event):
+    """The field every event of one Terraform state carries: its name in the environment
+    (``network`` of ``/tf/dev/network``; the environment is the event's)."""
+
+    state: str
+
+
+def _state(event: StateEvent, telling: Telling) -> str:
+    """``dev/network``: the state as people name it."""
+    return f"{telling.env}/{event.state}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateLocked(StateEvent):
+    """A Terraform run took the lock of a state (LOCK)."""
+
+    kind: ClassVar[str] = "state.locked"
+    lock_id: str
+    operation: str = ""
+    who: str = ""
+
+    def words(self, telling: Telling) -> str:
+        where = f" ({self.who})" if self.who else ""
+        return (
+            f"{telling.actor} locked {_state(self, telling)} for "
+            f"{self.operation or 'Terraform'}{where}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateUnlocked(StateEvent):
+    """A Terraform run released the lock of a state (UNLOCK with its lock info)."""
+
+    kind: ClassVar[str] = "state.unlocked"
+    lock_id: str
+    owner: str
+
+    def words(self, telling: Telling) -> str:
+        whose = "" if self.owner == telling.actor else f"; the lock was {self.owner}'s"
+        return f"{telling.actor} unlocked {_state(self, telling)}{whose}."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateForceUnlocked(StateEvent):
+    """The lock's owner or an admin removed a state's lock (``terraform force-unlock``)."""
+
+    kind: ClassVar[str] = "state.force-unlocked"
+    lock_id: str
+    owner: str
+
+    def words(self, telling: Telling) -> str:
+        whose = "their own lock" if self.owner == telling.actor else f"{self.owner}'s lock"
+        return f"{telling.actor} force-unlocked {_state(self, telling)} ({whose} {self.lock_id})."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateWritten(StateEvent):
+    """Terraform stored a new version of a state (POST/PUT accepted)."""
+
+    kind: ClassVar[str] = "state.written"
+    serial: int
+    lineage: str
+    md5: str
+    size: int
+    is_ci: bool
+    fencing_token: int | None = None
+    deploy_id: int | None = None
+
+    def words(self, telling: Telling) -> str:
+        deploy = f" in deploy {self.deploy_id}" if self.deploy_id is not None else ""
+        return (
+            f"{telling.actor} wrote {_state(self, telling)} (serial {self.serial}, "
+            f"{_size(self.size)}){deploy}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateOutOfBand(StateEvent):
+    """A person wrote a state while nobody held the environment: it is now held for them."""
+
+    kind: ClassVar[str] = "state.out-of-band"
+    serial: int
+    until: datetime
+    fencing_token: int
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{telling.actor} wrote {_state(self, telling)} (serial {self.serial}) from "
+            f"outside a deploy: {telling.env} is now held for them until "
+            f"{telling.time(self.until)}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatePruned(StateEvent):
+    """Old versions of a state lost their bodies (beyond ``state_retention``); rows stay."""
+
+    kind: ClassVar[str] = "state.pruned"
+    serials: tuple[int, ...]
+    kept: int
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"The bodies of {_state(self, telling)} {_serials(self.serials)} were pruned: "
+            f"the newest {self.kept} versions are kept."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateDeleted(StateEvent):
+    """Terraform deleted a state (DELETE): a deletion version; the history stays."""
+
+    kind: ClassVar[str] = "state.deleted"
+    serial: int
+
+    def words(self, telling: Telling) -> str:
+        return f"{telling.actor} deleted {_state(self, telling)} (its versions are kept)."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateRestored(StateEvent):
+    """An admin brought back an old version's content as the newest version of a state."""
+
+    kind: ClassVar[str] = "state.restored"
+    serial: int
+    restored_from: int
+    fencing_token: int
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{telling.actor} restored {_state(self, telling)} to the content of serial "
+            f"{self.restored_from} (now serial {self.serial})."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateKeysRotated(Event):
+    """Stored state bodies were re-encrypted under the first key of ``state_keys``."""
+
+    kind: ClassVar[str] = "state.keys-rotated"
+    key_id: str
+    versions: int
+
+    def words(self, telling: Telling) -> str:
+        plural = "version was" if self.versions == 1 else "versions were"
+        return (
+            f"{self.versions} stored Terraform state {plural} re-encrypted under key {self.key_id}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateRefusalEvent(StateEvent):
+    """The fields of every refused state request: why (``cause``, a ``RefusalCause``), whom
+    to ask, and the refusal's sentence as the requester read it."""
+
+    doing: ClassVar[str] = ""
+    cause: str
+    refusal: str
+    whom: str | None = None
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{telling.actor}'s {self.doing} of {_state(self, telling)} was refused: {self.refusal}"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateLockRefused(StateRefusalEvent):
+    """A Terraform LOCK was refused (another lock, a hold, a reservation or a freeze)."""
+
+    kind: ClassVar[str] = "state.lock-refused"
+    doing: ClassVar[str] = "lock"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateWriteRefused(StateRefusalEvent):
+    """A state write was refused (lock, hold, checksum, lineage or serial); nothing stored."""
+
+    kind: ClassVar[str] = "state.write-refused"
+    doing: ClassVar[str] = "write"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateDeleteRefused(StateRefusalEvent):
+    """A state DELETE was refused (the lock or a hold stands in the way)."""
+
+    kind: ClassVar[str] = "state.delete-refused"
+    doing: ClassVar[str] = "delete"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateUnlockRefused(StateRefusalEvent):
+    """A Terraform UNLOCK was refused: the lock is someone else's, or another one."""
+
+    kind: ClassVar[str] = "state.unlock-refused"
+    doing: ClassVar[str] = "unlock"
 
 
 CATALOGUE: tuple[type[Event], ...] = (
@@ -501,6 +754,22 @@ CATALOGUE: tuple[type[Event], ...] = (
     DeployAbandoned,
     ApprovalGranted,
     ApprovalDenied,
+    TokenCreated,
+    TokenRevoked,
+    TokenBootstrap,
+    StateLocked,
+    StateUnlocked,
+    StateForceUnlocked,
+    StateWritten,
+    StateOutOfBand,
+    StatePruned,
+    StateDeleted,
+    StateRestored,
+    StateKeysRotated,
+    StateLockRefused,
+    StateWriteRefused,
+    StateDeleteRefused,
+    StateUnlockRefused,
 )
 """Every kind signalbox records, in the order docs/events.md lists them."""
 

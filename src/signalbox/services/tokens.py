@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from signalbox.core.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from signalbox.core.events import TokenBootstrap, TokenCreated, TokenRevoked
 from signalbox.core.roles import ANY_ENVIRONMENT, Action, Grant, allowed, missing_grant
 from signalbox.core.roles import parse_grants as parse_grant_texts
 from signalbox.core.views import Principal
-from signalbox.services.events import record_event
+from signalbox.services.events import emit
 from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.tokens import token_fields_by_hash
 from signalbox.storage.tables import TokenRow
@@ -143,15 +144,12 @@ def create_token(
             created_at=now,
             created_by=created_by,
         )
-        record_event(
+        emit(
             uow,
+            TokenCreated(name=name, grants=tuple(texts), is_ci=is_ci),
             environment=None,
             actor=created_by,
-            kind="token.created",
-            message=f"{created_by} created the token {name} "
-            f"({'CI' if is_ci else 'person'}: {', '.join(texts)}).",
             now=now,
-            data={"name": name, "grants": texts, "is_ci": is_ci},
         )
         return secret, TokenInfo.of(row)
 
@@ -188,15 +186,12 @@ def register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> N
         if not secret:
             if row is not None and row.revoked_at is None:
                 row.revoked_at = now
-                record_event(
+                emit(
                     uow,
+                    TokenRevoked(name=BOOTSTRAP_NAME, reason="SIGNALBOX_ADMIN_TOKEN is unset"),
                     environment=None,
                     actor="signalbox",
-                    kind="token.revoked",
-                    message=f"The bootstrap token {BOOTSTRAP_NAME} was revoked "
-                    "(SIGNALBOX_ADMIN_TOKEN is unset).",
                     now=now,
-                    data={"name": BOOTSTRAP_NAME},
                 )
             return
         digest = hash_secret(secret)
@@ -213,16 +208,7 @@ def register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> N
             return
         else:
             row.secret_hash, row.revoked_at, row.grants = digest, None, ["admin:*"]
-        record_event(
-            uow,
-            environment=None,
-            actor="signalbox",
-            kind="token.bootstrap",
-            message=f"The bootstrap admin token {BOOTSTRAP_NAME} was registered "
-            "from SIGNALBOX_ADMIN_TOKEN.",
-            now=now,
-            data={"name": BOOTSTRAP_NAME},
-        )
+        emit(uow, TokenBootstrap(name=BOOTSTRAP_NAME), environment=None, actor="signalbox", now=now)
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
@@ -241,13 +227,5 @@ def revoke_token(engine: Engine, *, name: str, revoked_by: str, now: datetime) -
             )
         if row.revoked_at is None:
             row.revoked_at = now
-            record_event(
-                uow,
-                environment=None,
-                actor=revoked_by,
-                kind="token.revoked",
-                message=f"{revoked_by} revoked the token {name}.",
-                now=now,
-                data={"name": name},
-            )
+            emit(uow, TokenRevoked(name=name), environment=None, actor=revoked_by, now=now)
         return TokenInfo.of(row)
