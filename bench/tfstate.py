@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from signalbox.storage.engine import SQLITE_PAGE_SIZE  # noqa: E402
+from signalbox.storage.state_crypto import new_key_text  # noqa: E402
 from signalbox.testing import ServerProcess  # noqa: E402
-from signalbox.tfstate.crypto import new_key_text  # noqa: E402
 
 ADMIN = "sbx_bench-admin"
 SERIAL_WIDTH = 12

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 
-import anyio
 import pytest
+from tests.support.states import write
 
 from signalbox.cli.main import main
+from signalbox.core.tfstate import StateKey
 from signalbox.core.views import Principal
 from signalbox.services.environments import sync_environments
-from signalbox.services.tfstate import StateStore, list_versions, read_state, write_state
+from signalbox.services.tfstate import StateStore, list_versions, read_state
 from signalbox.settings import load_settings
 from signalbox.storage import build_engine, upgrade
+from signalbox.storage.state_crypto import Keyring, new_key_text
 from signalbox.testing import FakeClock
-from signalbox.tfstate.crypto import StateKeyring, new_key_text
-from signalbox.tfstate.staging import stage_body
 
 
 def run(*args):
@@ -40,7 +40,7 @@ def test_tf_config_prints_the_backend_block_and_a_placeholder(capsys, monkeypatc
 def test_new_key_is_a_usable_state_keys_entry(capsys):
     assert run("state", "new-key", "2026-11") == 0
     entry = capsys.readouterr().out.strip()
-    ring = StateKeyring.from_setting(entry)
+    ring = Keyring.from_setting(entry)
     assert ring.primary is not None and ring.primary.id == "2026-11"
 
 
@@ -61,25 +61,12 @@ def test_rotate_key_reencrypts_what_is_stored(tmp_path, capsys, monkeypatch):
     store = StateStore.from_settings(engine, settings)
     body = json.dumps({"version": 4, "serial": 1, "lineage": "L", "resources": []}).encode()
 
-    async def pieces():
-        yield body
-
-    staged = anyio.run(lambda: stage_body(engine, store.keyring, pieces(), limit=10**6, now=now))
-    write_state(
-        store,
-        principal=Principal("ci", True),
-        environment="dev",
-        name="main",
-        staged=staged,
-        declared_md5=None,
-        lock_id=None,
-        now=now,
-    )
+    write(store, StateKey("dev", "main"), body, principal=Principal("ci", True), now=now)
     monkeypatch.setenv("SIGNALBOX_STATE_KEYS", f"{new},{old}")
     assert run("state", "rotate-key", "--config", str(config)) == 0
     assert "Re-encrypted 1 stored state version(s)." in capsys.readouterr().out
-    only_new = StateStore(engine, settings, StateKeyring.from_setting(new))
-    stored = read_state(only_new, environment="dev", name="main")
+    only_new = StateStore(engine, settings, Keyring.from_setting(new))
+    stored = read_state(only_new, key=StateKey("dev", "main"))
     assert stored is not None and b"".join(stored.body) == body
     assert [v.encrypted for v in list_versions(only_new, environment="dev")] == [True]
     engine.dispose()

@@ -1,24 +1,23 @@
-"""Receiving a state body: cut into segments while its head is found.
+"""Reading a state body from the request: cut into segments while its head is found.
 
 The body is never held whole: each received piece goes into the head scanner and is kept,
 as it is, until a segment (``SEGMENT_SIZE``) is complete; the segment's pieces are handed on
 to be joined, hashed (MD5), sealed and staged in the database by worker threads while the
-rest streams in (``tfstate.staging``). The last segment is marked final (an empty body is
-one empty final segment). ``PayloadTooLarge`` stops a body above the configured limit as
-soon as it is crossed.
+rest streams in (``services.tfstate.stage_upload``). The last segment is marked final (an
+empty body is one empty final segment). ``PayloadTooLarge`` stops a body above the
+configured limit as soon as it is crossed.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 from signalbox.core.errors import InvalidInput, PayloadTooLarge
-from signalbox.core.tfstate import StateHead, StateHeadScanner
-from signalbox.tfstate.crypto import SEGMENT_SIZE
+from signalbox.core.tfstate import SEGMENT_SIZE, Segment, StateHead, StateHeadScanner
 
-__all__ = ["BodyReceiver", "BodySummary", "Segment", "decode_content_md5"]
+__all__ = ["BodyReceiver", "decode_content_md5"]
 
 
 def decode_content_md5(header: str | None) -> bytes | None:
@@ -37,35 +36,10 @@ def decode_content_md5(header: str | None) -> bytes | None:
     return digest
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """Segment ``index`` of a body, as the received pieces that make it up (all ``bytes``):
-    ``plain`` joins them, the one copy of the bytes, meant for a worker thread (``bytes.join``
-    releases the GIL above 1 MiB when every piece is ``bytes``)."""
-
-    index: int
-    final: bool
-    pieces: tuple[bytes, ...]
-
-    @property
-    def plain(self) -> bytes:
-        return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
-
-
-@dataclass(frozen=True, slots=True)
-class BodySummary:
-    """What the write decision needs to know about a received body."""
-
-    size: int
-    md5: bytes
-    head: StateHead | None
-    segments: int
-
-
 class BodyReceiver:
     """Feed the body's pieces with ``add`` (returns the segments now complete, never the
-    final one); ``finish`` returns the final segment; ``summary(md5)`` describes the body
-    (the MD5 is computed over the segments, in order, by whoever stores them)."""
+    final one); ``finish`` returns the final segment; then ``head`` is the body's state head
+    (None: not a Terraform state). ``segments`` does all three over a request's stream."""
 
     def __init__(self, *, limit: int, segment_size: int = SEGMENT_SIZE) -> None:
         self.limit = limit
@@ -108,5 +82,13 @@ class BodyReceiver:
         self._index += 1
         return segment
 
-    def summary(self, md5: bytes) -> BodySummary:
-        return BodySummary(self._size, md5, self._scanner.head, self._index)
+    @property
+    def head(self) -> StateHead | None:
+        return self._scanner.head
+
+    async def segments(self, pieces: AsyncIterator[bytes]) -> AsyncIterator[Segment]:
+        """The segments of the body that ``pieces`` stream in, the final one last."""
+        async for piece in pieces:
+            for segment in self.add(piece):
+                yield segment
+        yield self.finish()

@@ -179,7 +179,7 @@ def restore(
 @state_app.command("new-key")
 def new_key(key_id: str = typer.Argument(..., help="A name for the key, e.g. 2026-11.")) -> None:
     """Print a new random key as ID:BASE64, for the state_keys setting."""
-    from signalbox.tfstate.crypto import new_key_text
+    from signalbox.storage.state_crypto import new_key_text
 
     typer.echo(new_key_text(key_id))
 

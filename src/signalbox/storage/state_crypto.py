@@ -1,12 +1,12 @@
 """State bodies at rest: AES-256-GCM in 1 MiB segments, or clear when no key is configured.
 
-A body is cut into segments of ``SEGMENT_SIZE`` bytes (the last may be shorter, or empty for
-an empty body). Each sealed segment is ``final flag (1 byte) || nonce (12 random bytes) ||
-ciphertext || tag`` and authenticates, as associated data, a random 16-byte ``stream_id`` of
-the body, the segment's index and whether it is the final one. So a changed byte, a segment
-moved, swapped with another body's, dropped at the end (truncation) or added after the final
-one is detected while reading, and a body of any size is encrypted and decrypted one segment
-at a time.
+A body is cut into segments of ``SEGMENT_SIZE`` bytes (``core.tfstate.segments``; the last
+may be shorter, or empty for an empty body). Each sealed segment is ``final flag (1 byte) ||
+nonce (12 random bytes) || ciphertext || tag`` and authenticates, as associated data, a
+random 16-byte ``stream_id`` of the body, the segment's index and whether it is the final
+one. So a changed byte, a segment moved, swapped with another body's, dropped at the end
+(truncation) or added after the final one is detected while reading, and a body of any size
+is encrypted and decrypted one segment at a time.
 
 Keys come from the ``state_keys`` setting: ``"ID:BASE64,ID:BASE64"`` (32-byte keys). The first
 key encrypts; every key decrypts, so a key is rotated by putting a new one first and then
@@ -25,13 +25,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from signalbox.core.errors import ConfigError, StateIntegrityError, StateKeyUnknown
+from signalbox.core.tfstate import SEGMENT_SIZE
 
 __all__ = [
-    "SEGMENT_SIZE",
+    "EncryptionKey",
     "Envelope",
+    "Keyring",
     "SegmentSealer",
-    "StateKey",
-    "StateKeyring",
     "new_key_text",
     "rechunk",
     "seal",
@@ -39,33 +39,34 @@ __all__ = [
     "unseal",
 ]
 
-SEGMENT_SIZE = 1 << 20
 _NONCE = 12
 _TAG = 16
 _DOMAIN = b"signalbox-tfstate-segment/1"
 
 
 @dataclass(frozen=True)
-class StateKey:
+class EncryptionKey:
+    """One key of the ``state_keys`` setting: its id (stored with each body) and 32 bytes."""
+
     id: str
     secret: bytes = b""
 
     def __repr__(self) -> str:  # never show the secret
-        return f"StateKey(id={self.id!r})"
+        return f"EncryptionKey(id={self.id!r})"
 
 
-class StateKeyring:
+class Keyring:
     """The configured keys: the first encrypts, all decrypt. Empty: states stored in clear."""
 
-    def __init__(self, keys: Iterable[StateKey] = ()) -> None:
+    def __init__(self, keys: Iterable[EncryptionKey] = ()) -> None:
         self.keys = tuple(keys)
         self._by_id = {key.id: key for key in self.keys}
 
     @property
-    def primary(self) -> StateKey | None:
+    def primary(self) -> EncryptionKey | None:
         return self.keys[0] if self.keys else None
 
-    def get(self, key_id: str) -> StateKey:
+    def get(self, key_id: str) -> EncryptionKey:
         try:
             return self._by_id[key_id]
         except KeyError:
@@ -75,9 +76,9 @@ class StateKeyring:
             ) from None
 
     @classmethod
-    def from_setting(cls, text: str) -> StateKeyring:
+    def from_setting(cls, text: str) -> Keyring:
         """Parse ``"ID:BASE64,ID:BASE64"``; raises ConfigError naming the bad entry."""
-        keys: list[StateKey] = []
+        keys: list[EncryptionKey] = []
         for entry in filter(None, (part.strip() for part in text.split(","))):
             key_id, _, encoded = entry.partition(":")
             try:
@@ -94,7 +95,7 @@ class StateKeyring:
                     f"state_keys names key {key_id.strip()!r} twice.",
                     hint="Give every key its own id.",
                 )
-            keys.append(StateKey(key_id.strip(), secret))
+            keys.append(EncryptionKey(key_id.strip(), secret))
         return cls(keys)
 
 
@@ -142,7 +143,7 @@ class SegmentSealer:
     """Seals the segments of one body, one at a time, in any thread: ``seal(index, final,
     plain)``. Without a key the segments are stored as they are (clear)."""
 
-    def __init__(self, keyring: StateKeyring) -> None:
+    def __init__(self, keyring: Keyring) -> None:
         key = keyring.primary
         self.envelope = Envelope(key.id if key else None, os.urandom(16))
         self._cipher = AESGCM(key.secret) if key else None
@@ -153,7 +154,7 @@ class SegmentSealer:
         return _seal_with(self._cipher, self.envelope.stream_id, index, final, plain)
 
 
-def seal(keyring: StateKeyring, chunks: Iterable[bytes]) -> tuple[Envelope, Iterator[bytes]]:
+def seal(keyring: Keyring, chunks: Iterable[bytes]) -> tuple[Envelope, Iterator[bytes]]:
     """Segments to store for ``chunks``: sealed under the primary key, or clear without one."""
     sealer = SegmentSealer(keyring)
     if sealer.envelope.key_id is None:
@@ -172,12 +173,14 @@ def _seal_with(cipher: AESGCM, stream_id: bytes, index: int, final: bool, plain:
     return flag + nonce + cipher.encrypt(nonce, plain, _associated(stream_id, index, final))
 
 
-def seal_segment(key: StateKey, stream_id: bytes, index: int, final: bool, plain: bytes) -> bytes:
+def seal_segment(
+    key: EncryptionKey, stream_id: bytes, index: int, final: bool, plain: bytes
+) -> bytes:
     """One segment sealed on its own (key rotation re-seals a stored body in place)."""
     return _seal_with(AESGCM(key.secret), stream_id, index, final, plain)
 
 
-def unseal(keyring: StateKeyring, envelope: Envelope, pieces: Iterable[bytes]) -> Iterator[bytes]:
+def unseal(keyring: Keyring, envelope: Envelope, pieces: Iterable[bytes]) -> Iterator[bytes]:
     """The body's bytes, one segment at a time; raises StateIntegrityError on any tampering."""
     if envelope.key_id is None:
         yield from pieces

@@ -1,13 +1,13 @@
 """Staging a state body in the database while it streams in.
 
-The request's pieces are cut into segments (``upload.BodyReceiver``, which also finds the
-head); worker threads join, hash (MD5) and seal the segments that have arrived (up to
+The body arrives as segments (the API's upload reader cuts the request into them while it
+streams in); worker threads join, hash (MD5) and seal the segments that have arrived (up to
 ``BATCH`` per thread hop), and store each sealed batch in one short transaction, while the
 next ones are received: receiving, sealing and storing overlap, and no transaction is held
 open while a slow client uploads. At most ``depth`` segments wait to be sealed and one
 sealed batch waits to be stored (memory stays bounded: under 7 x BATCH MiB). If anything
-fails, the staged blob is dropped. The write decision then only points a new version at the
-blob, or drops it.
+fails, the receiving included, the staged blob is dropped. The write decision then only
+points a new version at the blob, or drops it.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from sqlalchemy import Engine
 
+from signalbox.core.tfstate import Segment
 from signalbox.storage.repositories.tfstate import create_blob, drop_blob, put_segments
-from signalbox.tfstate.crypto import Envelope, SegmentSealer, StateKeyring
-from signalbox.tfstate.upload import BodyReceiver, BodySummary, Segment
+from signalbox.storage.state_crypto import Envelope, Keyring, SegmentSealer
 
-__all__ = ["BATCH", "StagedBody", "stage_body"]
+__all__ = ["BATCH", "StagedBody", "stage_segments"]
 
 BATCH = 8
 """At most this many segments (1 MiB each) are sealed per thread hop and stored per
@@ -35,15 +35,27 @@ transaction."""
 
 @dataclass(frozen=True, slots=True)
 class StagedBody:
-    """A received body, stored as blob ``blob_id`` (not yet any version's)."""
+    """A received body, stored as blob ``blob_id`` (not yet any version's): how it was
+    sealed, its size, the MD5 of its clear bytes and how many segments it has."""
 
     blob_id: int
     envelope: Envelope
-    summary: BodySummary
+    size: int
+    md5: bytes
+    segments: int
 
 
 Sealed = tuple[int, bytes]
 Item = TypeVar("Item")
+
+
+@dataclass
+class _Tally:
+    """What the sealing stage has seen of the body (written by one worker thread at a time)."""
+
+    digest: Any
+    size: int = 0
+    segments: int = 0
 
 
 async def _batches(stream: MemoryObjectReceiveStream[Item], most: int) -> AsyncIterator[list[Item]]:
@@ -61,7 +73,7 @@ async def _batches(stream: MemoryObjectReceiveStream[Item], most: int) -> AsyncI
 
 async def _seal_segments(
     sealer: SegmentSealer,
-    digest: Any,
+    tally: _Tally,
     segments: MemoryObjectReceiveStream[Segment],
     sealed: MemoryObjectSendStream[list[Sealed]],
 ) -> None:
@@ -71,7 +83,9 @@ async def _seal_segments(
         done = []
         for segment in batch:
             plain = segment.plain
-            digest.update(plain)
+            tally.digest.update(plain)
+            tally.size += len(plain)
+            tally.segments += 1
             done.append((segment.index, sealer.seal(segment.index, segment.final, plain)))
         return done
 
@@ -89,31 +103,29 @@ async def _store_segments(
             await anyio.to_thread.run_sync(put_segments, engine, blob_id, batch)
 
 
-async def stage_body(
+async def stage_segments(
     engine: Engine,
-    keyring: StateKeyring,
-    pieces: AsyncIterator[bytes],
+    keyring: Keyring,
+    segments: AsyncIterator[Segment],
     *,
-    limit: int,
     now: datetime,
     depth: int = BATCH,
 ) -> StagedBody:
-    """Receive ``pieces`` into a new staged blob; see the module doc."""
+    """Store ``segments`` (in order, the last one final) as a new staged blob; see the
+    module doc. An error raised by ``segments`` (a body above the limit) drops the blob and
+    is raised as it is."""
     blob_id = await anyio.to_thread.run_sync(lambda: create_blob(engine, now=now))
-    receiver = BodyReceiver(limit=limit)
     sealer = SegmentSealer(keyring)
-    digest = hashlib.md5(usedforsecurity=False)
+    tally = _Tally(hashlib.md5(usedforsecurity=False))
     try:
         plain_in, plain_out = anyio.create_memory_object_stream[Segment](depth)
         sealed_in, sealed_out = anyio.create_memory_object_stream[list[Sealed]](1)
         async with anyio.create_task_group() as group:
-            group.start_soon(_seal_segments, sealer, digest, plain_out, sealed_in)
+            group.start_soon(_seal_segments, sealer, tally, plain_out, sealed_in)
             group.start_soon(_store_segments, engine, blob_id, sealed_out)
             async with plain_in:
-                async for piece in pieces:
-                    for segment in receiver.add(piece):
-                        await plain_in.send(segment)
-                await plain_in.send(receiver.finish())
+                async for segment in segments:
+                    await plain_in.send(segment)
     except BaseException as failure:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(lambda: drop_blob(engine, blob_id))
@@ -121,7 +133,7 @@ async def stage_body(
         if cause is failure:
             raise
         raise cause from None
-    return StagedBody(blob_id, sealer.envelope, receiver.summary(digest.digest()))
+    return StagedBody(blob_id, sealer.envelope, tally.size, tally.digest.digest(), tally.segments)
 
 
 def _single(failure: BaseException) -> BaseException:

@@ -1,10 +1,10 @@
-"""Tables of the Terraform state backend (issue 4), on the same ``Base`` as the server's.
+"""Tables of the Terraform state backend, on the same ``Base`` as the server's.
 
-A state is one (environment, name). Every accepted write is a version, never changed
-afterwards; its body is stored as segments (``tf_state_chunks``, 1 MiB each, sealed with
-AES-256-GCM when a key is configured), so a 100 MB state is written and read one segment at
-a time. Retention prunes the bodies of old versions but keeps their rows (who, when, serial).
-A state has at most one Terraform lock (``tf_locks``).
+A state is one (environment, name), a ``core.tfstate.StateKey``. Every accepted write is a
+version, never changed afterwards; its body is stored as segments (``tf_state_chunks``, 1 MiB
+each, sealed with AES-256-GCM when a key is configured), so a 100 MB state is written and
+read one segment at a time. Retention prunes the bodies of old versions but keeps their rows
+(who, when, serial). A state has at most one Terraform lock (``tf_locks``).
 
 A body is a blob (``tf_state_blobs``): its segments are written while the request body
 streams in, each in its own short transaction, before the write is decided; an accepted

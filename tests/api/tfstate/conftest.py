@@ -10,7 +10,7 @@ from tests.api.conftest import ADMIN_TOKEN
 from tests.api.tfstate.states import content_md5, lock_json
 
 from signalbox.settings import EnvironmentConfig, Settings
-from signalbox.tfstate.crypto import new_key_text
+from signalbox.storage.state_crypto import new_key_text
 
 MAX_STATE_BYTES = 3_000_000
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.api.tfstate.states import state_body
 
+from signalbox.core.tfstate import StateKey
 from signalbox.services.tfstate import StateStore, read_state, rotate_keys
-from signalbox.tfstate.crypto import new_key_text
+from signalbox.storage.state_crypto import new_key_text
 
 
 def versions(client, headers, path="dev/network"):
@@ -26,7 +27,7 @@ def test_every_accepted_write_is_a_version_with_its_author(terraform, client, ci
     listed = versions(client, ci)
     assert [v["serial"] for v in listed] == [3, 2, 1]
     assert {v["author"] for v in listed} == {"ci-dev"} and all(v["author_is_ci"] for v in listed)
-    assert listed[0]["at"] == "2026-11-26T12:02:00+00:00"
+    assert datetime.fromisoformat(listed[0]["at"]) == datetime(2026, 11, 26, 12, 2, tzinfo=UTC)
     assert versions(client, ci, "dev")[0]["state"] == "network"
 
 
@@ -89,7 +90,7 @@ def test_retention_prunes_bodies_but_keeps_rows_and_the_newest(app, client, ci, 
         (2, True),
         (1, True),
     ]
-    stored = read_state(state_store, environment="dev", name="network")
+    stored = read_state(state_store, key=StateKey("dev", "network"))
     assert stored is not None and json.loads(b"".join(stored.body))["serial"] == 4
     note = client.get("/api/states/dev/network/show?serial=2", headers=ci).json()["note"]
     assert "pruned" in note
@@ -109,7 +110,7 @@ def test_rotate_keys_reencrypts_clear_and_old_bodies(client, ci, settings, datab
     only_new = StateStore.from_settings(
         database, replace(settings, state_keys=rotated.settings.state_keys.split(",")[0])
     )
-    stored = read_state(only_new, environment="dev", name="network")
+    stored = read_state(only_new, key=StateKey("dev", "network"))
     assert stored is not None and json.loads(b"".join(stored.body))["serial"] == 2
     client.app.state.server = replace(client.app.state.server, state_store=only_new)
     assert versions(client, ci)[1]["encrypted"] is True

@@ -135,14 +135,14 @@ def test_a_persons_write_on_a_free_environment_holds_it_for_them(terraform, clie
     events = client.get("/api/events?env=dev", headers=ADMIN).json()
     messages = [event["message"] for event in events["events"]]
     assert (
-        "platform-eng changed dev's state from a workstation; dev is held for platform-eng "
-        "until 15:00" in messages
+        "platform-eng wrote dev/network (serial 1) from outside a deploy: dev is now held for "
+        "them until 15:00 CET." in messages
     )
 
 
 def test_a_ci_write_places_no_hold(terraform, client, ci):
     assert terraform.write(ci, state_body(1, "pool")).status_code == 200
-    assert client.get("/api/environments/dev", headers=ADMIN).json()["state"] == "ok"
+    assert client.get("/api/environments/dev", headers=ADMIN).json()["state"] == "free"
 
 
 def test_a_write_by_someone_else_while_held_is_refused(terraform, engineer, colleague, clock):

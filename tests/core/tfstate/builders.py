@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from signalbox.core.tfstate import EnvironmentFacts, LockInfo, TerraformLock
+from signalbox.core.tfstate import EnvironmentFacts, LockInfo, StateKey, TerraformLock
 from signalbox.core.views import HoldKind, HoldView, Principal, ReservationView
 
 NOW = datetime(2026, 11, 26, 14, 44, tzinfo=UTC)
 ENGINEER = Principal("platform-eng", is_ci=False)
 CI = Principal("ci-dev", is_ci=True)
 ADMIN = Principal("root", is_ci=False)
-PATH = "dev/network"
+KEY = StateKey("dev", "network")
 
 
 def hold(
@@ -38,8 +38,7 @@ def tf_lock(
     owner: Principal = CI, lock_id: str = "lock-1", operation: str = "OperationTypeApply"
 ) -> TerraformLock:
     return TerraformLock(
-        environment="dev",
-        state="network",
+        key=KEY,
         info=LockInfo(
             id=lock_id,
             operation=operation,

@@ -11,8 +11,8 @@ from tests.core.tfstate.builders import (
     ADMIN,
     CI,
     ENGINEER,
+    KEY,
     NOW,
-    PATH,
     demo,
     facts,
     hold,
@@ -42,7 +42,7 @@ def lock(request: LockInfo = APPLY, **kw: object) -> Accepted | Refusal:
     kw.setdefault("requester", CI)
     kw.setdefault("current", None)
     kw.setdefault("facts", facts())
-    return decide_lock(request, path=PATH, now=NOW, **kw)  # type: ignore[arg-type]
+    return decide_lock(request, key=KEY, now=NOW, **kw)  # type: ignore[arg-type]
 
 
 def write(**kw: object) -> Accepted | Refusal:
@@ -57,7 +57,7 @@ def write(**kw: object) -> Accepted | Refusal:
     kw.setdefault("facts", facts())
     kw.setdefault("stored", StateHead("lin-a", 4))
     kw.setdefault("stored_md5", b"\x02" * 16)
-    return decide_write(request, path=PATH, now=NOW, **kw)  # type: ignore[arg-type]
+    return decide_write(request, key=KEY, now=NOW, **kw)  # type: ignore[arg-type]
 
 
 # LOCK -------------------------------------------------------------------------------------
@@ -230,9 +230,7 @@ def test_serial_property(stored: int, serial: int) -> None:
 
 def test_delete_follows_the_lock_and_hold_rules() -> None:
     assert (
-        decide_delete(
-            deleter=CI, lock_id=None, current_lock=None, facts=facts(), path=PATH, now=NOW
-        )
+        decide_delete(deleter=CI, lock_id=None, current_lock=None, facts=facts(), key=KEY, now=NOW)
         == Accepted()
     )
     held = decide_delete(
@@ -240,12 +238,12 @@ def test_delete_follows_the_lock_and_hold_rules() -> None:
         lock_id=None,
         current_lock=None,
         facts=facts(hold=hold(ENGINEER)),
-        path=PATH,
+        key=KEY,
         now=NOW,
     )
     assert isinstance(held, Refusal) and held.cause is RefusalCause.HELD
     locked = decide_delete(
-        deleter=ENGINEER, lock_id=None, current_lock=tf_lock(CI), facts=facts(), path=PATH, now=NOW
+        deleter=ENGINEER, lock_id=None, current_lock=tf_lock(CI), facts=facts(), key=KEY, now=NOW
     )
     assert isinstance(locked, Refusal) and locked.cause is RefusalCause.LOCK_MISMATCH
 

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from tests.core.tfstate.builders import CI, ENGINEER, NOW, hold
+from tests.core.tfstate.builders import CI, ENGINEER, KEY, NOW, hold
 
-from signalbox.core.tfstate import AutomaticHold, automatic_hold, automatic_hold_message
+from signalbox.core.tfstate import AutomaticHold, automatic_hold
 
 TWO_HOURS = timedelta(hours=2)
 
 
 def place(writer=ENGINEER, current=None, duration=TWO_HOURS):  # type: ignore[no-untyped-def]
-    return automatic_hold(
-        environment="dev", state="network", writer=writer, hold=current, duration=duration, now=NOW
-    )
+    return automatic_hold(key=KEY, writer=writer, hold=current, duration=duration, now=NOW)
 
 
 def test_a_persons_write_on_a_free_environment_places_a_work_hold() -> None:
@@ -38,11 +35,3 @@ def test_a_lapsed_hold_counts_as_free() -> None:
 
 def test_a_zero_duration_turns_the_rule_off() -> None:
     assert place(duration=timedelta(0)) is None
-
-
-def test_the_event_message() -> None:
-    until = NOW + timedelta(hours=2, minutes=21)
-    assert automatic_hold_message("dev", "platform-eng", until, now=NOW, tz=ZoneInfo("UTC")) == (
-        "platform-eng changed dev's state from a workstation; dev is held for platform-eng "
-        "until 17:05"
-    )

@@ -22,6 +22,7 @@ from signalbox.core.tfstate import (
     EnvironmentFacts,
     LockInfo,
     StateHead,
+    StateKey,
     TerraformLock,
     WriteRequest,
     decide_lock,
@@ -30,6 +31,8 @@ from signalbox.core.tfstate import (
     live_hold,
 )
 from signalbox.core.views import HoldKind, HoldView, Principal
+
+MAIN = StateKey("dev", "main")
 
 PEOPLE = [Principal("alice", False), Principal("bob", False), Principal("ci", True)]
 who = st.sampled_from(PEOPLE)
@@ -87,7 +90,7 @@ class StateRules(RuleBasedStateMachine):
             requester=person,
             current=self.lock,
             facts=self.facts(),
-            path="dev/main",
+            key=MAIN,
             now=self.now,
         )
         if isinstance(decision, Accepted):
@@ -96,7 +99,7 @@ class StateRules(RuleBasedStateMachine):
                 assert self.lock.info.id == lock_id
             else:
                 assert not self.other_holds(person)
-                self.lock = TerraformLock("dev", "main", request, person, self.now)
+                self.lock = TerraformLock(MAIN, request, person, self.now)
         else:
             assert self.lock is not None or self.other_holds(person)
 
@@ -130,7 +133,7 @@ class StateRules(RuleBasedStateMachine):
             facts=self.facts(),
             stored=self.stored,
             stored_md5=self.stored_md5,
-            path="dev/main",
+            key=MAIN,
             now=self.now,
         )
         if not isinstance(decision, Accepted):

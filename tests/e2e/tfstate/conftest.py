@@ -99,7 +99,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def _key() -> str:
-    from signalbox.tfstate.crypto import new_key_text
+    from signalbox.storage.state_crypto import new_key_text
 
     return new_key_text("e2e")
 

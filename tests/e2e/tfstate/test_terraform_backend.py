@@ -136,17 +136,15 @@ def test_a_persons_write_holds_the_environment_and_ci_does_not(terraform_for, ba
     ci = terraform_for("ci-dev", "pool", name="ci", state="ci")
     ci.init().check("init")
     ci.apply().check("apply by CI")
-    assert backend.status()["state"] == "ok"
+    assert backend.status()["state"] == "free"
     laptop = terraform_for("platform-eng", "pool", name="laptop")
     laptop.init().check("init")
     laptop.apply().check("apply from a workstation")
     status = backend.status()
     assert status["state"] == "held" and status["hold"]["owner"] == "platform-eng"
     assert any(
-        message.startswith(
-            f"platform-eng changed {backend.env}'s state from a workstation; "
-            f"{backend.env} is held for platform-eng until "
-        )
+        message.startswith(f"platform-eng wrote {backend.env}/")
+        and f"from outside a deploy: {backend.env} is now held for them until " in message
         for message in backend.events()
     )
     blocked = ci.apply()  # CI now meets the automatic hold

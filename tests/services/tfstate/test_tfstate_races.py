@@ -7,14 +7,14 @@ import json
 import multiprocessing
 import threading
 
-import anyio
+from tests.support.states import stage
 
-from signalbox.core.tfstate import Accepted, Refusal, RefusalCause
+from signalbox.core.tfstate import Accepted, Refusal, RefusalCause, StateKey
 from signalbox.core.views import Principal
 from signalbox.services.tfstate import StateStore, lock_state, read_state, write_state
-from signalbox.tfstate.staging import stage_body
 
 THREADS = 12
+MAIN = StateKey("dev", "main")
 
 
 def lock_json(lock_id: str) -> bytes:
@@ -25,18 +25,6 @@ def body(serial: int, writer: str) -> bytes:
     return json.dumps(
         {"version": 4, "serial": serial, "lineage": "L", "writer": writer, "resources": []}
     ).encode()
-
-
-def staged(store: StateStore, data: bytes, now):
-    """The body staged as the route stages it (the race is about the decision after)."""
-
-    async def pieces():
-        yield data
-
-    async def stage():
-        return await stage_body(store.engine, store.keyring, pieces(), limit=1 << 20, now=now)
-
-    return anyio.run(stage)
 
 
 def race(count: int, attempt) -> list[object]:
@@ -62,8 +50,7 @@ def test_exactly_one_of_many_concurrent_locks_wins(engine, settings, clock):
         lambda i: lock_state(
             store,
             principal=Principal(f"runner-{i}", True),
-            environment="dev",
-            name="main",
+            key=MAIN,
             body=lock_json(f"lock-{i}"),
             now=clock.now(),
         ),
@@ -76,26 +63,27 @@ def test_exactly_one_of_many_concurrent_locks_wins(engine, settings, clock):
 
 def test_exactly_one_of_many_concurrent_writes_of_the_next_serial_wins(engine, settings, clock):
     store = StateStore.from_settings(engine, settings)
+    seed, head = stage(store, body(1, "seed"), clock.now())
     first = write_state(
         store,
         principal=Principal("ci", True),
-        environment="dev",
-        name="main",
-        staged=staged(store, body(1, "seed"), clock.now()),
+        key=MAIN,
+        staged=seed,
+        head=head,
         declared_md5=None,
         lock_id=None,
         now=clock.now(),
     )
     assert isinstance(first, Accepted)
-    bodies = [staged(store, body(2, f"w{i}"), clock.now()) for i in range(THREADS)]
+    bodies = [stage(store, body(2, f"w{i}"), clock.now()) for i in range(THREADS)]
     results = race(
         THREADS,
         lambda i: write_state(
             store,
             principal=Principal("ci", True),
-            environment="dev",
-            name="main",
-            staged=bodies[i],
+            key=MAIN,
+            staged=bodies[i][0],
+            head=bodies[i][1],
             declared_md5=None,
             lock_id=None,
             now=clock.now(),
@@ -103,7 +91,7 @@ def test_exactly_one_of_many_concurrent_writes_of_the_next_serial_wins(engine, s
     )
     winners = [i for i, result in enumerate(results) if isinstance(result, Accepted)]
     assert len(winners) == 1
-    stored = read_state(store, environment="dev", name="main")
+    stored = read_state(store, key=MAIN)
     assert stored is not None
     assert json.loads(b"".join(stored.body))["writer"] == f"w{winners[0]}"
 
@@ -120,8 +108,7 @@ def _lock_in_process(database_url: str, index: int, barrier, answers) -> None:
     result = lock_state(
         store,
         principal=Principal(f"p{index}", True),
-        environment="dev",
-        name="main",
+        key=MAIN,
         body=lock_json(f"lock-{index}"),
         now=FakeClock().now(),
     )

@@ -120,7 +120,7 @@ class TerraformLockRead(BaseModel):
     @classmethod
     def of(cls, lock: TerraformLock) -> TerraformLockRead:
         return cls(
-            state=lock.state,
+            state=lock.key.name,
             owner=lock.owner.name,
             who=lock.info.who,
             operation=lock.info.operation,

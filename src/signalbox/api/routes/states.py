@@ -9,65 +9,61 @@ POST /api/states/{environment}/{state}/restore     {"serial": N} (admin, under a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models.states import (
+    RestoreCreate,
+    RestoreRead,
+    StateChangeRead,
+    VersionListRead,
+    VersionRead,
+)
 from signalbox.api.routes.tfstate import state_store
 from signalbox.core.roles import Action
+from signalbox.core.tfstate import StateKey
 from signalbox.services.tfstate import (
     StateStore,
     VersionInfo,
+    list_state_versions,
     list_versions,
     restore_version,
     show_version,
 )
 from signalbox.services.tokens import Caller
 
-__all__ = ["router", "version_read"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/states", tags=["terraform state"])
 
 
-class RestoreCreate(BaseModel):
-    serial: int = Field(ge=0, description="The serial whose content becomes the newest version.")
-
-
-def version_read(version: VersionInfo) -> dict[str, Any]:
-    body = asdict(version)
-    body["at"] = version.at.isoformat()
-    return body
-
-
 def _versions_read(
     context: Server, environment: str, versions: Sequence[VersionInfo]
-) -> dict[str, Any]:
-    return {
-        "environment": environment,
-        "timezone": context.timezone(environment),
-        "versions": [version_read(v) for v in versions],
-    }
+) -> VersionListRead:
+    return VersionListRead(
+        environment=environment,
+        timezone=context.timezone(environment),
+        versions=[VersionRead.of(version) for version in versions],
+    )
 
 
-@router.get("/{environment}")
+@router.get("/{environment}", response_model=VersionListRead)
 def environment_versions(
     environment: str,
     limit: int = Query(50, ge=1, le=1000),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
-) -> dict[str, Any]:
+) -> VersionListRead:
     caller.require(Action.READ_STATE, context.configured(environment))
     versions = list_versions(store, environment=environment, limit=limit)
     return _versions_read(context, environment, versions)
 
 
-@router.get("/{environment}/{state}")
+@router.get("/{environment}/{state}", response_model=VersionListRead)
 def state_versions(
     environment: str,
     state: str,
@@ -75,13 +71,13 @@ def state_versions(
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
-) -> dict[str, Any]:
+) -> VersionListRead:
     caller.require(Action.READ_STATE, context.configured(environment))
-    versions = list_versions(store, environment=environment, name=state, limit=limit)
+    versions = list_state_versions(store, key=StateKey(environment, state), limit=limit)
     return _versions_read(context, environment, versions)
 
 
-@router.get("/{environment}/{state}/show")
+@router.get("/{environment}/{state}/show", response_model=StateChangeRead)
 async def show(
     environment: str,
     state: str,
@@ -89,22 +85,14 @@ async def show(
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
-) -> dict[str, Any]:
+) -> StateChangeRead:
     caller.require(Action.READ_STATE, context.configured(environment))
-    change = await run_in_threadpool(
-        lambda: show_version(store, environment=environment, name=state, serial=serial)
-    )
-    return {
-        "version": version_read(change.version),
-        "previous": version_read(change.previous) if change.previous else None,
-        "added": list(change.added),
-        "removed": list(change.removed),
-        "timezone": change.timezone,
-        "note": change.note,
-    }
+    key = StateKey(environment, state)
+    change = await run_in_threadpool(lambda: show_version(store, key=key, serial=serial))
+    return StateChangeRead.of(change)
 
 
-@router.post("/{environment}/{state}/restore")
+@router.post("/{environment}/{state}/restore", response_model=RestoreRead)
 async def restore(
     environment: str,
     state: str,
@@ -112,16 +100,15 @@ async def restore(
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
-) -> dict[str, Any]:
+) -> RestoreRead:
     caller.require(Action.RESTORE_STATE, context.configured(environment))
     version = await run_in_threadpool(
         lambda: restore_version(
             store,
             principal=caller.principal,
-            environment=environment,
-            name=state,
+            key=StateKey(environment, state),
             serial=body.serial,
             now=context.now(),
         )
     )
-    return {"version": version_read(version)}
+    return RestoreRead(version=VersionRead.of(version))

@@ -14,6 +14,7 @@ HTTP Basic auth with the token as the password (``api.auth``).
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -23,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.problems import problem_response
+from signalbox.api.state_upload import BodyReceiver, decode_content_md5
 from signalbox.core.errors import (
     PayloadTooLarge,
     StateBodyInvalid,
@@ -31,20 +33,24 @@ from signalbox.core.errors import (
     UnknownEnvironment,
 )
 from signalbox.core.roles import Action
-from signalbox.core.tfstate import Accepted, Refusal, RefusalCause
+from signalbox.core.tfstate import (
+    Accepted,
+    Refusal,
+    RefusalCause,
+    StateKey,
+    validate_state_name,
+)
 from signalbox.services.tfstate import (
     StateStore,
     delete_state,
     lock_state,
     prune_state,
     read_state,
+    stage_upload,
     unlock_state,
-    validate_state_name,
     write_state,
 )
 from signalbox.services.tokens import Caller
-from signalbox.tfstate.staging import stage_body
-from signalbox.tfstate.upload import decode_content_md5
 
 __all__ = ["MAX_LOCK_BODY", "router"]
 
@@ -54,6 +60,41 @@ MAX_LOCK_BODY = 64 * 1024
 _PATH = "/tf/{environment}/{state}"
 _BODY_CAUSES = {RefusalCause.CHECKSUM, RefusalCause.NOT_A_STATE}
 _LOCKED_CAUSES = {RefusalCause.HELD, RefusalCause.LOCKED, RefusalCause.LOCK_MISMATCH}
+
+_DONE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Done; the body is empty.",
+        "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
+    }
+}
+"""The answer of an accepted write, delete or UNLOCK: 200 with nothing in it."""
+
+_LOCK_JSON = {
+    "type": "object",
+    "description": "Terraform's 7-field lock info; ID and Info say who holds what.",
+    "properties": {
+        field: {"type": "string"}
+        for field in ("ID", "Operation", "Info", "Who", "Version", "Created", "Path")
+    },
+}
+_LOCKED: dict[int | str, dict[str, Any]] = {
+    **_DONE,
+    423: {
+        "description": "Refused: the lock JSON of what stands in the way.",
+        "content": {"application/json": {"schema": _LOCK_JSON}},
+    },
+}
+_STATE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The newest state body, as Terraform wrote it (streamed).",
+        "headers": {
+            "Content-MD5": {"schema": {"type": "string"}, "description": "base64 MD5."},
+            "X-Signalbox-Serial": {"schema": {"type": "integer"}},
+        },
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    404: {"description": "The state has no body yet (Terraform starts a new one)."},
+}
 
 
 def state_store(request: Request, context: Server = Depends(server)) -> StateStore:
@@ -96,7 +137,7 @@ async def _small_body(request: Request) -> bytes:
     return bytes(body)
 
 
-@router.get(_PATH)
+@router.get(_PATH, operation_id="get_state", response_class=Response, responses=_STATE)
 def get_state(
     environment: str,
     state: str,
@@ -110,7 +151,7 @@ def get_state(
     except UnknownEnvironment as error:  # a 404 would read as "no state yet" to Terraform
         return problem_response(error, status=400)
     caller.require(Action.READ_STATE, environment)
-    stored = read_state(store, environment=environment, name=state)
+    stored = read_state(store, key=StateKey(environment, state))
     if stored is None:
         return Response(status_code=404)
     headers = {
@@ -121,7 +162,8 @@ def get_state(
     return StreamingResponse(stored.body, media_type="application/json", headers=headers)
 
 
-@router.api_route(_PATH, methods=["POST", "PUT"])
+@router.post(_PATH, operation_id="post_state", response_class=Response, responses=_DONE)
+@router.put(_PATH, operation_id="put_state", response_class=Response, responses=_DONE)
 async def put_state(
     environment: str,
     state: str,
@@ -130,24 +172,20 @@ async def put_state(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> Response:
-    """Store a new version; refused (409/422, nothing stored) when the rules say so."""
+    """Store a new version (POST or PUT); refused (409/422/423, nothing stored) when the
+    rules say so."""
     caller.require(Action.WRITE_STATE, context.configured(environment))
-    validate_state_name(state)
+    key = StateKey(environment, validate_state_name(state))
     declared = decode_content_md5(request.headers.get("content-md5"))
-    staged = await stage_body(
-        store.engine,
-        store.keyring,
-        request.stream(),
-        limit=context.settings.max_state_bytes,
-        now=context.now(),
-    )
+    receiver = BodyReceiver(limit=context.settings.max_state_bytes)
+    staged = await stage_upload(store, receiver.segments(request.stream()), now=context.now())
     decision = await run_in_threadpool(
         lambda: write_state(
             store,
             principal=caller.principal,
-            environment=environment,
-            name=state,
+            key=key,
             staged=staged,
+            head=receiver.head,
             declared_md5=declared,
             lock_id=request.query_params.get("ID"),
             now=context.now(),
@@ -155,13 +193,11 @@ async def put_state(
     )
     if _accepted(decision).unchanged:
         return Response(status_code=200)
-    prune = BackgroundTask(
-        prune_state, store, environment=environment, name=state, now=context.now()
-    )
+    prune = BackgroundTask(prune_state, store, key=key, now=context.now())
     return Response(status_code=200, background=prune)
 
 
-@router.delete(_PATH)
+@router.delete(_PATH, operation_id="delete_state", response_class=Response, responses=_DONE)
 def delete(
     environment: str,
     state: str,
@@ -175,8 +211,7 @@ def delete(
     decision = delete_state(
         store,
         principal=caller.principal,
-        environment=environment,
-        name=state,
+        key=StateKey(environment, state),
         lock_id=request.query_params.get("ID"),
         now=context.now(),
     )
@@ -184,8 +219,10 @@ def delete(
     return Response(status_code=200)
 
 
-@router.api_route(_PATH, methods=["LOCK"])
-@router.post(_PATH + "/lock")
+@router.api_route(
+    _PATH, methods=["LOCK"], operation_id="lock_state", response_class=Response, responses=_LOCKED
+)
+@router.post(_PATH + "/lock", operation_id="post_lock", response_class=Response, responses=_LOCKED)
 async def lock(
     environment: str,
     state: str,
@@ -194,15 +231,15 @@ async def lock(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> Response:
-    """Take the Terraform lock; 423 with the holder's lock JSON when refused."""
+    """Take the Terraform lock (LOCK, or POST on ``/lock``); 423 with the holder's lock JSON
+    when refused."""
     caller.require(Action.WRITE_STATE, context.configured(environment))
     body = await _small_body(request)
     decision = await run_in_threadpool(
         lambda: lock_state(
             store,
             principal=caller.principal,
-            environment=environment,
-            name=state,
+            key=StateKey(environment, state),
             body=body,
             now=context.now(),
         )
@@ -213,8 +250,12 @@ async def lock(
     return Response(decision.lock_body.to_json(), status_code=423, media_type="application/json")
 
 
-@router.api_route(_PATH, methods=["UNLOCK"])
-@router.delete(_PATH + "/lock")
+@router.api_route(
+    _PATH, methods=["UNLOCK"], operation_id="unlock_state", response_class=Response, responses=_DONE
+)
+@router.delete(
+    _PATH + "/lock", operation_id="delete_lock", response_class=Response, responses=_DONE
+)
 async def unlock(
     environment: str,
     state: str,
@@ -223,7 +264,8 @@ async def unlock(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> Response:
-    """Release the lock (the owner with its lock JSON; the owner or an admin with none)."""
+    """Release the lock (UNLOCK, or DELETE on ``/lock``): the owner with its lock JSON; the
+    owner or an admin with none (``terraform force-unlock``)."""
     caller.require(Action.WRITE_STATE, context.configured(environment))
     body = await _small_body(request)
     is_admin = caller.may(Action.FORCE_RELEASE, environment)
@@ -232,8 +274,7 @@ async def unlock(
             store,
             principal=caller.principal,
             is_admin=is_admin,
-            environment=environment,
-            name=state,
+            key=StateKey(environment, state),
             body=body,
             now=context.now(),
         )

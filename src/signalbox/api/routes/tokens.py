@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
-from signalbox.api.schemas import TokenCreate, token_read
+from signalbox.api.models.tokens import TokenCreate, TokenListRead, TokenRead, TokenSecretRead
 from signalbox.core.roles import Action
 from signalbox.services import tokens
 from signalbox.services.tokens import Caller
@@ -16,10 +14,10 @@ from signalbox.services.tokens import Caller
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=TokenSecretRead)
 def create(
     body: TokenCreate, caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> dict[str, Any]:
+) -> TokenSecretRead:
     caller.require(Action.MANAGE_TOKENS, None)
     secret, info = tokens.create_token(
         context.engine,
@@ -29,23 +27,23 @@ def create(
         created_by=caller.principal.name,
         now=context.now(),
     )
-    return {"token": secret, **token_read(info)}
+    return TokenSecretRead.created(secret, info)
 
 
-@router.get("")
+@router.get("", response_model=TokenListRead)
 def list_all(
     caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> dict[str, Any]:
+) -> TokenListRead:
     caller.require(Action.MANAGE_TOKENS, None)
-    return {"tokens": [token_read(info) for info in tokens.list_tokens(context.engine)]}
+    return TokenListRead(tokens=[TokenRead.of(info) for info in tokens.list_tokens(context.engine)])
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=TokenRead)
 def revoke(
     name: str, caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> dict[str, Any]:
+) -> TokenRead:
     caller.require(Action.MANAGE_TOKENS, None)
     info = tokens.revoke_token(
         context.engine, name=name, revoked_by=caller.principal.name, now=context.now()
     )
-    return token_read(info)
+    return TokenRead.of(info)

@@ -1,5 +1,6 @@
-"""Pure rules of the Terraform state backend: lock info, decisions, refusals, state heads
-and diffs, and the out-of-band hold. No I/O, no clock: ``now`` is an argument."""
+"""Pure rules of the Terraform state backend: the state key, lock info, decisions, refusals,
+state heads and diffs, body segments, and the out-of-band hold. No I/O, no clock: ``now`` is
+an argument."""
 
 from signalbox.core.tfstate.decisions import (
     decide_delete,
@@ -15,32 +16,33 @@ from signalbox.core.tfstate.model import (
     Refusal,
     RefusalCause,
     StateHead,
+    StateKey,
     TerraformLock,
     WriteRequest,
+    validate_state_name,
 )
-from signalbox.core.tfstate.out_of_band import (
-    AutomaticHold,
-    automatic_hold,
-    automatic_hold_message,
-)
+from signalbox.core.tfstate.out_of_band import AutomaticHold, automatic_hold
+from signalbox.core.tfstate.segments import SEGMENT_SIZE, Segment
 from signalbox.core.tfstate.statediff import StateDiff, diff_states, resource_addresses
 from signalbox.core.tfstate.statehead import StateHeadScanner, read_state_head, rewrite_serial
 
 __all__ = [
     "READ_ONLY_OPERATIONS",
+    "SEGMENT_SIZE",
     "Accepted",
     "AutomaticHold",
     "EnvironmentFacts",
     "LockInfo",
     "Refusal",
     "RefusalCause",
+    "Segment",
     "StateDiff",
     "StateHead",
     "StateHeadScanner",
+    "StateKey",
     "TerraformLock",
     "WriteRequest",
     "automatic_hold",
-    "automatic_hold_message",
     "decide_delete",
     "decide_lock",
     "decide_unlock",
@@ -51,4 +53,5 @@ __all__ = [
     "read_state_head",
     "resource_addresses",
     "rewrite_serial",
+    "validate_state_name",
 ]

@@ -41,6 +41,7 @@ from signalbox.core.tfstate.model import (
     Refusal,
     RefusalCause,
     StateHead,
+    StateKey,
     TerraformLock,
     WriteRequest,
 )
@@ -77,25 +78,25 @@ def decide_lock(
     requester: Principal,
     current: TerraformLock | None,
     facts: EnvironmentFacts,
-    path: str,
+    key: StateKey,
     now: datetime,
 ) -> Accepted | Refusal:
-    """May ``requester`` take the Terraform lock of the state at ``path``? (see module doc)"""
+    """May ``requester`` take the Terraform lock of the state ``key``? (see module doc)"""
     tz = facts.timezone
     if current is not None:
         if current.info.id == request.id and current.owner.name == requester.name:
             return Accepted(unchanged=True)
-        return locked_refusal(current, path=path, now=now, tz=tz)
+        return locked_refusal(current, key=key, now=now, tz=tz)
     other = _held_by_other(facts, requester, now)
     if other is not None:
-        return held_refusal(other, path=path, now=now, tz=tz)
+        return held_refusal(other, key=key, now=now, tz=tz)
     if request.read_only:
         return Accepted()
     if facts.frozen and live_hold(facts.hold, now) is None:
-        return frozen_refusal(facts.name, facts.frozen_reason, path=path)
+        return frozen_refusal(facts.frozen_reason, key=key)
     for window in facts.reservations:
         if window.starts <= now < window.ends:
-            return reserved_refusal(window, path=path, now=now, tz=tz)
+            return reserved_refusal(window, key=key, now=now, tz=tz)
     return Accepted()
 
 
@@ -178,10 +179,10 @@ def decide_write(
     facts: EnvironmentFacts,
     stored: StateHead | None,
     stored_md5: bytes | None,
-    path: str,
+    key: StateKey,
     now: datetime,
 ) -> Accepted | Refusal:
-    """May this body replace the stored state at ``path``? (see module doc)"""
+    """May this body replace the stored state ``key``? (see module doc)"""
     if request.declared_md5 is not None and request.declared_md5 != request.actual_md5:
         return Refusal(
             RefusalCause.CHECKSUM,
@@ -199,7 +200,7 @@ def decide_write(
         return refusal
     other = _held_by_other(facts, request.writer, now)
     if other is not None and not _in_flight(current_lock, request, other):
-        return held_refusal(other, path=path, now=now, tz=facts.timezone)
+        return held_refusal(other, key=key, now=now, tz=facts.timezone)
     history = _history_refusal(request.head, request.actual_md5, stored, stored_md5)
     if history is not None:
         return history
@@ -212,7 +213,7 @@ def decide_delete(
     lock_id: str | None,
     current_lock: TerraformLock | None,
     facts: EnvironmentFacts,
-    path: str,
+    key: StateKey,
     now: datetime,
 ) -> Accepted | Refusal:
     """May ``deleter`` delete the state? The lock and hold rules of a write apply."""
@@ -221,7 +222,7 @@ def decide_delete(
         return refusal
     other = _held_by_other(facts, deleter, now)
     if other is not None:
-        return held_refusal(other, path=path, now=now, tz=facts.timezone)
+        return held_refusal(other, key=key, now=now, tz=facts.timezone)
     return Accepted(fencing_token=_own_token(facts, deleter, now))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
+from typing import NamedTuple
 
+from signalbox.core.errors import InvalidInput
 from signalbox.core.tfstate.lockinfo import LockInfo
 from signalbox.core.views import HoldView, Principal, ReservationView
 
@@ -15,17 +18,44 @@ __all__ = [
     "Refusal",
     "RefusalCause",
     "StateHead",
+    "StateKey",
     "TerraformLock",
     "WriteRequest",
+    "validate_state_name",
 ]
+
+_STATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class StateKey(NamedTuple):
+    """Which Terraform state: its environment and its name there (``/tf/{environment}/{name}``).
+
+    States are identified by this pair everywhere; ``label`` (``dev/network``) is only for
+    what people read."""
+
+    environment: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.environment}/{self.name}"
+
+
+def validate_state_name(name: str) -> str:
+    """``name`` when it can name a state; InvalidInput saying what a name may hold."""
+    if not _STATE_NAME.match(name or ""):
+        raise InvalidInput(
+            f"{name!r} is not a state name.",
+            hint="Use letters, digits, '.', '_' and '-' (up to 128), e.g. network or app.",
+        )
+    return name
 
 
 @dataclass(frozen=True, slots=True)
 class TerraformLock:
     """A Terraform lock that signalbox granted and stores for one state."""
 
-    environment: str
-    state: str
+    key: StateKey
     info: LockInfo
     owner: Principal
     created: datetime

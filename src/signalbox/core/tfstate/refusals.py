@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from signalbox.core.tfstate.lockinfo import LockInfo
-from signalbox.core.tfstate.model import Refusal, RefusalCause, TerraformLock
+from signalbox.core.tfstate.model import Refusal, RefusalCause, StateKey, TerraformLock
 from signalbox.core.views import HoldKind, HoldView, ReservationView
 
 __all__ = [
@@ -38,7 +38,7 @@ def _zone(moment: datetime, tz: tzinfo) -> str:
 
 
 def _signalbox_lock(
-    short: str, sentence: str, *, operation: str, who: str, path: str, created: str = ""
+    short: str, sentence: str, *, operation: str, who: str, key: StateKey, created: str = ""
 ) -> LockInfo:
     """The lock JSON of a refusal signalbox itself stands behind (hold, window, freeze):
     ``short`` in ID (all Terraform 1.0.3 prints), the whole ``sentence`` in Info."""
@@ -49,11 +49,11 @@ def _signalbox_lock(
         who=who,
         version=SIGNALBOX_VERSION_TAG,
         created=created,
-        path=path,
+        path=key.label,
     )
 
 
-def held_refusal(hold: HoldView, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
+def held_refusal(hold: HoldView, *, key: StateKey, now: datetime, tz: tzinfo) -> Refusal:
     """The environment is held by someone else (a work hold, or another CI job's deploy)."""
     env, owner = hold.environment, hold.owner.name
     until = clock(hold.until, now=now, tz=tz)
@@ -67,12 +67,12 @@ def held_refusal(hold: HoldView, *, path: str, now: datetime, tz: tzinfo) -> Ref
     operation = f"signalbox {hold.kind.value} hold"
     created = hold.since.isoformat()
     body = _signalbox_lock(
-        short, sentence, operation=operation, who=owner, path=path, created=created
+        short, sentence, operation=operation, who=owner, key=key, created=created
     )
     return Refusal(RefusalCause.HELD, sentence, whom=owner, until=hold.until, lock_body=body)
 
 
-def locked_refusal(lock: TerraformLock, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
+def locked_refusal(lock: TerraformLock, *, key: StateKey, now: datetime, tz: tzinfo) -> Refusal:
     """Another Terraform run holds the state's lock."""
     owner, info = lock.owner.name, lock.info
     since = clock(lock.created, now=now, tz=tz)
@@ -82,7 +82,7 @@ def locked_refusal(lock: TerraformLock, *, path: str, now: datetime, tz: tzinfo)
         f"terraform force-unlock by {owner} or an admin"
     )
     sentence = (
-        f"{path} is locked by {owner} ({info.who or 'unknown host'}) for {operation} since "
+        f"{key.label} is locked by {owner} ({info.who or 'unknown host'}) for {operation} since "
         f"{since} {_zone(lock.created, tz)}. Wait for it to finish; if it died, {owner} or an "
         f"admin can run `terraform force-unlock {info.id}`."
     )
@@ -93,12 +93,14 @@ def locked_refusal(lock: TerraformLock, *, path: str, now: datetime, tz: tzinfo)
         who=info.who or owner,
         version=info.version,
         created=info.created,
-        path=info.path or path,
+        path=info.path or key.label,
     )
     return Refusal(RefusalCause.LOCKED, sentence, whom=owner, lock_body=body)
 
 
-def reserved_refusal(window: ReservationView, *, path: str, now: datetime, tz: tzinfo) -> Refusal:
+def reserved_refusal(
+    window: ReservationView, *, key: StateKey, now: datetime, tz: tzinfo
+) -> Refusal:
     """An apply inside a reservation or freeze window; plans still run."""
     env, owner = window.environment, window.owner
     starts, ends = clock(window.starts, now=now, tz=tz), clock(window.ends, now=now, tz=tz)
@@ -110,20 +112,18 @@ def reserved_refusal(window: ReservationView, *, path: str, now: datetime, tz: t
     )
     operation, created = f"signalbox {window.kind}", window.starts.isoformat()
     body = _signalbox_lock(
-        short, sentence, operation=operation, who=owner, path=path, created=created
+        short, sentence, operation=operation, who=owner, key=key, created=created
     )
     return Refusal(RefusalCause.RESERVED, sentence, whom=owner, until=window.ends, lock_body=body)
 
 
-def frozen_refusal(environment: str, reason: str, *, path: str) -> Refusal:
+def frozen_refusal(reason: str, *, key: StateKey) -> Refusal:
     """An apply while an incident freezes the environment, by someone who does not hold it."""
-    why = reason or "an open incident"
+    environment, why = key.environment, reason or "an open incident"
     short = f"frozen: {why} - only the incident's hotfix deploy may apply"
     sentence = (
         f"{environment} is frozen by {why}: only the hotfix deploy that holds {environment} "
         f"may apply. Follow the incident, or deploy through `signalbox gate --hotfix`."
     )
-    body = _signalbox_lock(
-        short, sentence, operation="signalbox freeze", who="signalbox", path=path
-    )
+    body = _signalbox_lock(short, sentence, operation="signalbox freeze", who="signalbox", key=key)
     return Refusal(RefusalCause.FROZEN, sentence, lock_body=body)

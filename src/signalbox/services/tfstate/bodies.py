@@ -1,31 +1,35 @@
 """Reading, writing and deleting a state's body (Terraform's GET, POST/PUT and DELETE).
 
-A write is decided by ``core.tfstate.decide_write`` with the environment row locked; an
-accepted one becomes a new version, old versions beyond the retention lose their bodies, and
-a person's write on a free environment places the automatic hold (the out-of-band rule).
+A body to write is first staged while it streams in (``stage_upload``); the write is then
+decided by ``core.tfstate.decide_write`` with the environment row locked; an accepted one
+becomes a new version, old versions beyond the retention lose their bodies, and a person's
+write on a free environment places the automatic hold (the out-of-band rule).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 
 from signalbox.core.errors import UnknownState
+from signalbox.core.events import StateDeleted, StateOutOfBand, StatePruned, StateWritten
 from signalbox.core.holds import Granted, HoldRequest
 from signalbox.core.tfstate import (
     Accepted,
     EnvironmentFacts,
     Refusal,
+    Segment,
     StateHead,
+    StateKey,
     WriteRequest,
     automatic_hold,
-    automatic_hold_message,
     decide_delete,
     decide_write,
     live_hold,
+    validate_state_name,
 )
 from signalbox.core.views import HoldKind, Principal
-from signalbox.services.events import record_event
+from signalbox.services.events import emit
 from signalbox.services.holds import acquire_hold_in
 from signalbox.services.tfstate.store import (
     StateStore,
@@ -34,19 +38,25 @@ from signalbox.services.tfstate.store import (
     load_facts,
     open_state,
     record_refusal,
-    validate_state_name,
 )
 from signalbox.storage.repositories.tfstate import (
     TfStateRepository,
     read_segments,
     terraform_lock,
 )
+from signalbox.storage.state_crypto import unseal
+from signalbox.storage.state_staging import StagedBody, stage_segments
 from signalbox.storage.tfstate_tables import TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
-from signalbox.tfstate.crypto import unseal
-from signalbox.tfstate.staging import StagedBody
 
-__all__ = ["delete_state", "prune_state", "read_state", "write_state"]
+__all__ = [
+    "StagedBody",
+    "delete_state",
+    "prune_state",
+    "read_state",
+    "stage_upload",
+    "write_state",
+]
 
 READ_BATCH = 4
 """Segments (1 MiB each) read per short database read while a state is sent."""
@@ -54,12 +64,13 @@ ABANDONED_AFTER = timedelta(hours=1)
 """A staged body that no version points at after this long is dropped."""
 
 
-def read_state(store: StateStore, *, environment: str, name: str) -> StoredState | None:
-    """The newest body of ``environment``/``name``; None when there is none (or deleted)."""
+def read_state(store: StateStore, *, key: StateKey) -> StoredState | None:
+    """The newest body of the state ``key``; None when there is none (or deleted)."""
+    validate_state_name(key.name)
     with UnitOfWork(store.engine, read_only=True) as uow:
-        uow.environments.get(environment)
+        uow.environments.get(key.environment)
         repo = TfStateRepository(uow.session)
-        state = repo.state(environment, validate_state_name(name))
+        state = repo.state(key)
         head = repo.head(state) if state is not None else None
         if head is None or head.deleted:
             return None
@@ -81,24 +92,32 @@ def _stored_head(head: TfStateVersionRow | None) -> tuple[StateHead | None, byte
     return StateHead(head.lineage, head.serial), bytes.fromhex(head.md5)
 
 
+async def stage_upload(
+    store: StateStore, segments: AsyncIterator[Segment], *, now: datetime
+) -> StagedBody:
+    """Store a body that streams in as ``segments`` (sealed under the first key) as a staged
+    blob, before any write is decided; ``write_state`` then keeps it or drops it. Memory
+    stays bounded whatever the size (``storage.state_staging``)."""
+    return await stage_segments(store.engine, store.keyring, segments, now=now)
+
+
 def write_state(
     store: StateStore,
     *,
     principal: Principal,
-    environment: str,
-    name: str,
+    key: StateKey,
     staged: StagedBody,
+    head: StateHead | None,
     declared_md5: bytes | None,
     lock_id: str | None,
     now: datetime,
 ) -> Accepted | Refusal:
-    """Terraform's POST/PUT of a state body, already staged (``tfstate.staging``): an accepted
-    write points a new version at the staged blob, a refused one drops it."""
-    path = f"{environment}/{name}"
-    body = staged.summary
-    request = WriteRequest(principal, lock_id or None, declared_md5, body.md5, body.head)
+    """Terraform's POST/PUT of a state body, already staged (``stage_upload``; ``head`` is
+    the state head read from it, None when it is not a state): an accepted write points a
+    new version at the staged blob, a refused one drops it."""
+    request = WriteRequest(principal, lock_id or None, declared_md5, staged.md5, head)
     with UnitOfWork(store.engine) as uow:
-        env, repo, state = open_state(uow, environment, name, now=now)
+        env, repo, state = open_state(uow, key, now=now)
         lock_row = repo.lock(state)
         facts = load_facts(uow, store.settings, env, now)
         stored, stored_md5 = _stored_head(repo.head(state))
@@ -108,57 +127,47 @@ def write_state(
             facts=facts,
             stored=stored,
             stored_md5=stored_md5,
-            path=path,
+            key=key,
             now=now,
         )
         repo.drop_abandoned_blobs(before=now - ABANDONED_AFTER)
         if isinstance(decision, Refusal) or decision.unchanged:
             repo.delete_blob(staged.blob_id)
         if isinstance(decision, Refusal):
-            return record_refusal(
-                uow,
-                decision,
-                who=principal,
-                what="write",
-                path=path,
-                environment=environment,
-                now=now,
-            )
+            return record_refusal(uow, decision, who=principal, what="write", key=key, now=now)
         if not decision.unchanged:
-            version = _new_version(state.id, staged, principal, facts, decision, now)
+            version = _new_version(state.id, staged, head, principal, facts, decision, now)
             repo.add_version(version)
             repo.finish_blob(staged.blob_id)
-            _place_automatic_hold(
-                uow, store, version, facts, principal=principal, state=name, now=now
-            )
-            _record_write(uow, version, principal, path, now)
+            _place_automatic_hold(uow, store, version, facts, principal=principal, key=key, now=now)
+            _record_write(uow, version, principal, key, now)
         return decision
 
 
 def _new_version(
     state_id: int,
     staged: StagedBody,
+    head: StateHead | None,
     principal: Principal,
     facts: EnvironmentFacts,
     decision: Accepted,
     now: datetime,
 ) -> TfStateVersionRow:
-    body = staged.summary
-    assert body.head is not None, "an accepted write is a state"
+    assert head is not None, "an accepted write is a state"
     own = live_hold(facts.hold, now)
     if own is not None and own.owner.name != principal.name:
         own = None  # a run that locked before someone else's hold: not under any hold
     return TfStateVersionRow(
         state_id=state_id,
-        serial=body.head.serial,
-        lineage=body.head.lineage,
-        md5=body.md5.hex(),
-        size=body.size,
+        serial=head.serial,
+        lineage=head.lineage,
+        md5=staged.md5.hex(),
+        size=staged.size,
         author=principal.name,
         author_is_ci=principal.is_ci,
         at=now,
         deleted=False,
-        segments=body.segments,
+        segments=staged.segments,
         blob_id=staged.blob_id,
         key_id=staged.envelope.key_id,
         stream_id=staged.envelope.stream_id,
@@ -168,26 +177,19 @@ def _new_version(
 
 
 def _record_write(
-    uow: UnitOfWork, version: TfStateVersionRow, principal: Principal, path: str, now: datetime
+    uow: UnitOfWork, version: TfStateVersionRow, principal: Principal, key: StateKey, now: datetime
 ) -> None:
-    record_event(
-        uow,
-        environment=path.split("/", 1)[0],
-        actor=principal.name,
-        kind="state.written",
-        message=f"{principal.name} wrote {path} serial {version.serial} ({version.size} bytes).",
-        now=now,
+    written = StateWritten(
+        state=key.name,
+        serial=version.serial,
+        lineage=version.lineage,
+        md5=version.md5,
+        size=version.size,
+        is_ci=principal.is_ci,
+        fencing_token=version.fencing_token,
         deploy_id=version.deploy_id,
-        data={
-            "state": path,
-            "serial": version.serial,
-            "lineage": version.lineage,
-            "md5": version.md5,
-            "size": version.size,
-            "is_ci": principal.is_ci,
-            "fencing_token": version.fencing_token,
-        },
     )
+    emit(uow, written, environment=key.environment, actor=principal.name, now=now)
 
 
 def _place_automatic_hold(
@@ -197,16 +199,11 @@ def _place_automatic_hold(
     facts: EnvironmentFacts,
     *,
     principal: Principal,
-    state: str,
+    key: StateKey,
     now: datetime,
 ) -> None:
     placed = automatic_hold(
-        environment=facts.name,
-        state=state,
-        writer=principal,
-        hold=facts.hold,
-        duration=store.auto_hold,
-        now=now,
+        key=key, writer=principal, hold=facts.hold, duration=store.auto_hold, now=now
     )
     if placed is None:
         return
@@ -215,46 +212,30 @@ def _place_automatic_hold(
     if not isinstance(granted, Granted):
         return
     version.fencing_token = granted.hold.fencing_token
-    record_event(
-        uow,
-        environment=facts.name,
-        actor=principal.name,
-        kind="state.out-of-band",
-        message=automatic_hold_message(
-            facts.name, principal.name, granted.hold.until, now=now, tz=facts.timezone
-        ),
-        now=now,
-        data={
-            "state": f"{facts.name}/{state}",
-            "serial": version.serial,
-            "until": granted.hold.until.isoformat(),
-            "fencing_token": granted.hold.fencing_token,
-        },
+    out_of_band = StateOutOfBand(
+        state=key.name,
+        serial=version.serial,
+        until=granted.hold.until,
+        fencing_token=granted.hold.fencing_token,
     )
+    emit(uow, out_of_band, environment=key.environment, actor=principal.name, now=now)
 
 
-def prune_state(store: StateStore, *, environment: str, name: str, now: datetime) -> list[int]:
+def prune_state(store: StateStore, *, key: StateKey, now: datetime) -> list[int]:
     """Drop the bodies of the versions beyond ``state_retention`` (never the newest); run
     after an accepted write has been answered. Returns the serials pruned."""
+    validate_state_name(key.name)
     with UnitOfWork(store.engine) as uow:
-        uow.lock_environment(environment)
+        uow.lock_environment(key.environment)
         repo = TfStateRepository(uow.session)
-        state = repo.state(environment, validate_state_name(name))
+        state = repo.state(key)
         if state is None:
             return []
-        pruned = repo.prune(state, keep=store.settings.state_retention, now=now)
+        kept = store.settings.state_retention
+        pruned = repo.prune(state, keep=kept, now=now)
         if pruned:
-            record_event(
-                uow,
-                environment=environment,
-                actor="signalbox",
-                kind="state.pruned",
-                message=f"Kept the newest {store.settings.state_retention} versions of "
-                f"{environment}/{name}; the bodies of serials "
-                f"{', '.join(map(str, sorted(pruned)))} were pruned.",
-                now=now,
-                data={"state": f"{environment}/{name}", "serials": pruned},
-            )
+            event = StatePruned(state=key.name, serials=tuple(sorted(pruned)), kept=kept)
+            emit(uow, event, environment=key.environment, actor="signalbox", now=now)
         return pruned
 
 
@@ -262,20 +243,18 @@ def delete_state(
     store: StateStore,
     *,
     principal: Principal,
-    environment: str,
-    name: str,
+    key: StateKey,
     lock_id: str | None,
     now: datetime,
 ) -> Accepted | Refusal:
     """Terraform's DELETE: a deletion version is written; the history stays."""
-    path = f"{environment}/{name}"
     with UnitOfWork(store.engine) as uow:
-        env, repo, state = open_state(uow, environment, name, now=now)
+        env, repo, state = open_state(uow, key, now=now)
         head = repo.head(state)
         if head is None or head.deleted:
             raise UnknownState(
-                f"There is no state {path} to delete.",
-                hint=f"List the states with `signalbox state versions {environment}`.",
+                f"There is no state {key.label} to delete.",
+                hint=f"List the states with `signalbox state versions {key.environment}`.",
             )
         lock_row = repo.lock(state)
         decision = decide_delete(
@@ -283,30 +262,14 @@ def delete_state(
             lock_id=lock_id or None,
             current_lock=terraform_lock(lock_row, state) if lock_row else None,
             facts=load_facts(uow, store.settings, env, now),
-            path=path,
+            key=key,
             now=now,
         )
         if isinstance(decision, Refusal):
-            return record_refusal(
-                uow,
-                decision,
-                who=principal,
-                what="delete",
-                path=path,
-                environment=environment,
-                now=now,
-            )
-        tombstone = _tombstone(head, principal, decision, now)
-        repo.add_version(tombstone)
-        record_event(
-            uow,
-            environment=environment,
-            actor=principal.name,
-            kind="state.deleted",
-            message=f"{principal.name} deleted {path} (its versions are kept).",
-            now=now,
-            data={"state": path, "serial": head.serial},
-        )
+            return record_refusal(uow, decision, who=principal, what="delete", key=key, now=now)
+        repo.add_version(_tombstone(head, principal, decision, now))
+        deleted = StateDeleted(state=key.name, serial=head.serial)
+        emit(uow, deleted, environment=key.environment, actor=principal.name, now=now)
         return decision
 
 

@@ -15,30 +15,33 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from signalbox.core.errors import InvalidInput, NotHolder, StateRefused, UnknownState
+from signalbox.core.events import StateKeysRotated, StateRestored
 from signalbox.core.tfstate import (
+    StateKey,
     diff_states,
     live_hold,
     resource_addresses,
     rewrite_serial,
+    validate_state_name,
 )
 from signalbox.core.views import Principal
-from signalbox.services.events import record_event
+from signalbox.services.events import emit
 from signalbox.services.tfstate.store import (
     StateStore,
     envelope_of,
     load_facts,
     open_state,
     store_body,
-    validate_state_name,
 )
-from signalbox.storage.repositories.tfstate import TfStateRepository
+from signalbox.storage.repositories.tfstate import TfStateRepository, state_key
+from signalbox.storage.state_crypto import seal_segment, unseal
 from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
-from signalbox.tfstate.crypto import seal_segment, unseal
 
 __all__ = [
     "StateChange",
     "VersionInfo",
+    "list_state_versions",
     "list_versions",
     "restore_version",
     "rotate_keys",
@@ -48,10 +51,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
-    """One version of a state, without its body."""
+    """One version of the state ``key``, without its body."""
 
-    environment: str
-    state: str
+    key: StateKey
     serial: int
     lineage: str
     md5: str
@@ -69,8 +71,7 @@ class VersionInfo:
     @classmethod
     def of(cls, row: TfStateVersionRow, state: TfStateRow) -> VersionInfo:
         return cls(
-            state.environment,
-            state.name,
+            state_key(state),
             row.serial,
             row.lineage,
             row.md5,
@@ -99,30 +100,35 @@ class StateChange:
     note: str = ""
 
 
-def list_versions(
-    store: StateStore, *, environment: str, name: str | None = None, limit: int = 50
-) -> list[VersionInfo]:
-    """Newest first, of one state or of every state of the environment."""
+def list_versions(store: StateStore, *, environment: str, limit: int = 50) -> list[VersionInfo]:
+    """The versions of every state of ``environment``, by state name, each newest first."""
     with UnitOfWork(store.engine, read_only=True) as uow:
         uow.environments.get(environment)
         repo = TfStateRepository(uow.session)
-        states = repo.states(environment)
-        if name is not None:
-            states = [state for state in states if state.name == validate_state_name(name)]
-            if not states:
-                raise _unknown(environment, name)
         return [
             VersionInfo.of(row, state)
-            for state in states
+            for state in repo.states(environment)
             for row in repo.versions(state, limit=limit)
         ]
 
 
-def _unknown(environment: str, name: str, serial: int | None = None) -> UnknownState:
+def list_state_versions(store: StateStore, *, key: StateKey, limit: int = 50) -> list[VersionInfo]:
+    """The versions of the state ``key``, newest first; UnknownState when it has none."""
+    validate_state_name(key.name)
+    with UnitOfWork(store.engine, read_only=True) as uow:
+        uow.environments.get(key.environment)
+        repo = TfStateRepository(uow.session)
+        state = repo.state(key)
+        if state is None:
+            raise _unknown(key)
+        return [VersionInfo.of(row, state) for row in repo.versions(state, limit=limit)]
+
+
+def _unknown(key: StateKey, serial: int | None = None) -> UnknownState:
     what = f"serial {serial} of " if serial is not None else ""
     return UnknownState(
-        f"There is no {what}state {environment}/{name}.",
-        hint=f"List them with `signalbox state versions {environment}`.",
+        f"There is no {what}state {key.label}.",
+        hint=f"List them with `signalbox state versions {key.environment}`.",
     )
 
 
@@ -141,19 +147,19 @@ def _addresses(
     return resource_addresses(b"".join(_body(store, repo, row)))
 
 
-def show_version(
-    store: StateStore, *, environment: str, name: str, serial: int | None = None
-) -> StateChange:
-    """What a version (default: the newest) changed since the version before it."""
+def show_version(store: StateStore, *, key: StateKey, serial: int | None = None) -> StateChange:
+    """What a version of the state ``key`` (default: the newest) changed since the version
+    before it."""
+    validate_state_name(key.name)
     with UnitOfWork(store.engine, read_only=True) as uow:
-        env = uow.environments.get(environment)
+        env = uow.environments.get(key.environment)
         repo = TfStateRepository(uow.session)
-        state = repo.state(environment, validate_state_name(name))
+        state = repo.state(key)
         if state is None:
-            raise _unknown(environment, name)
+            raise _unknown(key)
         row = repo.head(state) if serial is None else repo.by_serial(state, serial)
         if row is None:
-            raise _unknown(environment, name, serial)
+            raise _unknown(key, serial)
         previous = repo.before(row)
         if row.pruned_at is not None or (previous is not None and previous.pruned_at):
             note = "an older body was pruned (state_retention); the change cannot be shown"
@@ -180,20 +186,21 @@ def restore_version(
     store: StateStore,
     *,
     principal: Principal,
-    environment: str,
-    name: str,
+    key: StateKey,
     serial: int,
     now: datetime,
 ) -> VersionInfo:
-    """Write version ``serial``'s content as the newest version (the caller holds the env)."""
-    path = f"{environment}/{name}"
+    """Write version ``serial``'s content as the newest version of the state ``key`` (the
+    caller holds its environment)."""
+    environment = key.environment
     with UnitOfWork(store.engine) as uow:
-        env, repo, state = open_state(uow, environment, name, now=now)
+        env, repo, state = open_state(uow, key, now=now)
         hold = live_hold(load_facts(uow, store.settings, env, now).hold, now)
         if hold is None or hold.owner.name != principal.name:
             raise NotHolder(
-                f"Restoring {path} needs your hold on {environment}, so nobody applies meanwhile.",
-                hint=f'Run `signalbox hold {environment} --reason "restore {name}"` first.',
+                f"Restoring {key.label} needs your hold on {environment}, so nobody applies "
+                "meanwhile.",
+                hint=f'Run `signalbox hold {environment} --reason "restore {key.name}"` first.',
             )
         source, head = _restorable(repo, state, serial)
         version = TfStateVersionRow(
@@ -211,21 +218,13 @@ def restore_version(
             restored_from=serial,
         )
         _copy_body(store, repo, source, version)
-        record_event(
-            uow,
-            environment=environment,
-            actor=principal.name,
-            kind="state.restored",
-            message=f"{principal.name} restored {path} to the content of serial {serial} "
-            f"(new serial {version.serial}).",
-            now=now,
-            data={
-                "state": path,
-                "serial": version.serial,
-                "restored_from": serial,
-                "fencing_token": hold.fencing_token,
-            },
+        restored = StateRestored(
+            state=key.name,
+            serial=version.serial,
+            restored_from=serial,
+            fencing_token=hold.fencing_token,
         )
+        emit(uow, restored, environment=environment, actor=principal.name, now=now)
         return VersionInfo.of(version, state)
 
 
@@ -233,21 +232,20 @@ def _restorable(
     repo: TfStateRepository, state: TfStateRow, serial: int
 ) -> tuple[TfStateVersionRow, TfStateVersionRow]:
     """(the version to restore, the newest version), or the error saying why not."""
-    path = f"{state.environment}/{state.name}"
+    key = state_key(state)
     lock = repo.lock(state)
     if lock is not None:
         raise StateRefused(
-            f"{path} is locked by {lock.owner} (a Terraform run).",
+            f"{key.label} is locked by {lock.owner} (a Terraform run).",
             hint="Wait for it to finish, or force-unlock it first.",
         )
     source, head = repo.by_serial(state, serial), repo.head(state)
     if source is None or head is None:
-        raise _unknown(state.environment, state.name, serial)
+        raise _unknown(key, serial)
     if source.pruned_at is not None:
         raise InvalidInput(
             f"The body of serial {serial} was pruned (state_retention).",
-            hint=f"Pick a newer serial: `signalbox state versions {state.environment} "
-            f"{state.name}`.",
+            hint=f"Pick a newer serial: `signalbox state versions {key.environment} {key.name}`.",
         )
     return source, head
 
@@ -293,16 +291,8 @@ def rotate_keys(store: StateStore, *, now: datetime, batch: int = 10) -> int:
             break
     if done:
         with UnitOfWork(store.engine) as uow:
-            record_event(
-                uow,
-                environment=None,
-                actor="signalbox",
-                kind="state.keys-rotated",
-                message=f"{done} stored Terraform state version(s) were re-encrypted under "
-                f"key {primary.id}.",
-                now=now,
-                data={"key_id": primary.id, "versions": done},
-            )
+            rotated = StateKeysRotated(key_id=primary.id, versions=done)
+            emit(uow, rotated, environment=None, actor="signalbox", now=now)
     return done
 
 

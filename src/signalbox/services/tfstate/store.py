@@ -8,7 +8,6 @@ timeline shows who was stopped. Bodies move one segment at a time, never whole.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,22 +15,29 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from signalbox.core.durations import parse_duration
-from signalbox.core.errors import InvalidInput
-from signalbox.core.tfstate import EnvironmentFacts, Refusal
+from signalbox.core.events import (
+    StateDeleteRefused,
+    StateLockRefused,
+    StateRefusalEvent,
+    StateUnlockRefused,
+    StateWriteRefused,
+)
+from signalbox.core.tfstate import EnvironmentFacts, Refusal, StateKey, validate_state_name
 from signalbox.core.views import Principal
 from signalbox.services.clock import zone
-from signalbox.services.events import record_event
+from signalbox.services.events import emit
 from signalbox.services.reservations import freeze_windows_between
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.reservations import ReservationRepository, reservation_view
 from signalbox.storage.repositories.tfstate import TfStateRepository
+from signalbox.storage.state_crypto import Envelope, Keyring, seal
 from signalbox.storage.tables import EnvironmentRow
 from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
-from signalbox.tfstate.crypto import Envelope, StateKeyring, seal
 
 __all__ = [
+    "REFUSAL_EVENTS",
     "StateStore",
     "StoredState",
     "envelope_of",
@@ -40,10 +46,15 @@ __all__ = [
     "record_refusal",
     "state_storage_notice",
     "store_body",
-    "validate_state_name",
 ]
 
-_STATE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+REFUSAL_EVENTS: dict[str, type[StateRefusalEvent]] = {
+    "lock": StateLockRefused,
+    "write": StateWriteRefused,
+    "delete": StateDeleteRefused,
+    "unlock": StateUnlockRefused,
+}
+"""The event a refused request of each kind writes."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +63,11 @@ class StateStore:
 
     engine: Engine
     settings: Settings
-    keyring: StateKeyring
+    keyring: Keyring
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> StateStore:
-        return cls(engine, settings, StateKeyring.from_setting(settings.state_keys))
+        return cls(engine, settings, Keyring.from_setting(settings.state_keys))
 
     @property
     def auto_hold(self) -> timedelta:
@@ -74,15 +85,6 @@ class StoredState:
     body: Iterator[bytes]
 
 
-def validate_state_name(name: str) -> str:
-    if not _STATE_NAME.match(name or ""):
-        raise InvalidInput(
-            f"{name!r} is not a state name.",
-            hint="Use letters, digits, '.', '_' and '-' (up to 128), e.g. network or app.",
-        )
-    return name
-
-
 def load_facts(
     uow: UnitOfWork, settings: Settings, env: EnvironmentRow, now: datetime
 ) -> EnvironmentFacts:
@@ -98,12 +100,14 @@ def load_facts(
 
 
 def open_state(
-    uow: UnitOfWork, environment: str, name: str, *, now: datetime
+    uow: UnitOfWork, key: StateKey, *, now: datetime
 ) -> tuple[EnvironmentRow, TfStateRepository, TfStateRow]:
-    env = uow.lock_environment(environment)
+    """The environment (its row locked), the repository and the state ``key`` (created when
+    it is new)."""
+    validate_state_name(key.name)
+    env = uow.lock_environment(key.environment)
     repo = TfStateRepository(uow.session)
-    state = repo.state(environment, validate_state_name(name))
-    return env, repo, state or repo.create_state(environment, name, now=now)
+    return env, repo, repo.state(key) or repo.create_state(key, now=now)
 
 
 def envelope_of(version: TfStateVersionRow) -> Envelope:
@@ -116,25 +120,21 @@ def record_refusal(
     *,
     who: Principal,
     what: str,
-    path: str,
-    environment: str,
+    key: StateKey,
     now: datetime,
 ) -> Refusal:
-    record_event(
-        uow,
-        environment=environment,
-        actor=who.name,
-        kind=f"state.{what}-refused",
-        message=f"{who.name}'s {what} of {path} was refused: {refusal.message}",
-        now=now,
-        data={"state": path, "cause": str(refusal.cause), "whom": refusal.whom},
+    """Write the event of a refused ``what`` (``lock``, ``write``, ``delete``, ``unlock``)
+    and return the refusal."""
+    event = REFUSAL_EVENTS[what](
+        state=key.name, cause=str(refusal.cause), refusal=refusal.message, whom=refusal.whom
     )
+    emit(uow, event, environment=key.environment, actor=who.name, now=now)
     return refusal
 
 
 def store_body(
     repo: TfStateRepository,
-    keyring: StateKeyring,
+    keyring: Keyring,
     version: TfStateVersionRow,
     chunks: Iterator[bytes],
 ) -> None:
@@ -157,7 +157,7 @@ def state_storage_notice(settings: Settings) -> tuple[int, str]:
     Raises ConfigError when ``state_keys`` cannot be used, so a bad key stops the start."""
     import logging
 
-    keyring = StateKeyring.from_setting(settings.state_keys)
+    keyring = Keyring.from_setting(settings.state_keys)
     if keyring.primary is None:
         return logging.WARNING, (
             "Terraform states are stored in clear: set state_keys to encrypt them at rest "

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from signalbox.core.tfstate import LockInfo, TerraformLock
+from signalbox.core.tfstate import LockInfo, StateKey, TerraformLock
 from signalbox.core.views import Principal
 from signalbox.storage.engine import READ_ONLY
 from signalbox.storage.tfstate_tables import (
@@ -30,15 +30,19 @@ __all__ = [
     "drop_blob",
     "put_segments",
     "read_segments",
+    "state_key",
     "terraform_lock",
 ]
+
+
+def state_key(state: TfStateRow) -> StateKey:
+    return StateKey(state.environment, state.name)
 
 
 def terraform_lock(row: TfLockRow, state: TfStateRow) -> TerraformLock:
     info = row.info
     return TerraformLock(
-        environment=state.environment,
-        state=state.name,
+        key=state_key(state),
         info=LockInfo(
             id=row.lock_id,
             operation=str(info.get("Operation", "")),
@@ -96,14 +100,14 @@ class TfStateRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def state(self, environment: str, name: str) -> TfStateRow | None:
+    def state(self, key: StateKey) -> TfStateRow | None:
         query = select(TfStateRow).where(
-            TfStateRow.environment == environment, TfStateRow.name == name
+            TfStateRow.environment == key.environment, TfStateRow.name == key.name
         )
         return self.session.scalars(query).one_or_none()
 
-    def create_state(self, environment: str, name: str, *, now: datetime) -> TfStateRow:
-        row = TfStateRow(environment=environment, name=name, created_at=now)
+    def create_state(self, key: StateKey, *, now: datetime) -> TfStateRow:
+        row = TfStateRow(environment=key.environment, name=key.name, created_at=now)
         self.session.add(row)
         self.session.flush()
         return row

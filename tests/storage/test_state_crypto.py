@@ -8,28 +8,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signalbox.core.errors import ConfigError, StateIntegrityError, StateKeyUnknown
-from signalbox.tfstate.crypto import (
-    SEGMENT_SIZE,
+from signalbox.core.tfstate import SEGMENT_SIZE
+from signalbox.storage.state_crypto import (
+    EncryptionKey,
     Envelope,
-    StateKey,
-    StateKeyring,
+    Keyring,
     new_key_text,
     rechunk,
     seal,
     unseal,
 )
 
-OLD = StateKey("k1", b"\x01" * 32)
-NEW = StateKey("k2", b"\x02" * 32)
-RING = StateKeyring([OLD])
+OLD = EncryptionKey("k1", b"\x01" * 32)
+NEW = EncryptionKey("k2", b"\x02" * 32)
+RING = Keyring([OLD])
 
 
-def store(keyring: StateKeyring, body: bytes, piece: int = 65536) -> tuple[Envelope, list[bytes]]:
+def store(keyring: Keyring, body: bytes, piece: int = 65536) -> tuple[Envelope, list[bytes]]:
     envelope, segments = seal(keyring, (body[i : i + piece] for i in range(0, len(body), piece)))
     return envelope, list(segments)
 
 
-def read(keyring: StateKeyring, envelope: Envelope, segments: list[bytes]) -> bytes:
+def read(keyring: Keyring, envelope: Envelope, segments: list[bytes]) -> bytes:
     return b"".join(unseal(keyring, envelope, segments))
 
 
@@ -48,9 +48,9 @@ def test_an_empty_body_is_one_sealed_segment() -> None:
 
 def test_without_a_key_bodies_are_stored_in_clear() -> None:
     body = b'{"serial": 1}' * 100_000
-    envelope, segments = store(StateKeyring(), body)
+    envelope, segments = store(Keyring(), body)
     assert envelope.key_id is None and b"".join(segments) == body
-    assert read(StateKeyring(), envelope, segments) == body
+    assert read(Keyring(), envelope, segments) == body
 
 
 @given(body=st.binary(max_size=3000), size=st.integers(1, 700))
@@ -106,29 +106,29 @@ def test_setting_the_final_flag_early_is_detected() -> None:
 
 
 def test_rotation_first_key_encrypts_all_keys_decrypt() -> None:
-    old_envelope, old_segments = store(StateKeyring([OLD]), b"state under the old key")
-    rotated = StateKeyring([NEW, OLD])
+    old_envelope, old_segments = store(Keyring([OLD]), b"state under the old key")
+    rotated = Keyring([NEW, OLD])
     new_envelope, new_segments = store(rotated, b"state under the new key")
     assert new_envelope.key_id == "k2"
     assert read(rotated, old_envelope, old_segments) == b"state under the old key"
     assert read(rotated, new_envelope, new_segments) == b"state under the new key"
     with pytest.raises(StateKeyUnknown, match="'k1'"):
-        read(StateKeyring([NEW]), old_envelope, old_segments)
+        read(Keyring([NEW]), old_envelope, old_segments)
 
 
 def test_the_wrong_key_under_the_same_id_is_detected() -> None:
     envelope, segments = store(RING, b"secret")
     with pytest.raises(StateIntegrityError):
-        read(StateKeyring([StateKey("k1", b"\x09" * 32)]), envelope, segments)
+        read(Keyring([EncryptionKey("k1", b"\x09" * 32)]), envelope, segments)
 
 
 def test_keys_from_the_setting() -> None:
     text = f"{new_key_text('2026-11')}, {new_key_text('2026-01')}"
-    ring = StateKeyring.from_setting(text)
+    ring = Keyring.from_setting(text)
     assert [key.id for key in ring.keys] == ["2026-11", "2026-01"]
     assert ring.primary is not None and len(ring.primary.secret) == 32
     assert "secret" not in repr(ring.primary) and str(ring.primary.secret) not in repr(ring.keys)
-    assert StateKeyring.from_setting("").primary is None
+    assert Keyring.from_setting("").primary is None
 
 
 @pytest.mark.parametrize(
@@ -143,4 +143,4 @@ def test_keys_from_the_setting() -> None:
 )
 def test_bad_key_settings_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError):
-        StateKeyring.from_setting(text)
+        Keyring.from_setting(text)
