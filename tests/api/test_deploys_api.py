@@ -197,3 +197,69 @@ def test_the_long_poll_checks_the_token(client, ci):
     wrong = client.get(path, headers={"Authorization": "Bearer sbx_not-a-token"})
     assert (wrong.status_code, wrong.json()["code"]) == (401, "unauthenticated")
     assert client.get(path, headers=ci).status_code == 200
+
+
+DEPLOY_FIELDS = {
+    "id",
+    "environment",
+    "state",
+    "requester",
+    "requester_is_ci",
+    "actor",
+    "branch",
+    "commit",
+    "run_url",
+    "priority",
+    "plan_verdict",
+    "plan_digest",
+    "requested_at",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "exit_code",
+    "duration_seconds",
+    "refusal_reason",
+    "refusal_message",
+    "superseded_by",
+    "analysis",
+}
+ANSWER_FIELDS = {
+    "deploy",
+    "decision",
+    "message",
+    "version",
+    "reason",
+    "whom",
+    "until",
+    "position",
+    "link",
+    "fencing_token",
+    "lease_seconds",
+    "lease_until",
+    "recheck_at",
+}
+
+
+def test_the_answers_keep_every_field_the_gate_and_the_cli_read_null_ones_too(
+    client, ci, token_for
+):
+    go = request(client, ci)
+    assert set(go) == ANSWER_FIELDS and set(go["deploy"]) == DEPLOY_FIELDS
+    assert (go["reason"], go["position"], go["recheck_at"]) == (None, None, None)
+    assert go["deploy"]["analysis"] is not None  # the request's answer carries it, once
+    waiting = request(client, ci, branch="b")
+    assert waiting["decision"] == "wait" and waiting["position"] == 1
+    assert waiting["recheck_at"] is not None and waiting["fencing_token"] is None
+    awaiting = request(client, ci, plan=COGNITO, branch="c")
+    assert awaiting["decision"] == "needs-approval"
+    listed = client.get("/api/deploys", headers=ci).json()["deploys"]
+    assert [set(deploy) for deploy in listed] == [DEPLOY_FIELDS | {"timezone"}] * 3
+    assert listed[0]["timezone"] == "Europe/Berlin" and listed[0]["analysis"] is None
+    one = client.get(f"/api/deploys/{go['deploy']['id']}", headers=ci).json()
+    assert set(one) == DEPLOY_FIELDS and one["analysis"] is not None
+    lead = token_for("lead", "approver:dev")
+    approval = client.post(
+        f"/api/deploys/{awaiting['deploy']['id']}/approve", headers=lead, json={"reason": "ok"}
+    ).json()
+    assert set(approval) == {"id", "deploy", "approver", "decision", "reason", "at"}
+    assert set(approval["deploy"]) == DEPLOY_FIELDS
