@@ -12,7 +12,7 @@ holds each request up to ``longpoll_seconds`` (25 s) and answers "unchanged".
 
 Measured on the server process alone (/proc): resident memory (RSS) and CPU time over
 ``--seconds``, once idle with no gate (the floor) and once with every gate waiting.
-Targets (issue 3): under 200 MB and under 5% of one core while nothing changes.
+Targets: under 200 MB and under 5% of one core while nothing changes.
 At the end one change (the running deploy finishes) is made and the time until every
 gate has its new answer is printed: waiting is cheap, and waking is immediate.
 """

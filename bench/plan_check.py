@@ -14,7 +14,7 @@ times, interleaved so that machine noise hits them alike:
 
 It prints the median wall time, MB/s, the ratio of check to each floor, the median CPU time
 (user + sys) and the peak RSS of each process (both from os.wait4, per child), then the
-targets of issue 2 (judged on wall time):
+speed targets (judged on wall time):
   10,000 changes:  check < 0.5 x the orjson floor
   100,000 changes: check < 3 x the msgspec floor, and peak RSS < 2.5 GB
 
@@ -200,7 +200,7 @@ def print_table(changes: int, plan: Path, measured: list[Measured]) -> dict[str,
 
 
 def print_targets(ratios: dict[int, dict[str, float]]) -> None:
-    print("\nTargets (issue 2, Speed):")
+    print("\nTargets (speed):")
     if 10_000 in ratios:
         value = ratios[10_000]["vs_orjson"]
         verdict = "met" if value < 0.5 else "MISSED"

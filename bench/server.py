@@ -16,7 +16,7 @@ concurrent clients (asyncio + httpx, one connection each) on loopback:
            get 409 ``held``.
 Checked: zero double grants (fencing tokens unique and consecutive per environment; and in
 the shared phase no grant is received before the previous holder sent its release).
-Targets (issue 3): hold round trips >= 40% of floor operations per second; p99 < 50 ms on SQLite.
+Targets: hold round trips >= 40% of floor operations per second; p99 < 50 ms on SQLite.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ storage floor is the time SQLite alone (same pragmas as the server: page size, W
 synchronous=NORMAL) needs to write the same bytes as 1 MiB BLOB rows, one transaction per
 4 MiB. The server's peak resident memory is its VmHWM (Linux) at the end, next to its
 resident memory after start.
-Targets (issue 4): within 1.5x of the floor; peak server memory under 4x the state size.
+Targets: within 1.5x of the floor; peak server memory under 4x the state size.
 """
 
 from __future__ import annotations

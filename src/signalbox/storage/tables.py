@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 tables of the server (issue 3), as typed declarative models.
+"""SQLAlchemy 2 tables of the server, as typed declarative models.
 
 Times are stored as UTC (``UtcDateTime``: naive UTC in the database, aware UTC in Python).
 The Alembic migrations in ``storage/migrations/versions`` create exactly these tables; a test
@@ -282,6 +282,6 @@ class EventDeliveryRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
-# Registration: the Terraform state backend's tables (issue 4) live in their own module on
+# Registration: the Terraform state backend's tables live in their own module on
 # this Base, so Alembic and the tests see every table through ``Base.metadata``.
 from signalbox.storage import tfstate_tables as _tfstate_tables  # noqa: E402, F401

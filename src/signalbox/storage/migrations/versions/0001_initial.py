@@ -1,4 +1,4 @@
-"""The server's tables (issue 3): environments, tokens, holds, reservations, deploys,
+"""The server's tables: environments, tokens, holds, reservations, deploys,
 approvals, events.
 
 Revision ID: 0001

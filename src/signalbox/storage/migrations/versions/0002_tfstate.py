@@ -1,4 +1,4 @@
-"""The Terraform state backend's tables (issue 4): states, versions, bodies (blobs of
+"""The Terraform state backend's tables: states, versions, bodies (blobs of
 segments), locks.
 
 Revision ID: 0002
