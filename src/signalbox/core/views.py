@@ -67,7 +67,9 @@ class ReservationView:
 
 
 class DeployState(StrEnum):
-    """Where a deploy is in its life; the first three are active, the others final."""
+    """Where a deploy is in its life: queued and awaiting-approval wait in the queue
+    (``core.queue.WAITING_STATES``), running holds the environment (with them,
+    ``ACTIVE_STATES``); the others are final."""
 
     QUEUED = "queued"
     AWAITING_APPROVAL = "awaiting-approval"
