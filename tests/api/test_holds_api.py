@@ -35,7 +35,7 @@ def test_grant_returns_the_hold_with_its_fencing_token(client, engineer):
     assert body["granted"] is True and body["renewed"] is False
     assert body["hold"]["owner"] == "platform-eng"
     assert body["hold"]["fencing_token"] == 1
-    assert body["hold"]["until"] == "2026-11-26T16:00:00+00:00"
+    assert body["hold"]["until"] == "2026-11-26T16:00:00Z"  # ISO 8601 UTC
     assert body["hold"]["timezone"] == "Europe/Berlin"
 
 
@@ -65,7 +65,7 @@ def test_same_owner_post_renews(client, engineer, clock):
     clock.advance(timedelta(hours=1))
     body = hold(client, engineer, duration="1h").json()
     assert body["renewed"] is True and body["hold"]["fencing_token"] == 1
-    assert body["hold"]["until"] == "2026-11-26T14:00:00+00:00"
+    assert body["hold"]["until"] == "2026-11-26T14:00:00Z"  # ISO 8601 UTC
 
 
 def test_renew_endpoint_and_stale_fencing_token(client, engineer, ci):

@@ -74,7 +74,7 @@ def _record(
     *,
     actor: str,
     now: datetime,
-    **extra: str,
+    **extra: Any,
 ) -> None:
     """The ``kind`` event (HoldGranted, ...) about ``hold``, with its fields."""
     record = kind(**_hold_fields(hold), **extra)
