@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from signalbox.core.errors import ConfigError
 
-__all__ = ["DEFAULT_HISTORY", "expected_duration"]
+__all__ = ["DEFAULT_HISTORY", "expected_duration", "remember_success"]
 
 DEFAULT_HISTORY = 10
 
@@ -48,3 +48,11 @@ def expected_duration(
     middle = len(usable) // 2
     median = usable[middle] if len(usable) % 2 else (usable[middle - 1] + usable[middle]) / 2
     return timedelta(seconds=round(median.total_seconds()))
+
+
+def remember_success(
+    recent_seconds: Sequence[float], seconds: float, *, history: int = DEFAULT_HISTORY
+) -> list[float]:
+    """The durations of the last ``history`` successful deploys (oldest first) once one more
+    succeeded in ``seconds``: what an environment keeps for ``expected_duration``."""
+    return [*recent_seconds, seconds][-history:]

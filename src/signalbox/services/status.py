@@ -1,7 +1,7 @@
 """The picture of environments (``core.status``), for one or for all a caller may see.
 
 ``environment_pictures`` reads the facts of every asked-for environment in one read-only
-transaction with a fixed number of queries (about nine, whatever the number of
+transaction with a fixed number of queries (at most eight, whatever the number of
 environments), then asks ``core.status.picture`` for each. It writes nothing: a running
 deploy whose lease lapsed is shown as not running, a waiting deploy whose gate went away
 as not waiting, exactly as the next decision will record them.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
-from signalbox.core.deploy_stats import DEFAULT_HISTORY, expected_duration
 from signalbox.core.gate import EnvironmentSnapshot
 from signalbox.core.status import (
     DeployDetails,
@@ -25,6 +25,7 @@ from signalbox.core.status import (
     plan_summary,
 )
 from signalbox.core.views import ReservationView
+from signalbox.services.deploys.snapshot import expected_for
 from signalbox.services.reservations import FREEZE_HORIZON, freeze_windows_between
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
@@ -33,8 +34,7 @@ from signalbox.storage.repositories.environment_facts import EnvironmentFactsRep
 from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.reservations import reservation_view
 from signalbox.storage.repositories.tfstate import terraform_lock
-from signalbox.storage.tables import DeployRow, ReservationRow
-from signalbox.storage.uow import UnitOfWork
+from signalbox.storage.uow import read_connection
 
 __all__ = ["environment_picture", "environment_pictures"]
 
@@ -58,9 +58,9 @@ def environment_pictures(
 ) -> list[EnvironmentPicture]:
     """The pictures of ``names`` (every environment when None), by name. An unknown name
     raises UnknownEnvironment before anything else is read."""
-    with UnitOfWork(engine, read_only=True) as uow:
-        facts = EnvironmentFactsRepository(uow.session)
-        rows = facts.environments(None)
+    with read_connection(engine) as connection:
+        facts = EnvironmentFactsRepository(connection)
+        rows = facts.environments()
         known = [row.name for row in rows]
         for name in names or ():
             if name not in known:
@@ -68,16 +68,15 @@ def environment_pictures(
         if names is not None:
             wanted = set(names)
             rows = [row for row in rows if row.name in wanted]
-        chosen = [row.name for row in rows]
+        chosen = None if names is None else [row.name for row in rows]
         holds = facts.current_holds(chosen)
         active = facts.active_deploys(chosen, now)
-        keys = {(row.environment, approval_key(row)) for runs in active.values() for row in runs}
+        keys = {(run.environment, approval_key(run)) for runs in active.values() for run in runs}
         decisions = facts.approval_decisions(keys)
-        durations = facts.recent_successful_durations(chosen, history=DEFAULT_HISTORY)
-        expected = {name: _expected(settings, name, durations.get(name, [])) for name in chosen}
+        expected = {row.name: expected_for(settings, row) for row in rows}
         horizon = now + max(expected.values(), default=DEFAULT_EXPECTED) + _RESERVATION_HORIZON
         reservations = facts.reservations(chosen, now, horizon)
-        last = facts.last_finished(chosen)
+        last = facts.deploys([row.last_deploy_id for row in rows if row.last_deploy_id])
         locks = facts.terraform_locks(chosen)
         pictures = []
         for row in rows:
@@ -100,36 +99,28 @@ def environment_pictures(
                 version=row.version,
                 last_fencing_token=row.last_fencing_token,
                 details={run.id: _details(run) for run in runs},
-                last_finished=_finished(last.get(name)),
-                terraform_locks=[
-                    terraform_lock(lock, state) for lock, state in locks.get(name, [])
-                ],
+                last_finished=_finished(last.get(row.last_deploy_id)),
+                terraform_locks=[terraform_lock(*found) for found in locks.get(name, [])],
             )
             pictures.append(picture(environment, now=now))
         return pictures
 
 
-def _expected(settings: Settings, name: str, recent: list[timedelta]) -> timedelta:
-    config = settings.environments.get(name)
-    configured = timedelta(seconds=config.expected_deploy_seconds) if config else DEFAULT_EXPECTED
-    return expected_duration(recent, configured)
-
-
 def _windows(
-    settings: Settings, name: str, rows: list[ReservationRow], now: datetime
+    settings: Settings, name: str, rows: list[Row[Any]], now: datetime
 ) -> tuple[ReservationView, ...]:
     windows = [reservation_view(row) for row in rows]
     windows.extend(freeze_windows_between(settings, name, now, now + FREEZE_HORIZON))
     return tuple(sorted(windows, key=lambda window: (window.starts, window.ends)))
 
 
-def _details(row: DeployRow) -> DeployDetails:
+def _details(row: Row[Any]) -> DeployDetails:
     return DeployDetails(
         actor=row.actor, run_url=row.run_url, plan=plan_summary(row.plan_verdict, row.analysis)
     )
 
 
-def _finished(row: DeployRow | None) -> FinishedDeploy | None:
+def _finished(row: Row[Any] | None) -> FinishedDeploy | None:
     if row is None or row.finished_at is None:
         return None
     return FinishedDeploy(

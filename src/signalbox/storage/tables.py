@@ -75,6 +75,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+ACTIVE_DEPLOYS = "state IN ('queued', 'awaiting-approval', 'running')"
+"""core.queue.ACTIVE_STATES as SQL, for the partial index of active deploys."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012
@@ -82,7 +86,8 @@ class Base(DeclarativeBase):
 
 class EnvironmentRow(Base):
     """A configured environment. ``last_fencing_token`` only grows; ``version`` grows with
-    every change to the environment (for clients that wait for a change)."""
+    every change to the environment (for clients that wait for a change);
+    ``recent_deploy_seconds`` and ``last_deploy_id`` are kept by the deploys' outcomes."""
 
     __tablename__ = "environments"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -91,6 +96,11 @@ class EnvironmentRow(Base):
     configured: Mapped[bool] = mapped_column(Boolean, default=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime]
+    # written with each deploy's outcome, so that the picture and the gate read one row:
+    recent_deploy_seconds: Mapped[list[float]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )  # durations of the last successful deploys, oldest first
+    last_deploy_id: Mapped[int | None] = mapped_column(Integer)  # the last that ran to an end
 
 
 class TokenRow(Base):
@@ -142,7 +152,10 @@ class ReservationRow(Base):
     """A window in which someone relies on the environment."""
 
     __tablename__ = "reservations"
-    __table_args__ = (Index("ix_reservations_env_ends", "environment", "ends"),)
+    __table_args__ = (
+        Index("ix_reservations_env_ends", "environment", "ends"),
+        Index("ix_reservations_ends", "ends"),  # those not over, in every environment
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
     owner: Mapped[str] = mapped_column(String(128))
@@ -158,7 +171,15 @@ class DeployRow(Base):
     """One CI run's request to change an environment. ``analysis`` never holds values."""
 
     __tablename__ = "deploys"
-    __table_args__ = (Index("ix_deploys_env_state", "environment", "state"),)
+    __table_args__ = (
+        Index("ix_deploys_env_state", "environment", "state"),
+        Index(  # the few active deploys among the whole history, in every environment
+            "ix_deploys_active",
+            "environment",
+            sqlite_where=text(ACTIVE_DEPLOYS),
+            postgresql_where=text(ACTIVE_DEPLOYS),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
     requester: Mapped[str] = mapped_column(String(128))

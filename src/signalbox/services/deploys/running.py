@@ -120,6 +120,7 @@ def finish_deploy(
         row.outcome = "succeeded" if succeeded else "failed"
         row.exit_code, row.duration_seconds, row.finished_at = exit_code, duration_seconds, now
         uow.holds.close(hold_row, at=now, by=row.requester, reason=f"deploy {row.id} finished")
+        uow.environments.keep_deploy_figures(env, row)
         event = DeployFinished(
             **deploy_fields(row), exit_code=exit_code, duration_seconds=duration_seconds
         )

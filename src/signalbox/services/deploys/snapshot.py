@@ -3,7 +3,7 @@
 ``load_snapshot`` reads the environment's hold once, tidies what time has ended
 (``tidy.tidy_deploys``: lapsed running deploys are failed, abandoned waiting ones expired),
 then reads the active deploys (with their approval state), the reservations and freeze
-windows ahead, and the expected duration from recent deploys.
+windows ahead, and the expected duration from the recent deploys kept on the environment's row.
 
 ``recheck_at`` is the next instant at which time alone could change a decision (a lease
 lapses, a reservation comes within reach or ends): waiting gates are woken then.
@@ -12,8 +12,11 @@ lapses, a reservation comes within reach or ends): waiting gates are woken then.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from signalbox.core.deploy_stats import DEFAULT_HISTORY, expected_duration
+from sqlalchemy import Row
+
+from signalbox.core.deploy_stats import expected_duration
 from signalbox.core.gate import EnvironmentSnapshot
 from signalbox.core.views import DeployView
 from signalbox.services.deploys.tidy import tidy_deploys
@@ -22,7 +25,6 @@ from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import (
     ApprovalRepository,
-    DeployRepository,
     approval_key,
     deploy_view,
 )
@@ -30,10 +32,10 @@ from signalbox.storage.repositories.reservations import (
     ReservationRepository,
     reservation_view,
 )
-from signalbox.storage.tables import DeployRow
+from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["load_snapshot", "recheck_at", "view_in", "view_of", "views_of"]
+__all__ = ["expected_for", "load_snapshot", "recheck_at", "view_in", "view_of", "views_of"]
 
 _RESERVATION_HORIZON = timedelta(days=2)
 
@@ -57,12 +59,12 @@ def view_in(uow: UnitOfWork, snapshot: EnvironmentSnapshot, row: DeployRow) -> D
     return snapshot.waiting_deploy(row.id) or view_of(uow, row)
 
 
-def _expected(uow: UnitOfWork, settings: Settings, environment: str) -> timedelta:
-    config = settings.environments.get(environment)
+def expected_for(settings: Settings, environment: EnvironmentRow | Row[Any]) -> timedelta:
+    """How long a deploy to ``environment`` is expected to take: from the durations of its
+    last successful deploys (kept on its row), or the configured figure without any."""
+    config = settings.environments.get(environment.name)
     configured = timedelta(seconds=config.expected_deploy_seconds if config else 600)
-    recent = DeployRepository(uow.session).recent_successful_durations(
-        environment, limit=DEFAULT_HISTORY
-    )
+    recent = [timedelta(seconds=seconds) for seconds in environment.recent_deploy_seconds or ()]
     return expected_duration(recent, configured)
 
 
@@ -73,7 +75,7 @@ def load_snapshot(
     current = uow.holds.current(environment)
     hold = hold_view(current) if current is not None else None
     active = tidy_deploys(uow, environment, hold, now=now)
-    expected = _expected(uow, settings, environment)
+    expected = expected_for(settings, uow.environments.locked(environment))
     rows = ReservationRepository(uow.session).not_over(environments=[environment], now=now)
     horizon = now + expected + _RESERVATION_HORIZON
     windows = [reservation_view(row) for row in rows if row.starts < horizon]

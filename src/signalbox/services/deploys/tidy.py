@@ -44,6 +44,7 @@ def _fail_lapsed(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
     row.state = DeployState.FAILED
     row.outcome = "lease-lapsed"
     row.finished_at = now
+    uow.environments.keep_deploy_figures(uow.environments.locked(row.environment), row)
     event = DeployLapsed(**deploy_fields(row))
     emit(uow, event, environment=row.environment, actor="signalbox", now=now)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from signalbox.core.errors import UnknownDeploy
@@ -24,13 +25,13 @@ _ACTIVE = sorted(ACTIVE_STATES)  # core.queue's states, in a stable order for th
 _WAITING = sorted(WAITING_STATES)
 
 
-def approval_key(row: DeployRow) -> str:
+def approval_key(row: DeployRow | Row[Any]) -> str:
     """What an approval of ``row`` is bound to: its plan's digest, or, for a deploy without
     a plan, that deploy alone (``deploy-ID``: a re-run needs a new approval)."""
     return row.plan_digest or f"deploy-{row.id}"
 
 
-def deploy_view(row: DeployRow, *, approval: str | None = None) -> DeployView:
+def deploy_view(row: DeployRow | Row[Any], *, approval: str | None = None) -> DeployView:
     """The core's view of ``row``; ``approval`` is the latest approval decision for its
     environment and plan digest (``"approve"``, ``"deny"`` or None)."""
     return DeployView(

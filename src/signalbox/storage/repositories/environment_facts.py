@@ -1,35 +1,36 @@
 """What the pictures of many environments are computed from, read with a fixed number of
 queries however many environments there are (never one query per environment).
 
-Each method answers for every environment in ``names`` at once, grouped by environment.
+Plain Core queries on one read-only connection (no Session): the rows are read once and
+turned into the core's values, so there is no identity map to fill and expire. Each method
+answers for every environment in ``names`` at once (None: every environment, unfiltered).
+The figures that would need a scan of the deploy history (the durations of the last
+successful deploys, the last deploy that ran to an end) are kept on the environment's row
+by the deploys' outcomes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Connection, FromClause, Row, Select, func, or_, select
 
 from signalbox.core.queue import ACTIVE_STATES, WAITING_STATES
 from signalbox.core.views import DeployState
-from signalbox.storage.tables import (
-    ApprovalRow,
-    DeployRow,
-    EnvironmentRow,
-    HoldRow,
-    ReservationRow,
-)
+from signalbox.storage.tables import ApprovalRow, DeployRow, EnvironmentRow, HoldRow, ReservationRow
 from signalbox.storage.tfstate_tables import TfLockRow, TfStateRow
 
 __all__ = ["EnvironmentFactsRepository"]
 
-_FINISHED_RUNS = (DeployState.SUCCEEDED, DeployState.FAILED)
-
-
 T = TypeVar("T")
+
+_ENVIRONMENTS = EnvironmentRow.__table__
+_HOLDS = HoldRow.__table__
+_DEPLOYS = DeployRow.__table__
+_RESERVATIONS = ReservationRow.__table__
+_SUMMARY_COLUMNS = [column for column in _DEPLOYS.c if column.name != "analysis"]
 
 
 def _grouped(rows: Sequence[tuple[str, T]]) -> dict[str, list[T]]:
@@ -39,38 +40,38 @@ def _grouped(rows: Sequence[tuple[str, T]]) -> dict[str, list[T]]:
     return found
 
 
+def _among(query: Select[Any], table: FromClause, names: Collection[str] | None) -> Select[Any]:
+    """``query`` limited to the environments ``names`` (None: every environment, no filter)."""
+    return query if names is None else query.where(table.c.environment.in_(list(names)))
+
+
 class EnvironmentFactsRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
-    def environments(self, names: Collection[str] | None) -> list[EnvironmentRow]:
-        query = select(EnvironmentRow).order_by(EnvironmentRow.name)
-        if names is not None:
-            query = query.where(EnvironmentRow.name.in_(list(names)))
-        return list(self.session.scalars(query))
+    def environments(self) -> list[Row[Any]]:
+        """Every configured environment, by name (with its kept deploy figures)."""
+        query = select(_ENVIRONMENTS).where(_ENVIRONMENTS.c.configured).order_by("name")
+        return list(self.connection.execute(query))
 
-    def current_holds(self, names: Collection[str]) -> dict[str, HoldRow]:
+    def current_holds(self, names: Collection[str] | None) -> dict[str, Row[Any]]:
         """The unreleased hold of each environment (it may have lapsed: check with now)."""
-        query = select(HoldRow).where(
-            HoldRow.released_at.is_(None), HoldRow.environment.in_(list(names))
-        )
-        return {row.environment: row for row in self.session.scalars(query)}
+        query = _among(select(_HOLDS).where(_HOLDS.c.released_at.is_(None)), _HOLDS, names)
+        return {row.environment: row for row in self.connection.execute(query)}
 
-    def active_deploys(self, names: Collection[str], now: datetime) -> dict[str, list[DeployRow]]:
+    def active_deploys(
+        self, names: Collection[str] | None, now: datetime
+    ) -> dict[str, list[Row[Any]]]:
         """Running deploys, and waiting ones whose gate is still asking, oldest first."""
-        waiting_live = DeployRow.state.in_(list(WAITING_STATES)) & or_(
-            DeployRow.wait_deadline.is_(None), DeployRow.wait_deadline > now
+        waiting_live = _DEPLOYS.c.state.in_(list(WAITING_STATES)) & or_(
+            _DEPLOYS.c.wait_deadline.is_(None), _DEPLOYS.c.wait_deadline > now
         )
-        query = (
-            select(DeployRow)
-            .where(
-                DeployRow.environment.in_(list(names)),
-                DeployRow.state.in_(list(ACTIVE_STATES)),
-                or_(DeployRow.state == DeployState.RUNNING, waiting_live),
-            )
-            .order_by(DeployRow.id)
+        query = select(_DEPLOYS).where(
+            _DEPLOYS.c.state.in_(list(ACTIVE_STATES)),
+            or_(_DEPLOYS.c.state == DeployState.RUNNING, waiting_live),
         )
-        return _grouped([(row.environment, row) for row in self.session.scalars(query)])
+        query = _among(query, _DEPLOYS, names).order_by(_DEPLOYS.c.id)
+        return _grouped([(row.environment, row) for row in self.connection.execute(query)])
 
     def approval_decisions(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The latest decision per (environment, plan digest) among ``keys``."""
@@ -83,92 +84,62 @@ class EnvironmentFactsRepository:
             .order_by(ApprovalRow.id)
         )
         found: dict[tuple[str, str], str] = {}
-        for environment, digest, decision in self.session.execute(query):
+        for environment, digest, decision in self.connection.execute(query):
             if (environment, digest) in keys:
                 found[(environment, digest)] = decision
         return found
 
     def reservations(
-        self, names: Collection[str], now: datetime, horizon: datetime
-    ) -> dict[str, list[ReservationRow]]:
+        self, names: Collection[str] | None, now: datetime, horizon: datetime
+    ) -> dict[str, list[Row[Any]]]:
         """Reservations not over that start before ``horizon``, and each environment's next
         one even when it starts later, by start."""
         place = (
             func.row_number()
             .over(
-                partition_by=ReservationRow.environment,
-                order_by=(ReservationRow.starts, ReservationRow.id),
+                partition_by=_RESERVATIONS.c.environment,
+                order_by=(_RESERVATIONS.c.starts, _RESERVATIONS.c.id),
             )
             .label("place")
         )
-        ranked = (
-            select(ReservationRow.id, place)
-            .where(
-                ReservationRow.environment.in_(list(names)),
-                ReservationRow.ends > now,
-                ReservationRow.cancelled_at.is_(None),
-            )
-            .subquery()
+        not_over = select(_RESERVATIONS, place).where(
+            _RESERVATIONS.c.ends > now, _RESERVATIONS.c.cancelled_at.is_(None)
         )
+        ranked = _among(not_over, _RESERVATIONS, names).subquery()
         query = (
-            select(ReservationRow)
-            .join(ranked, ranked.c.id == ReservationRow.id)
-            .where(or_(ranked.c.place == 1, ReservationRow.starts < horizon))
-            .order_by(ReservationRow.starts, ReservationRow.id)
+            select(ranked)
+            .where(or_(ranked.c.place == 1, ranked.c.starts < horizon))
+            .order_by(ranked.c.starts, ranked.c.id)
         )
-        return _grouped([(row.environment, row) for row in self.session.scalars(query)])
+        return _grouped([(row.environment, row) for row in self.connection.execute(query)])
 
-    def recent_successful_durations(
-        self, names: Collection[str], *, history: int
-    ) -> dict[str, list[timedelta]]:
-        """The last ``history`` successful durations of each environment, oldest first."""
-        place = (
-            func.row_number()
-            .over(
-                partition_by=DeployRow.environment,
-                order_by=(DeployRow.finished_at.desc(), DeployRow.id.desc()),
-            )
-            .label("place")
-        )
-        ranked = (
-            select(DeployRow.environment, DeployRow.duration_seconds, place)
-            .where(
-                DeployRow.environment.in_(list(names)),
-                DeployRow.state == DeployState.SUCCEEDED,
-                DeployRow.duration_seconds.is_not(None),
-            )
-            .subquery()
-        )
-        query = (
-            select(ranked.c.environment, ranked.c.duration_seconds)
-            .where(ranked.c.place <= history)
-            .order_by(ranked.c.environment, ranked.c.place.desc())
-        )
-        rows = [(env, timedelta(seconds=seconds)) for env, seconds in self.session.execute(query)]
-        return _grouped(rows)
-
-    def last_finished(self, names: Collection[str]) -> dict[str, DeployRow]:
-        """The most recently requested deploy of each environment that ran to an end
-        (succeeded or failed)."""
-        newest = (
-            select(func.max(DeployRow.id))
-            .where(
-                DeployRow.environment.in_(list(names)),
-                DeployRow.state.in_(list(_FINISHED_RUNS)),
-            )
-            .group_by(DeployRow.environment)
-        )
-        query = select(DeployRow).where(DeployRow.id.in_(newest)).options(defer(DeployRow.analysis))
-        return {row.environment: row for row in self.session.scalars(query)}
+    def deploys(self, ids: Collection[int]) -> dict[int, Row[Any]]:
+        """Deploys by id, without their plan analyses."""
+        if not ids:
+            return {}
+        query = select(*_SUMMARY_COLUMNS).where(_DEPLOYS.c.id.in_(list(ids)))
+        return {row.id: row for row in self.connection.execute(query)}
 
     def terraform_locks(
-        self, names: Collection[str]
+        self, names: Collection[str] | None
     ) -> dict[str, list[tuple[TfLockRow, TfStateRow]]]:
-        query = (
-            select(TfLockRow, TfStateRow)
-            .join(TfStateRow, TfStateRow.id == TfLockRow.state_id)
-            .where(TfStateRow.environment.in_(list(names)))
-            .order_by(TfStateRow.name)
+        """Each environment's Terraform locks with their states, by state name."""
+        locks, states = TfLockRow.__table__, TfStateRow.__table__
+        query = select(locks, states.c.environment, states.c.name).join(
+            states, states.c.id == locks.c.state_id
         )
-        rows = [(state.environment, (lock, state)) for lock, state in self.session.execute(query)]
-        return _grouped(rows)
+        query = _among(query, states, names).order_by(states.c.name)
+        found = []
+        for row in self.connection.execute(query):
+            lock = TfLockRow(
+                state_id=row.state_id,
+                lock_id=row.lock_id,
+                info=row.info,
+                owner=row.owner,
+                owner_is_ci=row.owner_is_ci,
+                created_at=row.created_at,
+            )
+            found.append(
+                (row.environment, (lock, TfStateRow(environment=row.environment, name=row.name)))
+            )
+        return _grouped(found)

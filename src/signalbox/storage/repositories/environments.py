@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from signalbox.core.deploy_stats import remember_success
 from signalbox.core.errors import unknown_environment
-from signalbox.storage.tables import EnvironmentRow
+from signalbox.core.views import DeployState
+from signalbox.storage.tables import DeployRow, EnvironmentRow
 
 # unknown_environment lives in core.errors; still exported here for the services importing it
 __all__ = ["EnvironmentRepository", "unknown_environment"]
@@ -30,6 +32,22 @@ class EnvironmentRepository:
     def all(self) -> list[EnvironmentRow]:
         query = select(EnvironmentRow).where(EnvironmentRow.configured).order_by("name")
         return list(self.session.scalars(query))
+
+    def locked(self, name: str) -> EnvironmentRow:
+        """The row of ``name`` that this transaction already locked (no query: the session
+        holds it since ``get(name, for_update=True)``)."""
+        row = self.session.get(EnvironmentRow, name)
+        assert row is not None, f"{name} was not locked in this transaction"
+        return row
+
+    @staticmethod
+    def keep_deploy_figures(row: EnvironmentRow, deploy: DeployRow) -> None:
+        """Keep ``row``'s deploy figures with ``deploy``, which just ran to an end: the last
+        deploy, and the durations of the last successful ones."""
+        row.last_deploy_id = max(row.last_deploy_id or 0, deploy.id)
+        if deploy.state == DeployState.SUCCEEDED and deploy.duration_seconds is not None:
+            recent = list(row.recent_deploy_seconds or ())
+            row.recent_deploy_seconds = remember_success(recent, deploy.duration_seconds)
 
     def get(self, name: str, *, for_update: bool = False) -> EnvironmentRow:
         """The configured environment ``name``; UnknownEnvironment (with the known ones) if not.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from signalbox.core.views import HoldKind, HoldView, Principal
@@ -16,7 +17,8 @@ _CURRENT = select(HoldRow).where(
 """Built once: every hold request runs it (see environments._BY_NAME)."""
 
 
-def hold_view(row: HoldRow) -> HoldView:
+def hold_view(row: HoldRow | Row[Any]) -> HoldView:
+    """The core's view of a hold row (an ORM row, or a Core row of the holds table)."""
     return HoldView(
         environment=row.environment,
         owner=Principal(name=row.owner, is_ci=row.owner_is_ci),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from signalbox.core.errors import NotFound
@@ -15,7 +16,7 @@ from signalbox.storage.tables import ReservationRow
 __all__ = ["ReservationRepository", "reservation_view"]
 
 
-def reservation_view(row: ReservationRow) -> ReservationView:
+def reservation_view(row: ReservationRow | Row[Any]) -> ReservationView:
     return ReservationView(
         id=row.id,
         environment=row.environment,
