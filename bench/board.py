@@ -1,0 +1,284 @@
+"""The picture of every environment at once, at the scale of a large team's history.
+
+    .venv/bin/python bench/board.py                       # SQLite (a temporary file)
+    .venv/bin/python bench/board.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/board.py --runs 30 --environments 200
+
+PostgreSQL also runs when SIGNALBOX_TEST_DATABASE_URL is set (a throw-away database is
+created next to the one in the URL and dropped afterwards).
+
+The database holds ``--environments`` environments (200), 100,000 events, 20,000 deploys
+(100 per environment, all finished but for one running deploy, under its deploy hold, in
+one environment in five and two queued deploys in one in four), 2,000 reservations (ten per
+environment, one every 34 hours from about six days ago: five still ahead) and a work hold
+on about a quarter of the environments. Measured, each the median of ``--runs``:
+  floor     one ``SELECT`` of the environments table (every column, every row);
+  service   ``services.status.environment_pictures`` for every environment, with the number
+            of SQL statements it runs;
+  api       ``GET /api/environments`` (admin token) against a real `signalbox serve`.
+Targets: at most 10 statements whatever the number of environments; at most 5x
+the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, event, insert, select
+
+from signalbox.services.environments import sync_environments
+from signalbox.services.status import environment_pictures
+from signalbox.settings import EnvironmentConfig, Settings
+from signalbox.storage import build_engine, upgrade
+from signalbox.storage.tables import (
+    DeployRow,
+    EnvironmentRow,
+    EventRow,
+    HoldRow,
+    ReservationRow,
+)
+from signalbox.testing import PostgresDatabases, ServerProcess
+
+ADMIN = "sbx_bench-admin"
+EVENTS, DEPLOYS, RESERVATIONS = 100_000, 20_000, 2_000
+
+
+def names(count: int) -> list[str]:
+    return [f"env-{index:03d}" for index in range(count)]
+
+
+def fill(engine: Engine, environments: list[str], now: datetime) -> None:
+    """The history: finished deploys, a running or queued one here and there, holds,
+    reservations and events, inserted in bulk."""
+    rng = random.Random(7)
+    deploys, holds, next_id = [], [], 1
+    tokens = dict.fromkeys(environments, 0)
+    per_env = DEPLOYS // len(environments)
+    for index, env in enumerate(environments):
+        for number in range(per_env):
+            requested = now - timedelta(hours=per_env - number)
+            state = "succeeded" if rng.random() < 0.9 else "failed"
+            if number == per_env - 3 and index % 5 == 0:
+                state = "running"  # one environment in five deploys now
+            elif number >= per_env - 2 and index % 4 == 0:
+                state = "queued"  # one in four has two deploys waiting
+            deploys.append(_deploy(next_id, env, state, requested, now, rng))
+            if state == "running":
+                tokens[env] += 1
+                holds.append(_hold(env, "ci", "deploy", now, tokens[env], next_id))
+            next_id += 1
+        if index % 3 == 1 and index % 5 != 0:  # one current hold per environment
+            tokens[env] += 1
+            holds.append(_hold(env, "platform-eng", "work", now, tokens[env], None))
+    reservations = [
+        {
+            "environment": environments[index % len(environments)],
+            "owner": "coo",
+            "reason": "investor demo",
+            "starts": now + timedelta(hours=index // len(environments) * 34 - 150),
+            "ends": now + timedelta(hours=index // len(environments) * 34 - 149),
+            "created_at": now,
+        }
+        for index in range(RESERVATIONS)
+    ]
+    events = [
+        {
+            "environment": environments[index % len(environments)],
+            "at": now - timedelta(seconds=EVENTS - index),
+            "actor": "platform-eng",
+            "kind": "hold.released",
+            "message": "platform-eng released it.",
+            "data": {},
+            "deploy_id": None,
+        }
+        for index in range(EVENTS)
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(DeployRow), deploys)
+        connection.execute(insert(HoldRow), holds)
+        connection.execute(insert(ReservationRow), reservations)
+        for start in range(0, EVENTS, 10_000):
+            connection.execute(insert(EventRow), events[start : start + 10_000])
+        for env, token in tokens.items():
+            connection.execute(
+                EnvironmentRow.__table__.update()
+                .where(EnvironmentRow.name == env)
+                .values(last_fencing_token=token)
+            )
+
+
+def _deploy(ident, env, state, requested, now, rng):  # type: ignore[no-untyped-def]
+    finished = state in ("succeeded", "failed")
+    duration = rng.uniform(600, 1200) if finished else None
+    return {
+        "id": ident,
+        "environment": env,
+        "requester": "ci",
+        "requester_is_ci": True,
+        "actor": "frontend-dev",
+        "branch": "main" if state != "queued" else f"feature-{ident}",
+        "commit": f"{ident:07x}",
+        "run_url": "",
+        "state": state,
+        "priority": 0,
+        "plan_verdict": "routine",
+        "plan_digest": f"{ident:064x}",
+        "analysis": None,
+        "requested_at": requested,
+        "granted_at": requested if state != "queued" else None,
+        "started_at": requested if state != "queued" else None,
+        "finished_at": requested + timedelta(seconds=duration) if duration else None,
+        "outcome": state if finished else None,
+        "exit_code": 0 if state == "succeeded" else (1 if finished else None),
+        "duration_seconds": duration,
+        "refusal_reason": None,
+        "refusal_message": None,
+        "superseded_by": None,
+        "wait_deadline": now + timedelta(days=365) if state == "queued" else None,
+    }
+
+
+def _hold(env, owner, kind, now, token, deploy_id):  # type: ignore[no-untyped-def]
+    return {
+        "environment": env,
+        "owner": owner,
+        "owner_is_ci": kind == "deploy",
+        "kind": kind,
+        "reason": "renaming cognito pool" if kind == "work" else f"deploy {deploy_id}",
+        "since": now - timedelta(minutes=5),
+        "until": now + timedelta(days=365),
+        "lease_seconds": 3600,
+        "fencing_token": token,
+        "deploy_id": deploy_id,
+        "released_at": None,
+        "released_by": None,
+        "release_reason": None,
+    }
+
+
+def median_ms(run: Callable[[], object], runs: int) -> float:
+    run()  # warm caches and the connection pool
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1000
+
+
+def statements_of(engine: Engine, run: Callable[[], object]) -> int:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def measure(database: str, url: str, environments: list[str], runs: int, folder: Path) -> dict:
+    now = datetime.now(UTC)
+    engine = build_engine(url)
+    upgrade(engine)
+    settings = Settings(
+        environments={
+            name: EnvironmentConfig(name, timezone="Europe/Berlin", expected_deploy_seconds=1020)
+            for name in environments
+        }
+    )
+    sync_environments(engine, settings, now=now)
+    began = time.perf_counter()
+    fill(engine, environments, now)
+    print(f"  {database}: filled in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+
+    def floor() -> object:
+        with engine.connect() as connection:
+            return connection.execute(select(EnvironmentRow)).all()
+
+    def service() -> object:
+        return environment_pictures(engine, settings, names=None, now=datetime.now(UTC))
+
+    figures = {
+        "floor_ms": median_ms(floor, runs),
+        "service_ms": median_ms(service, runs),
+        "statements": statements_of(engine, service),
+    }
+    engine.dispose()
+    config = folder / f"{database}.toml"
+    config.write_text(
+        "\n".join(
+            f'[environments.{name}]\ntimezone = "Europe/Berlin"\nexpected_deploy = "17m"\n'
+            for name in environments
+        )
+    )
+    env = {"SIGNALBOX_DATABASE_URL": url, "SIGNALBOX_ADMIN_TOKEN": ADMIN}
+    with (
+        ServerProcess(config=config, env=env, log=folder / f"{database}.log") as server,
+        httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+        ) as http,
+    ):
+        answer = http.get("/api/environments")
+        answer.raise_for_status()
+        figures["api_bytes"] = len(answer.content)
+        figures["api_ms"] = median_ms(
+            lambda: http.get("/api/environments").raise_for_status(), runs
+        )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pg", default=os.environ.get("SIGNALBOX_TEST_DATABASE_URL"))
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--environments", type=int, default=200)
+    args = parser.parse_args()
+    environments = names(args.environments)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        results = {
+            "sqlite": measure(
+                "sqlite", f"sqlite:///{folder}/board.db", environments, args.runs, folder
+            )
+        }
+        if args.pg:
+            databases = PostgresDatabases(args.pg)
+            try:
+                results["postgresql"] = measure(
+                    "postgresql", databases.create(), environments, args.runs, folder
+                )
+            finally:
+                databases.drop_all()
+    print(
+        f"{args.environments} environments, {EVENTS:,} events, {DEPLOYS:,} deploys, "
+        f"{RESERVATIONS:,} reservations; median of {args.runs} runs"
+    )
+    header = "| database | floor: SELECT environments | service call | ratio | statements |"
+    print(header + " GET /api/environments | ratio | answer size |")
+    print("|---|---|---|---|---|---|---|---|")
+    for database, f in results.items():
+        print(
+            f"| {database} | {f['floor_ms']:.2f} ms | {f['service_ms']:.1f} ms | "
+            f"{f['service_ms'] / f['floor_ms']:.1f}x | {f['statements']} | "
+            f"{f['api_ms']:.1f} ms | {f['api_ms'] / f['floor_ms']:.1f}x | "
+            f"{f['api_bytes'] / 1024:.0f} KiB |"
+        )
+
+
+if __name__ == "__main__":
+    main()
