@@ -19,10 +19,7 @@ __all__ = [
     "DEPLOYS_HELP",
     "approve",
     "deny",
-    "deploy_figures",
     "deploys",
-    "figure_cells",
-    "merge_figures",
 ]
 
 
@@ -125,48 +122,3 @@ def deploys(
             ),
         )
     Console(highlight=False, soft_wrap=True).print(table)
-
-
-def deploy_figures(client: ApiClient) -> dict[str, dict[str, Any]]:
-    """Queue length, next reservation and last deploy per environment (for `status`)."""
-    answer = client.get("/api/deploys/figures")
-    figures: dict[str, dict[str, Any]] = answer["environments"]
-    return figures
-
-
-def figure_cells(figures: dict[str, Any] | None, timezone: str) -> tuple[str, str, str]:
-    """(next reservation, queue, last deploy) as table cells."""
-    if not figures:
-        return "", "", ""
-    window = figures.get("next_reservation")
-    upcoming = ""
-    if window:
-        now = datetime.now(UTC)
-        starts = format_local(datetime.fromisoformat(window["starts"]), timezone, now=now)
-        ends = format_local(datetime.fromisoformat(window["ends"]), timezone, now=now)
-        upcoming = f"{starts}-{ends} {window['owner']}: {window['reason']}"
-    last = figures.get("last_deploy")
-    last_cell = ""
-    if last:
-        when = last.get("finished_at") or last["requested_at"]
-        moment = format_local(datetime.fromisoformat(when), timezone, now=datetime.now(UTC))
-        last_cell = f"#{last['id']} {last['state']} {moment}"
-    return upcoming, str(figures.get("queue_length", 0)), last_cell
-
-
-def merge_figures(
-    environments: list[dict[str, Any]], figures: dict[str, dict[str, Any]], *, now: datetime
-) -> None:
-    """Add each environment's figures (under ``deploys``); an ``ok`` environment inside a
-    reservation or freeze window reads ``reserved``."""
-    for environment in environments:
-        found = figures.get(environment["name"])
-        environment["deploys"] = found
-        window = (found or {}).get("next_reservation")
-        if environment["state"] == "ok" and window:
-            starts, ends = (
-                datetime.fromisoformat(window["starts"]),
-                datetime.fromisoformat(window["ends"]),
-            )
-            if starts <= now < ends:
-                environment["state"] = "reserved"

@@ -13,16 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from signalbox.api.models.reservations import ReservationRead
-from signalbox.services.deploys import Approval, Deploy, DeployFigures, GateAnswer
+from signalbox.services.deploys import Approval, Deploy, GateAnswer
 
 __all__ = [
     "ApprovalCreate",
     "ApprovalRead",
     "DeployCancel",
     "DeployCreate",
-    "DeployFigureListRead",
-    "DeployFiguresRead",
     "DeployFinish",
     "DeployHeartbeat",
     "DeployListRead",
@@ -193,24 +190,3 @@ class ApprovalRead(BaseModel):
             reason=approval.reason,
             at=approval.at,
         )
-
-
-class DeployFiguresRead(BaseModel):
-    """Queue length, next reservation and last finished deploy of one environment."""
-
-    queue_length: int
-    next_reservation: ReservationRead | None
-    last_deploy: DeployRead | None
-
-    @classmethod
-    def of(cls, figures: DeployFigures, timezone: str) -> DeployFiguresRead:
-        window = figures.next_reservation
-        return cls(
-            queue_length=figures.queue_length,
-            next_reservation=ReservationRead.of(window, timezone) if window else None,
-            last_deploy=DeployRead.of(figures.last_deploy) if figures.last_deploy else None,
-        )
-
-
-class DeployFigureListRead(BaseModel):
-    environments: dict[str, DeployFiguresRead]

@@ -40,8 +40,6 @@ from signalbox.api.models.deploys import (
     ApprovalRead,
     DeployCancel,
     DeployCreate,
-    DeployFigureListRead,
-    DeployFiguresRead,
     DeployFinish,
     DeployHeartbeat,
     DeployListRead,
@@ -119,23 +117,6 @@ async def _deploy_caller_may(
     deploy = await run_in_threadpool(deploys.get_deploy, context.engine, deploy_id=deploy_id)
     caller.require(action, deploy.environment)
     return deploy
-
-
-@router.get("/figures", response_model=DeployFigureListRead)
-def figures(
-    caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> DeployFigureListRead:
-    """Per readable environment: queue length, next reservation, last finished deploy."""
-    names = context.readable(caller)
-    found = deploys.deploy_figures(
-        context.engine, context.settings, environments=names, now=context.now()
-    )
-    return DeployFigureListRead(
-        environments={
-            item.environment: DeployFiguresRead.of(item, context.timezone(item.environment))
-            for item in found
-        }
-    )
 
 
 _ENVIRONMENT_CACHE_SIZE = 100_000

@@ -17,7 +17,7 @@ The use cases (what the API calls):
 - ``approvals.approve_deploy``, ``approvals.deny_deploy``: an approver decides on a plan;
 - ``tidy.touch_waiting``, ``tidy.expire_stale_deploys``: keep waiting gates' places, and
   the server's housekeeping of lapsed and abandoned deploys;
-- ``reads.get_deploy``, ``reads.list_deploys``, ``reads.deploy_figures``: reads.
+- ``reads.get_deploy``, ``reads.list_deploys``: reads.
 
 The pieces they share: ``snapshot`` (what the gate decides over), ``tidy`` (what time
 ended), ``outcomes`` (what a decision writes), ``answers`` (what the gate is told) and
@@ -30,8 +30,6 @@ from signalbox.services.deploys.approvals import Approval, approve_deploy, deny_
 from signalbox.services.deploys.cancel import CANCEL_REASONS, cancel_deploy
 from signalbox.services.deploys.decide import decide_deploy, decide_waiting
 from signalbox.services.deploys.reads import (
-    DeployFigures,
-    deploy_figures,
     get_deploy,
     list_deploys,
 )
@@ -43,7 +41,6 @@ __all__ = [
     "CANCEL_REASONS",
     "Approval",
     "Deploy",
-    "DeployFigures",
     "DeployRequest",
     "GateAnswer",
     "approve_deploy",
@@ -51,7 +48,6 @@ __all__ = [
     "decide_deploy",
     "decide_waiting",
     "deny_deploy",
-    "deploy_figures",
     "expire_stale_deploys",
     "finish_deploy",
     "get_deploy",

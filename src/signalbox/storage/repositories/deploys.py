@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, or_, select, update
@@ -80,29 +80,6 @@ class DeployRepository:
         )
         return list(self.session.scalars(query))
 
-    def active_counts(self) -> dict[str, int]:
-        """Waiting (queued or awaiting approval) deploys per environment."""
-        query = select(DeployRow.environment, DeployRow.state).where(DeployRow.state.in_(_WAITING))
-        counts: dict[str, int] = {}
-        for environment, _state in self.session.execute(query):
-            counts[environment] = counts.get(environment, 0) + 1
-        return counts
-
-    def recent_successful_durations(self, environment: str, *, limit: int) -> list[timedelta]:
-        """Durations of the last ``limit`` successful deploys, oldest first."""
-        query = (
-            select(DeployRow.duration_seconds)
-            .where(
-                DeployRow.environment == environment,
-                DeployRow.state == DeployState.SUCCEEDED,
-                DeployRow.duration_seconds.is_not(None),
-            )
-            .order_by(DeployRow.finished_at.desc(), DeployRow.id.desc())
-            .limit(limit)
-        )
-        seconds = [value for value in self.session.scalars(query) if value is not None]
-        return [timedelta(seconds=value) for value in reversed(seconds)]
-
     def newest(
         self, *, environments: Collection[str] | None, limit: int, before_id: int | None = None
     ) -> list[DeployRow]:
@@ -112,24 +89,6 @@ class DeployRepository:
         if before_id is not None:
             query = query.where(DeployRow.id < before_id)
         return list(self.session.scalars(query))
-
-    def last_finished(self, environments: Sequence[str]) -> dict[str, DeployRow]:
-        """The most recently finished (succeeded or failed) deploy of each environment."""
-        found: dict[str, DeployRow] = {}
-        for environment in environments:
-            query = (
-                select(DeployRow)
-                .where(
-                    DeployRow.environment == environment,
-                    DeployRow.state.in_([DeployState.SUCCEEDED, DeployState.FAILED]),
-                )
-                .order_by(DeployRow.id.desc())
-                .limit(1)
-            )
-            row = self.session.scalars(query).first()
-            if row is not None:
-                found[environment] = row
-        return found
 
     def environments_with_stale_deploys(self, now: datetime) -> list[str]:
         """Environments with a running deploy whose hold is gone or lapsed, or a waiting

@@ -39,10 +39,6 @@ class HoldRepository:
         """The environment's unreleased hold (it may have lapsed: check with ``now``)."""
         return self.session.scalars(_CURRENT, {"environment": environment}).one_or_none()
 
-    def current_all(self) -> dict[str, HoldRow]:
-        query = select(HoldRow).where(HoldRow.released_at.is_(None))
-        return {row.environment: row for row in self.session.scalars(query)}
-
     def lapsed_environments(self, now: datetime) -> list[str]:
         query = select(HoldRow.environment).where(
             HoldRow.released_at.is_(None), HoldRow.until <= now
