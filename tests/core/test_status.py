@@ -201,3 +201,17 @@ def test_the_picture_agrees_with_the_rules_it_summarises(drawn) -> None:
     for entry in seen.queue:
         assert entry.position == position_of(snapshot.deploys, entry.id)
     assert [entry.position for entry in seen.queue] == list(range(1, len(seen.queue) + 1))
+
+
+def test_the_picture_says_what_the_gate_says_when_it_refuses() -> None:
+    from signalbox.core.gate import Refused, decide_gate
+
+    for environment in (facts(hold_=hold()), facts(windows=[reservation(10, 40)])):
+        refused = decide_gate(environment.snapshot, deploy(1), now=T0)
+        assert isinstance(refused, Refused)
+        [blocker] = picture(environment, now=T0).blocking
+        assert (blocker.message, blocker.whom, blocker.until) == (
+            refused.message,
+            refused.whom,
+            refused.until,
+        )

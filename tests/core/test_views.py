@@ -31,6 +31,8 @@ def test_public_surface() -> None:
         "Wait",
         "decide_gate",
         "decide_wait_expiry",
+        "held_by",
+        "reserved_by",
     ]
 
 

@@ -47,6 +47,8 @@ __all__ = [
     "Wait",
     "decide_gate",
     "decide_wait_expiry",
+    "held_by",
+    "reserved_by",
 ]
 
 VERDICTS = frozenset({"routine", "needs-approval", "blocked", "none"})
@@ -292,6 +294,20 @@ def _blocks_as_held(hold: HoldView, deploy: DeployView) -> bool:
 def _held(
     snapshot: EnvironmentSnapshot, deploy: DeployView, hold: HoldView, now: datetime
 ) -> Refused:
+    return Refused(deploy.id, RefusalReason.HELD, *held_by(snapshot, hold, now=now))
+
+
+def _reserved(
+    snapshot: EnvironmentSnapshot, deploy: DeployView, window: ReservationView, now: datetime
+) -> Refused:
+    return Refused(deploy.id, RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
+
+
+def held_by(
+    snapshot: EnvironmentSnapshot, hold: HoldView, *, now: datetime
+) -> tuple[str, str, datetime]:
+    """Why a deploy cannot go while ``hold`` (someone's live work hold) stands: the sentence,
+    whom to ask and until when."""
     env, holder = snapshot.name, hold.owner.name
     since, until = (
         _render(hold.since, snapshot.timezone, now),
@@ -301,12 +317,14 @@ def _held(
         f"{env} is held by {holder} since {since} until {until}: {hold.reason.rstrip('.')}. "
         f"Ask {holder}, or wait for `signalbox release {env}`."
     )
-    return Refused(deploy.id, RefusalReason.HELD, message, holder, hold.until)
+    return message, holder, hold.until
 
 
-def _reserved(
-    snapshot: EnvironmentSnapshot, deploy: DeployView, window: ReservationView, now: datetime
-) -> Refused:
+def reserved_by(
+    snapshot: EnvironmentSnapshot, window: ReservationView, *, now: datetime
+) -> tuple[str, str, datetime]:
+    """Why a deploy started now cannot go while ``window`` is in force or begins before the
+    deploy would end: the sentence, whom to ask and the first time a deploy could go."""
     env, tz, owner = snapshot.name, snapshot.timezone, window.owner
     free = next_free_start(snapshot.reservations, now, snapshot.expected_duration)
     starts, ends = _render(window.starts, tz, now), _render(window.ends, tz, now)
@@ -323,7 +341,7 @@ def _reserved(
             f"{expected}), when {what} begins, until {ends}: {reason}"
         )
     message = f"{situation}. Ask {owner}, or deploy after {_render(free, tz, now)}."
-    return Refused(deploy.id, RefusalReason.RESERVED, message, owner, free)
+    return message, owner, free
 
 
 def _needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> NeedsApproval | None:

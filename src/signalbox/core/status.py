@@ -23,12 +23,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from signalbox.core.durations import format_duration
-from signalbox.core.gate import EnvironmentSnapshot
+from signalbox.core.gate import EnvironmentSnapshot, held_by, reserved_by
 from signalbox.core.holds import is_live
-from signalbox.core.reservations import next_free_start, next_reservation, overlaps
+from signalbox.core.reservations import next_reservation, overlaps
 from signalbox.core.tfstate.model import TerraformLock
-from signalbox.core.times import format_local, require_utc
+from signalbox.core.times import require_utc
 from signalbox.core.views import DeployView, HoldKind, HoldView, ReservationView
 
 __all__ = [
@@ -277,7 +276,7 @@ def _blockers(
 ) -> tuple[Blocker, ...]:
     """Every reason a deploy requested now would not go: refusals first, in the gate's order
     (frozen, held, reserved), then what it would wait for (a running deploy, the queue)."""
-    env, tz = snapshot.name, snapshot.timezone or "UTC"
+    env = snapshot.name
     found: list[Blocker] = []
     if snapshot.frozen:
         found.append(
@@ -288,11 +287,11 @@ def _blockers(
             )
         )
     if hold is not None and hold.kind is HoldKind.WORK:
-        found.append(_held(env, hold, tz, now))
+        found.append(_held(snapshot, hold, now))
     end = now + snapshot.expected_duration
     for window in snapshot.reservations:
         if overlaps(window, now, end):
-            found.append(_reserved(snapshot, window, tz, now))
+            found.append(_reserved(snapshot, window, now))
     if running is not None or (hold is not None and hold.kind is HoldKind.DEPLOY):
         found.append(_busy(env, running, hold))
     if queue:
@@ -300,35 +299,13 @@ def _blockers(
     return tuple(found)
 
 
-def _held(env: str, hold: HoldView, tz: str, now: datetime) -> Blocker:
-    since, until = format_local(hold.since, tz, now=now), format_local(hold.until, tz, now=now)
-    holder = hold.owner.name
-    message = (
-        f"{env} is held by {holder} since {since} until {until}: {hold.reason.rstrip('.')}. "
-        f"Ask {holder}, or wait for `signalbox release {env}`."
-    )
-    return Blocker("held", "refused", message, holder, hold.until)
+def _held(snapshot: EnvironmentSnapshot, hold: HoldView, now: datetime) -> Blocker:
+    return Blocker("held", "refused", *held_by(snapshot, hold, now=now))
 
 
-def _reserved(
-    snapshot: EnvironmentSnapshot, window: ReservationView, tz: str, now: datetime
-) -> Blocker:
-    env, owner, freeze = snapshot.name, window.owner, window.kind == "freeze"
-    starts, ends = format_local(window.starts, tz, now=now), format_local(window.ends, tz, now=now)
-    reason = window.reason.rstrip(".")
-    if window.starts <= now:
-        what = "in a freeze window" if freeze else f"reserved by {owner}"
-        situation = f"{env} is {what} from {starts} until {ends}: {reason}"
-    else:
-        what = "a freeze window" if freeze else f"{owner}'s reservation"
-        expected = format_duration(snapshot.expected_duration)
-        situation = (
-            f"A deploy to {env} now would still be running at {starts} (it takes about "
-            f"{expected}), when {what} begins, until {ends}: {reason}"
-        )
-    free = next_free_start(snapshot.reservations, now, snapshot.expected_duration)
-    message = f"{situation}. Ask {owner}, or deploy after {format_local(free, tz, now=now)}."
-    return Blocker("freeze" if freeze else "reserved", "refused", message, owner, free)
+def _reserved(snapshot: EnvironmentSnapshot, window: ReservationView, now: datetime) -> Blocker:
+    reason = "freeze" if window.kind == "freeze" else "reserved"
+    return Blocker(reason, "refused", *reserved_by(snapshot, window, now=now))
 
 
 def _busy(env: str, running: PictureDeploy | None, hold: HoldView | None) -> Blocker:
