@@ -316,6 +316,5 @@ def test_the_scan_finds_a_kind_written_as_a_literal(tmp_path, monkeypatch):
     assert kinds_written_as_literals() == ["service.py:1 hold.granted", "service.py:2 x.y"]
 
 
-@pytest.mark.xfail(strict=False, reason="conversion in progress")
 def test_no_module_emits_a_kind_as_a_string_literal():
     assert kinds_written_as_literals() == []

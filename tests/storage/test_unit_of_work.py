@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from signalbox.core.errors import UnknownEnvironment
-from signalbox.services.events import list_events, record_event
+from signalbox.core.events import EnvironmentAdded, TokenRevoked
+from signalbox.services.events import emit, list_events
 from signalbox.storage import UnitOfWork, build_engine
 
 NOW = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ def test_commit_on_success(database):
 def test_rollback_on_error_leaves_nothing(database):
     _add_environments(database, "dev")
     with pytest.raises(RuntimeError), UnitOfWork(database) as uow:
-        record_event(uow, environment="dev", actor="a", kind="test", message="m", now=NOW)
+        emit(uow, EnvironmentAdded(), environment="dev", actor="a", now=NOW)
         raise RuntimeError("boom")
     assert list_events(database) == []
     with UnitOfWork(database, read_only=True) as uow:
@@ -40,20 +41,12 @@ def test_event_written_in_the_transaction_advances_the_environment_version(datab
     _add_environments(database, "dev")
     with UnitOfWork(database) as uow:
         uow.lock_environment("dev")
-        record_event(
-            uow,
-            environment="dev",
-            actor="platform-eng",
-            kind="hold.granted",
-            message="held",
-            now=NOW,
-            data={"fencing_token": 1},
-        )
+        emit(uow, TokenRevoked(name="x"), environment="dev", actor="platform-eng", now=NOW)
     [event] = list_events(database, environment="dev")
     assert (event.kind, event.actor, event.data, event.at) == (
-        "hold.granted",
+        "token.revoked",
         "platform-eng",
-        {"fencing_token": 1},
+        {"name": "x", "reason": ""},
         NOW,
     )
     with UnitOfWork(database, read_only=True) as uow:
@@ -64,19 +57,17 @@ def test_events_newest_first_with_filter_and_limit(database):
     _add_environments(database, "dev", "prod")
     with UnitOfWork(database) as uow:
         for index in range(5):
-            record_event(
-                uow,
-                environment="dev" if index % 2 else "prod",
-                actor="a",
-                kind=f"k{index}",
-                message="m",
-                now=NOW,
-            )
-        record_event(uow, environment=None, actor="a", kind="global", message="m", now=NOW)
-    assert [e.kind for e in list_events(database, limit=3)] == ["global", "k4", "k3"]
-    assert [e.kind for e in list_events(database, environment="dev")] == ["k3", "k1"]
+            record = TokenRevoked(name=f"k{index}")
+            emit(uow, record, environment="dev" if index % 2 else "prod", actor="a", now=NOW)
+        emit(uow, TokenRevoked(name="global"), environment=None, actor="a", now=NOW)
+
+    def names(events):
+        return [event.data["name"] for event in events]
+
+    assert names(list_events(database, limit=3)) == ["global", "k4", "k3"]
+    assert names(list_events(database, environment="dev")) == ["k3", "k1"]
     only_prod = list_events(database, readable=lambda name: name == "prod", include_global=False)
-    assert [e.kind for e in only_prod] == ["k4", "k2", "k0"]
+    assert names(only_prod) == ["k4", "k2", "k0"]
 
 
 def test_unknown_environment_names_the_known_ones(database):

@@ -1,8 +1,9 @@
 """Events: every state change writes one, in the transaction that made the change.
 
-``record_event`` is the one helper every service calls; it also advances the environment's
-``version``, so a client waiting for "something changed in dev" can compare one number.
-Event data must never carry secrets (tokens, state bodies, sensitive plan values).
+``emit`` is the one helper every service calls, with a record declared in the catalogue
+(``core.events``); it also advances the environment's ``version``, so a client waiting for
+"something changed in dev" can compare one number. Event data must never carry secrets
+(tokens, state bodies, sensitive plan values).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["EventView", "emit", "list_events", "record_event"]
+__all__ = ["EventView", "emit", "list_events"]
 
 MAX_EVENTS = 1000
 
@@ -46,34 +47,6 @@ class EventView:
             data=dict(row.data),
             deploy_id=row.deploy_id,
         )
-
-
-def record_event(
-    uow: UnitOfWork,
-    *,
-    environment: str | None,
-    actor: str,
-    kind: str,
-    message: str,
-    now: datetime,
-    data: dict[str, Any] | None = None,
-    deploy_id: int | None = None,
-) -> None:
-    """Write one event in ``uow``'s transaction (``kind`` like ``hold.granted``); it is
-    stored with the change, at the unit of work's commit (or an earlier flush)."""
-    if environment is not None:
-        row = uow.session.get(EnvironmentRow, environment)
-        if row is not None:
-            row.version += 1
-    uow.events.add(
-        environment=environment,
-        at=now,
-        actor=actor,
-        kind=kind,
-        message=message,
-        data=data or {},
-        deploy_id=deploy_id,
-    )
 
 
 def emit(
