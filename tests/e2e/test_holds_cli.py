@@ -3,47 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
-
-from signalbox.testing import ServerProcess
+from tests.support.servers import run_cli, story_server
 
 ADMIN = "sbx_e2e-admin"
-CONFIG = """
-[environments.dev]
-timezone = "Europe/Berlin"
-expected_deploy = "17m"
-
-[environments.prod]
-timezone = "UTC"
-"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e-holds")
-    config = folder / "signalbox.toml"
-    config.write_text(CONFIG)
-    env = {
-        "SIGNALBOX_DATABASE_URL": f"sqlite:///{folder / 'signalbox.db'}",
-        "SIGNALBOX_ADMIN_TOKEN": ADMIN,
-    }
-    with ServerProcess(config=config, env=env, log=folder / "server.log") as running:
+    with story_server(tmp_path_factory.mktemp("e2e-holds"), ADMIN) as running:
         yield running
 
 
 def signalbox(server, *args, token=ADMIN):
-    env = {**os.environ, "SIGNALBOX_URL": server.url, "SIGNALBOX_TOKEN": token, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "signalbox", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(server.url, token, *args)
 
 
 def test_hold_refusal_release_and_events(server):

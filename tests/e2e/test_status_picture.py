@@ -5,49 +5,23 @@ events read in words. A real `signalbox serve` process and the real CLI."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
-from signalbox.testing import ServerProcess
+from tests.support.servers import run_cli, story_server
 
 ADMIN = "sbx_e2e-picture-admin"
-CONFIG = """
-[environments.dev]
-timezone = "Europe/Berlin"
-expected_deploy = "17m"
-
-[environments.prod]
-timezone = "UTC"
-"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("e2e-picture")
-    config = folder / "signalbox.toml"
-    config.write_text(CONFIG)
-    env = {
-        "SIGNALBOX_DATABASE_URL": f"sqlite:///{folder / 'signalbox.db'}",
-        "SIGNALBOX_ADMIN_TOKEN": ADMIN,
-    }
-    with ServerProcess(config=config, env=env, log=folder / "server.log") as running:
+    with story_server(tmp_path_factory.mktemp("e2e-picture"), ADMIN) as running:
         yield running
 
 
 def signalbox(server, *args, token=ADMIN):
-    env = {**os.environ, "SIGNALBOX_URL": server.url, "SIGNALBOX_TOKEN": token, "COLUMNS": "250"}
-    return subprocess.run(
-        [sys.executable, "-m", "signalbox", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(server.url, token, *args)
 
 
 def test_the_cli_and_the_api_show_one_picture_with_every_blocking_reason(server):

@@ -13,6 +13,7 @@ from tests.services.deploy_helpers import COGNITO_PLAN, COO, ENGINEER, deploy, f
 
 from signalbox.core.errors import UnknownEnvironment
 from signalbox.core.status import EnvironmentState
+from signalbox.services.deploys import expire_stale_deploys
 from signalbox.services.environments import sync_environments
 from signalbox.services.holds import acquire_hold
 from signalbox.services.reservations import ReservationCreate, create_reservation
@@ -90,6 +91,18 @@ def test_the_running_and_the_last_deploy(engine, settings, clock) -> None:
     dev = environment_picture(engine, settings, "dev", now=clock.now())
     assert dev.state is EnvironmentState.FREE and dev.running is None
     assert dev.last_deploy is not None and dev.last_deploy.state == "succeeded"
+    assert dev.expected_deploy == timedelta(seconds=60)  # learned from that deploy, not 17m
+
+
+def test_a_deploy_whose_runner_died_is_the_last_deploy_once_tidied(engine, settings, clock) -> None:
+    started = deploy(engine, settings, clock)
+    clock.advance(timedelta(minutes=5))  # no heartbeat: the lease lapsed
+    assert environment_picture(engine, settings, "dev", now=clock.now()).running is None
+    expire_stale_deploys(engine, now=clock.now())
+    dev = environment_picture(engine, settings, "dev", now=clock.now())
+    assert dev.last_deploy is not None and dev.last_deploy.id == started.deploy.id
+    assert dev.last_deploy.outcome == "lease-lapsed"
+    assert dev.expected_deploy == timedelta(minutes=17)  # a failure teaches no duration
 
 
 def test_an_unknown_environment_is_named(engine, settings, clock) -> None:

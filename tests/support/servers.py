@@ -35,6 +35,43 @@ def two_servers(
         first.stop()
 
 
+STORY_CONFIG = """
+[environments.dev]
+timezone = "Europe/Berlin"
+expected_deploy = "17m"
+
+[environments.prod]
+timezone = "UTC"
+"""
+"""dev and prod as in the story: dev in Berlin, with a 17-minute deploy."""
+
+
+@contextlib.contextmanager
+def story_server(folder: Path, admin: str) -> Iterator[ServerProcess]:
+    """One `signalbox serve` on ``STORY_CONFIG`` and a SQLite file in ``folder``, with the
+    bootstrap admin token ``admin``."""
+    config = folder / "signalbox.toml"
+    config.write_text(STORY_CONFIG)
+    env = {
+        "SIGNALBOX_DATABASE_URL": f"sqlite:///{folder / 'signalbox.db'}",
+        "SIGNALBOX_ADMIN_TOKEN": admin,
+    }
+    with ServerProcess(config=config, env=env, log=folder / "server.log") as running:
+        yield running
+
+
+def run_cli(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `signalbox` command against the server at ``url``, as ``token``."""
+    env = {**os.environ, "SIGNALBOX_URL": url, "SIGNALBOX_TOKEN": token, "COLUMNS": "250"}
+    return subprocess.run(
+        [sys.executable, "-m", "signalbox", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def create_token(
     url: str, admin: str, name: str, grants: Sequence[str], *, ci: bool = False
 ) -> str:
