@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/gate_wait.py
 	$(BIN)/python bench/tfstate.py
+	$(BIN)/python bench/board.py
 
 ## docs: regenerate the generated reference pages (a test fails when they are stale)
 docs: $(STAMP)

@@ -215,3 +215,29 @@ def test_the_picture_says_what_the_gate_says_when_it_refuses() -> None:
             refused.whom,
             refused.until,
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_environment(), st.floats(0, 1, exclude_max=True))
+def test_the_picture_holds_until_the_moment_time_alone_may_change_it(drawn, fraction) -> None:
+    from signalbox.core.status import changes_at
+
+    environment, minute = drawn
+    now = at(minute)
+    until = changes_at(environment, now=now)
+    assert until is not None and until > now
+    later = min(now + (until - now) * fraction, until - timedelta(microseconds=1))
+    assert picture(environment, now=later) == picture(environment, now=now)
+
+
+def test_a_waiting_gates_deadline_and_midnight_are_moments_of_change() -> None:
+    from signalbox.core.status import changes_at
+
+    waiting = deploy(4)
+    deadline = at(1.5)
+    environment = EnvironmentFacts(
+        snapshot=facts(deploys=[waiting]).snapshot, wait_deadlines={4: deadline}
+    )
+    assert changes_at(environment, now=T0) == deadline
+    # nothing else: the next change is midnight in Berlin (T0 is 14:44 CET)
+    assert changes_at(facts(), now=T0) == T0.replace(hour=23, minute=0)

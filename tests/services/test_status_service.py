@@ -4,6 +4,7 @@ all environments, with a fixed number of queries (SQLite, and PostgreSQL when co
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -13,11 +14,11 @@ from tests.services.deploy_helpers import COGNITO_PLAN, COO, ENGINEER, deploy, f
 
 from signalbox.core.errors import UnknownEnvironment
 from signalbox.core.status import EnvironmentState
-from signalbox.services.deploys import expire_stale_deploys
+from signalbox.services.deploys import expire_stale_deploys, touch_waiting
 from signalbox.services.environments import sync_environments
-from signalbox.services.holds import acquire_hold
+from signalbox.services.holds import acquire_hold, release_hold
 from signalbox.services.reservations import ReservationCreate, create_reservation
-from signalbox.services.status import environment_picture, environment_pictures
+from signalbox.services.status import PictureCache, environment_picture, environment_pictures
 from signalbox.settings import EnvironmentConfig, Settings
 
 
@@ -137,3 +138,88 @@ def test_the_number_of_queries_does_not_grow_with_the_environments(database, clo
         pictures = environment_pictures(database, many, names=None, now=clock.now())
     assert len(pictures) == 40 and all(p.state is EnvironmentState.HELD for p in pictures)
     assert len(for_many) == len(for_few) <= 10
+
+
+def test_a_kept_picture_costs_one_query_while_nothing_changes(engine, settings, clock) -> None:
+    cache = PictureCache()
+    first = environment_pictures(engine, settings, names=None, now=clock.now(), cache=cache)
+    with counted(engine) as statements:
+        again = environment_pictures(engine, settings, names=None, now=clock.now(), cache=cache)
+    assert [a is b for a, b in zip(again, first, strict=True)] == [True, True]
+    assert len(statements) == 1  # the environments and their versions
+
+
+def test_a_change_ends_the_kept_picture_of_that_environment_only(engine, settings, clock) -> None:
+    cache = PictureCache()
+    dev, prod = environment_pictures(engine, settings, names=None, now=clock.now(), cache=cache)
+    assert dev.state is EnvironmentState.FREE
+    acquire_hold(
+        engine,
+        environment="dev",
+        principal=ENGINEER,
+        reason="renaming cognito pool",
+        duration=timedelta(minutes=30),
+        now=clock.now(),
+    )
+    dev2, prod2 = environment_pictures(engine, settings, names=None, now=clock.now(), cache=cache)
+    assert dev2.state is EnvironmentState.HELD and prod2 is prod
+    clock.advance(timedelta(minutes=31))  # the hold lapses: no event yet, time alone
+    dev3 = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+    assert dev3.state is EnvironmentState.FREE and dev3.hold is None
+    assert dev3 == environment_picture(engine, settings, "dev", now=clock.now())
+
+
+def test_a_waiting_gate_that_keeps_asking_stays_in_the_kept_picture(
+    engine, settings, clock
+) -> None:
+    cache = PictureCache()
+    waiting = deploy(engine, settings, clock, plan=COGNITO_PLAN)
+    seen = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+    assert [d.id for d in seen.queue] == [waiting.deploy.id]
+    for _ in range(4):  # the gate's keep-alive: no event, the deadline moves on
+        clock.advance(timedelta(seconds=60))
+        touch_waiting(engine, [waiting.deploy.id], now=clock.now())
+        seen = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+        assert [d.id for d in seen.queue] == [waiting.deploy.id]
+    clock.advance(timedelta(minutes=2))  # the gate went away
+    assert environment_picture(engine, settings, "dev", now=clock.now(), cache=cache).queue == ()
+
+
+def test_pictures_read_while_holds_change_end_as_the_database_says(engine, settings, clock) -> None:
+    """Readers and a writer race; once the writer is done, the kept pictures are the ones
+    computed afresh."""
+    cache = PictureCache()
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                environment_pictures(engine, settings, names=None, now=clock.now(), cache=cache)
+        except BaseException as error:
+            failures.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for round_ in range(15):
+            acquire_hold(
+                engine,
+                environment="dev" if round_ % 2 else "prod",
+                principal=ENGINEER,
+                reason=f"round {round_}",
+                duration=timedelta(hours=1),
+                now=clock.now(),
+            )
+            if round_ < 14:  # the last hold (prod's) stays
+                environment = "dev" if round_ % 2 else "prod"
+                release_hold(engine, environment=environment, principal=ENGINEER, now=clock.now())
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert failures == []
+    kept = environment_pictures(engine, settings, names=None, now=clock.now(), cache=cache)
+    assert kept == environment_pictures(engine, settings, names=None, now=clock.now())
+    assert [p.state for p in kept] == [EnvironmentState.FREE, EnvironmentState.HELD]

@@ -32,6 +32,7 @@ from signalbox import __version__
 from signalbox.api.body_limit import BodySizeLimit
 from signalbox.api.context import Server
 from signalbox.api.longpoll import Batches, build_feed
+from signalbox.api.models.environments import PictureJson
 from signalbox.api.problems import install_problem_handlers
 from signalbox.api.routes import (
     bench,
@@ -48,6 +49,7 @@ from signalbox.api.routes import (
 from signalbox.services.clock import Clock, SystemClock
 from signalbox.services.database import open_engine, start_up
 from signalbox.services.holds import expire_lapsed
+from signalbox.services.status import PictureCache
 from signalbox.services.tfstate import StateStore
 from signalbox.settings import Settings
 
@@ -189,6 +191,8 @@ def create_app(
         batches=Batches(),
         longpoll_callers={},
         deploy_environments={},
+        pictures=PictureCache(),
+        picture_json=PictureJson(),
     )
     loops = background_loops(context, sweep_seconds=sweep_seconds)
     app = FastAPIOffline(

@@ -1,6 +1,6 @@
 """What every route needs, each built once by ``create_app`` and held here for the app's life:
-settings, engine, clock, the Terraform state store, and the long-poll's change feed, decision
-batches and caches. Nothing here is built on first use."""
+settings, engine, clock, the Terraform state store, the pictures of the environments, and the
+long-poll's change feed, decision batches and caches. Nothing here is built on first use."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from signalbox.api.change_feed import ChangeFeed
+from signalbox.api.models.environments import PictureJson
 from signalbox.core.errors import unknown_environment
 from signalbox.core.roles import Action
 from signalbox.services.clock import Clock
+from signalbox.services.status import PictureCache
 from signalbox.services.tfstate import StateStore
 from signalbox.services.tokens import Caller
 from signalbox.settings import Settings
@@ -39,6 +41,10 @@ class Server:
     """sha256 of a token -> (monotonic expiry, its caller): the long-poll's token cache."""
     deploy_environments: dict[int, str]
     """deploy id -> its environment (which never changes), so a re-poll needs no query."""
+    pictures: PictureCache
+    """Each environment's picture, kept until it changes (``services.status``)."""
+    picture_json: PictureJson
+    """The JSON of each kept picture, made once."""
 
     def now(self) -> datetime:
         return self.clock.now()

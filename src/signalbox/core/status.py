@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +27,7 @@ from signalbox.core.gate import EnvironmentSnapshot, held_by, reserved_by
 from signalbox.core.holds import is_live
 from signalbox.core.reservations import next_reservation, overlaps
 from signalbox.core.tfstate.model import TerraformLock
-from signalbox.core.times import require_utc
+from signalbox.core.times import require_utc, to_zone
 from signalbox.core.views import DeployView, HoldKind, HoldView, ReservationView
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "FinishedDeploy",
     "PictureDeploy",
     "PlanSummary",
+    "changes_at",
     "picture",
     "plan_summary",
 ]
@@ -160,6 +161,8 @@ class EnvironmentFacts:
     details: Mapping[int, DeployDetails] = field(default_factory=dict)
     last_finished: FinishedDeploy | None = None
     terraform_locks: Sequence[TerraformLock] = ()
+    wait_deadlines: Mapping[int, datetime] = field(default_factory=dict)
+    """When each waiting deploy leaves the queue unless its gate asks again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +216,29 @@ def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
         version=facts.version,
         last_fencing_token=facts.last_fencing_token,
     )
+
+
+def changes_at(facts: EnvironmentFacts, *, now: datetime) -> datetime | None:
+    """The next instant after ``now`` at which time alone may change the picture of
+    ``facts`` (a lease lapses, a waiting gate's deadline passes, a window comes within a
+    deploy's reach, begins or ends, the day changes in the environment's zone); None if
+    nothing would. Until then, ``picture(facts, now=t)`` is the same for every ``t``."""
+    now = require_utc(now)
+    snapshot = facts.snapshot
+    moments = [*facts.wait_deadlines.values(), _next_midnight(now, snapshot.timezone or "UTC")]
+    if snapshot.hold is not None:
+        moments.append(snapshot.hold.until)
+    for window in snapshot.reservations:
+        moments.extend((window.starts - snapshot.expected_duration, window.starts, window.ends))
+    return min((moment for moment in moments if moment > now), default=None)
+
+
+def _next_midnight(now: datetime, timezone: str) -> datetime:
+    """The next start of a day in ``timezone`` (times in sentences name the day when it is
+    not today)."""
+    local = to_zone(now, timezone)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=local.tzinfo)
+    return tomorrow.astimezone(UTC)
 
 
 def _shown(

@@ -9,18 +9,21 @@ as not waiting, exactly as the next decision will record them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row
 
 from signalbox.core.gate import EnvironmentSnapshot
+from signalbox.core.queue import WAITING_STATES
 from signalbox.core.status import (
     DeployDetails,
     EnvironmentFacts,
     EnvironmentPicture,
     FinishedDeploy,
+    changes_at,
     picture,
     plan_summary,
 )
@@ -36,7 +39,7 @@ from signalbox.storage.repositories.reservations import reservation_view
 from signalbox.storage.repositories.tfstate import terraform_lock
 from signalbox.storage.uow import read_connection
 
-__all__ = ["environment_picture", "environment_pictures"]
+__all__ = ["PictureCache", "environment_picture", "environment_pictures"]
 
 _RESERVATION_HORIZON = timedelta(days=2)
 """Reservations further ahead than this (beyond the expected deploy) cannot stop a deploy
@@ -45,65 +48,140 @@ now; past it only each environment's next one is read."""
 DEFAULT_EXPECTED = timedelta(minutes=10)
 
 
+class PictureCache:
+    """The pictures last computed, each kept while its environment's ``version`` is the same
+    and until time alone may change it (``core.status.changes_at``: a lease lapses, a
+    waiting gate's deadline passes, a window comes near, begins or ends, the day changes).
+    A board that asks every few seconds then costs one query of the environments table while
+    nothing happens, and the work of the environments that changed when something does.
+    Every change to an environment writes an event, which advances its version in the same
+    transaction (``services.events.emit``); a renewed lease or a waiting gate's deadline,
+    which write none, end the kept picture by time. One per server (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[int, datetime, datetime | None, EnvironmentPicture]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, version: int, now: datetime) -> EnvironmentPicture | None:
+        with self._lock:
+            found = self._kept.get(name)
+        if found is None:
+            return None
+        kept_version, made_at, valid_until, kept = found
+        fresh = valid_until is None or now < valid_until
+        return kept if kept_version == version and made_at <= now and fresh else None
+
+    def put(
+        self, name: str, version: int, now: datetime, facts: EnvironmentFacts
+    ) -> EnvironmentPicture:
+        """The picture of ``facts`` at ``now``, kept for environment ``name``."""
+        found = picture(facts, now=now)
+        valid_until = changes_at(facts, now=now)
+        with self._lock:
+            self._kept[name] = (version, now, valid_until, found)
+        return found
+
+
 def environment_picture(
-    engine: Engine, settings: Settings, name: str, *, now: datetime
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    *,
+    now: datetime,
+    cache: PictureCache | None = None,
 ) -> EnvironmentPicture:
     """The picture of environment ``name`` (UnknownEnvironment if it is not one)."""
-    [found] = environment_pictures(engine, settings, names=[name], now=now)
+    [found] = environment_pictures(engine, settings, names=[name], now=now, cache=cache)
     return found
 
 
 def environment_pictures(
-    engine: Engine, settings: Settings, *, names: Sequence[str] | None, now: datetime
+    engine: Engine,
+    settings: Settings,
+    *,
+    names: Sequence[str] | None,
+    now: datetime,
+    cache: PictureCache | None = None,
 ) -> list[EnvironmentPicture]:
     """The pictures of ``names`` (every environment when None), by name. An unknown name
-    raises UnknownEnvironment before anything else is read."""
+    raises UnknownEnvironment before anything else is read. With ``cache``, the picture of
+    an environment that has not changed is the one computed before."""
     with read_connection(engine) as connection:
         facts = EnvironmentFactsRepository(connection)
-        rows = facts.environments()
-        known = [row.name for row in rows]
-        for name in names or ():
-            if name not in known:
-                raise unknown_environment(name, known)
-        if names is not None:
-            wanted = set(names)
-            rows = [row for row in rows if row.name in wanted]
-        chosen = None if names is None else [row.name for row in rows]
-        holds = facts.current_holds(chosen)
-        active = facts.active_deploys(chosen, now)
-        keys = {(run.environment, approval_key(run)) for runs in active.values() for run in runs}
-        decisions = facts.approval_decisions(keys)
-        expected = {row.name: expected_for(settings, row) for row in rows}
-        horizon = now + max(expected.values(), default=DEFAULT_EXPECTED) + _RESERVATION_HORIZON
-        reservations = facts.reservations(chosen, now, horizon)
-        last = facts.deploys([row.last_deploy_id for row in rows if row.last_deploy_id])
-        locks = facts.terraform_locks(chosen)
-        pictures = []
-        for row in rows:
-            name = row.name
-            runs = active.get(name, [])
-            hold = holds.get(name)
-            snapshot = EnvironmentSnapshot(
-                name=name,
-                hold=hold_view(hold) if hold is not None else None,
-                deploys=tuple(
-                    deploy_view(run, approval=decisions.get((name, approval_key(run))))
-                    for run in runs
-                ),
-                reservations=_windows(settings, name, reservations.get(name, []), now),
-                expected_duration=expected[name],
-                timezone=row.timezone,
-            )
-            environment = EnvironmentFacts(
+        every = facts.environments()
+        rows = _chosen(every, names)
+        kept = {row.name: cache.get(row.name, row.version, now) for row in rows} if cache else {}
+        stale = [row for row in rows if kept.get(row.name) is None]
+        fresh: dict[str, EnvironmentPicture] = {}
+        if stale:
+            for row, found in _facts(facts, settings, stale, len(stale) == len(every), now):
+                if cache is None:
+                    fresh[row.name] = picture(found, now=now)
+                else:
+                    fresh[row.name] = cache.put(row.name, row.version, now, found)
+    return [kept.get(row.name) or fresh[row.name] for row in rows]
+
+
+def _chosen(rows: list[Row[Any]], names: Sequence[str] | None) -> list[Row[Any]]:
+    """The rows of ``names`` (all when None); UnknownEnvironment for a name that is none."""
+    if names is None:
+        return rows
+    known = [row.name for row in rows]
+    for name in names:
+        if name not in known:
+            raise unknown_environment(name, known)
+    wanted = set(names)
+    return [row for row in rows if row.name in wanted]
+
+
+def _facts(
+    facts: EnvironmentFactsRepository,
+    settings: Settings,
+    rows: list[Row[Any]],
+    every: bool,
+    now: datetime,
+) -> Iterator[tuple[Row[Any], EnvironmentFacts]]:
+    """The facts of the environments of ``rows`` (``every``: all there are, unfiltered)."""
+    chosen = None if every else [row.name for row in rows]
+    holds = facts.current_holds(chosen)
+    active = facts.active_deploys(chosen, now)
+    keys = {(run.environment, approval_key(run)) for runs in active.values() for run in runs}
+    decisions = facts.approval_decisions(keys)
+    expected = {row.name: expected_for(settings, row) for row in rows}
+    horizon = now + max(expected.values(), default=DEFAULT_EXPECTED) + _RESERVATION_HORIZON
+    reservations = facts.reservations(chosen, now, horizon)
+    last = facts.deploys([row.last_deploy_id for row in rows if row.last_deploy_id])
+    locks = facts.terraform_locks(chosen)
+    for row in rows:
+        name = row.name
+        runs = active.get(name, [])
+        hold = holds.get(name)
+        snapshot = EnvironmentSnapshot(
+            name=name,
+            hold=hold_view(hold) if hold is not None else None,
+            deploys=tuple(
+                deploy_view(run, approval=decisions.get((name, approval_key(run)))) for run in runs
+            ),
+            reservations=_windows(settings, name, reservations.get(name, []), now),
+            expected_duration=expected[name],
+            timezone=row.timezone,
+        )
+        yield (
+            row,
+            EnvironmentFacts(
                 snapshot=snapshot,
                 version=row.version,
                 last_fencing_token=row.last_fencing_token,
                 details={run.id: _details(run) for run in runs},
                 last_finished=_finished(last.get(row.last_deploy_id)),
                 terraform_locks=[terraform_lock(*found) for found in locks.get(name, [])],
-            )
-            pictures.append(picture(environment, now=now))
-        return pictures
+                wait_deadlines={
+                    run.id: run.wait_deadline
+                    for run in runs
+                    if run.state in WAITING_STATES and run.wait_deadline is not None
+                },
+            ),
+        )
 
 
 def _windows(

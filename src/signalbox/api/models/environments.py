@@ -25,6 +25,7 @@ __all__ = [
     "EnvironmentRead",
     "LastDeployRead",
     "PictureDeployRead",
+    "PictureJson",
     "PlanSummaryRead",
     "TerraformLockRead",
 ]
@@ -204,3 +205,24 @@ def _window(window: ReservationView | None, timezone: str) -> ReservationRead | 
 
 class EnvironmentListRead(BaseModel):
     environments: list[EnvironmentRead]
+
+
+class PictureJson:
+    """Each environment's picture as the JSON of ``EnvironmentRead``, made once per picture:
+    a picture kept by ``services.status.PictureCache`` (the same object) is not converted and
+    encoded again. One per server."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[EnvironmentPicture, bytes]] = {}
+
+    def of(self, picture: EnvironmentPicture) -> bytes:
+        made = self._made.get(picture.name)
+        if made is not None and made[0] is picture:
+            return made[1]
+        encoded = EnvironmentRead.of(picture).model_dump_json().encode()
+        self._made[picture.name] = (picture, encoded)
+        return encoded
+
+    def listing(self, pictures: list[EnvironmentPicture]) -> bytes:
+        """``EnvironmentListRead`` of ``pictures``, as JSON."""
+        return b'{"environments":[' + b",".join(self.of(p) for p in pictures) + b"]}"

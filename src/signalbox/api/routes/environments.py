@@ -1,8 +1,11 @@
-"""Environments: the picture of each one the caller may read (``core.status``)."""
+"""Environments: the picture of each one the caller may read (``core.status``).
+
+Pictures are kept while nothing changes (``services.status.PictureCache``) and so is their
+JSON (``PictureJson``): the answer is sent as made, and ``response_model`` documents it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
@@ -18,27 +21,31 @@ router = APIRouter(prefix="/api/environments", tags=["environments"])
 @router.get("", response_model=EnvironmentListRead)
 async def environments(
     caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> EnvironmentListRead:
+) -> Response:
     """Every environment the caller may read: its state, holder, queue, reservations, the
     running and last deploy, Terraform locks, and every reason a deploy would not go now."""
     names = context.readable(caller)
-    pictures = await run_in_threadpool(
-        lambda: environment_pictures(
-            context.engine, context.settings, names=names, now=context.now()
+
+    def listing() -> bytes:
+        pictures = environment_pictures(
+            context.engine, context.settings, names=names, now=context.now(), cache=context.pictures
         )
-    )
-    return EnvironmentListRead(environments=[EnvironmentRead.of(p) for p in pictures])
+        return context.picture_json.listing(pictures)
+
+    return Response(await run_in_threadpool(listing), media_type="application/json")
 
 
 @router.get("/{environment}", response_model=EnvironmentRead)
 async def environment(
     environment: str, caller: Caller = Depends(current_caller), context: Server = Depends(server)
-) -> EnvironmentRead:
+) -> Response:
     """One environment's picture (the same as in the list)."""
     caller.require(Action.READ, context.configured(environment))
-    found = await run_in_threadpool(
-        lambda: environment_picture(
-            context.engine, context.settings, environment, now=context.now()
+
+    def one() -> bytes:
+        found = environment_picture(
+            context.engine, context.settings, environment, now=context.now(), cache=context.pictures
         )
-    )
-    return EnvironmentRead.of(found)
+        return context.picture_json.of(found)
+
+    return Response(await run_in_threadpool(one), media_type="application/json")
