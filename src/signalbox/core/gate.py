@@ -22,6 +22,7 @@ from signalbox.core.errors import InvalidInput, InvalidTransition
 from signalbox.core.holds import is_live
 from signalbox.core.queue import (
     WAITING_STATES,
+    places,
     queue_order,
     running_deploy,
     superseded_message,
@@ -86,12 +87,12 @@ class EnvironmentSnapshot:
 
     def __post_init__(self) -> None:
         queue = tuple(queue_order(self.deploys))
-        places = {deploy.id: place for place, deploy in enumerate(queue, start=1)}
+        known = places(queue)
         if len({deploy.id for deploy in self.deploys}) != len(self.deploys):
-            places = {}  # ids repeat: no place can be told from the snapshot alone
+            known = {}  # ids repeat: no place can be told from the snapshot alone
         object.__setattr__(self, "queue", queue)
         object.__setattr__(self, "running", running_deploy(self.deploys))
-        object.__setattr__(self, "_places", places)
+        object.__setattr__(self, "_places", known)
 
     def place_in_queue(self, deploy: DeployView) -> int | None:
         """``deploy``'s 1-based place in ``queue`` when the snapshot holds this very view of
@@ -399,8 +400,7 @@ def _place_in_queue(
     if deploy.state not in WAITING_STATES:
         return (), 1, running
     queue = queue_order([*others, deploy])
-    place = next(p for p, d in enumerate(queue, start=1) if d.id == deploy.id)
-    return queue, place, running
+    return queue, places(queue)[deploy.id], running
 
 
 def _newest_of_branch(snapshot: EnvironmentSnapshot, deploy: DeployView) -> DeployView | None:

@@ -27,6 +27,7 @@ __all__ = [
     "has_lapsed",
     "is_abandoned",
     "lapsed_message",
+    "places",
     "position_of",
     "queue_key",
     "queue_order",
@@ -63,12 +64,15 @@ def running_deploy(deploys: Iterable[DeployView]) -> DeployView | None:
     return min(running, key=queue_key, default=None)
 
 
+def places(queue: Iterable[DeployView]) -> dict[int, int]:
+    """Each deploy's 1-based place in ``queue`` (already in queue order: 1 = next to go):
+    the one definition of a position, for the gate's snapshot and the picture alike."""
+    return {deploy.id: place for place, deploy in enumerate(queue, start=1)}
+
+
 def position_of(deploys: Iterable[DeployView], deploy_id: int) -> int | None:
     """1-based place of ``deploy_id`` in queue order (1 = next to go), None if not waiting."""
-    for place, deploy in enumerate(queue_order(deploys), start=1):
-        if deploy.id == deploy_id:
-            return place
-    return None
+    return places(queue_order(deploys)).get(deploy_id)
 
 
 def superseded_by(deploys: Iterable[DeployView], newer: DeployView) -> list[int]:
