@@ -67,7 +67,7 @@ def test_the_cli_and_the_api_show_one_picture_with_every_blocking_reason(server)
     table = signalbox(server, "status")
     assert table.returncode == 0, table.stderr
     assert "a deploy now would overlap" in table.stdout
-    assert "dev: dev is held by platform-eng" in table.stdout
+    assert "  - dev is held by platform-eng" in table.stdout
     assert "coo's reservation begins" in table.stdout
 
     events = signalbox(server, "events", "--env", "dev")

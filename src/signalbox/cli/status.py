@@ -78,9 +78,8 @@ def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
         )
     reasons = Text()
     for environment in environments:
-        for blocker in environment.get("blocking") or []:
-            reasons.append(f"\n{environment['name']}: ", style="bold")
-            reasons.append(f"{blocker['message']}")
+        for blocker in environment.get("blocking") or []:  # each sentence names its environment
+            reasons.append(f"\n  - {blocker['message']}")
     if reasons:
         reasons = Text("\nA deploy started now would not go:", style="bold") + reasons
     return Group(table, reasons)
