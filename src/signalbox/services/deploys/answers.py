@@ -180,19 +180,12 @@ def waiting_answer(
 
 
 def settled_answer(
-    uow: UnitOfWork,
-    settings: Settings,
-    row: DeployRow,
-    *,
-    version: int,
-    hold: HoldView | None = None,
+    uow: UnitOfWork, settings: Settings, row: DeployRow, *, version: int
 ) -> GateAnswer:
-    """The answer for a deploy that is running (with its ``hold``, read when not given) or
-    finished: asking again is harmless."""
+    """The answer for a deploy that is running (with its hold, read here) or finished:
+    asking again is harmless."""
     if row.state != DeployState.RUNNING:
         return final_answer(row, version=version)
-    if hold is None:
-        current = uow.holds.current(row.environment)
-        assert current is not None, "a running deploy without its hold"
-        hold = hold_view(current)
-    return go_answer(row, hold, settings=settings, version=version)
+    current = uow.holds.current(row.environment)
+    assert current is not None, "a running deploy without its hold"
+    return go_answer(row, hold_view(current), settings=settings, version=version)
