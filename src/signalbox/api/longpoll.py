@@ -68,8 +68,8 @@ def feed_of(request: Request) -> ChangeFeed:
 
 
 def wake(request: Request, environment: str) -> None:
-    """Tell this process's waiters of ``environment`` that it changed (a change that does
-    not itself bump the environment's version: approvals, reservations)."""
+    """Tell this process's waiters of ``environment`` that it changed, for a change whose
+    answer does not carry the environment's new version (approvals, reservations)."""
     feed = feed_of(request)
     feed.notify(environment, feed.version(environment) + 1)
 
@@ -80,7 +80,7 @@ def seconds_until(moment: datetime | None, now: datetime) -> float | None:
 
 class Batches:
     """Coalesces the gates of one environment woken by the same change onto one decision
-    (``services.deploy_batch.decide_waiting``): the first starts it in a worker thread, the
+    (``services.deploys.decide_waiting``): the first starts it in a worker thread, the
     others woken meanwhile await the same result. A waiter that joins a batch started
     before its change gets an answer with the older version and asks again at once."""
 
