@@ -102,10 +102,10 @@ def _safe_url(url: str) -> str:
 @db_app.command("upgrade")
 def db_upgrade(config: Path | None = CONFIG_OPTION) -> None:
     """Apply every migration the database lacks (the server also does this at start)."""
-    from signalbox.storage import build_engine, upgrade
+    from signalbox.services.database import open_engine, upgrade
 
     settings = settings_from(config)
-    engine = build_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         revision = upgrade(engine)
     finally:
@@ -116,10 +116,10 @@ def db_upgrade(config: Path | None = CONFIG_OPTION) -> None:
 @db_app.command("current")
 def db_current(config: Path | None = CONFIG_OPTION) -> None:
     """Show the database's migration revision and whether it is the newest."""
-    from signalbox.storage import build_engine, current_revision, head_revision
+    from signalbox.services.database import current_revision, head_revision, open_engine
 
     settings = settings_from(config)
-    engine = build_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         revision = current_revision(engine)
     finally:

@@ -195,11 +195,11 @@ def rotate_key(
     running server. Put the new key first in state_keys, restart the server (new writes use
     it), run this, then remove the old key."""
     from signalbox.cli.serve import settings_from
+    from signalbox.services.database import open_engine
     from signalbox.services.tfstate import StateStore, rotate_keys
-    from signalbox.storage import build_engine
 
     settings = settings_from(config)
-    engine = build_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         done = rotate_keys(StateStore.from_settings(engine, settings), now=datetime.now(UTC))
     finally:
