@@ -21,7 +21,7 @@ from signalbox.cli.gate_flow import GateRequest, run_gate
 from signalbox.core.durations import parse_duration
 from signalbox.core.errors import UsageError
 
-__all__ = ["gate"]
+__all__ = ["GATE_HELP", "gate"]
 
 _ZERO = re.compile(r"^\s*0+\s*[dhms]?\s*$")  # --wait 0, 0s, 0m: ask once, do not wait
 
