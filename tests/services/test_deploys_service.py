@@ -323,3 +323,44 @@ def test_a_superseded_deploy_is_told_once_with_the_rules_sentence(engine, settin
         e for e in list_events(engine, environment="dev") if e.kind == "deploy.superseded"
     ]
     assert [e.data["superseded_by"] for e in superseded] == [newer.deploy.id]
+
+
+def _figures(engine) -> tuple[int | None, list[float]]:
+    """dev's kept deploy figures: its last deploy that ran to an end, its recent durations."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        row = uow.environments.get("dev")
+        return row.last_deploy_id, list(row.recent_deploy_seconds)
+
+
+def test_the_deploy_figures_are_kept_when_a_deploy_runs_to_an_end_and_only_then(
+    engine, settings, clock
+):
+    succeeded = deploy(engine, settings, clock, commit="1111111")
+    finish(engine, settings, clock, succeeded, seconds=120.0)
+    assert _figures(engine) == (succeeded.deploy.id, [120.0])
+    failed = deploy(engine, settings, clock, commit="2222222")
+    finish(engine, settings, clock, failed, seconds=30.0, exit_code=1)
+    assert _figures(engine) == (failed.deploy.id, [120.0])  # a failure teaches no duration
+    engineer_holds_dev(engine, clock)
+    assert deploy(engine, settings, clock, commit="3333333").decision == "refused"
+    release_hold(engine, environment="dev", principal=ENGINEER, now=clock.now())
+    running = deploy(engine, settings, clock, branch="running")
+    older = deploy(engine, settings, clock, commit="4444444")
+    deploy(engine, settings, clock, commit="5555555")  # supersedes the older one
+    interrupted = deploy(engine, settings, clock, branch="other")
+    cancel_deploy(
+        engine,
+        settings,
+        deploy_id=interrupted.deploy.id,
+        principal=CI,
+        reason="interrupted",
+        now=clock.now(),
+    )
+    assert decide(engine, settings, clock, older.deploy.id).reason == "superseded"
+    assert _figures(engine) == (failed.deploy.id, [120.0])  # refusals are no runs
+    clock.advance(timedelta(seconds=settings.deploy_lease_seconds) + WAITING_LEASE)
+    assert expire_stale_deploys(engine, now=clock.now()) == ["dev"]  # lapsed, and abandoned
+    assert _figures(engine) == (running.deploy.id, [120.0])
+    late = finish(engine, settings, clock, running, seconds=45.0)  # its runner reports at last
+    assert late.deploy.outcome == "lease-lapsed" and late.deploy.duration_seconds == 45.0
+    assert _figures(engine) == (running.deploy.id, [120.0])
