@@ -40,7 +40,7 @@ from signalbox.core.events import (
     parse,
     to_data,
 )
-from signalbox.services.events import emit
+from signalbox.services.events import emit, list_events
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 from signalbox.testing import (  # noqa: F401  (fixtures)
@@ -281,6 +281,24 @@ def test_emit_stores_a_declared_record_ready_for_the_outbox(engine, clock):  # n
         SCHEMA_VERSION,
         None,
     )
+
+
+def test_an_event_from_before_the_catalogue_is_shown_as_it_was_stored(engine, clock):  # noqa: F811
+    """Its data has older shapes (a state was ``dev/network``): told again from a record, it
+    would read ``dev/dev/network``."""
+    stored = "platform-eng locked dev/network for OperationTypeApply (unknown host)."
+    with UnitOfWork(engine) as uow:
+        uow.events.add(
+            environment="dev",
+            at=clock.now(),
+            actor="platform-eng",
+            kind="state.locked",
+            message=stored,
+            data={"state": "dev/network", "lock_id": "1", "operation": "OperationTypeApply"},
+        )
+        emit(uow, EnvironmentAdded(), environment="dev", actor="admin", now=clock.now())
+    told = list_events(engine, environment="dev", limit=2, now=clock.now())
+    assert [event.message for event in told] == ["dev is now managed by signalbox.", stored]
 
 
 # -- emitters --------------------------------------------------------------------------------

@@ -91,8 +91,9 @@ def list_events(
 ) -> list[EventView]:
     """Newest first. ``environment`` filters to one (UnknownEnvironment if it is not one);
     otherwise ``readable`` (name -> bool) limits the environments the caller may see. With
-    ``now``, each declared event is told again from its record in its environment's zone,
-    as of ``now`` (``15:30 CET`` today, with the day otherwise); without, as stored."""
+    ``now``, each event written from a catalogue record is told again from it in its
+    environment's zone, as of ``now`` (``15:30 CET`` today, with the day otherwise);
+    without, as stored."""
     limit = max(1, min(limit, MAX_EVENTS))
     with UnitOfWork(engine, read_only=True) as uow:
         rows = uow.environments.all()
@@ -112,9 +113,13 @@ def list_events(
 
 
 def _told(row: EventRow, zones: dict[str, str], now: datetime | None) -> str:
-    """The event's words as of ``now``, or its stored message (undeclared or older data)."""
-    record = parse(row.kind, row.data) if now is not None else None
-    if record is None or now is None:
+    """The event's words as of ``now``, or its stored message: for an event written before
+    the catalogue (no ``schema_version``: its data has other shapes, e.g. ``state`` was
+    ``dev/network``), or one whose kind or data the catalogue no longer reads."""
+    if now is None or row.schema_version is None:
+        return row.message
+    record = parse(row.kind, row.data)
+    if record is None:
         return row.message
     zone = zones.get(row.environment, "UTC") if row.environment is not None else "UTC"
     return record.words(Telling(row.actor, row.environment, zone, now))
