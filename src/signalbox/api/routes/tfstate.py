@@ -97,8 +97,8 @@ _STATE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def state_store(request: Request, context: Server = Depends(server)) -> StateStore:
-    """The app's StateStore (built by ``create_app``)."""
+async def state_store(context: Server = Depends(server)) -> StateStore:
+    """The app's StateStore (built by ``create_app``; async: no thread hop for a lookup)."""
     return context.state_store
 
 
