@@ -364,3 +364,24 @@ def test_the_deploy_figures_are_kept_when_a_deploy_runs_to_an_end_and_only_then(
     late = finish(engine, settings, clock, running, seconds=45.0)  # its runner reports at last
     assert late.deploy.outcome == "lease-lapsed" and late.deploy.duration_seconds == 45.0
     assert _figures(engine) == (running.deploy.id, [120.0])
+
+
+def test_housekeeping_passes_over_an_environment_taken_out_of_the_configuration(
+    engine, settings, clock
+):
+    """A stale deploy of an environment no longer configured must not stop the tidying of
+    the others (it cannot be locked: UnknownEnvironment)."""
+    from dataclasses import replace
+
+    from signalbox.services.environments import sync_environments
+
+    on_prod = deploy(engine, settings, clock, env="prod", plan=COGNITO_PLAN)
+    on_dev = deploy(engine, settings, clock, plan=COGNITO_PLAN)
+    only_dev = replace(settings, environments={"dev": settings.environments["dev"]})
+    sync_environments(engine, only_dev, now=clock.now())
+    clock.advance(WAITING_LEASE + timedelta(seconds=1))
+    assert expire_stale_deploys(engine, now=clock.now()) == ["dev"]
+    with UnitOfWork(engine, read_only=True) as uow:
+        deploys = DeployRepository(uow.session)
+        assert deploys.get(on_dev.deploy.id).state == "expired"
+        assert deploys.get(on_prod.deploy.id).state == "awaiting-approval"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, defer
 from signalbox.core.errors import UnknownDeploy
 from signalbox.core.queue import ACTIVE_STATES, WAITING_STATES
 from signalbox.core.views import DeployState, DeployView, Principal
-from signalbox.storage.tables import ApprovalRow, DeployRow, HoldRow
+from signalbox.storage.tables import ApprovalRow, DeployRow, EnvironmentRow, HoldRow
 
 __all__ = [
     "ApprovalRepository",
@@ -91,8 +91,9 @@ class DeployRepository:
         return list(self.session.scalars(query))
 
     def environments_with_stale_deploys(self, now: datetime) -> list[str]:
-        """Environments with a running deploy whose hold is gone or lapsed, or a waiting
-        deploy whose ``wait_deadline`` passed (one query)."""
+        """Configured environments with a running deploy whose hold is gone or lapsed, or a
+        waiting deploy whose ``wait_deadline`` passed (one query). The deploys of an
+        environment taken out of the configuration stay as they were: it cannot be locked."""
         live_hold = (
             select(HoldRow.id)
             .where(
@@ -104,7 +105,12 @@ class DeployRepository:
         )
         running = (DeployRow.state == DeployState.RUNNING) & ~live_hold
         abandoned = DeployRow.state.in_(_WAITING) & (DeployRow.wait_deadline <= now)
-        query = select(DeployRow.environment).where(or_(running, abandoned)).distinct()
+        configured = select(EnvironmentRow.name).where(EnvironmentRow.configured)
+        query = (
+            select(DeployRow.environment)
+            .where(or_(running, abandoned), DeployRow.environment.in_(configured))
+            .distinct()
+        )
         return sorted(self.session.scalars(query))
 
     def extend_waiting(self, ids: Collection[int], *, until: datetime) -> int:
