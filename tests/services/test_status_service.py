@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
-from tests.services.deploy_helpers import COGNITO_PLAN, COO, ENGINEER, deploy, finish
+from tests.services.deploy_helpers import COGNITO_PLAN, COO, ENGINEER, deploy, finish, heartbeat
 
 from signalbox.core.errors import UnknownEnvironment
 from signalbox.core.status import EnvironmentState
@@ -183,6 +183,20 @@ def test_a_waiting_gate_that_keeps_asking_stays_in_the_kept_picture(
         assert [d.id for d in seen.queue] == [waiting.deploy.id]
     clock.advance(timedelta(minutes=2))  # the gate went away
     assert environment_picture(engine, settings, "dev", now=clock.now(), cache=cache).queue == ()
+
+
+def test_a_heartbeat_shows_in_the_kept_picture(engine, settings, clock) -> None:
+    """A heartbeat moves the deploy hold's ``until`` and writes no event: the kept picture
+    must not show the lease it replaced."""
+    cache = PictureCache()
+    started = deploy(engine, settings, clock)
+    before = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+    clock.advance(timedelta(seconds=20))
+    heartbeat(engine, settings, clock, started)
+    kept = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+    assert kept == environment_picture(engine, settings, "dev", now=clock.now())
+    assert kept.hold is not None and before.hold is not None
+    assert kept.hold.until == before.hold.until + timedelta(seconds=20)
 
 
 def test_pictures_read_while_holds_change_end_as_the_database_says(engine, settings, clock) -> None:

@@ -48,38 +48,50 @@ now; past it only each environment's next one is read."""
 DEFAULT_EXPECTED = timedelta(minutes=10)
 
 
+Stamp = tuple[int, datetime | None]
+"""What one query of the environments tells of an environment's changes: its ``version``
+and the ``until`` of its current hold."""
+
+
 class PictureCache:
-    """The pictures last computed, each kept while its environment's ``version`` is the same
-    and until time alone may change it (``core.status.changes_at``: a lease lapses, a
-    waiting gate's deadline passes, a window comes near, begins or ends, the day changes).
-    A board that asks every few seconds then costs one query of the environments table while
-    nothing happens, and the work of the environments that changed when something does.
-    Every change to an environment writes an event, which advances its version in the same
-    transaction (``services.events.emit``); a renewed lease or a waiting gate's deadline,
-    which write none, end the kept picture by time. One per server (thread-safe)."""
+    """The pictures last computed, each kept while its environment's stamp is the same and
+    until time alone may change it (``core.status.changes_at``: a lease lapses, a waiting
+    gate's deadline passes, a window comes near, begins or ends, the day changes). A board
+    that asks every few seconds then costs one query of the environments while nothing
+    happens, and the work of the environments that changed when something does.
+
+    The stamp is the environment's ``version``, which every event advances in the event's
+    transaction (``services.events.emit``), and its hold's ``until``, which a deploy's
+    heartbeat moves without an event. A waiting gate's deadline, also moved without an
+    event, is not in the picture: it ends the kept picture by time (the deploy leaves the
+    queue then unless its gate asked again). One per server (thread-safe)."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[int, datetime, datetime | None, EnvironmentPicture]] = {}
+        self._kept: dict[str, tuple[Stamp, datetime, datetime | None, EnvironmentPicture]] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str, version: int, now: datetime) -> EnvironmentPicture | None:
+    def get(self, name: str, stamp: Stamp, now: datetime) -> EnvironmentPicture | None:
         with self._lock:
             found = self._kept.get(name)
         if found is None:
             return None
-        kept_version, made_at, valid_until, kept = found
+        kept_stamp, made_at, valid_until, kept = found
         fresh = valid_until is None or now < valid_until
-        return kept if kept_version == version and made_at <= now and fresh else None
+        return kept if kept_stamp == stamp and made_at <= now and fresh else None
 
     def put(
-        self, name: str, version: int, now: datetime, facts: EnvironmentFacts
+        self, name: str, stamp: Stamp, now: datetime, facts: EnvironmentFacts
     ) -> EnvironmentPicture:
         """The picture of ``facts`` at ``now``, kept for environment ``name``."""
         found = picture(facts, now=now)
         valid_until = changes_at(facts, now=now)
         with self._lock:
-            self._kept[name] = (version, now, valid_until, found)
+            self._kept[name] = (stamp, now, valid_until, found)
         return found
+
+
+def _stamp(row: Row[Any]) -> Stamp:
+    return (row.version, row.hold_until)
 
 
 def environment_picture(
@@ -110,7 +122,7 @@ def environment_pictures(
         facts = EnvironmentFactsRepository(connection)
         every = facts.environments()
         rows = _chosen(every, names)
-        kept = {row.name: cache.get(row.name, row.version, now) for row in rows} if cache else {}
+        kept = {row.name: cache.get(row.name, _stamp(row), now) for row in rows} if cache else {}
         stale = [row for row in rows if kept.get(row.name) is None]
         fresh: dict[str, EnvironmentPicture] = {}
         if stale:
@@ -118,7 +130,7 @@ def environment_pictures(
                 if cache is None:
                     fresh[row.name] = picture(found, now=now)
                 else:
-                    fresh[row.name] = cache.put(row.name, row.version, now, found)
+                    fresh[row.name] = cache.put(row.name, _stamp(row), now, found)
     return [kept.get(row.name) or fresh[row.name] for row in rows]
 
 

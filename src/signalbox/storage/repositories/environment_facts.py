@@ -50,8 +50,16 @@ class EnvironmentFactsRepository:
         self.connection = connection
 
     def environments(self) -> list[Row[Any]]:
-        """Every configured environment, by name (with its kept deploy figures)."""
-        query = select(_ENVIRONMENTS).where(_ENVIRONMENTS.c.configured).order_by("name")
+        """Every configured environment, by name (with its kept deploy figures), and the
+        ``until`` of its unreleased hold, of which there is at most one, as ``hold_until``
+        (None: no hold)."""
+        current = (_HOLDS.c.environment == _ENVIRONMENTS.c.name) & _HOLDS.c.released_at.is_(None)
+        query = (
+            select(_ENVIRONMENTS, _HOLDS.c.until.label("hold_until"))
+            .select_from(_ENVIRONMENTS.outerjoin(_HOLDS, current))
+            .where(_ENVIRONMENTS.c.configured)
+            .order_by(_ENVIRONMENTS.c.name)
+        )
         return list(self.connection.execute(query))
 
     def current_holds(self, names: Collection[str] | None) -> dict[str, Row[Any]]:
