@@ -209,6 +209,26 @@ def test_a_claim_that_ran_out_is_taken_again_and_the_late_server_cannot_settle_i
     assert delivery_rows(database)[0].state == "delivered"
 
 
+def test_a_late_server_cannot_settle_a_delivery_queued_again_since_its_claim(database, clock):
+    """A retry counts attempts from 1 again: the late server's attempt number comes back, but
+    its claim was made before the delivery was queued again."""
+    add_events(database, clock, "hold.granted")
+    fan_out(database, clock)
+    (lost,) = claim(database, clock, "a")  # attempt 1; server a is slow
+    clock.advance(LEASE)
+    (taken,) = claim(database, clock, "b")
+    assert settle(database, clock, taken, "b", error="410 gone", retry_at=None)
+    clock.advance(timedelta(minutes=1))
+    with UnitOfWork(database) as uow:
+        assert OutboxRepository(uow.session).retry(target=SLACK, now=clock.now()) == 1
+    (again,) = claim(database, clock, "a")
+    assert again.attempt == lost.attempt == 1
+
+    assert not settle(database, clock, lost, "a", error="timeout", retry_at=None)
+    assert delivery_rows(database)[0].state == "sending"
+    assert settle(database, clock, again, "a")
+
+
 @pytest.mark.postgres
 def test_two_servers_claim_at_once_without_waiting_or_sharing_a_row(postgres_engine, clock):
     """Server a holds its claim transaction open; server b neither waits for it nor takes a's

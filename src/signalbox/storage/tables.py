@@ -274,8 +274,9 @@ class EventDeliveryRow(Base):
 
     Deliveries of a target go out one at a time in ``id`` order: a target's oldest open
     delivery is the only one that may be claimed. ``attempts`` counts the claims since the
-    delivery was queued (``queued_at``: made, or retried after giving up), and fences a
-    claim: a server marks the outcome of the attempt it claimed, not a later one.
+    delivery was queued (``queued_at``: made, or retried after giving up); with
+    ``queued_at`` it fences a claim: a server marks the outcome of the attempt it claimed,
+    not a later one.
     ``last_error`` is what went wrong, with the target's URL left out.
     """
 

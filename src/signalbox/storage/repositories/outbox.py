@@ -10,8 +10,9 @@ The notifier (a loop in every ``signalbox serve``) works in three short units of
    for each other), marks it ``sending`` until ``now + lease`` and returns it with its event.
    The sending happens outside any transaction.
 3. Settle: ``mark_delivered`` or ``mark_failed`` (try again at a time, or give up), fenced by
-   the claim (claimant and attempt): a server whose lease ran out cannot overwrite the
-   outcome of a later claim. ``retry`` queues a target's given-up deliveries again.
+   the claim (claimant, attempt, and when the delivery was queued): a server whose lease ran
+   out cannot overwrite the outcome of a later claim, even once ``retry`` has queued the
+   delivery again and counts its attempts from 1 anew.
 
 A target is served in order: only its oldest open delivery can be claimed, so a later event
 never overtakes an earlier one, and a delivery that is being retried holds the target's
@@ -98,7 +99,8 @@ class OutboxEvent:
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     """A delivery this server may now send, until ``claimed_until``. ``attempt`` counts from 1
-    since the delivery was queued; settle it with the same claimant and attempt."""
+    since the delivery was queued (``queued_at``); settle it with the same claimant: the
+    attempt and ``queued_at`` fence the claim."""
 
     id: int
     target: str
@@ -300,6 +302,7 @@ class OutboxRepository:
                 EventDeliveryRow.state == str(_SENDING),
                 EventDeliveryRow.claimed_by == claimant,
                 EventDeliveryRow.attempts == claim.attempt,
+                EventDeliveryRow.queued_at == claim.queued_at,
             )
             .values(claimed_by=None, claimed_until=None, **values)
         )
