@@ -127,7 +127,8 @@ class PictureDeploy:
 
 @dataclass(frozen=True, slots=True)
 class FinishedDeploy:
-    """The last deploy that ended (succeeded, failed, refused, ...)."""
+    """The last deploy that ran to an end: succeeded, or failed (a lapsed lease included);
+    refused, cancelled and expired deploys never ran."""
 
     id: int
     requester: str
