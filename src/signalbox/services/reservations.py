@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import Forbidden, InvalidTransition
+from signalbox.core.errors import Forbidden, InvalidTransition, unknown_environment
 from signalbox.core.events import ReservationCancelled, ReservationCreated
 from signalbox.core.freeze import materialise, parse_freeze_windows
 from signalbox.core.reasons import check_reason
@@ -23,7 +23,6 @@ from signalbox.core.times import parse_when
 from signalbox.core.views import Principal, ReservationView
 from signalbox.services.events import emit
 from signalbox.settings import Settings
-from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.reservations import (
     ReservationRepository,
     reservation_view,

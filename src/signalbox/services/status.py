@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row
 
+from signalbox.core.errors import unknown_environment
 from signalbox.core.gate import EnvironmentSnapshot
 from signalbox.core.queue import WAITING_STATES
 from signalbox.core.status import (
@@ -34,7 +35,6 @@ from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import approval_key, deploy_view
 from signalbox.storage.repositories.environment_facts import EnvironmentFactsRepository
-from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.reservations import reservation_view
 from signalbox.storage.repositories.tfstate import terraform_lock
 from signalbox.storage.uow import read_connection
