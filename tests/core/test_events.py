@@ -195,6 +195,20 @@ def test_a_global_event_is_told_as_signalbox():
     assert telling.env == "signalbox"
 
 
+def test_a_cancelled_reservation_names_what_it_was_for_not_why_it_was_cancelled():
+    telling = Telling(actor="platform-eng", environment="dev", timezone="Europe/Berlin", now=NOW)
+    cancelled = catalogue.ReservationCancelled(
+        reservation_id=3,
+        owner="coo",
+        reason="investor demo",
+        starts=MOMENT,
+        ends=MOMENT + timedelta(hours=1),
+    )
+    assert cancelled.words(telling) == (
+        "platform-eng cancelled coo's reservation 3 of dev (investor demo, 15:30 CET to 16:30 CET)."
+    )
+
+
 # -- stored data -----------------------------------------------------------------------------
 
 

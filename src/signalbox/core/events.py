@@ -217,13 +217,16 @@ class ReservationCancelled(Event):
     ends: datetime | None = None
 
     def words(self, telling: Telling) -> str:
+        """``coo cancelled reservation 3 of dev (investor demo, 15:30 CET to 16:30 CET).``:
+        the reason is the reservation's, not why it was cancelled."""
         whose = "" if not self.owner or self.owner == telling.actor else f"{self.owner}'s "
-        window = ""
+        about = [self.reason.strip().rstrip(".")]
         if self.starts is not None and self.ends is not None:
-            window = f" ({telling.time(self.starts)} to {telling.time(self.ends)})"
+            about.append(f"{telling.time(self.starts)} to {telling.time(self.ends)}")
+        said = ", ".join(part for part in about if part)
         return (
             f"{telling.actor} cancelled {whose}reservation {self.reservation_id} of "
-            f"{telling.env}{window}{_reason(self.reason)}."
+            f"{telling.env}{f' ({said})' if said else ''}."
         )
 
 
