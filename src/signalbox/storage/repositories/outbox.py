@@ -139,17 +139,10 @@ _EVENT_COLUMNS = (
 )
 
 
-def _outbox_event(row: Any) -> OutboxEvent:
-    return OutboxEvent(
-        id=row.id,
-        environment=row.environment,
-        at=row.at,
-        actor=row.actor,
-        kind=row.kind,
-        message=row.message,
-        data=dict(row.data),
-        schema_version=row.schema_version,
-    )
+def _outbox_event(row: Any, prefix: str = "") -> OutboxEvent:
+    """The event of ``row``, whose event columns are named ``prefix`` + their key."""
+    field = {column.key: getattr(row, prefix + column.key) for column in _EVENT_COLUMNS}
+    return OutboxEvent(**{**field, "data": dict(field["data"])})
 
 
 def _delivery_view(row: EventDeliveryRow) -> DeliveryView:
@@ -280,16 +273,7 @@ class OutboxRepository:
                 attempt=row.attempts + 1,
                 queued_at=row.queued_at,
                 claimed_until=claimed_until,
-                event=OutboxEvent(
-                    id=row.event_id,
-                    environment=row.event_environment,
-                    at=row.event_at,
-                    actor=row.event_actor,
-                    kind=row.event_kind,
-                    message=row.event_message,
-                    data=dict(row.event_data),
-                    schema_version=row.event_schema_version,
-                ),
+                event=_outbox_event(row, prefix="event_"),
             )
             for row in rows
         ]
