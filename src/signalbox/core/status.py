@@ -25,7 +25,7 @@ from typing import Any
 
 from signalbox.core.gate import EnvironmentSnapshot, held_by, reserved_by
 from signalbox.core.holds import is_live
-from signalbox.core.reservations import next_reservation, overlaps
+from signalbox.core.reservations import active_at, next_reservation, overlaps
 from signalbox.core.tfstate.model import TerraformLock
 from signalbox.core.times import require_utc, to_zone
 from signalbox.core.views import DeployView, HoldKind, HoldView, ReservationView
@@ -195,7 +195,7 @@ def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
         _shown(deploy, facts.details, position)
         for position, deploy in enumerate(snapshot.queue, start=1)
     )
-    in_force = next((w for w in snapshot.reservations if w.starts <= now < w.ends), None)
+    in_force = active_at(snapshot.reservations, now)
     upcoming = next_reservation(snapshot.reservations, now)
     deploy_end = now + snapshot.expected_duration
     blocking = _blockers(snapshot, hold, running, queue, now)
