@@ -266,7 +266,7 @@ class DeliveryState(StrEnum):
 OPEN_DELIVERY_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.FAILED)
 """States of a delivery that is not finished: the oldest open one of a target goes first."""
 
-_OPEN_DELIVERY = "state IN ('pending', 'sending', 'failed')"
+_OPEN_DELIVERY = "state IN ({})".format(", ".join(f"'{state}'" for state in OPEN_DELIVERY_STATES))
 
 
 class EventDeliveryRow(Base):
