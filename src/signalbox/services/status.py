@@ -1,7 +1,7 @@
 """The picture of environments (``core.status``), for one or for all a caller may see.
 
 ``environment_pictures`` reads the facts of every asked-for environment in one read-only
-transaction with a fixed number of queries (at most eight, whatever the number of
+transaction with a fixed number of queries (at most seven, whatever the number of
 environments), then asks ``core.status.picture`` for each. It writes nothing: a running
 deploy whose lease lapsed is shown as not running, a waiting deploy whose gate went away
 as not waiting, exactly as the next decision will record them.
