@@ -33,6 +33,7 @@ from signalbox.core.queue import WAITING_LEASE
 from signalbox.services.deploys import (
     approve_deploy,
     cancel_deploy,
+    decide_deploy,
     expire_stale_deploys,
     touch_waiting,
 )
@@ -385,3 +386,30 @@ def test_housekeeping_passes_over_an_environment_taken_out_of_the_configuration(
         deploys = DeployRepository(uow.session)
         assert deploys.get(on_dev.deploy.id).state == "expired"
         assert deploys.get(on_prod.deploy.id).state == "awaiting-approval"
+
+
+def test_a_gate_that_asks_after_its_deadline_has_left_the_queue(engine, settings, clock):
+    """Its place is not given back silently: the decision records the abandon, as
+    housekeeping would have, and the picture that already showed it gone stays right."""
+    waiting = deploy(engine, settings, clock, plan=COGNITO_PLAN)
+    clock.advance(WAITING_LEASE + timedelta(seconds=1))
+    answer = decide_deploy(engine, settings, deploy_id=waiting.deploy.id, now=clock.now())
+    assert (answer.decision, answer.reason) == ("refused", "wait-expired")
+    kinds = [event.kind for event in list_events(engine, environment="dev")]
+    assert kinds[0] == "deploy.abandoned"
+
+
+def test_a_late_report_of_a_lapsed_deploy_is_an_event(engine, settings, clock):
+    from signalbox.services.status import PictureCache, environment_picture
+
+    started = deploy(engine, settings, clock)
+    cache = PictureCache()
+    clock.advance(timedelta(minutes=5))  # the runner lost the network: the lease lapsed
+    expire_stale_deploys(engine, now=clock.now())
+    kept = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+    assert kept.last_deploy is not None and kept.last_deploy.duration_seconds is None
+    finish(engine, settings, clock, started, seconds=290.0)
+    [event] = list_events(engine, environment="dev", limit=1, now=clock.now())
+    assert event.kind == "deploy.reported-late" and "exit code 0 after 4m50s" in event.message
+    seen = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
+    assert seen.last_deploy is not None and seen.last_deploy.duration_seconds == 290.0

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from signalbox.core.gate import EnvironmentSnapshot, Go, decide_gate
-from signalbox.core.queue import ACTIVE_STATES, WAITING_LEASE, WAITING_STATES
+from signalbox.core.queue import ACTIVE_STATES, WAITING_LEASE, WAITING_STATES, is_abandoned
 from signalbox.services.deploys.answers import GateAnswer, settled_answer
 from signalbox.services.deploys.outcomes import (
     Outcome,
@@ -44,7 +44,10 @@ def decide_deploy(
         row, env = uow.lock_deploy(deploy_id)
         if row.state not in WAITING_STATES:
             return settled_answer(uow, settings, row, version=env.version)
-        row.wait_deadline = now + WAITING_LEASE
+        # a gate that asks after its deadline has left the queue (tidying records it, as
+        # housekeeping would have): its place is not given back without an event
+        if not is_abandoned(row.wait_deadline, now=now):
+            row.wait_deadline = now + WAITING_LEASE
         return decide_row(uow, settings, row, env, now=now)
 
 
