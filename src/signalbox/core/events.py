@@ -398,6 +398,22 @@ class DeployFinished(DeployEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeployReportedLate(DeployEvent):
+    """A deploy whose lease had lapsed reported its outcome afterwards; it stays failed."""
+
+    kind: ClassVar[str] = "deploy.reported-late"
+    exit_code: int
+    duration_seconds: float
+
+    def words(self, telling: Telling) -> str:
+        took = telling.span(timedelta(seconds=round(self.duration_seconds)))
+        return (
+            f"{_deploy(self)} to {telling.env} reported exit code {self.exit_code} after "
+            f"{took}, once its lease had lapsed; it is counted as failed."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeployCancelled(DeployEvent):
     """A waiting deploy's gate stopped waiting.
 
@@ -752,6 +768,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     DeployDenied,
     DeployExpired,
     DeployFinished,
+    DeployReportedLate,
     DeployCancelled,
     DeployLapsed,
     DeployAbandoned,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from signalbox.core.errors import InvalidInput, NotHolder
-from signalbox.core.events import DeployFinished
+from signalbox.core.events import DeployFinished, DeployReportedLate
 from signalbox.core.holds import decide_renew
 from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploys.answers import GateAnswer, final_answer, go_answer
@@ -105,6 +105,10 @@ def finish_deploy(
         _check_requester(row, principal)
         if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
             row.exit_code, row.duration_seconds = exit_code, duration_seconds
+            late = DeployReportedLate(
+                **deploy_fields(row), exit_code=exit_code, duration_seconds=duration_seconds
+            )
+            emit(uow, late, environment=row.environment, actor=principal.name, now=now)
             return final_answer(row, version=env.version)
         hold_row = _running_hold(uow, row, principal)
         decide_renew(  # the same checks as a release: owner, live, current fencing token
