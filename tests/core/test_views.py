@@ -31,6 +31,7 @@ def test_public_surface() -> None:
         "Wait",
         "decide_gate",
         "decide_wait_expiry",
+        "frozen_by",
         "held_by",
         "reserved_by",
     ]

@@ -48,6 +48,7 @@ __all__ = [
     "Wait",
     "decide_gate",
     "decide_wait_expiry",
+    "frozen_by",
     "held_by",
     "reserved_by",
 ]
@@ -270,13 +271,9 @@ def _refuse_for_environment(
     snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime
 ) -> Refused | None:
     """Steps 4-6: the environment is not available to this deploy now."""
-    ident, env = deploy.id, snapshot.name
+    ident = deploy.id
     if snapshot.frozen and deploy.priority <= 0:
-        message = (
-            f"{env} is frozen by an open incident and only its hotfix deploys run; ask the "
-            "incident's lead, or run the pipeline again once the incident is resolved."
-        )
-        return Refused(ident, RefusalReason.FROZEN, message, None, None)
+        return Refused(ident, RefusalReason.FROZEN, frozen_by(snapshot), None, None)
     hold = snapshot.hold
     if hold is not None and is_live(hold, now) and _blocks_as_held(hold, deploy):
         return _held(snapshot, deploy, hold, now)
@@ -302,6 +299,14 @@ def _reserved(
     snapshot: EnvironmentSnapshot, deploy: DeployView, window: ReservationView, now: datetime
 ) -> Refused:
     return Refused(deploy.id, RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
+
+
+def frozen_by(snapshot: EnvironmentSnapshot) -> str:
+    """Why a deploy that is not a hotfix cannot go while an incident freezes the environment."""
+    return (
+        f"{snapshot.name} is frozen by an open incident and only its hotfix deploys run; ask "
+        "the incident's lead, or run the pipeline again once the incident is resolved."
+    )
 
 
 def held_by(

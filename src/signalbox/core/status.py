@@ -23,7 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from signalbox.core.gate import EnvironmentSnapshot, held_by, reserved_by
+from signalbox.core.gate import EnvironmentSnapshot, frozen_by, held_by, reserved_by
 from signalbox.core.holds import is_live
 from signalbox.core.reservations import active_at, next_reservation, overlaps
 from signalbox.core.tfstate.model import TerraformLock
@@ -306,13 +306,7 @@ def _blockers(
     env = snapshot.name
     found: list[Blocker] = []
     if snapshot.frozen:
-        found.append(
-            Blocker(
-                "frozen",
-                "refused",
-                f"{env} is frozen by an open incident and only its hotfix deploys run.",
-            )
-        )
+        found.append(Blocker("frozen", "refused", frozen_by(snapshot)))
     if hold is not None and hold.kind is HoldKind.WORK:
         found.append(_held(snapshot, hold, now))
     end = now + snapshot.expected_duration
