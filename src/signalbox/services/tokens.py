@@ -17,13 +17,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from signalbox.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Unauthenticated,
+    unknown_environment,
+)
 from signalbox.core.events import TokenBootstrap, TokenCreated, TokenRevoked
 from signalbox.core.roles import ANY_ENVIRONMENT, Action, Grant, allowed, missing_grant
 from signalbox.core.roles import parse_grants as parse_grant_texts
 from signalbox.core.views import Principal
 from signalbox.services.events import emit
-from signalbox.storage.repositories.environments import unknown_environment
 from signalbox.storage.repositories.tokens import token_fields_by_hash
 from signalbox.storage.tables import TokenRow
 from signalbox.storage.uow import UnitOfWork, read_connection

@@ -12,8 +12,7 @@ from signalbox.core.errors import unknown_environment
 from signalbox.core.views import DeployState
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 
-# unknown_environment lives in core.errors; still exported here for the services importing it
-__all__ = ["EnvironmentRepository", "unknown_environment"]
+__all__ = ["EnvironmentRepository"]
 
 # Built once: every hold request runs these, and building a statement (and its cache key)
 # each time cost about as much as executing it.
