@@ -350,3 +350,17 @@ def test_the_scan_finds_a_kind_written_as_a_literal(tmp_path, monkeypatch):
 
 def test_no_module_emits_a_kind_as_a_string_literal():
     assert kinds_written_as_literals() == []
+
+
+def test_a_kind_without_words_cannot_be_made():
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from signalbox.core.events import Event
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class Silent(Event):
+        kind: ClassVar[str] = "test.silent"
+
+    with pytest.raises(TypeError, match="words"):
+        Silent()

@@ -15,6 +15,7 @@ not fields of the record: ``Telling`` carries them when the words are made.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,13 +87,15 @@ def _ref(branch: str, commit: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    """Base of every kind. Subclasses set ``kind`` and define ``words``."""
+class Event(abc.ABC):
+    """Base of every kind. Subclasses set ``kind`` and define ``words``; a class without
+    ``words`` cannot be made (TypeError), so no kind is ever told by a placeholder."""
 
     kind: ClassVar[str] = ""
 
+    @abc.abstractmethod
     def words(self, telling: Telling) -> str:
-        raise NotImplementedError
+        """The sentence people read, in ``telling``'s zone."""
 
 
 # -- environments ---------------------------------------------------------------------------
