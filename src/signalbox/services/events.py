@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from signalbox.core.errors import unknown_environment
 from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
@@ -99,7 +100,8 @@ def list_events(
         rows = uow.environments.all()
         zones = {row.name: row.timezone for row in rows}
         if environment is not None:
-            uow.environments.get(environment)
+            if environment not in zones:
+                raise unknown_environment(environment, list(zones))
             scope: list[str] | None = [environment]
             include_global = False
         elif readable is not None:
