@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from signalbox.services.database import start_up
 from signalbox.services.events import list_events
+from signalbox.services.tfstate import StateStore
 from signalbox.services.tokens import authenticate
 from signalbox.settings import EnvironmentConfig, Settings
 from signalbox.storage import build_engine
@@ -30,7 +31,7 @@ def test_servers_starting_together_set_up_once(database_url):
     def server(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            start_up(engines[index], settings, now=clock.now())
+            start_up(StateStore.from_settings(engines[index], settings), now=clock.now())
         except BaseException as failure:
             failures.append(failure)
 

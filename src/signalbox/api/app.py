@@ -150,9 +150,7 @@ def _lifespan(
         async with contextlib.AsyncExitStack() as running:
             if own_engine:
                 running.callback(context.engine.dispose)
-            await anyio.to_thread.run_sync(
-                lambda: start_up(context.engine, context.settings, now=context.now())
-            )
+            await anyio.to_thread.run_sync(lambda: start_up(context.state_store, now=context.now()))
             for loop in loops:
                 loop.start()
                 running.push_async_callback(loop.stop)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from signalbox.services.environments import sync_environments
-from signalbox.services.tfstate.store import state_storage_notice
+from signalbox.services.tfstate.store import StateStore, state_storage_notice
 from signalbox.services.tokens import register_bootstrap_token
 from signalbox.settings import Settings
 from signalbox.storage import build_engine, current_revision, head_revision, upgrade
@@ -38,12 +38,14 @@ def open_engine(settings: Settings) -> Engine:
     return build_engine(settings.database_url)
 
 
-def start_up(engine: Engine, settings: Settings, *, now: datetime) -> None:
-    """What a server does before it answers: migrate, say how states are stored, sync the
-    configured environments and register the bootstrap admin token. Several servers may do
-    it at once on one database: each step is done once."""
+def start_up(store: StateStore, *, now: datetime) -> None:
+    """What a server does before it answers, on ``store``'s database with its settings:
+    migrate, say how states are stored, sync the configured environments and register the
+    bootstrap admin token. Several servers may do it at once on one database: each step is
+    done once."""
+    engine, settings = store.engine, store.settings
     upgrade(engine)
-    log.log(*state_storage_notice(settings))
+    log.log(*state_storage_notice(store.keyring))
     sync_environments(engine, settings, now=now)
     register_bootstrap_token(engine, settings.admin_token, now=now)
     if not settings.environments:

@@ -152,12 +152,11 @@ def store_body(
     repo.add_version(version)
 
 
-def state_storage_notice(settings: Settings) -> tuple[int, str]:
-    """What the server says at start about states at rest: (logging level, message).
-    Raises ConfigError when ``state_keys`` cannot be used, so a bad key stops the start."""
+def state_storage_notice(keyring: Keyring) -> tuple[int, str]:
+    """What the server says at start about states at rest with ``keyring`` (the one its
+    ``StateStore`` read from ``state_keys``): (logging level, message)."""
     import logging
 
-    keyring = Keyring.from_setting(settings.state_keys)
     if keyring.primary is None:
         return logging.WARNING, (
             "Terraform states are stored in clear: set state_keys to encrypt them at rest "
