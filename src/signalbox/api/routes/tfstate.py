@@ -40,6 +40,7 @@ from signalbox.core.tfstate import (
     StateKey,
     validate_state_name,
 )
+from signalbox.core.tfstate.lockinfo import FIELDS as LOCK_FIELDS
 from signalbox.services.tfstate import (
     StateStore,
     delete_state,
@@ -72,10 +73,7 @@ _DONE: dict[int | str, dict[str, Any]] = {
 _LOCK_JSON = {
     "type": "object",
     "description": "Terraform's 7-field lock info; ID and Info say who holds what.",
-    "properties": {
-        field: {"type": "string"}
-        for field in ("ID", "Operation", "Info", "Who", "Version", "Created", "Path")
-    },
+    "properties": {field: {"type": "string"} for field in LOCK_FIELDS},
 }
 _LOCKED: dict[int | str, dict[str, Any]] = {
     **_DONE,
