@@ -241,3 +241,15 @@ def test_a_waiting_gates_deadline_and_midnight_are_moments_of_change() -> None:
     assert changes_at(environment, now=T0) == deadline
     # nothing else: the next change is midnight in Berlin (T0 is 14:44 CET)
     assert changes_at(facts(), now=T0) == T0.replace(hour=23, minute=0)
+
+
+def test_a_window_a_deploy_would_just_reach_is_a_moment_of_change() -> None:
+    """At 14:44 a 17-minute deploy ends exactly when the 15:01 window begins: no overlap
+    yet, but a microsecond later there is, so the picture must not be kept past it."""
+    from signalbox.core.status import changes_at
+
+    environment = facts(windows=[reservation(17, 18)])
+    assert picture(environment, now=T0).state is EnvironmentState.FREE
+    until = changes_at(environment, now=T0)
+    assert until == T0 + timedelta(microseconds=1)
+    assert picture(environment, now=until).state is EnvironmentState.RESERVED_SOON

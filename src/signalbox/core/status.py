@@ -230,8 +230,15 @@ def changes_at(facts: EnvironmentFacts, *, now: datetime) -> datetime | None:
     if snapshot.hold is not None:
         moments.append(snapshot.hold.until)
     for window in snapshot.reservations:
-        moments.extend((window.starts - snapshot.expected_duration, window.starts, window.ends))
+        # a deploy started at t overlaps the window once t > starts - expected: the first
+        # instant that differs is one tick (a microsecond) after that
+        within_reach = window.starts - snapshot.expected_duration + _TICK
+        moments.extend((within_reach, window.starts, window.ends))
     return min((moment for moment in moments if moment > now), default=None)
+
+
+_TICK = timedelta(microseconds=1)
+"""The resolution of a datetime: the first instant after another."""
 
 
 def _next_midnight(now: datetime, timezone: str) -> datetime:
