@@ -74,6 +74,10 @@ ACTIONS = {
     "not-found": "Check the name or id; see docs/api.md for the routes.",
     "unknown-environment": "Use one of the listed names, or configure it and restart.",
     "unknown-deploy": "Check the id with `signalbox deploys`.",
+    "unknown-incident": "Check the number with `signalbox incidents --all`.",
+    "unknown-action": "Check the id with `signalbox actions`.",
+    "incident-open": "Update the open incident (`signalbox incident update N`) or resolve it "
+    "first.",
     "auth": "Check your token.",
     "unauthenticated": "Set SIGNALBOX_TOKEN (or --token); ask an admin for a token.",
     "forbidden": "Ask an admin for the grant named in `missing`.",

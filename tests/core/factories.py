@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from signalbox.core.incidents import IncidentStatus, IncidentView, Severity
 from signalbox.core.views import (
     DeployState,
     DeployView,
@@ -36,6 +37,7 @@ def deploy(
     verdict: str = "routine",
     approved: bool = False,
     denied: bool = False,
+    incident_id: int | None = None,
 ) -> DeployView:
     return DeployView(
         id=ident,
@@ -51,6 +53,7 @@ def deploy(
         approved=approved,
         denied=denied,
         started_at=at(requested) if state is DeployState.RUNNING else None,
+        incident_id=incident_id,
     )
 
 
@@ -94,4 +97,34 @@ def reservation(
         starts=at(starts),
         ends=at(ends),
         kind=kind,
+    )
+
+
+def incident(
+    ident: int = 3,
+    *,
+    commander: str = "alice",
+    responders: tuple[str, ...] = (),
+    severity: Severity = Severity.SEV1,
+    status: IncidentStatus = IncidentStatus.INVESTIGATING,
+    freezes: bool = True,
+    opened: float = 1,
+    eta: float | None = None,
+    environment: str = "dev",
+) -> IncidentView:
+    """Incident ``ident`` on dev, opened ``opened`` minutes after T0 (14:45 in Berlin)."""
+    return IncidentView(
+        id=ident,
+        environment=environment,
+        title="users cannot log in",
+        severity=severity,
+        status=status,
+        commander=commander,
+        responders=responders,
+        freezes=freezes,
+        opened_at=at(opened),
+        opened_by=commander,
+        updated_at=at(opened),
+        eta=at(eta) if eta is not None else None,
+        resolved_at=at(opened + 40) if status is IncidentStatus.RESOLVED else None,
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.core.factories import CI, COO, ENGINEER, at, deploy, hold, reservation
+from tests.core.factories import CI, COO, ENGINEER, at, deploy, hold, incident, reservation
 
 from signalbox.core.errors import InvalidInput, InvalidTransition
 from signalbox.core.gate import (
@@ -40,7 +40,7 @@ def snapshot(
         deploys=deploys,
         reservations=windows,
         expected_duration=EXPECTED,
-        frozen=frozen,
+        incident=incident() if frozen else None,
         unplanned_needs_approval=unplanned_needs_approval,
         timezone=timezone,
     )
@@ -166,8 +166,12 @@ class TestEachRule:
 
     def test_frozen_refuses_all_but_hotfixes(self) -> None:
         decision = refused(decide(deploy(1), frozen=True), RefusalReason.FROZEN)
-        assert "frozen by an open incident" in decision.message
-        assert decide(deploy(1, priority=10), frozen=True) == Go(1)
+        assert "frozen by incident 3" in decision.message
+        assert '"users cannot log in"' in decision.message and "led by alice" in decision.message
+        assert decision.whom == "alice"
+        assert decide(deploy(1, priority=1, incident_id=3), frozen=True) == Go(1)
+        # priority alone is not the hotfix lane: it must be the open incident's hotfix
+        refused(decide(deploy(1, priority=1, incident_id=2), frozen=True), RefusalReason.FROZEN)
 
     def test_the_holder_may_deploy_through_his_own_hold(self) -> None:
         assert decide(deploy(1, requester=ENGINEER), current=hold(ENGINEER)) == Go(1)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.core.factories import CI, ENGINEER, T0, at, deploy, hold, reservation
+from tests.core.factories import CI, ENGINEER, T0, at, deploy, hold, incident, reservation
 
 from signalbox.core.gate import EnvironmentSnapshot
 from signalbox.core.queue import position_of
@@ -29,7 +29,7 @@ def facts(*, hold_=None, deploys=(), windows=(), details=None, frozen=False) -> 
         deploys=tuple(deploys),
         reservations=tuple(windows),
         expected_duration=SEVENTEEN,
-        frozen=frozen,
+        incident=incident() if frozen else None,
         timezone="Europe/Berlin",
     )
     return EnvironmentFacts(snapshot=snapshot, version=4, details=details or {})

@@ -33,6 +33,7 @@ def test_public_surface() -> None:
         "decide_wait_expiry",
         "frozen_by",
         "held_by",
+        "is_hotfix",
         "reserved_by",
     ]
 
@@ -97,6 +98,7 @@ def test_field_order_of_the_views() -> None:
         "approved",
         "denied",
         "started_at",
+        "incident_id",
     ]
 
 

@@ -306,6 +306,7 @@ def test_each_step_is_one_catalogue_event_told_in_words(engine, settings, clock)
         "run_url",
         "plan_verdict",
         "state",
+        "hotfix_for",
     }
     assert requested.deploy_id == three
 

@@ -23,7 +23,9 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     ├── NotFound                not-found
     │   ├── UnknownEnvironment  unknown-environment
     │   ├── UnknownDeploy       unknown-deploy
-    │   └── UnknownState        unknown-state       no such Terraform state (or serial)
+    │   ├── UnknownState        unknown-state       no such Terraform state (or serial)
+    │   ├── UnknownIncident     unknown-incident    no such incident number
+    │   └── UnknownAction       unknown-action      no such follow-up action
     ├── AuthError               auth
     │   ├── Unauthenticated     unauthenticated     no or wrong token
     │   └── Forbidden           forbidden           token lacks the grant (names it)
@@ -33,6 +35,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   ├── InvalidTransition   invalid-transition  e.g. approving a finished deploy
     │   ├── StateRefused        state-refused       a state write/unlock/restore refused (why)
     │   │   └── StateLocked     state-locked        ... because of a hold or a Terraform lock (423)
+    │   ├── IncidentAlreadyOpen incident-open       the environment already has an open incident
     │   └── Held                held                (API/client side) a hold was refused:
     │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
@@ -55,6 +58,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Held",
+    "IncidentAlreadyOpen",
     "InvalidDuration",
     "InvalidInput",
     "InvalidTime",
@@ -79,8 +83,10 @@ __all__ = [
     "StateRefused",
     "Unauthenticated",
     "UndeclaredEvent",
+    "UnknownAction",
     "UnknownDeploy",
     "UnknownEnvironment",
+    "UnknownIncident",
     "UnknownState",
     "UsageError",
     "all_error_classes",
@@ -186,6 +192,14 @@ class UnknownState(NotFound):
     code = "unknown-state"
 
 
+class UnknownIncident(NotFound):
+    code = "unknown-incident"
+
+
+class UnknownAction(NotFound):
+    code = "unknown-action"
+
+
 class AuthError(SignalboxError):
     code = "auth"
 
@@ -220,6 +234,10 @@ class StateRefused(Conflict):
 
 class StateLocked(StateRefused):
     code = "state-locked"
+
+
+class IncidentAlreadyOpen(Conflict):
+    code = "incident-open"
 
 
 class Held(Conflict):

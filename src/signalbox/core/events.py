@@ -190,6 +190,36 @@ class HoldLapsed(HoldEvent):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldSuspended(HoldEvent):
+    """An incident froze the environment: someone's work hold is suspended until it is resolved."""
+
+    kind: ClassVar[str] = "hold.suspended"
+    incident_id: int
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{self.owner}'s hold on {telling.env} is suspended by incident {self.incident_id}; "
+            f"it returns when the incident is resolved, if that is before "
+            f"{telling.time(self.until)}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldReturned(HoldEvent):
+    """An incident was resolved: a hold it suspended is back, with a new fencing token."""
+
+    kind: ClassVar[str] = "hold.returned"
+    incident_id: int
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"{self.owner}'s hold on {telling.env} is back after incident {self.incident_id}, "
+            f"until {telling.time(self.until)} (fencing token {self.fencing_token}); the state "
+            "may have changed meanwhile: plan again before applying."
+        )
+
+
 # -- reservations ---------------------------------------------------------------------------
 
 
@@ -251,6 +281,8 @@ class DeployEvent(Event):
     run_url: str = ""
     plan_verdict: str = ""
     state: str = ""
+    hotfix_for: int | None = None
+    """The incident this deploy is a hotfix of (``gate --hotfix N``)."""
 
 
 def _deploy(event: DeployEvent) -> str:
@@ -272,7 +304,8 @@ class DeployRequested(DeployEvent):
         plan = f" (plan: {self.plan_verdict})" if self.plan_verdict else ""
         if self.plan_verdict == "none":
             plan = " (no plan)"
-        return f"{who} asked to deploy{what} to {telling.env}{plan}."
+        hotfix = f" as a hotfix of incident {self.hotfix_for}" if self.hotfix_for else ""
+        return f"{who} asked to deploy{what} to {telling.env}{hotfix}{plan}."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -468,18 +501,25 @@ class ApprovalEvent(Event):
     plan_digest: str
     decision: str
     reason: str = ""
+    as_commander_of: int | None = None
+    """Given by the commander of this incident for its hotfix, not by an approver."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApprovalGranted(ApprovalEvent):
-    """An approver approved a deploy's plan for the environment; its gate goes when it may."""
+    """An approver approved a deploy's plan for the environment; its gate goes when it may.
+
+    ``as_commander_of``: an incident's commander approved a hotfix of that incident."""
 
     kind: ClassVar[str] = "approval.granted"
 
     def words(self, telling: Telling) -> str:
+        capacity = ""
+        if self.as_commander_of is not None:
+            capacity = f" as commander of incident {self.as_commander_of}"
         return (
             f"{telling.actor} approved the plan of deploy {self.deploy_id} to {telling.env}"
-            f"{_reason(self.reason)}."
+            f"{capacity}{_reason(self.reason)}."
         )
 
 
@@ -493,6 +533,167 @@ class ApprovalDenied(ApprovalEvent):
         return (
             f"{telling.actor} denied the plan of deploy {self.deploy_id} to {telling.env}"
             f"{_reason(self.reason)}."
+        )
+
+
+# -- incidents ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationAtRisk(Event):
+    """An open incident puts a reservation at risk: it is in force or begins before the ETA."""
+
+    kind: ClassVar[str] = "reservation.at-risk"
+    reservation_id: int
+    owner: str
+    reason: str
+    starts: datetime
+    ends: datetime
+    incident_id: int
+    title: str
+
+    def words(self, telling: Telling) -> str:
+        window = f"{telling.time(self.starts)} to {telling.time(self.ends)}"
+        why = self.reason.strip().rstrip(".")
+        said = f"{why}, {window}" if why else window
+        return (
+            f"{self.owner}'s reservation of {telling.env} ({said}) is at risk: incident "
+            f'{self.incident_id} ("{self.title}") is open on {telling.env}.'
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentEvent(Event):
+    """The fields every incident event carries: the incident as it is after the change."""
+
+    incident_id: int
+    title: str
+    severity: str
+    status: str
+    commander: str
+    freezes: bool
+    eta: datetime | None = None
+    note: str = ""
+
+
+def _eta(event: IncidentEvent, telling: Telling) -> str:
+    return f", ETA {telling.time(event.eta)}" if event.eta is not None else ""
+
+
+def _note(event: IncidentEvent) -> str:
+    return f": {event.note.strip()}" if event.note.strip() else ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentOpened(IncidentEvent):
+    """Someone opened an incident: the environment is broken (sev1 and sev2 freeze it)."""
+
+    kind: ClassVar[str] = "incident.opened"
+
+    def words(self, telling: Telling) -> str:
+        env = telling.env
+        freeze = (
+            f"{env} is frozen: only its hotfixes deploy."
+            if self.freezes
+            else f"{env} is not frozen."
+        )
+        return (
+            f"{telling.actor} opened incident {self.incident_id} ({self.severity}) on {env}: "
+            f'"{self.title}", led by {self.commander}{_eta(self, telling)}. {freeze}'
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentUpdated(IncidentEvent):
+    """An update was posted: a status, an ETA, a note, a new commander or responders.
+
+    ``previous_commander`` is set on a handover; ``responders_added`` names who may now run
+    its hotfixes."""
+
+    kind: ClassVar[str] = "incident.updated"
+    previous_commander: str | None = None
+    responders_added: tuple[str, ...] = ()
+
+    def words(self, telling: Telling) -> str:
+        parts = [f"{self.status}{_eta(self, telling)}"]
+        if self.previous_commander is not None:
+            parts.append(f"{self.commander} now leads it (was {self.previous_commander})")
+        if self.responders_added:
+            parts.append(f"{', '.join(self.responders_added)} may run its hotfixes")
+        return (
+            f"Incident {self.incident_id} on {telling.env} ({self.title}), update by "
+            f"{telling.actor}: {'; '.join(parts)}{_note(self)}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentResolved(IncidentEvent):
+    """The incident was resolved: the environment is unfrozen and suspended holds return."""
+
+    kind: ClassVar[str] = "incident.resolved"
+    duration_seconds: float
+
+    def words(self, telling: Telling) -> str:
+        took = telling.span(timedelta(seconds=round(self.duration_seconds)))
+        return (
+            f"{telling.actor} resolved incident {self.incident_id} on {telling.env} "
+            f'("{self.title}") after {took}{_note(self)}. {telling.env} is open again.'
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentReopened(IncidentEvent):
+    """A resolved incident was opened again (it was not over): it freezes again if it did."""
+
+    kind: ClassVar[str] = "incident.reopened"
+
+    def words(self, telling: Telling) -> str:
+        freeze = f" {telling.env} is frozen again." if self.freezes else ""
+        return (
+            f"{telling.actor} reopened incident {self.incident_id} on {telling.env} "
+            f'("{self.title}"){_note(self)}.{freeze}'
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionEvent(Event):
+    """The fields of a follow-up action of an incident: its text, owner, due date, status."""
+
+    action_id: int
+    incident_id: int
+    text: str
+    status: str
+    owner: str = ""
+    due: str = ""  # YYYY-MM-DD
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionAdded(ActionEvent):
+    """A follow-up action was added to an incident's postmortem."""
+
+    kind: ClassVar[str] = "action.added"
+
+    def words(self, telling: Telling) -> str:
+        owner = f", owned by {self.owner}" if self.owner else ""
+        due = f", due {self.due}" if self.due else ""
+        return (
+            f"{telling.actor} added action {self.action_id} to incident {self.incident_id}: "
+            f"{self.text.strip().rstrip('.')}{owner}{due}."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionUpdated(ActionEvent):
+    """A follow-up action changed status (proposed, accepted, in-progress, done, not-doing)."""
+
+    kind: ClassVar[str] = "action.updated"
+
+    def words(self, telling: Telling) -> str:
+        note = f": {self.note.strip().rstrip('.')}" if self.note.strip() else ""
+        return (
+            f"{telling.actor} set action {self.action_id} of incident {self.incident_id} to "
+            f"{self.status}{note}."
         )
 
 
@@ -761,8 +962,11 @@ CATALOGUE: tuple[type[Event], ...] = (
     HoldReleased,
     HoldForceReleased,
     HoldLapsed,
+    HoldSuspended,
+    HoldReturned,
     ReservationCreated,
     ReservationCancelled,
+    ReservationAtRisk,
     DeployRequested,
     DeploySuperseded,
     DeployAwaitingApproval,
@@ -777,6 +981,12 @@ CATALOGUE: tuple[type[Event], ...] = (
     DeployAbandoned,
     ApprovalGranted,
     ApprovalDenied,
+    IncidentOpened,
+    IncidentUpdated,
+    IncidentResolved,
+    IncidentReopened,
+    ActionAdded,
+    ActionUpdated,
     TokenCreated,
     TokenRevoked,
     TokenBootstrap,

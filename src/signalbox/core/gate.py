@@ -20,6 +20,7 @@ from enum import StrEnum
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import InvalidInput, InvalidTransition
 from signalbox.core.holds import is_live
+from signalbox.core.incidents import IncidentView, frozen_message
 from signalbox.core.queue import (
     WAITING_STATES,
     places,
@@ -50,6 +51,7 @@ __all__ = [
     "decide_wait_expiry",
     "frozen_by",
     "held_by",
+    "is_hotfix",
     "reserved_by",
 ]
 
@@ -64,10 +66,12 @@ class EnvironmentSnapshot:
     """What the gate needs to know about one environment, read in the deciding transaction.
 
     ``deploys`` are its active deploys (queued, awaiting approval, running); ``reservations``
-    the current and upcoming windows including materialised freezes. ``frozen`` is an open
-    incident: only hotfixes (priority above 0) go. ``unplanned_needs_approval``: a deploy
-    without a plan (verdict ``none``) needs an approval, as only routine plans go without
-    one. ``timezone`` (IANA name), when given, renders times in messages as local times.
+    the current and upcoming windows including materialised freezes. ``incident`` is the
+    environment's open incident: while it freezes the environment only its hotfixes go, and
+    its hotfixes go even into a reservation (which the incident puts at risk).
+    ``unplanned_needs_approval``: a deploy without a plan (verdict ``none``) needs an
+    approval, as only routine plans go without one. ``timezone`` (IANA name), when given,
+    renders times in messages as local times.
 
     ``queue`` (derived, not passed) is the waiting deploys in queue order and ``running``
     the running one, found once per snapshot so that deciding many deploys against it does
@@ -79,7 +83,7 @@ class EnvironmentSnapshot:
     deploys: tuple[DeployView, ...]
     reservations: tuple[ReservationView, ...]
     expected_duration: timedelta
-    frozen: bool = False
+    incident: IncidentView | None = None
     unplanned_needs_approval: bool = True
     timezone: str | None = None
     queue: tuple[DeployView, ...] = field(init=False, repr=False, compare=False)
@@ -94,6 +98,11 @@ class EnvironmentSnapshot:
         object.__setattr__(self, "queue", queue)
         object.__setattr__(self, "running", running_deploy(self.deploys))
         object.__setattr__(self, "_places", known)
+
+    @property
+    def frozen(self) -> bool:
+        """An open incident freezes the environment: only its hotfixes deploy."""
+        return self.incident is not None and self.incident.is_freezing
 
     def place_in_queue(self, deploy: DeployView) -> int | None:
         """``deploy``'s 1-based place in ``queue`` when the snapshot holds this very view of
@@ -167,10 +176,12 @@ def decide_gate(
     1. superseded by a newer request of the same branch: Refused(superseded);
     2. its approval was denied: Refused(denied); an expired one: Refused(wait-expired);
     3. the plan verdict is ``blocked``: Refused(blocked);
-    4. the environment is frozen by an incident and this is not a hotfix: Refused(frozen);
+    4. the environment is frozen by an incident and this is not its hotfix: Refused(frozen),
+       naming the incident's commander and ETA;
     5. a live work hold by someone other than the requester: Refused(held);
     6. a reservation or freeze window in force now, or starting before
-       ``now + expected_duration``: Refused(reserved), ``until`` the first free start;
+       ``now + expected_duration``: Refused(reserved), ``until`` the first free start (not
+       for a hotfix of the open incident: the incident puts those windows at risk);
     7. verdict ``needs-approval`` (or ``none``, unless the snapshot says otherwise) and not
        approved: NeedsApproval;
     8. another deploy is running, a live deploy hold belongs to another deploy, or a deploy
@@ -272,11 +283,16 @@ def _refuse_for_environment(
 ) -> Refused | None:
     """Steps 4-6: the environment is not available to this deploy now."""
     ident = deploy.id
-    if snapshot.frozen and deploy.priority <= 0:
-        return Refused(ident, RefusalReason.FROZEN, frozen_by(snapshot), None, None)
+    hotfix = is_hotfix(snapshot, deploy)
+    if snapshot.incident is not None and snapshot.frozen and not hotfix:
+        commander = snapshot.incident.commander
+        message = frozen_by(snapshot, now=now)
+        return Refused(ident, RefusalReason.FROZEN, message, commander, snapshot.incident.eta)
     hold = snapshot.hold
     if hold is not None and is_live(hold, now) and _blocks_as_held(hold, deploy):
         return _held(snapshot, deploy, hold, now)
+    if hotfix:
+        return None
     end = now + snapshot.expected_duration
     window = first_conflict(snapshot.reservations, now, end)
     if window is not None:
@@ -301,12 +317,17 @@ def _reserved(
     return Refused(deploy.id, RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
 
 
-def frozen_by(snapshot: EnvironmentSnapshot) -> str:
+def is_hotfix(snapshot: EnvironmentSnapshot, deploy: DeployView) -> bool:
+    """``deploy`` was asked for as a hotfix of the environment's open incident."""
+    incident = snapshot.incident
+    return incident is not None and incident.is_open and deploy.incident_id == incident.id
+
+
+def frozen_by(snapshot: EnvironmentSnapshot, *, now: datetime) -> str:
     """Why a deploy that is not a hotfix cannot go while an incident freezes the environment."""
-    return (
-        f"{snapshot.name} is frozen by an open incident and only its hotfix deploys run; ask "
-        "the incident's lead, or run the pipeline again once the incident is resolved."
-    )
+    if snapshot.incident is None:
+        return f"{snapshot.name} is frozen by an open incident; only its hotfixes deploy."
+    return frozen_message(snapshot.incident, timezone=snapshot.timezone, now=now)
 
 
 def held_by(

@@ -9,10 +9,14 @@ and **every** reason that stops a deploy from going now (not only the first one 
 would tell). `signalbox status`, ``GET /api/environments``, the board and the notifier
 all read this one picture; none of them derives a state of its own.
 
-States, the first that applies: ``deploying`` (a deploy runs), ``held`` (a person's work
-hold), ``frozen`` (a freeze window is in force), ``reserved-now`` (a reservation is in
-force), ``queued`` (deploys wait, none runs: e.g. for an approval), ``reserved-soon`` (a
-deploy started now would still run when a window begins), ``free``.
+The open incident is part of the picture (title, severity, commander, status, ETA, when it
+was last updated), with the reservations it puts at risk.
+
+States, the first that applies: ``deploying`` (a deploy runs), ``frozen`` (an open incident
+freezes it), ``held`` (a person's work hold), ``frozen`` (a freeze window is in force),
+``reserved-now`` (a reservation is in force), ``queued`` (deploys wait, none runs: e.g.
+for an approval), ``reserved-soon`` (a deploy started now would still run when a window
+begins), ``free``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from signalbox.core.gate import EnvironmentSnapshot, frozen_by, held_by, reserved_by
 from signalbox.core.holds import is_live
+from signalbox.core.incidents import AT_RISK_WITHOUT_ETA, IncidentView, at_risk
 from signalbox.core.reservations import active_at, next_reservation, overlaps
 from signalbox.core.tfstate.model import TerraformLock
 from signalbox.core.times import require_utc, to_zone
@@ -123,6 +128,7 @@ class PictureDeploy:
     position: int | None
     plan: PlanSummary | None
     run_url: str = ""
+    hotfix_for: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +189,10 @@ class EnvironmentPicture:
     blocking: tuple[Blocker, ...]
     version: int
     last_fencing_token: int
+    incident: IncidentView | None = None
+    """The environment's open incident, if any."""
+    at_risk: tuple[ReservationView, ...] = ()
+    """The reservations the open incident puts at risk."""
 
 
 def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
@@ -202,7 +212,7 @@ def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
     return EnvironmentPicture(
         name=snapshot.name,
         timezone=snapshot.timezone or "UTC",
-        state=_state(hold, running, in_force, queue, blocking),
+        state=_state(hold, running, in_force, queue, blocking, snapshot.frozen),
         hold=hold,
         running=running,
         queue=queue,
@@ -216,6 +226,10 @@ def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
         blocking=blocking,
         version=facts.version,
         last_fencing_token=facts.last_fencing_token,
+        incident=snapshot.incident,
+        at_risk=at_risk(snapshot.incident, snapshot.reservations, now=now)
+        if snapshot.incident is not None
+        else (),
     )
 
 
@@ -234,6 +248,12 @@ def changes_at(facts: EnvironmentFacts, *, now: datetime) -> datetime | None:
         # instant that differs is one tick (a microsecond) after that
         within_reach = window.starts - snapshot.expected_duration + _TICK
         moments.extend((within_reach, window.starts, window.ends))
+    incident = snapshot.incident
+    if incident is not None and incident.is_open:  # a window comes within the risk horizon
+        if incident.eta is not None:
+            moments.append(incident.eta)
+        else:
+            moments.extend(w.starts - AT_RISK_WITHOUT_ETA + _TICK for w in snapshot.reservations)
     return min((moment for moment in moments if moment > now), default=None)
 
 
@@ -265,6 +285,7 @@ def _shown(
         position=position,
         plan=more.plan,
         run_url=more.run_url,
+        hotfix_for=deploy.incident_id,
     )
 
 
@@ -285,9 +306,12 @@ def _state(
     in_force: ReservationView | None,
     queue: tuple[PictureDeploy, ...],
     blocking: tuple[Blocker, ...],
+    frozen: bool,
 ) -> EnvironmentState:
     if running is not None or (hold is not None and hold.kind is HoldKind.DEPLOY):
         return EnvironmentState.DEPLOYING
+    if frozen:
+        return EnvironmentState.FROZEN
     if hold is not None:
         return EnvironmentState.HELD
     if in_force is not None:
@@ -312,8 +336,10 @@ def _blockers(
     (frozen, held, reserved), then what it would wait for (a running deploy, the queue)."""
     env = snapshot.name
     found: list[Blocker] = []
-    if snapshot.frozen:
-        found.append(Blocker("frozen", "refused", frozen_by(snapshot)))
+    if snapshot.incident is not None and snapshot.frozen:
+        incident = snapshot.incident
+        message = frozen_by(snapshot, now=now)
+        found.append(Blocker("frozen", "refused", message, incident.commander, incident.eta))
     if hold is not None and hold.kind is HoldKind.WORK:
         found.append(_held(snapshot, hold, now))
     end = now + snapshot.expected_duration

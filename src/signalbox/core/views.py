@@ -89,7 +89,8 @@ class DeployView:
 
     ``plan_verdict`` is ``"routine"``, ``"needs-approval"``, ``"blocked"`` or ``"none"`` (no
     plan given). ``approved`` means an approval for (environment, plan_digest) exists and was
-    not denied; ``priority`` 0 is normal, higher goes first.
+    not denied; ``priority`` 0 is normal, higher goes first (a hotfix). ``incident_id`` is
+    the incident a hotfix was asked for (``gate --hotfix N``).
     """
 
     id: int
@@ -105,3 +106,4 @@ class DeployView:
     approved: bool = False
     denied: bool = False
     started_at: datetime | None = None
+    incident_id: int | None = None

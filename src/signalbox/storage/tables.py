@@ -12,13 +12,14 @@ records, ``fanned_out_at`` is empty until the notifier has made its deliveries (
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -44,6 +45,9 @@ __all__ = [
     "EventDeliveryRow",
     "EventRow",
     "HoldRow",
+    "IncidentActionRow",
+    "IncidentRow",
+    "IncidentUpdateRow",
     "ReservationRow",
     "TokenRow",
     "UtcDateTime",
@@ -146,6 +150,10 @@ class HoldRow(Base):
     released_at: Mapped[datetime | None]
     released_by: Mapped[str | None] = mapped_column(String(128))
     release_reason: Mapped[str | None] = mapped_column(Text)
+    # an incident's freeze closed it for now (released_at is then set): it returns when the
+    # incident is resolved unless it lapsed; suspension_ended_at says it was dealt with
+    suspended_by: Mapped[int | None] = mapped_column(Integer)
+    suspension_ended_at: Mapped[datetime | None]
 
 
 class ReservationRow(Base):
@@ -204,6 +212,7 @@ class DeployRow(Base):
     refusal_message: Mapped[str | None] = mapped_column(Text)
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"))
     wait_deadline: Mapped[datetime | None]
+    incident_id: Mapped[int | None] = mapped_column(Integer)  # a hotfix of this incident
 
 
 class ApprovalRow(Base):
@@ -219,6 +228,78 @@ class ApprovalRow(Base):
     decision: Mapped[str] = mapped_column(String(16))  # "approve" | "deny"
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+    as_commander_of: Mapped[int | None] = mapped_column(Integer)  # a hotfix, by its commander
+
+
+OPEN_INCIDENT = "status != 'resolved'"
+"""An incident not resolved, as SQL: at most one per environment (a partial unique index)."""
+
+
+class IncidentRow(Base):
+    """An incident: an environment is broken. Open until resolved (reopening opens it again);
+    ``freezes``: only its hotfixes deploy while it is open. ``responders`` are the names the
+    commander allowed to run its hotfixes; ``at_risk`` the reservations already told they
+    are at risk (so that each is told once)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index(
+            "ix_incidents_open",
+            "environment",
+            unique=True,
+            sqlite_where=text(OPEN_INCIDENT),
+            postgresql_where=text(OPEN_INCIDENT),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(ForeignKey("environments.name"))
+    title: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    commander: Mapped[str] = mapped_column(String(128))
+    responders: Mapped[list[str]]
+    freezes: Mapped[bool] = mapped_column(Boolean)
+    eta: Mapped[datetime | None]
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    at_risk: Mapped[list[str]]  # reservation ids, as strings
+
+
+class IncidentUpdateRow(Base):
+    """An update as posted (the opening, each update, the resolution, a reopening): what
+    people read and what the postmortem quotes."""
+
+    __tablename__ = "incident_updates"
+    __table_args__ = (Index("ix_incident_updates_incident", "incident_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # opened | update | resolved | reopened
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    eta: Mapped[datetime | None]
+    commander: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class IncidentActionRow(Base):
+    """A follow-up action of an incident (what the postmortem promises)."""
+
+    __tablename__ = "incident_actions"
+    __table_args__ = (Index("ix_incident_actions_incident", "incident_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
 
 
 class EventRow(Base):

@@ -30,6 +30,7 @@ class DeployFields(TypedDict):
     run_url: str
     plan_verdict: str
     state: str
+    hotfix_for: int | None
 
 
 def deploy_fields(row: DeployRow) -> DeployFields:
@@ -43,6 +44,7 @@ def deploy_fields(row: DeployRow) -> DeployFields:
         run_url=row.run_url,
         plan_verdict=row.plan_verdict,
         state=str(row.state),
+        hotfix_for=row.incident_id,
     )
 
 

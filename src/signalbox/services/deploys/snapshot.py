@@ -1,8 +1,8 @@
 """What the gate decides over: one environment's snapshot, read inside the deciding transaction.
 
-``load_snapshot`` reads the environment's hold once, tidies what time has ended
-(``tidy.tidy_deploys``: lapsed running deploys are failed, abandoned waiting ones expired),
-then reads the active deploys (with their approval state), the reservations and freeze
+``load_snapshot`` reads the environment's hold and its open incident once, tidies what time
+has ended (``tidy.tidy_deploys``: lapsed running deploys are failed, abandoned waiting ones
+expired), then reads the active deploys (with their approval state), the reservations and freeze
 windows ahead, and the expected duration from the recent deploys kept on the environment's row.
 
 ``recheck_at`` is the next instant at which time alone could change a decision (a lease
@@ -28,6 +28,7 @@ from signalbox.storage.repositories.deploys import (
     approval_key,
     deploy_view,
 )
+from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
 from signalbox.storage.repositories.reservations import (
     ReservationRepository,
     reservation_view,
@@ -80,12 +81,14 @@ def load_snapshot(
     horizon = now + expected + _RESERVATION_HORIZON
     windows = [reservation_view(row) for row in rows if row.starts < horizon]
     windows.extend(freeze_windows_between(settings, environment, now, horizon))
+    incident = IncidentRepository(uow.session).open_in(environment)
     return EnvironmentSnapshot(
         name=environment,
         hold=hold,
         deploys=views_of(uow, environment, active),
         reservations=tuple(sorted(windows, key=lambda w: (w.starts, w.ends))),
         expected_duration=expected,
+        incident=incident_view(incident) if incident is not None else None,
         timezone=timezone,
     )
 

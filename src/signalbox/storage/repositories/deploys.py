@@ -48,6 +48,7 @@ def deploy_view(row: DeployRow | Row[Any], *, approval: str | None = None) -> De
         approved=approval == "approve",
         denied=approval == "deny",
         started_at=row.started_at,
+        incident_id=row.incident_id,
     )
 
 
