@@ -1,0 +1,97 @@
+"""A real ``signalbox serve`` process on a free loopback port, started and stopped from Python.
+
+`signalbox demo` runs its story against one, and so do the end-to-end tests (through
+``signalbox.testing``). Loopback only: the server never listens on another interface here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+__all__ = ["ServerProcess", "free_port"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    """A real ``signalbox serve`` process on a free loopback port.
+
+    with ServerProcess(config=path, env={"SIGNALBOX_DATABASE_URL": url,
+                                         "SIGNALBOX_ADMIN_TOKEN": token}) as server:
+        httpx.get(server.url + "/healthz")
+    """
+
+    config: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    port: int = 0
+    log: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 30.0) -> ServerProcess:
+        self.port = self.port or free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "signalbox",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        environ = {**os.environ, **self.env}
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
+        self.process = subprocess.Popen(command, env=environ, stdout=output, stderr=output)
+        self._wait_until_healthy(timeout)
+        return self
+
+    def _wait_until_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"signalbox serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling for process start-up, with a deadline
+        self.stop()
+        raise RuntimeError(f"signalbox serve did not answer on {self.url} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
