@@ -6,6 +6,11 @@ two servers on one database can never both grant. ``*_in(uow, ...)`` variants ru
 caller's unit of work (the gate takes its deploy hold that way).
 
 Events (core.events): HoldGranted, HoldRenewed, HoldReleased, HoldForceReleased, HoldLapsed.
+
+While an open incident freezes the environment, a WORK hold by someone outside the
+incident's team is refused (``Conflict``, naming the incident, its commander and ETA): the
+freeze suspended the holds there were, and a new one must not stop the fix either. DEPLOY
+holds are the gate's, which decides about the freeze itself.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import Held, InvalidInput, NotHolder
+from signalbox.core.errors import Conflict, Held, InvalidInput, NotHolder
 from signalbox.core.events import (
     HoldEvent,
     HoldForceReleased,
@@ -34,11 +39,13 @@ from signalbox.core.holds import (
     decide_release,
     decide_renew,
 )
+from signalbox.core.incidents import frozen_message
 from signalbox.core.times import format_local
 from signalbox.core.views import HoldKind, HoldView, Principal
 from signalbox.services.events import emit
 from signalbox.storage.repositories import hold_view
-from signalbox.storage.tables import HoldRow
+from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
+from signalbox.storage.tables import EnvironmentRow, HoldRow
 from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "describe_denial",
     "expire_lapsed",
     "force_release",
+    "record_hold_event",
     "release_hold",
     "renew_hold",
 ]
@@ -81,6 +89,10 @@ def _record(
     emit(uow, record, environment=hold.environment, actor=actor, now=now)
 
 
+record_hold_event = _record
+"""Write a hold event (``HoldSuspended``, ``HoldReturned`` ...) for another use case."""
+
+
 def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldView | None]:
     row = uow.holds.current(environment)
     return row, (hold_view(row) if row is not None else None)
@@ -95,6 +107,8 @@ def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime) -> None:
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
     """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of)."""
     environment = uow.lock_environment(request.environment)
+    if request.kind is HoldKind.WORK:
+        _refuse_if_frozen(uow, environment, request, now=now)
     row, current = _current(uow, request.environment)
     decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
     if isinstance(decision, Denied):
@@ -113,6 +127,30 @@ def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> 
     uow.holds.grant(hold, lease_seconds=int(request.duration.total_seconds()))
     _record(uow, HoldGranted, hold, actor=hold.owner.name, now=now)
     return decision
+
+
+def _refuse_if_frozen(
+    uow: UnitOfWork, environment: EnvironmentRow, request: HoldRequest, *, now: datetime
+) -> None:
+    """Conflict when an open incident freezes the environment and the requester is not in
+    its team (the commander and the responders it named)."""
+    row = IncidentRepository(uow.session).open_in(environment.name)
+    if row is None:
+        return
+    incident = incident_view(row)
+    if not incident.is_freezing or request.owner.name in incident.team:
+        return
+    raise Conflict(
+        frozen_message(incident, timezone=environment.timezone, now=now),
+        hint=(
+            f"Holds there return once incident {incident.id} is resolved; ask "
+            f"{incident.commander} to add you (`signalbox incident update {incident.id} "
+            f"--responder {request.owner.name}`) if you are working on the fix."
+        ),
+        environment=environment.name,
+        incident_id=incident.id,
+        commander=incident.commander,
+    )
 
 
 def acquire_hold(

@@ -22,17 +22,19 @@ from signalbox.core.events import (
     StateUnlockRefused,
     StateWriteRefused,
 )
+from signalbox.core.incidents import IncidentView
 from signalbox.core.tfstate import EnvironmentFacts, Refusal, StateKey, validate_state_name
-from signalbox.core.views import Principal
+from signalbox.core.views import HoldKind, HoldView, Principal, ReservationView
 from signalbox.services.clock import zone
 from signalbox.services.events import emit
 from signalbox.services.reservations import freeze_windows_between
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
+from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
 from signalbox.storage.repositories.reservations import ReservationRepository, reservation_view
 from signalbox.storage.repositories.tfstate import TfStateRepository
 from signalbox.storage.state_crypto import Envelope, Keyring, seal
-from signalbox.storage.tables import EnvironmentRow
+from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -88,14 +90,46 @@ class StoredState:
 def load_facts(
     uow: UnitOfWork, settings: Settings, env: EnvironmentRow, now: datetime
 ) -> EnvironmentFacts:
+    """What the state decisions need of ``env``: its hold, the windows in force, and the
+    freeze of its open incident (``frozen_reason`` names it). The deploy hold of the open
+    incident's hotfix is not stopped by reservations: the incident put them at risk, and the
+    gate let the hotfix go into them."""
     hold_row = uow.holds.current(env.name)
-    booked = ReservationRepository(uow.session).not_over(environments=[env.name], now=now)
-    freezes = freeze_windows_between(settings, env.name, now, now + timedelta(seconds=1))
+    hold = hold_view(hold_row) if hold_row is not None else None
+    incident_row = IncidentRepository(uow.session).open_in(env.name)
+    incident = incident_view(incident_row) if incident_row is not None else None
+    if _hotfix_hold(uow, hold, incident):
+        reservations: tuple[ReservationView, ...] = ()
+    else:
+        booked = ReservationRepository(uow.session).not_over(environments=[env.name], now=now)
+        freezes = freeze_windows_between(settings, env.name, now, now + timedelta(seconds=1))
+        reservations = (*(reservation_view(row) for row in booked), *freezes)
+    frozen = incident is not None and incident.is_freezing
     return EnvironmentFacts(
         name=env.name,
-        hold=hold_view(hold_row) if hold_row is not None else None,
-        reservations=(*(reservation_view(row) for row in booked), *freezes),
+        hold=hold,
+        reservations=reservations,
         timezone=zone(env.timezone),
+        frozen=frozen,
+        frozen_reason=_frozen_reason(incident) if incident is not None and frozen else "",
+    )
+
+
+def _hotfix_hold(uow: UnitOfWork, hold: HoldView | None, incident: IncidentView | None) -> bool:
+    """``hold`` is the deploy hold of a hotfix of the open ``incident``."""
+    if hold is None or incident is None or hold.kind is not HoldKind.DEPLOY:
+        return False
+    if hold.deploy_id is None:
+        return False
+    deploy = uow.session.get(DeployRow, hold.deploy_id)
+    return deploy is not None and deploy.incident_id == incident.id
+
+
+def _frozen_reason(incident: IncidentView) -> str:
+    """``incident 3 ("users cannot log in", sev1, led by alice)``: what the refusal names."""
+    return (
+        f'incident {incident.id} ("{incident.title}", {incident.severity}, led by '
+        f"{incident.commander})"
     )
 
 
