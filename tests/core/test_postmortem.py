@@ -147,7 +147,8 @@ def test_changes_after_the_opening_are_not_changes_before_the_break():
                 a_deploy(10, started=20, requested=15),
             ],
             events=[
-                an_event(1, -60, "hold.granted", "platform-eng held dev for 4h."),
+                an_event(1, -60, "hold.granted", "platform-eng held dev for 4h.", hold_kind="work"),
+                an_event(7, 0, "hold.granted", "ci-dev took dev.", hold_kind="deploy"),
                 an_event(2, -1, "approval.granted", "lead approved deploy 7.", deploy_id=7),
                 an_event(3, -2, "state.out-of-band", "platform-eng wrote dev/main."),
                 an_event(4, -50, "reservation.created", "coo reserved dev."),

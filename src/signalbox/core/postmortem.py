@@ -397,6 +397,8 @@ def _changes_before(
             )
     for event in events:
         kind = _change_kind(event.kind)
+        if kind == "hold" and event.data.get("hold_kind") == "deploy":
+            continue  # a deploy's own hold: the deploy is listed already
         if kind is not None:
             deploy_id = event.data.get("deploy_id")
             found.append(
