@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.incidents import incident_line
 from signalbox.core.times import format_local
 
 __all__ = ["events", "status", "status_view"]
@@ -58,8 +59,25 @@ def _last(environment: dict[str, Any], now: datetime) -> str:
     )
 
 
+def _incidents(environments: list[dict[str, Any]], now: datetime) -> Text:
+    """A line per open incident, and a line per reservation it puts at risk."""
+    lines = Text()
+    for environment in environments:
+        incident, tz = environment.get("incident"), environment["timezone"]
+        if not incident:
+            continue
+        lines.append(f"\n{environment['name']}: {incident_line(incident, tz, now)}")
+        for window in environment.get("at_risk") or []:
+            starts, ends = _local(window["starts"], tz, now), _local(window["ends"], tz, now)
+            lines.append(
+                f"\n  at risk: {window['owner']}'s reservation {starts}-{ends}: {window['reason']}"
+            )
+    return lines
+
+
 def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
-    """The table of every environment, then every reason a deploy would not go now."""
+    """The table of every environment, its open incident, then every reason a deploy would
+    not go now."""
     table = Table(box=None, header_style="bold")
     columns = ("ENVIRONMENT", "STATE", "WHO", "WHY", "UNTIL", "NEXT RESERVATION", "QUEUE")
     for column in (*columns, "LAST DEPLOY"):
@@ -82,7 +100,7 @@ def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
             reasons.append(f"\n  - {blocker['message']}")
     if reasons:
         reasons = Text("\nA deploy started now would not go:", style="bold") + reasons
-    return Group(table, reasons)
+    return Group(table, _incidents(environments, now), reasons)
 
 
 def status(

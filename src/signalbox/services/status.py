@@ -1,10 +1,11 @@
 """The picture of environments (``core.status``), for one or for all a caller may see.
 
 ``environment_pictures`` reads the facts of every asked-for environment in one read-only
-transaction with a fixed number of queries (at most seven, whatever the number of
-environments), then asks ``core.status.picture`` for each. It writes nothing: a running
-deploy whose lease lapsed is shown as not running, a waiting deploy whose gate went away
-as not waiting, exactly as the next decision will record them.
+transaction with a fixed number of queries (at most eight, whatever the number of
+environments: environments, holds, active deploys, approvals, reservations, open incidents,
+last deploys, Terraform locks), then asks ``core.status.picture`` for each. It writes
+nothing: a running deploy whose lease lapsed is shown as not running, a waiting deploy
+whose gate went away as not waiting, exactly as the next decision will record them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import approval_key, deploy_view
 from signalbox.storage.repositories.environment_facts import EnvironmentFactsRepository
+from signalbox.storage.repositories.incidents import incident_view
 from signalbox.storage.repositories.reservations import reservation_view
 from signalbox.storage.repositories.tfstate import terraform_lock
 from signalbox.storage.uow import read_connection
@@ -162,12 +164,14 @@ def _facts(
     expected = {row.name: expected_for(settings, row) for row in rows}
     horizon = now + max(expected.values(), default=DEFAULT_EXPECTED) + _RESERVATION_HORIZON
     reservations = facts.reservations(chosen, now, horizon)
+    incidents = facts.open_incidents(chosen)
     last = facts.deploys([row.last_deploy_id for row in rows if row.last_deploy_id])
     locks = facts.terraform_locks(chosen)
     for row in rows:
         name = row.name
         runs = active.get(name, [])
         hold = holds.get(name)
+        incident = incidents.get(name)
         snapshot = EnvironmentSnapshot(
             name=name,
             hold=hold_view(hold) if hold is not None else None,
@@ -176,6 +180,7 @@ def _facts(
             ),
             reservations=_windows(settings, name, reservations.get(name, []), now),
             expected_duration=expected[name],
+            incident=incident_view(incident) if incident is not None else None,
             timezone=row.timezone,
         )
         yield (

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from signalbox.api.models.holds import HoldRead
 from signalbox.api.models.reservations import ReservationRead
+from signalbox.core.incidents import IncidentView
 from signalbox.core.status import (
     Blocker,
     EnvironmentPicture,
@@ -23,6 +24,7 @@ __all__ = [
     "BlockerRead",
     "EnvironmentListRead",
     "EnvironmentRead",
+    "IncidentSummaryRead",
     "LastDeployRead",
     "PictureDeployRead",
     "PictureJson",
@@ -150,6 +152,42 @@ class BlockerRead(BaseModel):
         )
 
 
+class IncidentSummaryRead(BaseModel):
+    """The environment's open incident, as the picture shows it. ``updated_at`` is the last
+    update posted (the opening counts): "last update 4m ago" is counted from it by whoever
+    shows it, so a picture kept while nothing changes stays true."""
+
+    id: int
+    title: str
+    severity: str
+    status: str
+    commander: str
+    responders: list[str]
+    freezes: bool = Field(description="Only its hotfixes deploy while it is open.")
+    eta: datetime | None
+    opened_at: datetime
+    opened_by: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, incident: IncidentView | None) -> IncidentSummaryRead | None:
+        if incident is None:
+            return None
+        return cls(
+            id=incident.id,
+            title=incident.title,
+            severity=str(incident.severity),
+            status=str(incident.status),
+            commander=incident.commander,
+            responders=list(incident.responders),
+            freezes=incident.freezes,
+            eta=incident.eta,
+            opened_at=incident.opened_at,
+            opened_by=incident.opened_by,
+            updated_at=incident.updated_at,
+        )
+
+
 class EnvironmentRead(BaseModel):
     """What is going on in one environment, now."""
 
@@ -176,6 +214,12 @@ class EnvironmentRead(BaseModel):
     )
     version: int = Field(description="Grows with every change; long-polls compare it.")
     last_fencing_token: int
+    incident: IncidentSummaryRead | None = Field(
+        None, description="The open incident, if any (state frozen when it freezes)."
+    )
+    at_risk: list[ReservationRead] = Field(
+        default_factory=list, description="The reservations the open incident puts at risk."
+    )
 
     @classmethod
     def of(cls, picture: EnvironmentPicture) -> EnvironmentRead:
@@ -196,6 +240,8 @@ class EnvironmentRead(BaseModel):
             blocking=[BlockerRead.of(blocker) for blocker in picture.blocking],
             version=picture.version,
             last_fencing_token=picture.last_fencing_token,
+            incident=IncidentSummaryRead.of(picture.incident),
+            at_risk=[ReservationRead.of(window, tz) for window in picture.at_risk],
         )
 
 

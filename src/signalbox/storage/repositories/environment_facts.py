@@ -17,9 +17,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, FromClause, Row, Select, func, or_, select
 
+from signalbox.core.incidents import IncidentStatus
 from signalbox.core.queue import ACTIVE_STATES, WAITING_STATES
 from signalbox.core.views import DeployState
-from signalbox.storage.tables import ApprovalRow, DeployRow, EnvironmentRow, HoldRow, ReservationRow
+from signalbox.storage.tables import (
+    ApprovalRow,
+    DeployRow,
+    EnvironmentRow,
+    HoldRow,
+    IncidentRow,
+    ReservationRow,
+)
 from signalbox.storage.tfstate_tables import TfLockRow, TfStateRow
 
 __all__ = ["EnvironmentFactsRepository"]
@@ -30,6 +38,7 @@ _ENVIRONMENTS = EnvironmentRow.__table__
 _HOLDS = HoldRow.__table__
 _DEPLOYS = DeployRow.__table__
 _RESERVATIONS = ReservationRow.__table__
+_INCIDENTS = IncidentRow.__table__
 _SUMMARY_COLUMNS = [column for column in _DEPLOYS.c if column.name != "analysis"]
 
 
@@ -120,6 +129,14 @@ class EnvironmentFactsRepository:
             .order_by(ranked.c.starts, ranked.c.id)
         )
         return _grouped([(row.environment, row) for row in self.connection.execute(query)])
+
+    def open_incidents(self, names: Collection[str] | None) -> dict[str, Row[Any]]:
+        """Each environment's open incident (at most one: a partial unique index says so)."""
+        query = select(_INCIDENTS).where(_INCIDENTS.c.status != IncidentStatus.RESOLVED.value)
+        return {
+            row.environment: row
+            for row in self.connection.execute(_among(query, _INCIDENTS, names))
+        }
 
     def deploys(self, ids: Collection[int]) -> dict[int, Row[Any]]:
         """Deploys by id, without their plan analyses."""
