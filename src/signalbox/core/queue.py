@@ -24,6 +24,7 @@ __all__ = [
     "WAITING_LEASE",
     "WAITING_STATES",
     "abandoned_message",
+    "expected_wait",
     "has_lapsed",
     "is_abandoned",
     "lapsed_message",
@@ -127,3 +128,19 @@ def lapsed_message(deploy_id: int, environment: str) -> str:
         f"Deploy {deploy_id} lost its lease on {environment} before it reported; it is "
         "recorded as failed."
     )
+
+
+def expected_wait(
+    ahead: int, *, running_since: datetime | None, expected: timedelta, now: datetime
+) -> timedelta:
+    """How long a deploy that joins the queue now behind ``ahead`` waiting deploys should
+    expect to wait: what is left of the running deploy's expected time (it started at
+    ``running_since``; None: none runs; nothing is left once it overran: it may end any
+    moment), then ``expected`` for each deploy ahead. An estimate from the environment's
+    expected duration (``core.deploy_stats``), never a promise."""
+    if ahead < 0:
+        raise ValueError(f"ahead must not be negative, not {ahead}")
+    remaining = timedelta(0)
+    if running_since is not None:
+        remaining = max(timedelta(0), min(expected, running_since + expected - now))
+    return remaining + expected * ahead
