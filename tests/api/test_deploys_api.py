@@ -222,6 +222,7 @@ DEPLOY_FIELDS = {
     "refusal_message",
     "superseded_by",
     "analysis",
+    "hotfix_for",
 }
 ANSWER_FIELDS = {
     "deploy",

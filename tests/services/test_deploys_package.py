@@ -9,8 +9,8 @@ from pathlib import Path
 import signalbox.services
 from signalbox.services import deploys
 
-USE_CASES = ("approvals", "cancel", "decide", "reads", "request", "running")
-SHARED = ("answers", "events", "outcomes", "snapshot", "tidy")
+USE_CASES = ("approvals", "cancel", "decide", "preflight", "reads", "request", "running")
+SHARED = ("answers", "events", "hotfix", "outcomes", "plans", "snapshot", "tidy")
 
 
 def test_the_package_exports_the_entries_the_api_calls():
@@ -20,6 +20,8 @@ def test_the_package_exports_the_entries_the_api_calls():
         "Deploy",
         "DeployRequest",
         "GateAnswer",
+        "PreflightAnswer",
+        "PreflightRequest",
         "approve_deploy",
         "cancel_deploy",
         "decide_deploy",
@@ -30,6 +32,7 @@ def test_the_package_exports_the_entries_the_api_calls():
         "get_deploy",
         "heartbeat_deploy",
         "list_deploys",
+        "preflight_deploy",
         "request_deploy",
         "touch_waiting",
     ]

@@ -43,6 +43,11 @@ class DeployCreate(_Body):
     run_url: str = Field("", description="Link to the CI run.")
     plan: str | None = Field(None, description="The plan JSON bytes, base64-encoded.")
     plan_source: str = Field("", description="The plan's file name, for messages.")
+    hotfix: int | None = Field(
+        None,
+        description="The open incident this deploy is a hotfix of (`gate --hotfix N`): it "
+        "goes ahead of every queued deploy; only the incident's commander and responders may.",
+    )
 
 
 class DeployHeartbeat(_Body):
@@ -97,6 +102,9 @@ class DeployRead(BaseModel):
     refusal_message: str | None
     superseded_by: int | None
     analysis: dict[str, Any] | None
+    hotfix_for: int | None = Field(
+        None, description="The incident this deploy is a hotfix of (priority 1)."
+    )
 
     @classmethod
     def of(cls, deploy: Deploy) -> DeployRead:
@@ -179,6 +187,10 @@ class ApprovalRead(BaseModel):
     decision: str
     reason: str
     at: datetime
+    as_commander_of: int | None = Field(
+        None,
+        description="Given by the commander of this incident for its hotfix, not by an approver.",
+    )
 
     @classmethod
     def of(cls, approval: Approval) -> ApprovalRead:
@@ -189,4 +201,5 @@ class ApprovalRead(BaseModel):
             decision=approval.decision,
             reason=approval.reason,
             at=approval.at,
+            as_commander_of=approval.as_commander_of,
         )

@@ -5,7 +5,8 @@
     POST /api/deploys/{id}/heartbeat          renew the running deploy's lease
     POST /api/deploys/{id}/finish             report exit code and duration; release
     POST /api/deploys/{id}/cancel             the gate stops waiting
-    POST /api/deploys/{id}/approve | deny     an approver decides on the plan
+    POST /api/deploys/{id}/approve | deny     an approver decides on the plan (or, for a
+                                              hotfix, the commander of its incident)
     GET  /api/deploys, GET /api/deploys/{id}  read
 
 A refusal is a normal answer (200, ``decision: refused``): the request was understood and
@@ -103,6 +104,7 @@ async def request_deploy(
         run_url=body.run_url,
         plan=_plan_bytes(body),
         plan_source=body.plan_source or "plan.json",
+        hotfix=body.hotfix,
     )
     answer = await _call_service(
         context, deploys.request_deploy, request=wanted, requester=caller.principal
@@ -244,13 +246,19 @@ async def _decide_approval(
     *,
     approve: bool,
 ) -> ApprovalRead:
-    deploy = await _deploy_caller_may(Action.APPROVE, caller, context, deploy_id)
+    deploy = await run_in_threadpool(deploys.get_deploy, context.engine, deploy_id=deploy_id)
+    approver_role = caller.may(Action.APPROVE, deploy.environment)
+    if not approver_role and (
+        deploy.hotfix_for is None or not caller.may(Action.READ, deploy.environment)
+    ):
+        caller.require(Action.APPROVE, deploy.environment)  # 403: only a hotfix's commander may
     approval = await _call_service(
         context,
         deploys.approve_deploy if approve else deploys.deny_deploy,
         deploy_id=deploy_id,
         approver=caller.principal,
         reason=reason,
+        approver_role=approver_role,
     )
     wake(request, deploy.environment)
     return ApprovalRead.of(approval)

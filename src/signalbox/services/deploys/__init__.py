@@ -14,12 +14,16 @@ The use cases (what the API calls):
   waiting deploy of an environment at once, when it changed;
 - ``running.heartbeat_deploy``, ``running.finish_deploy``: a running deploy's lease;
 - ``cancel.cancel_deploy``: the gate stops waiting;
-- ``approvals.approve_deploy``, ``approvals.deny_deploy``: an approver decides on a plan;
+- ``approvals.approve_deploy``, ``approvals.deny_deploy``: an approver (or, for a hotfix,
+  the commander of its incident) decides on a plan;
+- ``preflight.preflight_deploy``: would a gate started now go, wait or be refused (reads
+  only: nothing is stored);
 - ``tidy.touch_waiting``, ``tidy.expire_stale_deploys``: keep waiting gates' places, and
   the server's housekeeping of lapsed and abandoned deploys;
 - ``reads.get_deploy``, ``reads.list_deploys``: reads.
 
-The pieces they share: ``snapshot`` (what the gate decides over), ``tidy`` (what time
+The pieces they share: ``snapshot`` (what the gate decides over), ``plans`` (a plan's
+analysis), ``hotfix`` (who may run a hotfix of which incident), ``tidy`` (what time
 ended), ``outcomes`` (what a decision writes), ``answers`` (what the gate is told) and
 ``events`` (the deploy's catalogue records). Use cases import the shared pieces, never each
 other.
@@ -29,6 +33,11 @@ from signalbox.services.deploys.answers import Deploy, GateAnswer
 from signalbox.services.deploys.approvals import Approval, approve_deploy, deny_deploy
 from signalbox.services.deploys.cancel import CANCEL_REASONS, cancel_deploy
 from signalbox.services.deploys.decide import decide_deploy, decide_waiting
+from signalbox.services.deploys.preflight import (
+    PreflightAnswer,
+    PreflightRequest,
+    preflight_deploy,
+)
 from signalbox.services.deploys.reads import (
     get_deploy,
     list_deploys,
@@ -43,6 +52,8 @@ __all__ = [
     "Deploy",
     "DeployRequest",
     "GateAnswer",
+    "PreflightAnswer",
+    "PreflightRequest",
     "approve_deploy",
     "cancel_deploy",
     "decide_deploy",
@@ -53,6 +64,7 @@ __all__ = [
     "get_deploy",
     "heartbeat_deploy",
     "list_deploys",
+    "preflight_deploy",
     "request_deploy",
     "touch_waiting",
 ]

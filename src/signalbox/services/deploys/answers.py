@@ -62,6 +62,8 @@ class Deploy:
     refusal_message: str | None
     superseded_by: int | None
     analysis: dict[str, Any] | None = None
+    hotfix_for: int | None = None
+    """The incident this deploy is a hotfix of (priority 1: ahead of every queued deploy)."""
 
     @classmethod
     def of(cls, row: DeployRow, *, with_analysis: bool = True) -> Deploy:
@@ -88,6 +90,7 @@ class Deploy:
             refusal_message=row.refusal_message,
             superseded_by=row.superseded_by,
             analysis=row.analysis if with_analysis else None,
+            hotfix_for=row.incident_id,
         )
 
 

@@ -1,28 +1,33 @@
 """Request a deploy: store it with its plan's analysis, supersede older ones, decide.
 
-The plan is analysed with the environment's policy (the same code as `signalbox check`)
-before the transaction; then, with the environment locked, the deploy is stored
-(``deploy.requested``), older waiting deploys of the same branch leave the queue
-(``deploy.superseded``: their gates stop at once) and the gate decides
+The plan is analysed with the environment's policy (the same code as `signalbox check`,
+``plans.analyse_plan``) before the transaction; then, with the environment locked, the
+deploy is stored (``deploy.requested``), older waiting deploys of the same branch leave the
+queue (``deploy.superseded``: their gates stop at once) and the gate decides
 (``outcomes.decide_row``). The answer carries the plan's analysis, once.
+
+A hotfix (``hotfix=N``) is checked with the environment locked (``hotfix.hotfix_incident``:
+the incident exists, is this environment's, is open, and the requester is in its team) and
+stored with priority 1 and ``incident_id`` N: it goes ahead of every queued deploy, still
+one deploy at a time, its plan still judged (needs-approval waits for an approval).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine
 
-from signalbox.core.errors import InvalidInput, PlanTooLarge
+from signalbox.core.errors import InvalidInput
 from signalbox.core.events import DeployRequested, DeploySuperseded
 from signalbox.core.queue import WAITING_LEASE, superseded_by, superseded_message
 from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploys.answers import Deploy, GateAnswer
 from signalbox.services.deploys.events import deploy_fields
+from signalbox.services.deploys.hotfix import HOTFIX_PRIORITY, hotfix_incident
 from signalbox.services.deploys.outcomes import decide_row
+from signalbox.services.deploys.plans import analyse_plan
 from signalbox.services.deploys.snapshot import views_of
 from signalbox.services.events import emit
 from signalbox.settings import Settings
@@ -42,35 +47,8 @@ class DeployRequest:
     run_url: str = ""
     plan: bytes | None = None
     plan_source: str = "plan.json"
-
-
-@dataclass(frozen=True, slots=True)
-class _Analysis:
-    verdict: str
-    digest: str | None
-    document: dict[str, Any] | None
-
-
-def _analyse(settings: Settings, request: DeployRequest) -> _Analysis:
-    """The plan's analysis with the environment's policy (the same code as `check`)."""
-    if request.plan is None:
-        return _Analysis("none", None, None)
-    if len(request.plan) > settings.max_plan_bytes:
-        raise PlanTooLarge(
-            f"The plan is {len(request.plan)} bytes, above the server's limit of "
-            f"{settings.max_plan_bytes}.",
-            hint="Ask the server's admin to raise max_plan_bytes, or split the plan.",
-        )
-    from signalbox.services.plan_check import check_plan_bytes
-
-    result = check_plan_bytes(
-        request.plan,
-        source=request.plan_source or "plan.json",
-        environment=request.environment,
-        document=settings.document,
-    )
-    digest = hashlib.sha256(request.plan).hexdigest()
-    return _Analysis(str(result.verdict), digest, result.document)
+    hotfix: int | None = None
+    """The open incident of the environment this deploy is a hotfix of (`gate --hotfix N`)."""
 
 
 def _validate(request: DeployRequest) -> None:
@@ -99,9 +77,19 @@ def request_deploy(
     _validate(request)
     with UnitOfWork(engine, read_only=True) as uow:
         uow.environments.get(request.environment)  # unknown environment: before the analysis
-    analysis = _analyse(settings, request)
+    analysis = analyse_plan(
+        settings, environment=request.environment, plan=request.plan, source=request.plan_source
+    )
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(request.environment)
+        if request.hotfix is not None:  # checked with the environment locked: no race
+            hotfix_incident(
+                uow,
+                request.hotfix,
+                environment=request.environment,
+                requester=requester,
+                actor=request.actor,
+            )
         row = DeployRepository(uow.session).add(
             DeployRow(
                 environment=request.environment,
@@ -112,7 +100,8 @@ def request_deploy(
                 commit=request.commit,
                 run_url=request.run_url,
                 state=DeployState.QUEUED,
-                priority=0,
+                priority=HOTFIX_PRIORITY if request.hotfix is not None else 0,
+                incident_id=request.hotfix,
                 plan_verdict=analysis.verdict,
                 plan_digest=analysis.digest,
                 analysis=analysis.document,

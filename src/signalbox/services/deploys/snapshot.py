@@ -5,6 +5,10 @@ has ended (``tidy.tidy_deploys``: lapsed running deploys are failed, abandoned w
 expired), then reads the active deploys (with their approval state), the reservations and freeze
 windows ahead, and the expected duration from the recent deploys kept on the environment's row.
 
+``read_snapshot`` is the same picture for a read-only transaction (a preflight): it writes
+nothing, so what tidying would end (a lapsed running deploy, an abandoned waiting one) is
+left out in memory, exactly as the next decision will record it.
+
 ``recheck_at`` is the next instant at which time alone could change a decision (a lease
 lapses, a reservation comes within reach or ends): waiting gates are woken then.
 """
@@ -18,13 +22,15 @@ from sqlalchemy import Row
 
 from signalbox.core.deploy_stats import expected_duration
 from signalbox.core.gate import EnvironmentSnapshot
-from signalbox.core.views import DeployView
+from signalbox.core.queue import has_lapsed, is_abandoned
+from signalbox.core.views import DeployState, DeployView, HoldView
 from signalbox.services.deploys.tidy import tidy_deploys
 from signalbox.services.reservations import freeze_windows_between
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import (
     ApprovalRepository,
+    DeployRepository,
     approval_key,
     deploy_view,
 )
@@ -36,7 +42,15 @@ from signalbox.storage.repositories.reservations import (
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["expected_for", "load_snapshot", "recheck_at", "view_in", "view_of", "views_of"]
+__all__ = [
+    "expected_for",
+    "load_snapshot",
+    "read_snapshot",
+    "recheck_at",
+    "view_in",
+    "view_of",
+    "views_of",
+]
 
 _RESERVATION_HORIZON = timedelta(days=2)
 
@@ -76,7 +90,43 @@ def load_snapshot(
     current = uow.holds.current(environment)
     hold = hold_view(current) if current is not None else None
     active = tidy_deploys(uow, environment, hold, now=now)
-    expected = expected_for(settings, uow.environments.locked(environment))
+    env = uow.environments.locked(environment)
+    return _snapshot(uow, settings, env, hold, active, timezone=timezone, now=now)
+
+
+def read_snapshot(
+    uow: UnitOfWork, settings: Settings, environment: str, *, now: datetime
+) -> EnvironmentSnapshot:
+    """The snapshot of ``environment`` read without writing (``uow`` may be read-only): a
+    running deploy whose lease lapsed and a waiting one whose gate went away are left out,
+    as ``tidy_deploys`` would end them."""
+    env = uow.environments.get(environment)
+    current = uow.holds.current(environment)
+    hold = hold_view(current) if current is not None else None
+    active = [
+        row
+        for row in DeployRepository(uow.session).active(environment)
+        if not (
+            has_lapsed(row.id, hold, now=now)
+            if row.state == DeployState.RUNNING
+            else is_abandoned(row.wait_deadline, now=now)
+        )
+    ]
+    return _snapshot(uow, settings, env, hold, active, timezone=env.timezone, now=now)
+
+
+def _snapshot(
+    uow: UnitOfWork,
+    settings: Settings,
+    env: EnvironmentRow,
+    hold: HoldView | None,
+    active: list[DeployRow],
+    *,
+    timezone: str,
+    now: datetime,
+) -> EnvironmentSnapshot:
+    environment = env.name
+    expected = expected_for(settings, env)
     rows = ReservationRepository(uow.session).not_over(environments=[environment], now=now)
     horizon = now + expected + _RESERVATION_HORIZON
     windows = [reservation_view(row) for row in rows if row.starts < horizon]
