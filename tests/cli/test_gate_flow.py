@@ -335,3 +335,32 @@ def test_the_header_shows_only_the_ci_context_that_is_known(context, shown):
 
     request = GateRequest(environment="dev", context=context, command=["true"])
     assert _origin(request) == shown
+
+
+def test_a_hotfix_gate_sends_the_incident_and_says_so_first(tmp_path: Path) -> None:
+    server = ScriptedServer({"deploys": [GO], "finish": [FINISHED]})
+    marker = tmp_path / "applied"
+    request = GateRequest(
+        environment="dev",
+        context=CiContext(commit="1a2b3c4d", branch="fix-pool", actor="alice"),
+        command=[sys.executable, "-c", f"open({str(marker)!r}, 'w').write('x')"],
+        hotfix=3,
+    )
+    lines: list[str] = []
+    code = run_gate(
+        GateApi(server), request, say=lines.append, sleep=lambda _s: None, handle_signals=False
+    )
+    assert code == 0 and marker.exists()
+    [asked] = server.called("deploys")
+    assert asked["json"]["hotfix"] == 3
+    assert (
+        lines[0]
+        == "signalbox gate: dev, hotfix of incident 3, deploy 12 (fix-pool @ 1a2b3c4d, by alice)"
+    )
+
+
+def test_an_ordinary_gate_sends_no_hotfix(tmp_path: Path) -> None:
+    server = ScriptedServer({"deploys": [GO], "finish": [FINISHED]})
+    _code, lines, _marker = run(server, tmp_path)
+    [asked] = server.called("deploys")
+    assert "hotfix" not in asked["json"] and "hotfix" not in lines[0]

@@ -32,9 +32,10 @@ def _who(deploy: dict[str, Any]) -> str:
 APPROVE_HELP = "\n\n".join(
     (
         "Approve the plan of a deploy waiting for approval; its gate then goes.",
-        "Needs the approver role on the deploy's environment. The approval is bound to the "
-        "environment and the plan's digest: a changed plan needs a new one. By default you "
-        "cannot approve a deploy you requested.",
+        "Needs the approver role on the deploy's environment, or, for a hotfix (`gate "
+        "--hotfix N`), being the commander of incident N: that approval is recorded as the "
+        "commander's. The approval is bound to the environment and the plan's digest: a "
+        "changed plan needs a new one. By default you cannot approve a deploy you requested.",
     )
 )
 
@@ -49,8 +50,10 @@ def approve(
     client = ApiClient.from_options(url, token)
     answer = client.post(f"/api/deploys/{deploy_id}/approve", json={"reason": reason})
     deploy = answer["deploy"]
+    commander = answer.get("as_commander_of")
+    role = f" as the commander of incident {commander}" if commander is not None else ""
     typer.echo(
-        f"Approved deploy {deploy['id']} to {deploy['environment']} "
+        f"Approved deploy {deploy['id']} to {deploy['environment']}{role} "
         f"({deploy['branch']} @ {deploy['commit'][:12]} by {_who(deploy)}); its gate goes "
         "when the environment is free."
     )
@@ -59,8 +62,9 @@ def approve(
 DENY_HELP = "\n\n".join(
     (
         "Deny the plan of a deploy waiting for approval; its gate exits 77.",
-        "Needs the approver role on the deploy's environment. The same plan sent again stays "
-        "denied until an approver approves it.",
+        "Needs the approver role on the deploy's environment (or, for a hotfix, being the "
+        "commander of its incident). The same plan sent again stays denied until an approver "
+        "approves it.",
     )
 )
 

@@ -64,3 +64,16 @@ def exit_code_for_refusal(reason: str | None) -> ExitCode:
 def one_line(error: errors.SignalboxError) -> str:
     """``ErrorName: message. hint`` — what happened, why, and what to do next."""
     return f"{type(error).__name__}: {error}"
+
+
+# `preflight`: what a gate started now would be told -> exit code. Go, wait and
+# needs-approval are 0 (the pipeline goes on: the gate will wait); a refusal is what the gate
+# would exit with for that reason (75 for now, 77 when the plan is blocked or denied).
+_PREFLIGHT_GOES = frozenset({"go", "wait", "needs-approval"})
+
+
+def exit_code_for_preflight(verdict: str, reason: str | None) -> ExitCode:
+    """0 go, wait or needs-approval; else the gate's code for ``reason`` (75 or 77)."""
+    if verdict in _PREFLIGHT_GOES:
+        return ExitCode.OK
+    return exit_code_for_refusal(reason)

@@ -21,7 +21,17 @@ from signalbox.cli.gate_flow import GateRequest, run_gate
 from signalbox.core.durations import parse_duration
 from signalbox.core.errors import UsageError
 
-__all__ = ["GATE_HELP", "gate"]
+__all__ = ["GATE_HELP", "gate", "read_plan", "server_from_env"]
+
+HOTFIX_OPTION = typer.Option(
+    None,
+    "--hotfix",
+    metavar="N",
+    min=1,
+    help="Deploy as the hotfix of ENV's open incident N: ahead of every queued deploy, and "
+    "through its freeze. Only its commander and the responders they name may (else 77). It "
+    "still waits for a running deploy, and its plan is still checked.",
+)
 
 _ZERO = re.compile(r"^\s*0+\s*[dhms]?\s*$")  # --wait 0, 0s, 0m: ask once, do not wait
 
@@ -38,8 +48,12 @@ GATE_HELP = "\n\n".join(
         "standard error; COMMAND's output is passed through untouched.",
         "Exit codes: COMMAND's own code when it ran; 75 refused for now (held, reserved, "
         "frozen, superseded, queue wait expired); 76 approval not given within --wait; 77 "
-        "denied (policy blocked or approval denied); 2 usage; 1 server unreachable or not "
-        "understood.",
+        "denied (policy blocked, approval denied, or not allowed: e.g. a --hotfix outside the "
+        "incident's team); 2 usage; 1 server unreachable or not understood.",
+        "With --hotfix N the deploy is the fix of ENV's open incident N: it jumps the queue "
+        "and passes the incident's freeze, for the incident's commander and responders only; "
+        "it still waits for a deploy already running, and a plan that needs approval still "
+        "waits for one (the commander may give it).",
         "Example: signalbox gate --env dev --plan plan.json --wait 20m -- terraform apply tfplan",
     )
 )
@@ -49,7 +63,9 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _server(url_flag: str | None, token_flag: str | None) -> tuple[str, str]:
+def server_from_env(url_flag: str | None, token_flag: str | None) -> tuple[str, str]:
+    """The server URL and token from the flags or SIGNALBOX_URL and SIGNALBOX_TOKEN; in CI
+    both must be set (a job that guessed a default server would ask the wrong one)."""
     url = (url_flag or os.environ.get("SIGNALBOX_URL", "")).strip()
     token = (token_flag or os.environ.get("SIGNALBOX_TOKEN", "")).strip()
     if not url or not token:
@@ -66,7 +82,8 @@ def _server(url_flag: str | None, token_flag: str | None) -> tuple[str, str]:
     return url, token
 
 
-def _read_plan(path: str | None) -> bytes | None:
+def read_plan(path: str | None) -> bytes | None:
+    """The plan file's bytes (JSON or a binary plan), ``-`` for stdin; None without one."""
     if path is None:
         return None
     from signalbox.services.plan_check import read_plan_source
@@ -100,6 +117,7 @@ def gate(
     ),
     actor: str | None = typer.Option(None, "--actor", help="Who triggered it (default: CI)."),
     run_url: str | None = typer.Option(None, "--run-url", help="Link to the CI run."),
+    hotfix: int | None = HOTFIX_OPTION,
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
@@ -110,7 +128,7 @@ def gate(
             "signalbox gate --env dev -- terraform apply tfplan",
         )
     wait_seconds = 0.0 if _ZERO.match(wait) else parse_duration(wait).total_seconds()
-    base_url, secret = _server(url, token)
+    base_url, secret = server_from_env(url, token)
     context = ci_context_from_env(os.environ).with_overrides(
         commit=commit, branch=branch, actor=actor, run_url=run_url
     )
@@ -118,9 +136,10 @@ def gate(
         environment=env,
         context=context,
         command=command,
-        plan=_read_plan(plan),
+        plan=read_plan(plan),
         plan_source=plan or "",
         wait_seconds=wait_seconds,
+        hotfix=hotfix,
     )
     client = ApiClient(base_url, secret, timeout=DEFAULT_POLL_SECONDS + 95.0)
     code = run_gate(GateApi(client_transport(client)), request, say=_say)

@@ -99,6 +99,7 @@ class GateApi:
         *,
         plan: bytes | None,
         plan_source: str = "",
+        hotfix: int | None = None,
     ) -> DeployAnswer:
         payload: dict[str, Any] = {
             "environment": environment,
@@ -110,6 +111,8 @@ class GateApi:
         if plan is not None:
             payload["plan"] = base64.b64encode(plan).decode("ascii")
             payload["plan_source"] = plan_source
+        if hotfix is not None:
+            payload["hotfix"] = hotfix
         return self._answer("POST", "/api/deploys", json=payload, timeout=120.0)
 
     def poll(self, last: DeployAnswer, *, wait_seconds: int) -> DeployAnswer:

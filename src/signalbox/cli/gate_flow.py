@@ -46,6 +46,8 @@ class GateRequest:
     plan: bytes | None = None
     plan_source: str = ""
     wait_seconds: float = 1800.0
+    hotfix: int | None = None
+    """The open incident this deploy is the hotfix of (`--hotfix N`)."""
 
 
 class _Interrupted(Exception):
@@ -260,9 +262,17 @@ def run_gate(
     """Ask for a slot, wait for the decision, run the command on go; the exit code."""
     deadline = clock() + request.wait_seconds
     answer = api.request(
-        request.environment, request.context, plan=request.plan, plan_source=request.plan_source
+        request.environment,
+        request.context,
+        plan=request.plan,
+        plan_source=request.plan_source,
+        hotfix=request.hotfix,
     )
-    say(f"signalbox gate: {request.environment}, deploy {answer.deploy_id}{_origin(request)}")
+    hotfix = f", hotfix of incident {request.hotfix}" if request.hotfix is not None else ""
+    say(
+        f"signalbox gate: {request.environment}{hotfix}, deploy {answer.deploy_id}"
+        f"{_origin(request)}"
+    )
     for line in render_analysis(answer.analysis):
         say(line)
     guard = _interruptible() if handle_signals else contextlib.nullcontext()
