@@ -34,7 +34,7 @@ class Format(StrEnum):
 
 POSTMORTEM_HELP = "\n\n".join(
     (
-        "Draft incident N's postmortem from what happened, on standard output.",
+        "Draft incident NUMBER's postmortem from what happened, on standard output.",
         "Summary, impact window, times to detect, mitigate and resolve, the changes before "
         "the break (deploys with their plan findings, approvals, state writes with the "
         "resources they removed, out-of-band writes, holds and reservations), the timeline in "
@@ -46,7 +46,7 @@ POSTMORTEM_HELP = "\n\n".join(
 
 
 def postmortem(
-    incident_id: int = typer.Argument(..., metavar="N", help="The incident's number."),
+    number: int = typer.Argument(..., help="The incident's number."),
     output: Format = typer.Option(
         Format.MARKDOWN, "--format", "-f", help="markdown (for a file to edit) or json."
     ),
@@ -56,9 +56,9 @@ def postmortem(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Draft incident N's postmortem from what happened, on standard output."""
+    """Draft incident NUMBER's postmortem from what happened, on standard output."""
     client = ApiClient.from_options(url, token)
-    answer = client.get(f"/api/incidents/{incident_id}/postmortem", since=since, format="json")
+    answer = client.get(f"/api/incidents/{number}/postmortem", since=since, format="json")
     if output is Format.JSON:
         typer.echo(json.dumps(answer, indent=2))
         return
@@ -82,7 +82,7 @@ def describe(action: dict[str, Any]) -> str:
 
 @action_app.command("add")
 def add(
-    incident_id: int = typer.Argument(..., metavar="N", help="The incident's number."),
+    number: int = typer.Argument(..., help="The incident's number."),
     text: str = typer.Argument(..., help="What will be done so that it does not happen again."),
     owner: str = typer.Option("", "--owner", help="Who will do it (token name or CI login)."),
     due: str | None = typer.Option(None, "--due", help="Due date, YYYY-MM-DD."),
@@ -90,14 +90,14 @@ def add(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Add a follow-up action to incident N (status proposed); prints its id.
+    """Add a follow-up action to incident NUMBER (status proposed).
 
     Needs developer rights on the incident's environment.
     Example: signalbox action add 3 "deletion protection on the pool" --owner bob --due 2026-12-15
     """
     client = ApiClient.from_options(url, token)
     body = {"text": text, "owner": owner, "due": due}
-    answer = client.post(f"/api/incidents/{incident_id}/actions", json=body)
+    answer = client.post(f"/api/incidents/{number}/actions", json=body)
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
