@@ -262,5 +262,13 @@ def test_the_answers_keep_every_field_the_gate_and_the_cli_read_null_ones_too(
     approval = client.post(
         f"/api/deploys/{awaiting['deploy']['id']}/approve", headers=lead, json={"reason": "ok"}
     ).json()
-    assert set(approval) == {"id", "deploy", "approver", "decision", "reason", "at"}
+    assert set(approval) == {
+        "id",
+        "deploy",
+        "approver",
+        "decision",
+        "reason",
+        "at",
+        "as_commander_of",
+    }
     assert set(approval["deploy"]) == DEPLOY_FIELDS
