@@ -41,6 +41,9 @@ from signalbox.api.routes import (
     events,
     health,
     holds,
+    incidents,
+    postmortems,
+    preflight,
     reservations,
     states,
     tfstate,
@@ -67,10 +70,13 @@ log = logging.getLogger("signalbox.server")
 ROUTERS: list[tuple[APIRouter, str | None]] = [
     (health.router, None),
     (holds.router, None),
+    (incidents.router, None),
+    (postmortems.router, None),
     (tokens.router, None),
     (events.router, None),
     (environments.router, None),
     (deploys.router, None),
+    (preflight.router, None),
     (reservations.router, None),
     (tfstate.router, None),
     (states.router, None),
@@ -80,6 +86,7 @@ ROUTERS: list[tuple[APIRouter, str | None]] = [
 
 LARGE_BODY_ROUTES: dict[str, str | None] = {}
 LARGE_BODY_ROUTES["/api/deploys"] = "max_plan_bytes"  # the plan, base64, in the request
+LARGE_BODY_ROUTES["/api/preflight"] = "max_plan_bytes"  # the same plan, judged unstored
 LARGE_BODY_ROUTES["/tf/"] = None  # states: max_state_bytes, enforced while streaming
 LARGE_BODY_ROUTES["/api/noop-upload"] = None  # the state upload's floor (bench_endpoints)
 """Path prefix -> name of the Settings field with its body limit (None: no limit here)."""
