@@ -17,7 +17,21 @@ import typer
 from rich.console import Console
 
 from signalbox import __version__
-from signalbox.cli import check, deploys, gate, holds, reservations, serve, state, status, tokens
+from signalbox.cli import (
+    check,
+    demo,
+    deploys,
+    gate,
+    holds,
+    incidents,
+    postmortem,
+    preflight,
+    reservations,
+    serve,
+    state,
+    status,
+    tokens,
+)
 from signalbox.cli.exit_codes import exit_code_for, one_line
 from signalbox.core.errors import SignalboxError
 
@@ -49,10 +63,16 @@ COMMANDS: tuple[Command | Group, ...] = (
     Command("deny", deploys.deny, help=deploys.DENY_HELP),
     Command("deploys", deploys.deploys, help=deploys.DEPLOYS_HELP),
     Command("gate", gate.gate, help=gate.GATE_HELP, no_args_is_help=True),
+    Command("preflight", preflight.preflight, help=preflight.PREFLIGHT_HELP, no_args_is_help=True),
     Command("hold", holds.hold),
     Command("renew", holds.renew),
     Command("release", holds.release),
     Command("force-release", holds.force_release),
+    Group("incident", incidents.incident_app),
+    Command("incidents", incidents.incidents, help=incidents.INCIDENTS_HELP),
+    Command("postmortem", postmortem.postmortem, help=postmortem.POSTMORTEM_HELP),
+    Group("action", postmortem.action_app),
+    Command("actions", postmortem.actions, help=postmortem.ACTIONS_HELP),
     Command("reserve", reservations.reserve, help=reservations.RESERVE_HELP),
     Command("reservations", reservations.reservations, help=reservations.RESERVATIONS_HELP),
     Command("cancel-reservation", reservations.cancel_reservation),
@@ -62,6 +82,7 @@ COMMANDS: tuple[Command | Group, ...] = (
     Command("tf-config", state.tf_config),
     Command("status", status.status),
     Command("events", status.events),
+    Command("demo", demo.demo),
     Group("token", tokens.token_app),
 )
 """Every subcommand of `signalbox`."""

@@ -368,7 +368,8 @@ def _refused_because(event: DeployRefusal, telling: Telling) -> str:
         ask = f" (ask {whom})" if whom else ""
         return f"{env} is reserved{until}{ask}"
     if event.reason == "frozen":
-        return f"{env} is frozen by an open incident"
+        ask = f" (ask {whom})" if whom else ""
+        return f"{env} is frozen by an open incident{ask}"
     if event.reason == "blocked":
         return f"{env}'s policy blocks its plan"
     return event.reason

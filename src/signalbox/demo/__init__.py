@@ -1,0 +1,1 @@
+"""`signalbox demo`: the story of DESIGN.md replayed against a temporary server, narrated."""
