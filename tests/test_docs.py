@@ -50,3 +50,22 @@ def test_every_doc_page_is_linked_from_the_readme() -> None:
     readme = _read("README.md")
     for page in sorted((ROOT / "docs").glob("*.md")):
         assert f"docs/{page.name}" in readme, f"README.md does not link docs/{page.name}"
+
+
+def _route_paths() -> list[str]:
+    from signalbox.api.app import ROUTERS
+
+    return sorted(
+        {route.path for router, setting in ROUTERS if setting is None for route in router.routes}
+    )
+
+
+@pytest.mark.parametrize("path", _route_paths())
+def test_every_route_is_in_the_api_reference(path: str) -> None:
+    """docs/api.md's "Routes" table names every path of the API (parameter names aside:
+    ``{env}`` there is ``{environment}`` in the code)."""
+
+    def shape(text: str) -> str:
+        return re.sub(r"\{[^}]*\}", "{}", text)
+
+    assert shape(path) in shape(_section(_read("docs/api.md"), "Routes")), path

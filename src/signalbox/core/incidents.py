@@ -40,6 +40,7 @@ __all__ = [
     "IncidentView",
     "Severity",
     "at_risk",
+    "check_line",
     "check_note",
     "check_person",
     "check_title",
@@ -248,21 +249,34 @@ def is_overdue(action: ActionView, *, today: date) -> bool:
     return action.due is not None and action.due < today and action.status not in CLOSED_ACTIONS
 
 
-def check_title(title: str) -> str:
-    cleaned = " ".join(title.split())
+def check_line(
+    text: str, *, field: str, limit: int, missing: tuple[str, str], too_long: tuple[str, str]
+) -> str:
+    """``text`` on one line (runs of white space made one space), or InvalidInput naming
+    ``field``: ``missing`` (message, hint) when it is blank, ``too_long`` when it has more
+    than ``limit`` characters."""
+    cleaned = " ".join(text.split())
     if not cleaned:
-        raise InvalidInput(
-            "An incident needs a title: what is broken, as users see it.",
-            hint='Add --title "users cannot log in".',
-            field="title",
-        )
-    if len(cleaned) > MAX_TITLE_CHARS:
-        raise InvalidInput(
-            f"The title is longer than {MAX_TITLE_CHARS} characters.",
-            hint="Say what is broken in one line; put details in --note.",
-            field="title",
-        )
+        raise InvalidInput(missing[0], hint=missing[1], field=field)
+    if len(cleaned) > limit:
+        raise InvalidInput(too_long[0], hint=too_long[1], field=field)
     return cleaned
+
+
+def check_title(title: str) -> str:
+    return check_line(
+        title,
+        field="title",
+        limit=MAX_TITLE_CHARS,
+        missing=(
+            "An incident needs a title: what is broken, as users see it.",
+            'Add --title "users cannot log in".',
+        ),
+        too_long=(
+            f"The title is longer than {MAX_TITLE_CHARS} characters.",
+            "Say what is broken in one line; put details in --note.",
+        ),
+    )
 
 
 def check_note(note: str, *, field: str = "note") -> str:

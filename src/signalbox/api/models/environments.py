@@ -4,6 +4,7 @@ is going on in this environment?" that `signalbox status`, the board and the not
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 from pydantic import BaseModel, Field
 
@@ -142,7 +143,7 @@ class BlockerRead(BaseModel):
     until: datetime | None
 
     @classmethod
-    def of(cls, blocker: Blocker) -> BlockerRead:
+    def of(cls, blocker: Blocker) -> Self:
         return cls(
             reason=blocker.reason,
             effect=blocker.effect,

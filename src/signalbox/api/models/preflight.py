@@ -7,12 +7,11 @@ that would stop or delay it (refusals first). Nothing is stored by asking.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from signalbox.core.status import Blocker
+from signalbox.api.models.environments import BlockerRead
 from signalbox.services.deploys.preflight import PreflightAnswer
 
 __all__ = ["PreflightCreate", "PreflightRead", "PreflightReasonRead"]
@@ -32,28 +31,15 @@ class PreflightCreate(BaseModel):
     )
 
 
-class PreflightReasonRead(BaseModel):
+class PreflightReasonRead(BlockerRead):
     """One reason a gate started now would be stopped (``effect`` ``refused``) or delayed
-    (``waits``): ``whom`` to ask, ``until`` when it ends if known."""
+    (``waits``): ``whom`` to ask, ``until`` when it ends if known. The picture's blocker,
+    with the reasons that belong to one deploy besides (its plan, its approval)."""
 
     reason: str = Field(
         description="denied, blocked, frozen, held, reserved, freeze, needs-approval, "
         "deploying or queued."
     )
-    effect: str = Field(description="refused or waits.")
-    message: str
-    whom: str | None
-    until: datetime | None
-
-    @classmethod
-    def of(cls, blocker: Blocker) -> PreflightReasonRead:
-        return cls(
-            reason=blocker.reason,
-            effect=blocker.effect,
-            message=blocker.message,
-            whom=blocker.whom,
-            until=blocker.until,
-        )
 
 
 class PreflightRead(BaseModel):

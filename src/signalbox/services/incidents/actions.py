@@ -23,6 +23,7 @@ from signalbox.core.incidents import (
     MAX_NOTE_CHARS,
     ActionStatus,
     ActionView,
+    check_line,
     check_note,
     check_person,
     is_overdue,
@@ -87,20 +88,19 @@ def parse_action_status(text: str) -> ActionStatus:
 
 
 def _check_text(text: str) -> str:
-    cleaned = " ".join(text.split())
-    if not cleaned:
-        raise InvalidInput(
+    return check_line(
+        text,
+        field="text",
+        limit=MAX_NOTE_CHARS,
+        missing=(
             "An action needs a text: what will be done so that it does not happen again.",
-            hint='Say it in a line, such as "turn on deletion protection for the user pool".',
-            field="text",
-        )
-    if len(cleaned) > MAX_NOTE_CHARS:
-        raise InvalidInput(
+            'Say it in a line, such as "turn on deletion protection for the user pool".',
+        ),
+        too_long=(
             f"The action's text is longer than {MAX_NOTE_CHARS} characters.",
-            hint="Say what will be done in a line; link to a ticket for the details.",
-            field="text",
-        )
-    return cleaned
+            "Say what will be done in a line; link to a ticket for the details.",
+        ),
+    )
 
 
 def incident_environment(engine: Engine, incident_id: int) -> str:

@@ -31,6 +31,7 @@ from signalbox.services.deploys.outcomes import refuse
 from signalbox.services.deploys.snapshot import load_snapshot
 from signalbox.services.events import emit
 from signalbox.services.holds import record_hold_event
+from signalbox.services.incidents.reads import Effects
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.deploys import DeployRepository
@@ -39,7 +40,7 @@ from signalbox.storage.repositories.reservations import ReservationRepository, r
 from signalbox.storage.tables import EnvironmentRow, HoldRow, IncidentRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["Frozen", "Returned", "freeze", "mark_at_risk", "return_holds"]
+__all__ = ["Frozen", "Returned", "freeze", "mark_at_risk", "return_holds", "take_effect"]
 
 SIGNALBOX = "signalbox"
 
@@ -84,6 +85,24 @@ def freeze(
             refuse(uow, row, decision, now=now)
             refused.append(row.id)
     return Frozen(suspended_holds=suspended, refused_deploys=tuple(refused))
+
+
+def take_effect(
+    uow: UnitOfWork,
+    settings: Settings,
+    incident: IncidentRow,
+    env: EnvironmentRow,
+    *,
+    now: datetime,
+) -> Effects:
+    """What an incident that opens or is reopened does: it freezes the environment if it
+    freezes (``freeze``), and tells the reservations it puts at risk (``mark_at_risk``)."""
+    frozen = freeze(uow, settings, incident, env, now=now) if incident.freezes else Frozen()
+    return Effects(
+        refused_deploys=frozen.refused_deploys,
+        suspended_holds=frozen.suspended_holds,
+        at_risk=mark_at_risk(uow, incident, now=now),
+    )
 
 
 def _suspend_hold(uow: UnitOfWork, incident: IncidentView, *, now: datetime) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ One transaction: lock the environment, refuse a second open incident there
 (IncidentAlreadyOpen, naming it and how to update it), store the incident with its first
 update, write ``incident.opened``; when it freezes (sev1 and sev2 unless told otherwise),
 suspend other people's work holds and refuse the waiting deploys that are not its hotfix
-(``freeze.freeze``); then tell the reservations it puts at risk (``freeze.mark_at_risk``).
+(``freeze.freeze``); then tell the reservations it puts at risk (``freeze.mark_at_risk``);
+both are ``freeze.take_effect``, which a reopening does too.
 Everything is decided and written before the commit, so a waiting gate wakes to its refusal.
 """
 
@@ -26,9 +27,8 @@ from signalbox.core.incidents import (
 )
 from signalbox.core.views import Principal
 from signalbox.services.incidents.changes import parse_severity, post_update, record
-from signalbox.services.incidents.freeze import freeze as freeze_environment
-from signalbox.services.incidents.freeze import mark_at_risk
-from signalbox.services.incidents.reads import Effects, Incident, incident_of
+from signalbox.services.incidents.freeze import take_effect
+from signalbox.services.incidents.reads import Incident, incident_of
 from signalbox.settings import Settings
 from signalbox.storage.repositories.incidents import IncidentRepository
 from signalbox.storage.tables import IncidentRow
@@ -92,11 +92,5 @@ def open_incident(
         )
         post_update(uow, row, kind="opened", author=opener.name, note=said, now=now)
         record(uow, IncidentOpened, row, actor=opener.name, note=said, now=now)
-        frozen = freeze_environment(uow, settings, row, env, now=now) if row.freezes else None
-        marked = mark_at_risk(uow, row, now=now)
-        effects = Effects(
-            refused_deploys=frozen.refused_deploys if frozen else (),
-            suspended_holds=frozen.suspended_holds if frozen else (),
-            at_risk=marked,
-        )
+        effects = take_effect(uow, settings, row, env, now=now)
         return incident_of(row, env.timezone, updates=repo.updates(row.id), effects=effects)

@@ -18,7 +18,7 @@ from signalbox.core.events import IncidentReopened, IncidentResolved
 from signalbox.core.incidents import IncidentStatus, check_note, require_open, require_resolved
 from signalbox.core.views import Principal
 from signalbox.services.incidents.changes import lock_incident, post_update, record
-from signalbox.services.incidents.freeze import freeze, mark_at_risk, return_holds
+from signalbox.services.incidents.freeze import return_holds, take_effect
 from signalbox.services.incidents.reads import Effects, Incident, incident_of
 from signalbox.settings import Settings
 from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
@@ -85,11 +85,5 @@ def reopen_incident(
         uow.session.flush()
         post_update(uow, row, kind="reopened", author=caller.name, note=said, now=now)
         record(uow, IncidentReopened, row, actor=caller.name, note=said, now=now)
-        frozen = freeze(uow, settings, row, env, now=now) if row.freezes else None
-        marked = mark_at_risk(uow, row, now=now)
-        effects = Effects(
-            refused_deploys=frozen.refused_deploys if frozen else (),
-            suspended_holds=frozen.suspended_holds if frozen else (),
-            at_risk=marked,
-        )
+        effects = take_effect(uow, settings, row, env, now=now)
         return incident_of(row, env.timezone, updates=repo.updates(row.id), effects=effects)
