@@ -79,6 +79,16 @@ def test_newer_request_supersedes_older_waiting_ones_of_its_branch() -> None:
     assert superseded_by(deploys, deploys[-1]) == [2, 3]
 
 
+def test_only_a_newer_hotfix_of_the_same_incident_supersedes_a_hotfix() -> None:
+    fix = deploy(1, requested=0, priority=1, incident_id=3)
+    routine = deploy(2, requested=1)
+    assert superseded_by([fix, routine], routine) == []
+    newer_fix = deploy(3, requested=2, priority=1, incident_id=3)
+    assert superseded_by([fix, routine, newer_fix], newer_fix) == [1, 2]
+    other_incident = deploy(4, requested=3, priority=1, incident_id=4)
+    assert superseded_by([fix, other_incident], other_incident) == []
+
+
 def test_an_older_request_supersedes_nothing() -> None:
     deploys = [deploy(1, requested=0), deploy(2, requested=5)]
     assert superseded_by(deploys, deploys[0]) == []

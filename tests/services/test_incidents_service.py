@@ -210,7 +210,7 @@ def test_a_suspended_hold_whose_lease_ran_out_lapses_on_resolve(engine, settings
     assert len(events(engine, "hold.lapsed")) == 1 and not events(engine, "hold.returned")
 
 
-def test_a_suspended_hold_lapses_when_someone_else_holds_the_environment_at_resolve(
+def test_a_suspended_hold_ends_when_someone_else_holds_the_environment_at_resolve(
     engine, settings, clock
 ):
     engineer_holds_dev(engine, clock)
@@ -220,6 +220,10 @@ def test_a_suspended_hold_lapses_when_someone_else_holds_the_environment_at_reso
     assert resolved.effects.lapsed_holds == ("platform-eng",)
     now_held = current_hold(engine, environment="dev", now=clock.now())
     assert now_held is not None and now_held.owner == ALICE
+    # its lease had not run out: it is not told "lapsed", but who holds dev now
+    assert not events(engine, "hold.lapsed")
+    [ended] = events(engine, "hold.force-released")
+    assert "could not come back after incident 1: alice holds dev now" in ended.message
 
 
 def test_the_commanders_hold_is_not_suspended_and_responders_may_hold(engine, settings, clock):

@@ -82,7 +82,9 @@ def superseded_by(deploys: Iterable[DeployView], newer: DeployView) -> list[int]
     Those are the deploys still waiting (queued or awaiting approval) for the same
     environment and branch that arrived before ``newer`` (earlier ``requested_at``, or the
     same instant and a lower id). Running and finished deploys, other branches and other
-    environments are never touched; neither is ``newer`` itself.
+    environments are never touched; neither is ``newer`` itself. A hotfix is superseded only
+    by a newer hotfix of the same incident: a routine pipeline of the fix's branch must not
+    take the fix out of the hotfix lane.
     """
     arrival = (newer.requested_at, newer.id)
     return [
@@ -92,6 +94,7 @@ def superseded_by(deploys: Iterable[DeployView], newer: DeployView) -> list[int]
         and deploy.branch == newer.branch
         and deploy.id != newer.id
         and (deploy.requested_at, deploy.id) < arrival
+        and deploy.incident_id in (None, newer.incident_id)
     ]
 
 

@@ -75,7 +75,7 @@ def _hold_fields(hold: HoldView) -> dict[str, Any]:
     }
 
 
-def _record(
+def record_hold_event(
     uow: UnitOfWork,
     kind: type[HoldEvent],
     hold: HoldView,
@@ -89,10 +89,6 @@ def _record(
     emit(uow, record, environment=hold.environment, actor=actor, now=now)
 
 
-record_hold_event = _record
-"""Write a hold event (``HoldSuspended``, ``HoldReturned`` ...) for another use case."""
-
-
 def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldView | None]:
     row = uow.holds.current(environment)
     return row, (hold_view(row) if row is not None else None)
@@ -101,7 +97,7 @@ def _current(uow: UnitOfWork, environment: str) -> tuple[HoldRow | None, HoldVie
 def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime) -> None:
     hold = hold_view(row)
     uow.holds.close(row, at=hold.until, by="signalbox", reason="lapsed")
-    _record(uow, HoldLapsed, hold, actor="signalbox", now=now)
+    record_hold_event(uow, HoldLapsed, hold, actor="signalbox", now=now)
 
 
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
@@ -118,14 +114,14 @@ def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> 
         assert row is not None
         row.until, row.reason = hold.until, hold.reason
         row.lease_seconds = int(request.duration.total_seconds())
-        _record(uow, HoldRenewed, hold, actor=hold.owner.name, now=now)
+        record_hold_event(uow, HoldRenewed, hold, actor=hold.owner.name, now=now)
         return decision
     if row is not None:
         _close_lapsed(uow, row, now=now)
     token = uow.environments.next_fencing_token(environment)
     assert token == hold.fencing_token, "the fencing counter moved under the row lock"
     uow.holds.grant(hold, lease_seconds=int(request.duration.total_seconds()))
-    _record(uow, HoldGranted, hold, actor=hold.owner.name, now=now)
+    record_hold_event(uow, HoldGranted, hold, actor=hold.owner.name, now=now)
     return decision
 
 
@@ -209,7 +205,7 @@ def renew_hold(
             )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
-        _record(uow, HoldRenewed, hold, actor=principal.name, now=now)
+        record_hold_event(uow, HoldRenewed, hold, actor=principal.name, now=now)
         return hold
 
 
@@ -236,7 +232,7 @@ def release_hold(
             )
         assert row is not None
         uow.holds.close(row, at=now, by=principal.name, reason="released")
-        _record(uow, HoldReleased, hold, actor=principal.name, now=now)
+        record_hold_event(uow, HoldReleased, hold, actor=principal.name, now=now)
         return hold
 
 
@@ -260,7 +256,9 @@ def force_release(
                 environment=environment,
             )
         uow.holds.close(row, at=now, by=admin.name, reason=reason)
-        _record(uow, HoldForceReleased, current, actor=admin.name, now=now, release_reason=reason)
+        record_hold_event(
+            uow, HoldForceReleased, current, actor=admin.name, now=now, release_reason=reason
+        )
         return current
 
 

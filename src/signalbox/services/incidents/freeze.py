@@ -12,7 +12,8 @@ locked the environment and written the incident's row):
   that were not told yet get ``reservation.at-risk``, once each per incident.
 - ``return_holds``: on resolve, each hold the incident suspended comes back as a new grant
   (a new fencing token: whatever the holder did before may be stale) when its lease has not
-  run out and nobody else holds the environment; otherwise it ends as lapsed.
+  run out and nobody else holds the environment; otherwise it ends: as lapsed when its lease
+  ran out, or force-released by signalbox, saying who holds the environment now.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from signalbox.core.events import HoldLapsed, HoldReturned, HoldSuspended, ReservationAtRisk
+from signalbox.core.events import (
+    HoldForceReleased,
+    HoldLapsed,
+    HoldReturned,
+    HoldSuspended,
+    ReservationAtRisk,
+)
 from signalbox.core.gate import RefusalReason, Refused, decide_gate
 from signalbox.core.incidents import IncidentView, at_risk
 from signalbox.core.queue import WAITING_STATES
@@ -173,6 +180,17 @@ def return_holds(
                 uow, HoldReturned, hold, actor=SIGNALBOX, now=now, incident_id=incident.id
             )
             returned.append(hold.owner.name)
+        elif suspended.until > now:  # someone holds it now (a hotfix still running)
+            holder = uow.holds.current(env.name)
+            who = holder.owner if holder is not None else "someone else"
+            why = (
+                f"it could not come back after incident {incident.id}: {who} holds "
+                f"{env.name} now; hold it again when they are done"
+            )
+            record_hold_event(
+                uow, HoldForceReleased, suspended, actor=SIGNALBOX, now=now, release_reason=why
+            )
+            lapsed.append(suspended.owner.name)
         else:
             record_hold_event(uow, HoldLapsed, suspended, actor=SIGNALBOX, now=now)
             lapsed.append(suspended.owner.name)
