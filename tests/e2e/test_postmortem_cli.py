@@ -118,7 +118,7 @@ def test_actions_are_added_set_and_listed_and_the_draft_lists_them(story):
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert "owned by bob, due 2020-01-31: proposed (overdue)" in added.stdout
-    action_id = re.search(r"Action (\d+)", added.stdout).group(1)
+    action_id = re.search(r"Added action (\d+)", added.stdout).group(1)
     refused = run_cli(url, coo, "action", "set", action_id, "--status", "done")
     assert refused.returncode == 77, refused.stderr  # a stakeholder may not
     started = run_cli(url, alice, "action", "set", action_id, "--status", "in-progress")

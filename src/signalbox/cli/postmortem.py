@@ -71,11 +71,12 @@ action_app = typer.Typer(
 
 
 def describe(action: dict[str, Any]) -> str:
+    """``action 1 of incident 3 (dev): ..., owned by bob, due 2026-12-15: proposed``."""
     owner = f", owned by {action['owner']}" if action.get("owner") else ""
     due = f", due {action['due']}" if action.get("due") else ""
     overdue = " (overdue)" if action.get("overdue") else ""
     return (
-        f"Action {action['id']} of incident {action['incident_id']} "
+        f"action {action['id']} of incident {action['incident_id']} "
         f"({action['environment']}): {action['text']}{owner}{due}: {action['status']}{overdue}"
     )
 
