@@ -14,7 +14,7 @@ __all__ = ["demo"]
 
 def demo(
     pace: float = typer.Option(
-        1.5, "--pace", help="Seconds to pause before each step, to read along (0: no pauses)."
+        2.5, "--pace", help="Seconds to pause before each step, to read along (0: no pauses)."
     ),
 ) -> None:
     """Replay the story in about a minute: a hold refuses CI, a demo window refuses a

@@ -77,8 +77,10 @@ In another terminal:
   .venv/bin/signalbox status
   .venv/bin/signalbox hold dev --reason "renaming cognito pool" --for 4h
   .venv/bin/signalbox token create ci-dev --grant developer:dev --ci
+  .venv/bin/signalbox incident open dev --title "users cannot log in" --severity sev1
   curl -H "Authorization: Bearer $SIGNALBOX_TOKEN" {url}/api/environments
 API docs: {url}/docs    Stop with Ctrl-C.
+The whole story, on a server of its own: .venv/bin/signalbox demo
 """,
         flush=True,
     )
