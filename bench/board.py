@@ -10,10 +10,11 @@ created next to the one in the URL and dropped afterwards).
 The database holds ``--environments`` environments (200), 100,000 events, 20,000 deploys
 (100 per environment, all finished but for one running deploy, under its deploy hold, in
 one environment in five and two queued deploys in one in four), 2,000 reservations (ten per
-environment, one every 34 hours from about six days ago: five still ahead), a work hold on
-about a quarter of the environments, and each environment's deploy figures as its deploys'
-outcomes keep them (last ten successful durations, last finished deploy). Measured, each
-the median of ``--runs``:
+environment, one every 34 hours from about six days ago: five still ahead), five incidents
+per environment (1,000: the last one still open, freezing, in one environment in ten), a
+work hold on about a quarter of the environments, and each environment's deploy figures as
+its deploys' outcomes keep them (last ten successful durations, last finished deploy).
+Measured, each the median of ``--runs``:
   floor     one ``SELECT`` of the environments table (every column, every row);
   service   ``services.status.environment_pictures`` for every environment, with the number
             of SQL statements it runs;
@@ -49,12 +50,14 @@ from signalbox.storage.tables import (
     EnvironmentRow,
     EventRow,
     HoldRow,
+    IncidentRow,
     ReservationRow,
 )
 from signalbox.testing import PostgresDatabases, ServerProcess
 
 ADMIN = "sbx_bench-admin"
 EVENTS, DEPLOYS, RESERVATIONS = 100_000, 20_000, 2_000
+INCIDENTS_PER_ENV = 5  # the last one open in one environment in ten
 
 
 def names(count: int) -> list[str]:
@@ -97,6 +100,26 @@ def fill(engine: Engine, environments: list[str], now: datetime) -> None:
         }
         for index in range(RESERVATIONS)
     ]
+    incidents = [
+        {
+            "environment": env,
+            "title": "users cannot log in",
+            "severity": "sev2",
+            "status": "resolved" if number < INCIDENTS_PER_ENV - 1 or index % 10 else "identified",
+            "commander": "alice",
+            "responders": ["bob"],
+            "freezes": True,
+            "eta": None,
+            "opened_at": now - timedelta(days=30 * (INCIDENTS_PER_ENV - number)),
+            "opened_by": "alice",
+            "updated_at": now - timedelta(days=30 * (INCIDENTS_PER_ENV - number)),
+            "resolved_at": None,
+            "resolved_by": None,
+            "at_risk": [],
+        }
+        for index, env in enumerate(environments)
+        for number in range(INCIDENTS_PER_ENV)
+    ]
     events = [
         {
             "environment": environments[index % len(environments)],
@@ -113,6 +136,7 @@ def fill(engine: Engine, environments: list[str], now: datetime) -> None:
         connection.execute(insert(DeployRow), deploys)
         connection.execute(insert(HoldRow), holds)
         connection.execute(insert(ReservationRow), reservations)
+        connection.execute(insert(IncidentRow), incidents)
         for start in range(0, EVENTS, 10_000):
             connection.execute(insert(EventRow), events[start : start + 10_000])
         for env, token in tokens.items():
