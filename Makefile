@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_check.py
 	$(BIN)/python bench/server.py
 	$(BIN)/python bench/gate_wait.py
+	$(BIN)/python bench/incident_freeze.py
 	$(BIN)/python bench/tfstate.py
 	$(BIN)/python bench/board.py
 
