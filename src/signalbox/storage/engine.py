@@ -11,6 +11,8 @@ environment (``SELECT ... FOR UPDATE``, see ``uow.UnitOfWork.lock_environment``)
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -57,6 +59,24 @@ def build_engine(database_url: str, **engine_options: Any) -> Engine:
     )
 
 
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (once per file: the mode is kept in it). Several connections
+    opening a new file at once (servers starting together) all try to switch it, and SQLite
+    answers "database is locked" at once to all but one, without waiting for the busy
+    timeout: ask again until the switch is done or the busy timeout has passed."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # another connection is switching the file right now
+
+
 def _sqlite_engine(database_url: str, **engine_options: Any) -> Engine:
     options = {
         "connect_args": {"check_same_thread": False},
@@ -73,7 +93,7 @@ def _sqlite_engine(database_url: str, **engine_options: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
