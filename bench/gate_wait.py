@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,7 +249,10 @@ def report(
     )
 
 
-def run_against(database_url: str, label: str, gates: int, seconds: float) -> None:
+@contextlib.contextmanager
+def dev_server(database_url: str) -> Iterator[tuple[ServerProcess, str]]:
+    """A real `signalbox serve` on ``database_url`` with dev (deploy leases of an hour, so
+    nothing lapses while the bench runs) and a CI token with the developer role there."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "signalbox.toml"
         config.write_text(CONFIG)
@@ -263,8 +268,12 @@ def run_against(database_url: str, label: str, gates: int, seconds: float) -> No
                 json={"name": "ci-bench", "grants": ["developer:dev"], "ci": True},
             )
             created.raise_for_status()
-            token = created.json()["token"]
-            asyncio.run(scenario(server, token, gates, seconds, label))
+            yield server, created.json()["token"]
+
+
+def run_against(database_url: str, label: str, gates: int, seconds: float) -> None:
+    with dev_server(database_url) as (server, token):
+        asyncio.run(scenario(server, token, gates, seconds, label))
 
 
 def main() -> int:

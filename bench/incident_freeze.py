@@ -28,11 +28,10 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from gate_wait import ADMIN, CONFIG, Gates, request_deploys
+from gate_wait import Gates, dev_server, request_deploys
 from signalbox.testing import PostgresDatabases, ServerProcess
 
 TARGET_RATIO = 2.0
@@ -140,24 +139,8 @@ async def scenario(
 
 
 def run_against(database_url: str, label: str, gates: int, rounds: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "signalbox.toml"
-        config.write_text(CONFIG)
-        env = {
-            "SIGNALBOX_DATABASE_URL": database_url,
-            "SIGNALBOX_ADMIN_TOKEN": ADMIN,
-            "SIGNALBOX_DEPLOY_LEASE_SECONDS": "3600",
-        }
-        with ServerProcess(config=config, env=env, log=Path(folder) / "server.log") as server:
-            created = httpx.post(
-                f"{server.url}/api/tokens",
-                headers={"Authorization": f"Bearer {ADMIN}"},
-                json={"name": "ci-bench", "grants": ["developer:dev"], "ci": True},
-            )
-            created.raise_for_status()
-            floor, request, freeze = asyncio.run(
-                scenario(server, created.json()["token"], gates, rounds)
-            )
+    with dev_server(database_url) as (server, token):
+        floor, request, freeze = asyncio.run(scenario(server, token, gates, rounds))
     ratio = freeze / floor
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
     print(f"signalbox serve ({label}), {gates} gates waiting on dev, median of {rounds} rounds")

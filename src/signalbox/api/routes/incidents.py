@@ -4,14 +4,17 @@ Opening and every change need ``open-incident`` on the incident's environment (d
 and admins); reading needs ``read``. A hand-over or naming responders is further limited to
 the incident's commander or an admin, which the service decides (it knows the commander
 under the environment's lock); the route tells it whether the caller is an admin there.
+Each change wakes this process's waiting gates of the environment at once (``wake``), so
+an opening that refuses them is heard now, not at the change feed's next tick.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.longpoll import wake
 from signalbox.api.models.incidents import (
     IncidentCreate,
     IncidentListRead,
@@ -29,6 +32,7 @@ router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 @router.post("", response_model=IncidentRead, status_code=201)
 def open_incident(
     body: IncidentCreate,
+    request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> IncidentRead:
@@ -47,6 +51,7 @@ def open_incident(
         opener=caller.principal,
         now=context.now(),
     )
+    wake(request, body.environment)  # the refused gates hear it now, not at the next tick
     return IncidentRead.of(opened, with_effects=True)
 
 
@@ -88,6 +93,7 @@ def _environment_of(context: Server, caller: Caller, incident_id: int) -> str:
 def post_update(
     incident_id: int,
     body: IncidentUpdateCreate,
+    request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> IncidentRead:
@@ -105,18 +111,20 @@ def post_update(
         commander=body.commander,
         responders=body.responders,
     )
+    wake(request, environment)
     return IncidentRead.of(updated, with_effects=True)
 
 
 @router.post("/{incident_id}/resolve", response_model=IncidentRead)
 def resolve(
     incident_id: int,
+    request: Request,
     body: IncidentNote | None = None,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> IncidentRead:
     """Resolve it: the environment is unfrozen and suspended holds come back."""
-    _environment_of(context, caller, incident_id)
+    environment = _environment_of(context, caller, incident_id)
     resolved = incidents.resolve_incident(
         context.engine,
         incident_id=incident_id,
@@ -124,18 +132,20 @@ def resolve(
         now=context.now(),
         note=body.note if body else "",
     )
+    wake(request, environment)
     return IncidentRead.of(resolved, with_effects=True)
 
 
 @router.post("/{incident_id}/reopen", response_model=IncidentRead)
 def reopen(
     incident_id: int,
+    request: Request,
     body: IncidentNote | None = None,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> IncidentRead:
     """Open a resolved incident again: it freezes again as it did."""
-    _environment_of(context, caller, incident_id)
+    environment = _environment_of(context, caller, incident_id)
     reopened = incidents.reopen_incident(
         context.engine,
         context.settings,
@@ -144,4 +154,5 @@ def reopen(
         now=context.now(),
         note=body.note if body else "",
     )
+    wake(request, environment)
     return IncidentRead.of(reopened, with_effects=True)
