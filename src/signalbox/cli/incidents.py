@@ -9,7 +9,7 @@ are shown in that zone. A refusal exits as every command's does (``cli.exit_code
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -17,10 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
-from signalbox.core.durations import format_duration
-from signalbox.core.times import format_local
+from signalbox.cli.local_times import ago, local_time
 
-__all__ = ["INCIDENTS_HELP", "incident_app", "incident_line", "incidents", "since"]
+__all__ = ["INCIDENTS_HELP", "incident_app", "incident_line", "incidents"]
 
 incident_app = typer.Typer(
     name="incident",
@@ -29,26 +28,14 @@ incident_app = typer.Typer(
 )
 
 
-def _local(value: str | None, timezone: str, now: datetime) -> str:
-    return format_local(datetime.fromisoformat(value), timezone, now=now) if value else ""
-
-
-def since(value: str, now: datetime) -> str:
-    """``4m ago`` (``just now`` within a minute) from an ISO time."""
-    seconds = (now - datetime.fromisoformat(value)).total_seconds()
-    if seconds < 60:
-        return "just now"
-    return f"{format_duration(timedelta(minutes=int(seconds // 60)))} ago"
-
-
 def incident_line(incident: dict[str, Any], timezone: str, now: datetime) -> str:
     """``incident 3 (sev1) users cannot log in - commander alice, identified, ETA 15:28 CET,
     last update 4m ago``."""
-    eta = f", ETA {_local(incident['eta'], timezone, now)}" if incident.get("eta") else ""
+    eta = f", ETA {local_time(incident['eta'], timezone, now)}" if incident.get("eta") else ""
     return (
         f"incident {incident['id']} ({incident['severity']}) {incident['title']} - commander "
         f"{incident['commander']}, {incident['status']}{eta}, last update "
-        f"{since(incident['updated_at'], now)}"
+        f"{ago(incident['updated_at'], now)}"
     )
 
 
@@ -135,7 +122,9 @@ def open_incident(
         typer.echo(json.dumps(answer, indent=2))
         return
     now, number = datetime.now(UTC), answer["id"]
-    eta_text = f", ETA {_local(answer['eta'], answer['timezone'], now)}" if answer["eta"] else ""
+    eta_text = (
+        f", ETA {local_time(answer['eta'], answer['timezone'], now)}" if answer["eta"] else ""
+    )
     frozen = (
         f"{env} is frozen: only `signalbox gate --env {env} --hotfix {number}` deploys."
         if answer["frozen"]
@@ -258,10 +247,10 @@ def show_incident(
         f"{answer['status']}): {answer['title']}",
         f"Commander: {answer['commander']}"
         + (f"; responders: {', '.join(answer['responders'])}" if answer["responders"] else ""),
-        f"Opened {_local(answer['opened_at'], tz, now)} by {answer['opened_by']}"
-        + (f"; ETA {_local(answer['eta'], tz, now)}" if answer["eta"] else "")
+        f"Opened {local_time(answer['opened_at'], tz, now)} by {answer['opened_by']}"
+        + (f"; ETA {local_time(answer['eta'], tz, now)}" if answer["eta"] else "")
         + (
-            f"; resolved {_local(answer['resolved_at'], tz, now)} by {answer['resolved_by']}"
+            f"; resolved {local_time(answer['resolved_at'], tz, now)} by {answer['resolved_by']}"
             if answer["resolved_at"]
             else ""
         ),
@@ -275,11 +264,11 @@ def show_incident(
         table.add_column(column)
     for update in answer["updates"]:
         table.add_row(
-            _local(update["at"], tz, now),
+            local_time(update["at"], tz, now),
             update["author"],
             update["kind"],
             update["status"],
-            _local(update["eta"], tz, now),
+            local_time(update["eta"], tz, now),
             update["note"],
         )
     Console(highlight=False, soft_wrap=True).print(table)
@@ -326,7 +315,7 @@ def incidents(
             row["status"] + (" (frozen)" if row["frozen"] else ""),
             row["title"],
             row["commander"],
-            _local(row["eta"], tz, now),
-            since(row["updated_at"], now),
+            local_time(row["eta"], tz, now),
+            ago(row["updated_at"], now),
         )
     Console(highlight=False, soft_wrap=True).print(table)

@@ -23,8 +23,8 @@ from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClien
 from signalbox.cli.exit_codes import exit_code_for_preflight
 from signalbox.cli.gate import HOTFIX_OPTION, read_plan, server_from_env
 from signalbox.cli.gate_flow import render_analysis
+from signalbox.cli.local_times import local_time
 from signalbox.core.durations import format_duration
-from signalbox.core.times import format_local
 
 __all__ = ["PREFLIGHT_HELP", "preflight", "preflight_lines"]
 
@@ -44,12 +44,6 @@ PREFLIGHT_HELP = "\n\n".join(
         "Example: signalbox preflight --env dev --plan plan.json",
     )
 )
-
-
-def _local(value: str | None, timezone: str, now: datetime) -> str:
-    if not value:
-        return ""
-    return format_local(datetime.fromisoformat(value), timezone, now=now)
 
 
 def _about(seconds: float) -> str:
@@ -96,7 +90,7 @@ def preflight_lines(answer: Mapping[str, Any], *, now: datetime) -> list[str]:
         if reason.get("whom"):
             extra.append(f"ask {reason['whom']}")
         if reason.get("until"):
-            extra.append(f"until {_local(reason['until'], timezone, now)}")
+            extra.append(f"until {local_time(reason['until'], timezone, now)}")
         said = f" [{'; '.join(extra)}]" if extra else ""
         lines.append(f"  {reason['effect']} ({reason['reason']}): {reason['message']}{said}")
     return lines

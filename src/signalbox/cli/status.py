@@ -18,13 +18,9 @@ from rich.text import Text
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
 from signalbox.cli.incidents import incident_line
-from signalbox.core.times import format_local
+from signalbox.cli.local_times import local_time
 
 __all__ = ["events", "status", "status_view"]
-
-
-def _local(value: str | None, timezone: str, now: datetime) -> str:
-    return format_local(datetime.fromisoformat(value), timezone, now=now) if value else ""
 
 
 def _who(environment: dict[str, Any]) -> tuple[str, str, str]:
@@ -43,7 +39,7 @@ def _next_window(environment: dict[str, Any], now: datetime) -> str:
     if not window:
         return ""
     tz = environment["timezone"]
-    starts, ends = _local(window["starts"], tz, now), _local(window["ends"], tz, now)
+    starts, ends = local_time(window["starts"], tz, now), local_time(window["ends"], tz, now)
     text = f"{starts}-{ends} {window['owner']}: {window['reason']}"
     if environment.get("next_reservation_overlaps_deploy"):
         text += " (a deploy now would overlap)"
@@ -54,9 +50,8 @@ def _last(environment: dict[str, Any], now: datetime) -> str:
     last = environment.get("last_deploy")
     if not last:
         return ""
-    return (
-        f"#{last['id']} {last['state']} {_local(last['finished_at'], environment['timezone'], now)}"
-    )
+    finished = local_time(last["finished_at"], environment["timezone"], now)
+    return f"#{last['id']} {last['state']} {finished}"
 
 
 def _incidents(environments: list[dict[str, Any]], now: datetime) -> Text:
@@ -68,7 +63,10 @@ def _incidents(environments: list[dict[str, Any]], now: datetime) -> Text:
             continue
         lines.append(f"\n{environment['name']}: {incident_line(incident, tz, now)}")
         for window in environment.get("at_risk") or []:
-            starts, ends = _local(window["starts"], tz, now), _local(window["ends"], tz, now)
+            starts, ends = (
+                local_time(window["starts"], tz, now),
+                local_time(window["ends"], tz, now),
+            )
             lines.append(
                 f"\n  at risk: {window['owner']}'s reservation {starts}-{ends}: {window['reason']}"
             )
@@ -89,7 +87,7 @@ def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
             environment["state"],
             who,
             why,
-            _local(until, environment["timezone"], now),
+            local_time(until, environment["timezone"], now),
             _next_window(environment, now),
             str(len(environment.get("queue") or [])),
             _last(environment, now),
@@ -135,6 +133,6 @@ def events(
     for column in ("WHEN", "ENV", "WHAT", "KIND"):
         table.add_column(column)
     for event in answer["events"]:
-        when = _local(event["at"], event.get("timezone") or "UTC", now)
+        when = local_time(event["at"], event.get("timezone") or "UTC", now)
         table.add_row(when, event["environment"] or "", event["message"], event["kind"])
     Console(highlight=False).print(table)
