@@ -22,9 +22,8 @@ from sqlalchemy import Row
 
 from signalbox.core.deploy_stats import expected_duration
 from signalbox.core.gate import EnvironmentSnapshot
-from signalbox.core.queue import has_lapsed, is_abandoned
-from signalbox.core.views import DeployState, DeployView, HoldView
-from signalbox.services.deploys.tidy import tidy_deploys
+from signalbox.core.views import DeployView, HoldView
+from signalbox.services.deploys.tidy import ended_by_time, tidy_deploys
 from signalbox.services.reservations import freeze_windows_between
 from signalbox.settings import Settings
 from signalbox.storage.repositories import hold_view
@@ -103,15 +102,8 @@ def read_snapshot(
     env = uow.environments.get(environment)
     current = uow.holds.current(environment)
     hold = hold_view(current) if current is not None else None
-    active = [
-        row
-        for row in DeployRepository(uow.session).active(environment)
-        if not (
-            has_lapsed(row.id, hold, now=now)
-            if row.state == DeployState.RUNNING
-            else is_abandoned(row.wait_deadline, now=now)
-        )
-    ]
+    rows = DeployRepository(uow.session).active(environment)
+    active = [row for row in rows if not ended_by_time(row, hold, now=now)]
     return _snapshot(uow, settings, env, hold, active, timezone=env.timezone, now=now)
 
 

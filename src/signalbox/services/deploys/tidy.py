@@ -31,7 +31,7 @@ from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.tables import DeployRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["expire_stale_deploys", "tidy_deploys", "touch_waiting"]
+__all__ = ["ended_by_time", "expire_stale_deploys", "tidy_deploys", "touch_waiting"]
 
 
 def touch_waiting(engine: Engine, deploy_ids: Collection[int], *, now: datetime) -> int:
@@ -58,6 +58,14 @@ def _expire_abandoned(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
     emit(uow, event, environment=row.environment, actor="signalbox", now=now)
 
 
+def ended_by_time(row: DeployRow, hold: HoldView | None, *, now: datetime) -> bool:
+    """Time has ended active deploy ``row``: it runs without its live lease (``hold`` is the
+    environment's current one), or it waits and its gate went away."""
+    if row.state == DeployState.RUNNING:
+        return has_lapsed(row.id, hold, now=now)
+    return is_abandoned(row.wait_deadline, now=now)
+
+
 def tidy_deploys(
     uow: UnitOfWork, environment: str, hold: HoldView | None, *, now: datetime
 ) -> list[DeployRow]:
@@ -66,14 +74,12 @@ def tidy_deploys(
     expired."""
     active = []
     for row in DeployRepository(uow.session).active(environment):
-        if row.state == DeployState.RUNNING:
-            if has_lapsed(row.id, hold, now=now):
-                _fail_lapsed(uow, row, now)
-                continue
-        elif is_abandoned(row.wait_deadline, now=now):
+        if not ended_by_time(row, hold, now=now):
+            active.append(row)
+        elif row.state == DeployState.RUNNING:
+            _fail_lapsed(uow, row, now)
+        else:
             _expire_abandoned(uow, row, now)
-            continue
-        active.append(row)
     return active
 
 
