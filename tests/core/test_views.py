@@ -29,11 +29,17 @@ def test_public_surface() -> None:
         "Refused",
         "VERDICTS",
         "Wait",
+        "approvers",
+        "blocked_by",
         "decide_gate",
         "decide_wait_expiry",
+        "denied_by",
+        "deploy_hold_of_another",
         "frozen_by",
         "held_by",
         "is_hotfix",
+        "needs_approval",
+        "plan_lacking",
         "reserved_by",
     ]
 

@@ -47,11 +47,17 @@ __all__ = [
     "RefusalReason",
     "Refused",
     "Wait",
+    "approvers",
+    "blocked_by",
     "decide_gate",
     "decide_wait_expiry",
+    "denied_by",
+    "deploy_hold_of_another",
     "frozen_by",
     "held_by",
     "is_hotfix",
+    "needs_approval",
+    "plan_lacking",
     "reserved_by",
 ]
 
@@ -261,19 +267,13 @@ def _refuse_for_deploy(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Ref
         message = superseded_message(deploy, _newest_of_branch(snapshot, deploy))
         return Refused(ident, RefusalReason.SUPERSEDED, message, None, None)
     if deploy.denied or deploy.state is DeployState.DENIED:
-        message = (
-            f"An approver denied the plan of deploy {ident} to {env}; ask them why "
-            f"(`signalbox deploys --env {env}`), change the plan and run the pipeline again."
-        )
+        message = denied_by(env, f"the plan of deploy {ident} to {env}")
         return Refused(ident, RefusalReason.DENIED, message, None, None)
     if deploy.state is DeployState.EXPIRED:
         message = f"Deploy {ident} to {env} stopped waiting earlier; run the pipeline again."
         return Refused(ident, RefusalReason.WAIT_EXPIRED, message, None, None)
     if deploy.plan_verdict == "blocked":
-        message = (
-            f"{env}'s policy blocks the plan of deploy {ident}, and no approval can let it "
-            f"through; change the plan (`signalbox check plan.json --env {env}` shows why)."
-        )
+        message = blocked_by(env, f"the plan of deploy {ident}")
         return Refused(ident, RefusalReason.BLOCKED, message, None, None)
     return None
 
@@ -315,6 +315,24 @@ def _reserved(
     snapshot: EnvironmentSnapshot, deploy: DeployView, window: ReservationView, now: datetime
 ) -> Refused:
     return Refused(deploy.id, RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
+
+
+def denied_by(env: str, plan: str) -> str:
+    """Why a deploy whose ``plan`` (``the plan of deploy 7 to dev``, ``this plan for dev``)
+    an approver denied cannot go."""
+    return (
+        f"An approver denied {plan}; ask them why (`signalbox deploys --env {env}`), change "
+        "the plan and run the pipeline again."
+    )
+
+
+def blocked_by(env: str, plan: str) -> str:
+    """Why a deploy whose ``plan`` (``the plan of deploy 7``, ``this plan``) the policy
+    blocks cannot go, whatever an approver says."""
+    return (
+        f"{env}'s policy blocks {plan}, and no approval can let it through; change the plan "
+        f"(`signalbox check plan.json --env {env}` shows why)."
+    )
 
 
 def is_hotfix(snapshot: EnvironmentSnapshot, deploy: DeployView) -> bool:
@@ -371,32 +389,62 @@ def reserved_by(
     return message, owner, free
 
 
-def _needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> NeedsApproval | None:
-    """Step 7: only routine plans go without an approval."""
+def needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> bool:
+    """Only routine plans go without an approval (and, unless the snapshot says otherwise,
+    a deploy without a plan needs one): true while it has not been given."""
     needs = deploy.plan_verdict == "needs-approval" or (
         deploy.plan_verdict == "none" and snapshot.unplanned_needs_approval
     )
-    if not needs or deploy.approved:
+    return needs and not deploy.approved
+
+
+def plan_lacking(deploy: DeployView) -> str:
+    """What a deploy that waits for an approval lacks: ``has no plan`` or ``has a plan that
+    needs approval``."""
+    return "has no plan" if deploy.plan_verdict == "none" else "has a plan that needs approval"
+
+
+def approvers(snapshot: EnvironmentSnapshot, deploy: DeployView) -> str:
+    """Who may approve ``deploy``: an approver other than its requester, and for a hotfix
+    also the incident's commander (when that is not the requester)."""
+    who = f"an approver other than {deploy.requester.name}"
+    incident = snapshot.incident
+    hotfix = incident is not None and is_hotfix(snapshot, deploy)
+    if incident is not None and hotfix and incident.commander != deploy.requester.name:
+        return f"{incident.commander} (the commander of incident {incident.id}) or {who}"
+    return who
+
+
+def _needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> NeedsApproval | None:
+    """Step 7: only routine plans go without an approval."""
+    if not needs_approval(snapshot, deploy):
         return None
-    what = "has no plan" if deploy.plan_verdict == "none" else "has a plan that needs approval"
     message = (
-        f"Deploy {deploy.id} to {snapshot.name} {what}; ask an approver other than "
-        f"{deploy.requester.name} to run `signalbox approve {deploy.id}`."
+        f"Deploy {deploy.id} to {snapshot.name} {plan_lacking(deploy)}; ask "
+        f"{approvers(snapshot, deploy)} to run `signalbox approve {deploy.id}`."
     )
     return NeedsApproval(deploy.id, deploy.plan_verdict, message)
 
 
-def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime) -> Wait | None:
-    """Step 8: one deploy at a time, in queue order."""
+def deploy_hold_of_another(
+    snapshot: EnvironmentSnapshot, deploy_id: int | None, *, now: datetime
+) -> bool:
+    """A live deploy hold of another deploy than ``deploy_id`` (None: of any deploy) stands:
+    a deploy that may otherwise go waits for it (its lease may outlive a finished run)."""
     hold = snapshot.hold
-    deploy_hold_of_another = (
+    return (
         hold is not None
         and is_live(hold, now)
         and hold.kind is HoldKind.DEPLOY
-        and hold.deploy_id != deploy.id
+        and hold.deploy_id != deploy_id
     )
+
+
+def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime) -> Wait | None:
+    """Step 8: one deploy at a time, in queue order."""
+    held_by_deploy = deploy_hold_of_another(snapshot, deploy.id, now=now)
     queue, position, running = _place_in_queue(snapshot, deploy)
-    if running is None and position == 1 and not deploy_hold_of_another:
+    if running is None and position == 1 and not held_by_deploy:
         return None
     ahead = queue[position - 2] if position > 1 else running
     if ahead is not None:

@@ -22,14 +22,27 @@ begins), ``free``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from signalbox.core.gate import EnvironmentSnapshot, frozen_by, held_by, reserved_by
+from signalbox.core.gate import (
+    EnvironmentSnapshot,
+    approvers,
+    blocked_by,
+    denied_by,
+    deploy_hold_of_another,
+    frozen_by,
+    held_by,
+    is_hotfix,
+    needs_approval,
+    plan_lacking,
+    reserved_by,
+)
 from signalbox.core.holds import is_live
 from signalbox.core.incidents import AT_RISK_WITHOUT_ETA, IncidentView, at_risk
+from signalbox.core.queue import places, queue_order
 from signalbox.core.reservations import active_at, next_reservation, overlaps
 from signalbox.core.tfstate.model import TerraformLock
 from signalbox.core.times import require_utc, to_zone
@@ -44,7 +57,9 @@ __all__ = [
     "FinishedDeploy",
     "PictureDeploy",
     "PlanSummary",
+    "approval_wanted",
     "changes_at",
+    "every_reason",
     "picture",
     "plan_summary",
 ]
@@ -200,7 +215,8 @@ def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
     now = require_utc(now)
     snapshot = facts.snapshot
     hold = snapshot.hold if is_live(snapshot.hold, now) else None
-    running = _running(snapshot, hold, facts.details)
+    now_running = _running_now(snapshot, now)
+    running = _shown(now_running, facts.details, None) if now_running is not None else None
     queue = tuple(
         _shown(deploy, facts.details, position)
         for position, deploy in enumerate(snapshot.queue, start=1)
@@ -208,7 +224,7 @@ def picture(facts: EnvironmentFacts, *, now: datetime) -> EnvironmentPicture:
     in_force = active_at(snapshot.reservations, now)
     upcoming = next_reservation(snapshot.reservations, now)
     deploy_end = now + snapshot.expected_duration
-    blocking = _blockers(snapshot, hold, running, queue, now)
+    blocking = every_reason(_without_lapsed(snapshot, now_running), now=now)
     return EnvironmentPicture(
         name=snapshot.name,
         timezone=snapshot.timezone or "UTC",
@@ -289,15 +305,25 @@ def _shown(
     )
 
 
-def _running(
-    snapshot: EnvironmentSnapshot, hold: HoldView | None, details: Mapping[int, DeployDetails]
-) -> PictureDeploy | None:
+def _without_lapsed(
+    snapshot: EnvironmentSnapshot, running: DeployView | None
+) -> EnvironmentSnapshot:
+    """``snapshot`` without a running deploy whose lease lapsed (``running`` is the one still
+    running, if any): the picture is read without tidying, and the gate's next decision
+    ends it, so nobody would wait for it."""
+    if snapshot.running is None or snapshot.running is running:
+        return snapshot
+    lapsed = snapshot.running.id
+    return replace(snapshot, deploys=tuple(d for d in snapshot.deploys if d.id != lapsed))
+
+
+def _running_now(snapshot: EnvironmentSnapshot, now: datetime) -> DeployView | None:
     """The running deploy while its deploy hold is live (a lapsed one is no longer running:
     its runner died, and the next decision records it as failed)."""
-    deploy = snapshot.running
-    if deploy is None or hold is None or hold.deploy_id != deploy.id:
+    deploy, hold = snapshot.running, snapshot.hold
+    if deploy is None or hold is None or not is_live(hold, now) or hold.deploy_id != deploy.id:
         return None
-    return _shown(deploy, details, None)
+    return deploy
 
 
 def _state(
@@ -325,63 +351,91 @@ def _state(
     return EnvironmentState.FREE
 
 
-def _blockers(
-    snapshot: EnvironmentSnapshot,
-    hold: HoldView | None,
-    running: PictureDeploy | None,
-    queue: tuple[PictureDeploy, ...],
-    now: datetime,
+def every_reason(
+    snapshot: EnvironmentSnapshot, deploy: DeployView | None = None, *, now: datetime
 ) -> tuple[Blocker, ...]:
-    """Every reason a deploy requested now would not go: refusals first, in the gate's order
-    (frozen, held, reserved), then what it would wait for (a running deploy, the queue)."""
-    env = snapshot.name
-    found: list[Blocker] = []
-    if snapshot.incident is not None and snapshot.frozen:
-        incident = snapshot.incident
+    """Every reason a deploy requested now would not go, not only the first one the gate
+    would tell: refusals first, in the gate's order (its plan denied or blocked, frozen,
+    held, each reservation or freeze window it would run into), then what it would wait for
+    (an approval, the running deploy, the deploys ahead of it).
+
+    ``deploy`` None: a deploy anyone might request (the picture's "a deploy started now
+    would not go"). A given ``deploy`` (preflight's, not stored) is judged as itself: its
+    plan and approval, its requester's own hold, its place in the queue, and for a hotfix of
+    the open incident no freeze and no windows (the incident puts those at risk).
+    """
+    now = require_utc(now)
+    env, found = snapshot.name, []
+    hotfix = deploy is not None and is_hotfix(snapshot, deploy)
+    if deploy is not None and deploy.denied:
+        found.append(Blocker("denied", "refused", denied_by(env, f"this plan for {env}")))
+    if deploy is not None and deploy.plan_verdict == "blocked":
+        found.append(Blocker("blocked", "refused", blocked_by(env, "this plan")))
+    incident = snapshot.incident
+    if incident is not None and snapshot.frozen and not hotfix:
         message = frozen_by(snapshot, now=now)
         found.append(Blocker("frozen", "refused", message, incident.commander, incident.eta))
-    if hold is not None and hold.kind is HoldKind.WORK:
-        found.append(_held(snapshot, hold, now))
-    end = now + snapshot.expected_duration
-    for window in snapshot.reservations:
-        if overlaps(window, now, end):
-            found.append(_reserved(snapshot, window, now))
-    if running is not None or (hold is not None and hold.kind is HoldKind.DEPLOY):
-        found.append(_busy(env, running, hold))
-    if queue:
-        found.append(_queued(env, queue))
+    hold = snapshot.hold if is_live(snapshot.hold, now) else None
+    requester = deploy.requester.name if deploy is not None else None
+    if hold is not None and hold.kind is HoldKind.WORK and hold.owner.name != requester:
+        found.append(Blocker("held", "refused", *held_by(snapshot, hold, now=now)))
+    if not hotfix:
+        end = now + snapshot.expected_duration
+        for window in snapshot.reservations:
+            if overlaps(window, now, end):
+                reason = "freeze" if window.kind == "freeze" else "reserved"
+                found.append(Blocker(reason, "refused", *reserved_by(snapshot, window, now=now)))
+    if deploy is not None and needs_approval(snapshot, deploy):
+        whom = incident.commander if incident is not None and hotfix else None
+        found.append(Blocker("needs-approval", "waits", approval_wanted(snapshot, deploy), whom))
+    what = "the hotfix" if hotfix else "a new deploy"
+    busy = _busy(snapshot, deploy, what, now)
+    if busy is not None:
+        found.append(busy)
+    ahead = _ahead(snapshot, deploy)
+    if ahead:
+        first, count = ahead[0], len(ahead)
+        deploys = "deploy is" if count == 1 else "deploys are"
+        message = (
+            f"{count} {deploys} queued for {env} (next: deploy {first.id} by "
+            f"{first.requester.name}); {what} goes after them."
+        )
+        found.append(Blocker("queued", "waits", message, first.requester.name))
     return tuple(found)
 
 
-def _held(snapshot: EnvironmentSnapshot, hold: HoldView, now: datetime) -> Blocker:
-    return Blocker("held", "refused", *held_by(snapshot, hold, now=now))
+def approval_wanted(snapshot: EnvironmentSnapshot, deploy: DeployView) -> str:
+    """What a deploy requested now waits for when its plan needs an approval, and whom."""
+    return (
+        f"A deploy to {snapshot.name} now {plan_lacking(deploy)}; it would wait for "
+        f"{approvers(snapshot, deploy)} to run `signalbox approve ID`."
+    )
 
 
-def _reserved(snapshot: EnvironmentSnapshot, window: ReservationView, now: datetime) -> Blocker:
-    reason = "freeze" if window.kind == "freeze" else "reserved"
-    return Blocker(reason, "refused", *reserved_by(snapshot, window, now=now))
-
-
-def _busy(env: str, running: PictureDeploy | None, hold: HoldView | None) -> Blocker:
-    if running is None:
+def _busy(
+    snapshot: EnvironmentSnapshot, deploy: DeployView | None, what: str, now: datetime
+) -> Blocker | None:
+    """The deploy running, or a deploy hold whose lease has not lapsed yet: one deploy at a
+    time (as the gate waits, ``core.gate``'s step 8)."""
+    env, hold = snapshot.name, snapshot.hold
+    running = snapshot.running
+    if running is not None and (deploy is None or running.id != deploy.id):
+        ref = " @ ".join(part for part in (running.branch, running.commit[:7]) if part)
+        message = (
+            f"Deploy {running.id}{f' ({ref})' if ref else ''} by {running.requester.name} "
+            f"is running on {env}; {what} waits for it."
+        )
+        return Blocker("deploying", "waits", message, running.requester.name)
+    if deploy_hold_of_another(snapshot, deploy.id if deploy else None, now=now):
         assert hold is not None
-        message = f"A deploy holds {env} until its lease lapses; a new deploy waits for it."
+        message = f"A deploy holds {env} until its lease lapses; {what} waits for it."
         return Blocker("deploying", "waits", message, hold.owner.name, hold.until)
-    ref = " @ ".join(part for part in (running.branch, running.commit[:7]) if part)
-    what = f" ({ref})" if ref else ""
-    message = (
-        f"Deploy {running.id}{what} by {running.requester} is running on {env}; "
-        "a new deploy waits for it."
-    )
-    return Blocker("deploying", "waits", message, running.requester)
+    return None
 
 
-def _queued(env: str, queue: tuple[PictureDeploy, ...]) -> Blocker:
-    count = len(queue)
-    deploys = "deploy is" if count == 1 else "deploys are"
-    first = queue[0]
-    message = (
-        f"{count} {deploys} queued for {env} (next: deploy {first.id} by {first.requester}); "
-        "a new deploy goes after them."
-    )
-    return Blocker("queued", "waits", message, first.requester)
+def _ahead(snapshot: EnvironmentSnapshot, deploy: DeployView | None) -> Sequence[DeployView]:
+    """The waiting deploys that would go before ``deploy`` (None: one requested last)."""
+    if deploy is None:
+        return snapshot.queue
+    queue = queue_order([*(d for d in snapshot.deploys if d.id != deploy.id), deploy])
+    return queue[: places(queue)[deploy.id] - 1]
