@@ -51,8 +51,7 @@ def open_incident(
         opener=caller.principal,
         now=context.now(),
     )
-    wake(request, body.environment)  # the refused gates hear it now, not at the next tick
-    return IncidentRead.of(opened, with_effects=True)
+    return _changed(request, body.environment, opened)  # refused gates hear it now
 
 
 @router.get("", response_model=IncidentListRead)
@@ -84,9 +83,16 @@ def show_incident(
 
 def _environment_of(context: Server, caller: Caller, incident_id: int) -> str:
     """The incident's environment, once the caller may change incidents there."""
-    environment = incidents.get_incident(context.engine, incident_id).view.environment
+    environment = incidents.incident_environment(context.engine, incident_id)
     caller.require(Action.OPEN_INCIDENT, environment)
     return environment
+
+
+def _changed(request: Request, environment: str, incident: incidents.Incident) -> IncidentRead:
+    """The answer to a change of ``incident``, once this process's gates waiting on its
+    environment are woken."""
+    wake(request, environment)
+    return IncidentRead.of(incident, with_effects=True)
 
 
 @router.post("/{incident_id}/updates", response_model=IncidentRead)
@@ -111,8 +117,7 @@ def post_update(
         commander=body.commander,
         responders=body.responders,
     )
-    wake(request, environment)
-    return IncidentRead.of(updated, with_effects=True)
+    return _changed(request, environment, updated)
 
 
 @router.post("/{incident_id}/resolve", response_model=IncidentRead)
@@ -132,8 +137,7 @@ def resolve(
         now=context.now(),
         note=body.note if body else "",
     )
-    wake(request, environment)
-    return IncidentRead.of(resolved, with_effects=True)
+    return _changed(request, environment, resolved)
 
 
 @router.post("/{incident_id}/reopen", response_model=IncidentRead)
@@ -154,5 +158,4 @@ def reopen(
         now=context.now(),
         note=body.note if body else "",
     )
-    wake(request, environment)
-    return IncidentRead.of(reopened, with_effects=True)
+    return _changed(request, environment, reopened)

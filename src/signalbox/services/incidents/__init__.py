@@ -19,6 +19,7 @@ from signalbox.services.incidents.reads import (
     Incident,
     IncidentUpdate,
     get_incident,
+    incident_environment,
     list_incidents,
 )
 from signalbox.services.incidents.resolve import reopen_incident, resolve_incident
@@ -29,6 +30,7 @@ __all__ = [
     "Incident",
     "IncidentUpdate",
     "get_incident",
+    "incident_environment",
     "list_incidents",
     "open_incident",
     "reopen_incident",

@@ -32,6 +32,7 @@ from signalbox.core.incidents import (
 from signalbox.core.times import to_zone
 from signalbox.core.views import Principal
 from signalbox.services.events import emit
+from signalbox.services.incidents.reads import incident_environment
 from signalbox.storage.repositories.incidents import IncidentRepository, action_view
 from signalbox.storage.tables import IncidentActionRow
 from signalbox.storage.uow import UnitOfWork
@@ -101,12 +102,6 @@ def _check_text(text: str) -> str:
             "Say what will be done in a line; link to a ticket for the details.",
         ),
     )
-
-
-def incident_environment(engine: Engine, incident_id: int) -> str:
-    """The environment of incident ``incident_id`` (UnknownIncident if there is none)."""
-    with UnitOfWork(engine, read_only=True) as uow:
-        return IncidentRepository(uow.session).get(incident_id).environment
 
 
 def action_environment(engine: Engine, action_id: int) -> str:

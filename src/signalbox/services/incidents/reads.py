@@ -16,7 +16,15 @@ from signalbox.storage.repositories.incidents import IncidentRepository, inciden
 from signalbox.storage.tables import IncidentRow, IncidentUpdateRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["Effects", "Incident", "IncidentUpdate", "get_incident", "incident_of", "list_incidents"]
+__all__ = [
+    "Effects",
+    "Incident",
+    "IncidentUpdate",
+    "get_incident",
+    "incident_environment",
+    "incident_of",
+    "list_incidents",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,13 @@ def list_incidents(
             environments=environments, include_resolved=include_resolved
         )
         return [incident_of(row, zones.get(row.environment, "UTC")) for row in rows]
+
+
+def incident_environment(engine: Engine, incident_id: int) -> str:
+    """The environment of incident ``incident_id`` (UnknownIncident if there is none): what
+    a route checks the caller's grant on before it reads or changes the incident."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        return IncidentRepository(uow.session).get(incident_id).environment
 
 
 def get_incident(engine: Engine, incident_id: int) -> Incident:
