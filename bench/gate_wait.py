@@ -153,10 +153,16 @@ class Gates:
                 if not body.get("unchanged"):
                     self.woken.setdefault(deploy_id, time.monotonic())
                     version = body["version"]
+                    if self.answered(deploy_id, body):
+                        return
         except (OSError, RuntimeError, ValueError, asyncio.IncompleteReadError) as error:
             self.errors.append(repr(error)[:200])
         finally:
             writer.close()
+
+    def answered(self, deploy_id: int, body: dict) -> bool:
+        """A new answer came; True to stop asking (as a gate told go or refused does)."""
+        return False
 
     async def run(self, until: asyncio.Event, version: int) -> None:
         tasks = [asyncio.create_task(self.gate(a, version)) for a in self.answers]

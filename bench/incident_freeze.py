@@ -46,33 +46,16 @@ class FinalGates(Gates):
         self.refused: dict[int, float] = {}
         self.went: dict | None = None
 
-    async def gate(self, answer: dict, version: int) -> None:
-        deploy_id = answer["deploy"]["id"]
-        reader, writer = await asyncio.open_connection(self.host, self.port)
-        try:
-            while not self.stop:
-                self.parked += 1
-                try:
-                    path = f"/api/deploys/{deploy_id}/decision?since={version}&wait=25"
-                    body = await self.ask(reader, writer, path)
-                finally:
-                    self.parked -= 1
-                if body.get("unchanged"):
-                    continue
-                self.woken.setdefault(deploy_id, time.monotonic())
-                version = body["version"]
-                if body.get("decision") == "go":
-                    self.went = body
-                    return
-                if body.get("decision") == "refused":
-                    self.refused[deploy_id] = time.monotonic()
-                    if body.get("reason") != "frozen":
-                        self.errors.append(f"deploy {deploy_id}: {body.get('reason')}")
-                    return
-        except (OSError, RuntimeError, ValueError, asyncio.IncompleteReadError) as error:
-            self.errors.append(repr(error)[:200])
-        finally:
-            writer.close()
+    def answered(self, deploy_id: int, body: dict) -> bool:
+        if body.get("decision") == "go":
+            self.went = body
+            return True
+        if body.get("decision") == "refused":
+            self.refused[deploy_id] = time.monotonic()
+            if body.get("reason") != "frozen":
+                self.errors.append(f"deploy {deploy_id}: {body.get('reason')}")
+            return True
+        return False
 
 
 async def until(condition, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 
 from signalbox.demo.story import COGNITO_PLAN, ROUTINE_GATE, Cast, demo_server, play
@@ -41,8 +43,6 @@ def _events(cast: Cast, kind: str) -> list[dict]:
 def test_an_incident_freezes_dev_the_hotfix_goes_and_the_postmortem_names_the_break(
     cast: Cast, tmp_path: Path
 ) -> None:
-    import sys
-
     apply = ["--", sys.executable, "-m", "signalbox.demo.apply"]
     cast.run("ci", *ROUTINE_GATE, *apply, "before")
     # the plan that destroys the user pool, approved, applied: the break
@@ -110,8 +110,6 @@ def test_an_incident_freezes_dev_the_hotfix_goes_and_the_postmortem_names_the_br
 
 
 def test_a_hotfix_that_arrives_last_runs_first(cast: Cast, tmp_path: Path) -> None:
-    import sys
-
     apply = ["--", sys.executable, "-m", "signalbox.demo.apply"]
     done = tmp_path / "frontend-done"
     running = cast.start(
@@ -150,7 +148,5 @@ def test_the_demo_replays_the_story_and_leaves_nothing_behind() -> None:
     assert "aws_cognito_user_pool.main" in markdown
     after = {p.name for p in Path(tempfile.gettempdir()).glob("signalbox-demo-*")}
     assert after == before
-    import httpx
-
     with pytest.raises(httpx.TransportError):
         httpx.get(url + "/healthz", timeout=2)
