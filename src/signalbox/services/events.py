@@ -20,7 +20,7 @@ from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["EventView", "emit", "list_events"]
+__all__ = ["EventView", "emit", "list_events", "told"]
 
 MAX_EVENTS = 1000
 
@@ -111,17 +111,20 @@ def list_events(
         found = uow.events.newest(
             environments=scope, include_global=include_global, limit=limit, before_id=before_id
         )
-        return [EventView.of(row, message=_told(row, zones, now)) for row in found]
+        return [
+            EventView.of(row, message=told(row, zones.get(row.environment or "", "UTC"), now))
+            for row in found
+        ]
 
 
-def _told(row: EventRow, zones: dict[str, str], now: datetime | None) -> str:
-    """The event's words as of ``now``, or its stored message: for an event written before
-    the catalogue (no ``schema_version``: its data has other shapes, e.g. ``state`` was
-    ``dev/network``), or one whose kind or data the catalogue no longer reads."""
+def told(row: EventRow, timezone: str, now: datetime | None) -> str:
+    """The event's words in ``timezone`` as of ``now``, or its stored message: without
+    ``now``, for an event written before the catalogue (no ``schema_version``: its data has
+    other shapes, e.g. ``state`` was ``dev/network``), or one whose kind or data the
+    catalogue no longer reads."""
     if now is None or row.schema_version is None:
         return row.message
     record = parse(row.kind, row.data)
     if record is None:
         return row.message
-    zone = zones.get(row.environment, "UTC") if row.environment is not None else "UTC"
-    return record.words(Telling(row.actor, row.environment, zone, now))
+    return record.words(Telling(row.actor, row.environment, timezone, now))

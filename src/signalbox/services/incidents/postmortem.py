@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 
 from signalbox.core.errors import InvalidInput, UnknownState
-from signalbox.core.events import Telling, parse
 from signalbox.core.postmortem import (
     DEFAULT_SINCE,
     DeployFact,
@@ -29,6 +28,7 @@ from signalbox.core.postmortem import (
 )
 from signalbox.core.status import plan_summary
 from signalbox.core.tfstate import StateKey
+from signalbox.services.events import told
 from signalbox.services.tfstate import StateStore, show_version
 from signalbox.storage.repositories.incidents import (
     IncidentRepository,
@@ -106,14 +106,10 @@ def _events(
         .where(EventRow.environment == environment, EventRow.at >= starts, EventRow.at <= ends)
         .order_by(EventRow.id)
     )
-    found = []
-    for row in uow.session.scalars(query):
-        record = parse(row.kind, row.data) if row.schema_version is not None else None
-        words = row.message
-        if record is not None:
-            words = record.words(Telling(row.actor, row.environment, timezone, opened))
-        found.append(EventFact(row.id, row.kind, row.at, row.actor, words, dict(row.data)))
-    return tuple(found)
+    return tuple(
+        EventFact(row.id, row.kind, row.at, row.actor, told(row, timezone, opened), dict(row.data))
+        for row in uow.session.scalars(query)
+    )
 
 
 def _deploys(
