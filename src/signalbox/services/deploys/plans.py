@@ -1,5 +1,7 @@
-"""The plan's analysis with the environment's policy (the same code as `signalbox check`),
-for a deploy request and for a preflight alike: both must judge a plan the same way."""
+"""What a gate sends (``DeployRequest``: the environment, the CI context, the plan, the
+incident it is a hotfix of) and the plan's analysis with the environment's policy (the same
+code as `signalbox check`), for a deploy request and for a preflight alike: both must judge
+a request the same way."""
 
 from __future__ import annotations
 
@@ -10,7 +12,20 @@ from typing import Any
 from signalbox.core.errors import PlanTooLarge
 from signalbox.settings import Settings
 
-__all__ = ["PlanAnalysis", "analyse_plan"]
+__all__ = ["DeployRequest", "PlanAnalysis", "analyse_plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeployRequest:
+    environment: str
+    branch: str = ""
+    commit: str = ""
+    actor: str = ""
+    run_url: str = ""
+    plan: bytes | None = None
+    plan_source: str = "plan.json"
+    hotfix: int | None = None
+    """The open incident of the environment this deploy is a hotfix of (`gate --hotfix N`)."""
 
 
 @dataclass(frozen=True, slots=True)

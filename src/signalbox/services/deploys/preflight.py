@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from signalbox.core.preflight import Preflight, preflight
 from signalbox.core.views import DeployState, DeployView, Principal
 from signalbox.services.deploys.hotfix import HOTFIX_PRIORITY, hotfix_incident
-from signalbox.services.deploys.plans import analyse_plan
+from signalbox.services.deploys.plans import DeployRequest, analyse_plan
 from signalbox.services.deploys.snapshot import read_snapshot
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import ApprovalRepository
@@ -30,19 +30,10 @@ from signalbox.storage.uow import UnitOfWork
 __all__ = ["PreflightAnswer", "PreflightRequest", "preflight_deploy"]
 
 
-@dataclass(frozen=True, slots=True)
-class PreflightRequest:
-    """What a gate started now would send: the environment, the CI context (the branch
-    decides which older deploys it would supersede; the actor whom a CI token speaks for),
-    the plan and the incident it would be a hotfix of."""
-
-    environment: str
-    branch: str = ""
-    commit: str = ""
-    actor: str = ""
-    plan: bytes | None = None
-    plan_source: str = "plan.json"
-    hotfix: int | None = None
+PreflightRequest = DeployRequest
+"""A preflight is asked with what a gate started now would send: the environment, the CI
+context (the branch decides which older deploys it would supersede; the actor, whom a CI
+token speaks for), the plan and the incident it would be a hotfix of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +56,7 @@ def preflight_deploy(
     engine: Engine,
     settings: Settings,
     *,
-    request: PreflightRequest,
+    request: DeployRequest,
     requester: Principal,
     now: datetime,
 ) -> PreflightAnswer:

@@ -14,7 +14,7 @@ one deploy at a time, its plan still judged (needs-approval waits for an approva
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -27,7 +27,7 @@ from signalbox.services.deploys.answers import Deploy, GateAnswer
 from signalbox.services.deploys.events import deploy_fields
 from signalbox.services.deploys.hotfix import HOTFIX_PRIORITY, hotfix_incident
 from signalbox.services.deploys.outcomes import decide_row
-from signalbox.services.deploys.plans import analyse_plan
+from signalbox.services.deploys.plans import DeployRequest, analyse_plan
 from signalbox.services.deploys.snapshot import views_of
 from signalbox.services.events import emit
 from signalbox.settings import Settings
@@ -36,19 +36,6 @@ from signalbox.storage.tables import DeployRow
 from signalbox.storage.uow import UnitOfWork
 
 __all__ = ["DeployRequest", "request_deploy"]
-
-
-@dataclass(frozen=True, slots=True)
-class DeployRequest:
-    environment: str
-    branch: str = ""
-    commit: str = ""
-    actor: str = ""
-    run_url: str = ""
-    plan: bytes | None = None
-    plan_source: str = "plan.json"
-    hotfix: int | None = None
-    """The open incident of the environment this deploy is a hotfix of (`gate --hotfix N`)."""
 
 
 def _validate(request: DeployRequest) -> None:
