@@ -3,7 +3,8 @@
 Settings are declared as data (``SETTINGS``): name, type, default and help. The
 ``[server]`` table of signalbox.toml sets them; ``SIGNALBOX_<NAME>`` (upper case)
 overrides the file. docs/settings.md documents every one, and a test checks it.
-The ``[environments.NAME]`` tables declare environments (see ``EnvironmentConfig``).
+The ``[environments.NAME]`` tables declare environments (see ``EnvironmentConfig``), the
+``[[notify]]`` tables where notifications go (``notify_settings``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from signalbox.core.errors import ConfigError
+from signalbox.notify_settings import NotifyTarget, parse_notify
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,36 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Largest Terraform state body the server accepts; larger ones get 413.",
     ),
     SettingSpec(
+        "notify_give_up",
+        str,
+        "6h",
+        "How long the notifier keeps trying to deliver a message to a failing target "
+        "(retries 10 s after the first failure, doubling, at most 5 min apart) before it "
+        "gives up; events older than this when the notifier first sees them are not sent.",
+    ),
+    SettingSpec(
+        "notify_claim_seconds",
+        int,
+        120,
+        "How long a server's claim on the messages it is sending lasts: a server killed "
+        "mid-delivery leaves them to another server, or to itself after a restart, after "
+        "this long (they are then sent again: delivery is at least once).",
+    ),
+    SettingSpec(
+        "remind_before",
+        str,
+        "15m",
+        "How long before a reservation starts its owner and the environment's targets are "
+        'reminded of it (reservation.starting-soon); "off" sends no reminder.',
+    ),
+    SettingSpec(
+        "incident_update_every",
+        str,
+        "30m",
+        "How long an open incident may go without an update before its commander is "
+        'reminded to post one (incident.update-due, again each period); "off" never reminds.',
+    ),
+    SettingSpec(
         "bench_endpoints",
         bool,
         False,
@@ -166,14 +199,52 @@ class Settings:
     state_retention: int = 100
     state_auto_hold: str = "2h"
     max_state_bytes: int = 1024 * 1024 * 1024
+    notify_give_up: str = "6h"
+    notify_claim_seconds: int = 120
+    remind_before: str = "15m"
+    incident_update_every: str = "30m"
     bench_endpoints: bool = False
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
+    notify: tuple[NotifyTarget, ...] = ()
     config_path: str = ""
     document: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def give_up_after(self) -> timedelta:
+        """``notify_give_up`` as a duration (checked when the settings load)."""
+        return _duration_setting("notify_give_up", self.notify_give_up)
+
+    @property
+    def reminder_lead(self) -> timedelta | None:
+        """``remind_before`` as a duration, None when "off"."""
+        return _optional_duration("remind_before", self.remind_before)
+
+    @property
+    def update_reminder_every(self) -> timedelta | None:
+        """``incident_update_every`` as a duration, None when "off"."""
+        return _optional_duration("incident_update_every", self.incident_update_every)
+
+
+def _duration_setting(name: str, value: str) -> timedelta:
+    from signalbox.core.durations import parse_duration
+    from signalbox.core.errors import InvalidDuration
+
+    try:
+        return parse_duration(value)
+    except InvalidDuration as error:
+        raise ConfigError(
+            f"{name}: {error.message}", hint=f"Set {name} to a duration such as 30m or 6h."
+        ) from None
+
+
+def _optional_duration(name: str, value: str) -> timedelta | None:
+    if value.strip().lower() == "off":
+        return None
+    return _duration_setting(name, value)
 
 
 _BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -313,9 +384,15 @@ def load_settings(
 
     timezone = values.get("timezone", "UTC")
     load_zone(timezone)
-    return Settings(
+    environments = _environments(document, timezone)
+    settings = Settings(
         **values,
-        environments=_environments(document, timezone),
+        environments=environments,
+        notify=parse_notify(document, environments, env),
         config_path=str(path),
         document=document,
     )
+    _duration_setting("notify_give_up", settings.notify_give_up)  # a typo stops the start
+    _optional_duration("remind_before", settings.remind_before)
+    _optional_duration("incident_update_every", settings.incident_update_every)
+    return settings

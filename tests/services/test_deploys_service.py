@@ -287,7 +287,8 @@ def test_each_step_is_one_catalogue_event_told_in_words(engine, settings, clock)
     one, two, three = first.deploy.id, handmade.deploy.id, held.deploy.id
     assert told == [
         "frontend-dev asked to deploy main @ c0ffee1 to dev (plan: routine).",
-        f"Deploy {one} (main @ c0ffee1) to dev started (fencing token 1).",
+        f"Deploy {one} (main @ c0ffee1) to dev started by frontend-dev: creates 1, updates 2 "
+        "(fencing token 1).",
         f"Deploy {one} (main @ c0ffee1) to dev succeeded (exit code 0, 2m5s); dev is free.",
         "frontend-dev asked to deploy to dev (no plan).",
         f"Deploy {two} to dev has no plan; it waits for an approver other than ci-dev "

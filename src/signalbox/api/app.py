@@ -52,6 +52,8 @@ from signalbox.api.routes import (
 from signalbox.services.clock import Clock, SystemClock
 from signalbox.services.database import open_engine, start_up
 from signalbox.services.holds import expire_lapsed
+from signalbox.services.notify.targets import build_targets
+from signalbox.services.notify.worker import Notifier
 from signalbox.services.status import PictureCache
 from signalbox.services.tfstate import StateStore
 from signalbox.settings import Settings
@@ -140,12 +142,18 @@ def background_loops(context: Server, *, sweep_seconds: float | None) -> list[Ba
     - the change feed: reads every environment's version each tick (waking the long-polls of
       changes made by other servers), expires lapsed deploys, keeps waiting gates alive;
     - the lapsed-hold sweeper: every ``sweep_seconds``, ends holds whose lease lapsed (with
-      a ``hold.lapsed`` event); None turns it off (tests with a fake clock sweep themselves).
+      a ``hold.lapsed`` event); None turns it off (tests with a fake clock sweep themselves);
+    - the notifier, when a ``[[notify]]`` target is configured: delivers the outbox, woken
+      by the change feed (``services.notify.worker``).
     """
     loops = [BackgroundLoop("change feed", context.feed.ensure_started, context.feed.stop)]
     if sweep_seconds:
         sweep = sweep_seconds
         loops.append(_task_loop("lapsed-hold sweeper", lambda: _sweep_lapsed(context, sweep)))
+    notifier = context.notifier
+    if notifier is not None:
+        context.feed.listen(notifier.poke)
+        loops.append(BackgroundLoop("notifier", notifier.start, notifier.stop))
     return loops
 
 
@@ -186,7 +194,9 @@ def create_app(
     """The server for ``settings``. An ``engine`` passed in is the caller's to dispose of;
     ``sweep_seconds=None`` turns the lapsed-hold sweeper off."""
     clock = clock or SystemClock()
+    targets = build_targets(settings)  # a URL Apprise cannot read stops the start
     database = engine or open_engine(settings)
+    notifier = Notifier(database, settings, targets, clock.now) if targets else None
     context = Server(
         settings=settings,
         engine=database,
@@ -198,6 +208,8 @@ def create_app(
         deploy_environments={},
         pictures=PictureCache(),
         picture_json=PictureJson(),
+        targets=targets,
+        notifier=notifier,
     )
     loops = background_loops(context, sweep_seconds=sweep_seconds)
     app = FastAPIOffline(

@@ -71,6 +71,7 @@ class ChangeFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
         self.ticks = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -133,6 +134,11 @@ class ChangeFeed:
                     await asyncio.wait_for(event.wait(), remaining)
         return True
 
+    def listen(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (on the loop, without arguments) whenever an environment
+        changes: the notifier wakes on it instead of polling."""
+        self._listeners.append(listener)
+
     def waiting_deploys(self) -> list[int]:
         with self._lock:
             return sorted(self._waiting_deploys)
@@ -156,12 +162,17 @@ class ChangeFeed:
 
     def _apply_versions(self, versions: Mapping[str, int]) -> None:
         """On the loop: record newer versions and wake the waiters of those environments."""
+        changed = False
         for environment, version in versions.items():
             if version > self._versions.get(environment, -1):
+                changed = True
                 self._versions[environment] = version
                 event = self._events.pop(environment, None)
                 if event is not None:
                     event.set()
+        if changed:
+            for listener in self._listeners:
+                listener()
 
     def _read_versions_safely(self) -> Mapping[str, int] | None:
         try:

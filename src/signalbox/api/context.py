@@ -1,10 +1,12 @@
 """What every route needs, each built once by ``create_app`` and held here for the app's life:
-settings, engine, clock, the Terraform state store, the pictures of the environments, and the
-long-poll's change feed, decision batches and caches. Nothing here is built on first use."""
+settings, engine, clock, the Terraform state store, the pictures of the environments, the
+long-poll's change feed, decision batches and caches, and the notification targets and their
+notifier. Nothing here is built on first use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,8 @@ from signalbox.settings import Settings
 
 if TYPE_CHECKING:
     from signalbox.api.longpoll import Batches
+    from signalbox.services.notify.targets import Target
+    from signalbox.services.notify.worker import Notifier
 
 __all__ = ["Server", "server", "server_of"]
 
@@ -45,6 +49,10 @@ class Server:
     """Each environment's picture, kept until it changes (``services.status``)."""
     picture_json: PictureJson
     """The JSON of each kept picture, made once."""
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    """The notification targets by name (``services.notify.targets``; URLs never leave)."""
+    notifier: Notifier | None = None
+    """The loop that delivers notifications; None when no target is configured."""
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -25,7 +25,9 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   ├── UnknownDeploy       unknown-deploy
     │   ├── UnknownState        unknown-state       no such Terraform state (or serial)
     │   ├── UnknownIncident     unknown-incident    no such incident number
-    │   └── UnknownAction       unknown-action      no such follow-up action
+    │   ├── UnknownAction       unknown-action      no such follow-up action
+    │   ├── UnknownTarget       unknown-target      no notification target of that name
+    │   └── UnknownDelivery     unknown-delivery    no such notification delivery
     ├── AuthError               auth
     │   ├── Unauthenticated     unauthenticated     no or wrong token
     │   └── Forbidden           forbidden           token lacks the grant (names it)
@@ -36,6 +38,7 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   ├── StateRefused        state-refused       a state write/unlock/restore refused (why)
     │   │   └── StateLocked     state-locked        ... because of a hold or a Terraform lock (423)
     │   ├── IncidentAlreadyOpen incident-open       the environment already has an open incident
+    │   ├── DeliverySending     delivery-sending    retrying a message that is being sent now
     │   └── Held                held                (API/client side) a hold was refused:
     │                                               the core's ``Denied`` as an HTTP answer
     ├── PayloadTooLarge         payload-too-large
@@ -56,6 +59,7 @@ __all__ = [
     "BadServerResponse",
     "ConfigError",
     "Conflict",
+    "DeliverySending",
     "Forbidden",
     "Held",
     "IncidentAlreadyOpen",
@@ -84,10 +88,12 @@ __all__ = [
     "Unauthenticated",
     "UndeclaredEvent",
     "UnknownAction",
+    "UnknownDelivery",
     "UnknownDeploy",
     "UnknownEnvironment",
     "UnknownIncident",
     "UnknownState",
+    "UnknownTarget",
     "UsageError",
     "all_error_classes",
     "unknown_environment",
@@ -200,6 +206,14 @@ class UnknownAction(NotFound):
     code = "unknown-action"
 
 
+class UnknownTarget(NotFound):
+    code = "unknown-target"
+
+
+class UnknownDelivery(NotFound):
+    code = "unknown-delivery"
+
+
 class AuthError(SignalboxError):
     code = "auth"
 
@@ -234,6 +248,10 @@ class StateRefused(Conflict):
 
 class StateLocked(StateRefused):
     code = "state-locked"
+
+
+class DeliverySending(Conflict):
+    code = "delivery-sending"
 
 
 class IncidentAlreadyOpen(Conflict):

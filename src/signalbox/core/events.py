@@ -263,6 +263,27 @@ class ReservationCancelled(Event):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReservationStartsSoon(Event):
+    """A reservation begins within ``remind_before`` (the notifier's reminder, told once)."""
+
+    kind: ClassVar[str] = "reservation.starting-soon"
+    reservation_id: int
+    owner: str
+    reason: str
+    starts: datetime
+    ends: datetime
+
+    def words(self, telling: Telling) -> str:
+        window = f"{telling.time(self.starts)} to {telling.time(self.ends)}"
+        why = self.reason.strip().rstrip(".")
+        said = f" ({why})" if why else ""
+        return (
+            f"{self.owner}'s reservation of {telling.env}{said} starts soon: {window}. "
+            f"Deploys that would overlap it wait until it ends."
+        )
+
+
 # -- deploys and approvals ------------------------------------------------------------------
 
 
@@ -344,9 +365,19 @@ class DeployStarted(DeployEvent):
 
     kind: ClassVar[str] = "deploy.started"
     fencing_token: int
+    plan_summary: str = ""
+    """What the plan does, in a line (``destroys aws_cognito_user_pool.main``)."""
+    approved_by: tuple[str, ...] = ()
 
     def words(self, telling: Telling) -> str:
-        return f"{_deploy(self)} to {telling.env} started (fencing token {self.fencing_token})."
+        who = self.actor or self.requester or telling.actor
+        said = f"{_deploy(self)} to {telling.env} started by {who}"
+        plan = self.plan_summary
+        if self.approved_by:
+            approval = f"approved by {', '.join(self.approved_by)}"
+            plan = f"{plan}: {approval}" if plan else approval
+        plan = f": {plan}" if plan else ""
+        return f"{said}{plan} (fencing token {self.fencing_token})."
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -653,6 +684,24 @@ class IncidentReopened(IncidentEvent):
         return (
             f"{telling.actor} reopened incident {self.incident_id} on {telling.env} "
             f'("{self.title}"){_note(self)}.{freeze}'
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentUpdateDue(IncidentEvent):
+    """An open incident went ``incident_update_every`` without an update: its commander is reminded.
+
+    Told again each period without an update (the notifier's reminder)."""
+
+    kind: ClassVar[str] = "incident.update-due"
+    last_update_at: datetime
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f'Incident {self.incident_id} on {telling.env} ("{self.title}", {self.status}) has '
+            f"had no update since {telling.time(self.last_update_at)}: {self.commander}, post "
+            f"one (`signalbox incident update {self.incident_id}`) so people know when "
+            f"{telling.env} is back."
         )
 
 
@@ -968,6 +1017,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     ReservationCreated,
     ReservationCancelled,
     ReservationAtRisk,
+    ReservationStartsSoon,
     DeployRequested,
     DeploySuperseded,
     DeployAwaitingApproval,
@@ -986,6 +1036,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     IncidentUpdated,
     IncidentResolved,
     IncidentReopened,
+    IncidentUpdateDue,
     ActionAdded,
     ActionUpdated,
     TokenCreated,

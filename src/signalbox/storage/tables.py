@@ -173,6 +173,7 @@ class ReservationRow(Base):
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
     cancelled_by: Mapped[str | None] = mapped_column(String(128))
+    reminded_at: Mapped[datetime | None]  # told "starts soon" (the notifier's reminder)
 
 
 class DeployRow(Base):
@@ -266,6 +267,7 @@ class IncidentRow(Base):
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     at_risk: Mapped[list[str]]  # reservation ids, as strings
+    update_reminded_at: Mapped[datetime | None]  # the commander was last reminded to update
 
 
 class IncidentUpdateRow(Base):

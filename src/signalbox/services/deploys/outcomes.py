@@ -23,6 +23,7 @@ from signalbox.core.gate import (
     decide_gate,
 )
 from signalbox.core.holds import Denied, HoldRequest
+from signalbox.core.plan.summary import summary_line
 from signalbox.core.queue import WAITING_STATES
 from signalbox.core.views import DeployState, HoldKind, HoldView, Principal
 from signalbox.services.deploys.answers import (
@@ -37,6 +38,7 @@ from signalbox.services.deploys.snapshot import load_snapshot, recheck_at, view_
 from signalbox.services.events import emit
 from signalbox.services.holds import acquire_hold_in, describe_denial
 from signalbox.settings import Settings
+from signalbox.storage.repositories.deploys import ApprovalRepository, approval_key
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -124,9 +126,22 @@ def _start(
         )
     row.state = DeployState.RUNNING
     row.granted_at = row.started_at = now
-    event = DeployStarted(**deploy_fields(row), fencing_token=granted.hold.fencing_token)
+    event = DeployStarted(
+        **deploy_fields(row),
+        fencing_token=granted.hold.fencing_token,
+        plan_summary=summary_line(row.analysis),
+        approved_by=_approved_by(uow, row),
+    )
     emit(uow, event, environment=row.environment, actor=row.requester, now=now)
     return granted.hold
+
+
+def _approved_by(uow: UnitOfWork, row: DeployRow) -> tuple[str, ...]:
+    """Who approved the plan ``row`` runs (the approval that let it go), if anyone."""
+    latest = ApprovalRepository(uow.session).latest(row.environment, approval_key(row))
+    if latest is None or latest.decision != "approve":
+        return ()
+    return (latest.approver,)
 
 
 def refuse(uow: UnitOfWork, row: DeployRow, refused: Refused, *, now: datetime) -> None:

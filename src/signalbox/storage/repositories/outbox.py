@@ -26,13 +26,15 @@ yet, and a cursor moved past 11 would never see 10. A mark cannot miss one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
+    Table,
     and_,
     bindparam,
     func,
@@ -58,6 +60,7 @@ __all__ = [
     "DeliveryView",
     "OutboxEvent",
     "OutboxRepository",
+    "TargetHealth",
 ]
 
 FAN_OUT_LOCK_ID = 0x5167_B0C7
@@ -71,6 +74,9 @@ _PENDING, _SENDING, _DELIVERED = (
     DeliveryState.DELIVERED,
 )
 _FAILED, _GIVEN_UP = DeliveryState.FAILED, DeliveryState.GIVEN_UP
+
+
+_DELIVERIES = cast(Table, EventDeliveryRow.__table__)
 
 
 def _among(
@@ -108,6 +114,18 @@ class ClaimedDelivery:
     queued_at: datetime
     claimed_until: datetime
     event: OutboxEvent
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHealth:
+    """How one target fares: ``failing`` is its oldest failed delivery (retried later) when
+    there is one."""
+
+    target: str
+    open: int
+    given_up: int
+    last_delivered_at: datetime | None
+    failing: DeliveryView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +203,21 @@ class OutboxRepository:
         )
         return bool(taken)
 
+    def waiting_to_fan_out(self) -> bool:
+        """Whether any event waits to be fanned out (a read: skip the write when not)."""
+        query = select(EventRow.id).where(EventRow.fanned_out_at.is_(None)).limit(1)
+        return self.session.execute(query).first() is not None
+
+    def skip_older(self, *, before: datetime, now: datetime) -> int:
+        """Mark events older than ``before`` fanned out with no delivery, in one statement
+        (history older than the give-up time, when the notifier first sees it)."""
+        marked = self.session.execute(
+            update(EventRow)
+            .where(EventRow.fanned_out_at.is_(None), EventRow.at < before)
+            .values(fanned_out_at=now)
+        )
+        return int(marked.rowcount)  # type: ignore[attr-defined]
+
     def to_fan_out(self, *, limit: int) -> list[OutboxEvent]:
         """The oldest events not fanned out yet, oldest first."""
         query = (
@@ -227,11 +260,21 @@ class OutboxRepository:
     # -- claims ----------------------------------------------------------------------------------
 
     def claim_due(
-        self, *, claimant: str, now: datetime, lease: timedelta, limit: int
+        self,
+        *,
+        claimant: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        run: int = 1,
+        skip_targets: Collection[str] = (),
     ) -> list[ClaimedDelivery]:
-        """Claim up to ``limit`` deliveries, at most one per target: each target's oldest open
-        delivery, when it is due (pending or failed and ``next_attempt_at`` has come, or
-        sending and its claim ran out). Rows another server is claiming are skipped."""
+        """Claim up to ``limit`` targets' deliveries: each target's oldest open delivery, when
+        it is due (pending or failed and ``next_attempt_at`` has come, or sending and its
+        claim ran out), followed by up to ``run - 1`` of the target's next open deliveries
+        that are due too (sent one after the other, in order, by whoever holds the claim).
+        Targets in ``skip_targets`` (this server is sending to them) and rows another server
+        is claiming are skipped. Listed by target, then in order."""
         delivery = EventDeliveryRow
         head = aliased(EventDeliveryRow)
         oldest_open = (
@@ -239,22 +282,32 @@ class OutboxRepository:
             .where(head.target == delivery.target, _among(head.state, OPEN_DELIVERY_STATES))
             .scalar_subquery()
         )
-        due = or_(
-            and_(_among(delivery.state, (_PENDING, _FAILED)), delivery.next_attempt_at <= now),
-            and_(delivery.state == str(_SENDING), delivery.claimed_until <= now),
-        )
         query = (
-            select(delivery.id, delivery.target, delivery.attempts, delivery.queued_at)
-            .add_columns(*(column.label(f"event_{column.key}") for column in _EVENT_COLUMNS))
-            .join(EventRow, EventRow.id == delivery.event_id)
-            .where(_among(delivery.state, OPEN_DELIVERY_STATES), delivery.id == oldest_open, due)
+            self._claimable(now)
+            .where(delivery.id == oldest_open)
             .order_by(delivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=delivery)
         )
-        rows = self.session.execute(query).all()
+        if skip_targets:
+            query = query.where(delivery.target.not_in(list(skip_targets)))
+        rows = list(self.session.execute(query).all())
         if not rows:
             return []
+        if run > 1:  # the heads are locked by this transaction: their followers are ours
+            rows = [
+                follower
+                for row in rows
+                for follower in [
+                    row,
+                    *self.session.execute(
+                        self._claimable(now)
+                        .where(delivery.target == row.target, delivery.id > row.id)
+                        .order_by(delivery.id)
+                        .limit(run - 1)
+                    ).all(),
+                ]
+            ]
         claimed_until = now + lease
         self.session.execute(
             update(delivery)
@@ -278,6 +331,30 @@ class OutboxRepository:
             for row in rows
         ]
 
+    def anything_due(self, *, now: datetime, skip_targets: Collection[str] = ()) -> bool:
+        """Whether any open delivery of a target not in ``skip_targets`` is due (a read:
+        skip the claiming write when not). It may be a target's later delivery, behind one
+        that is not due: the claim then finds nothing, which is harmless."""
+        query = self._claimable(now).limit(1)
+        if skip_targets:
+            query = query.where(EventDeliveryRow.target.not_in(list(skip_targets)))
+        return self.session.execute(query).first() is not None
+
+    @staticmethod
+    def _claimable(now: datetime) -> Select[Any]:
+        """Open deliveries that are due, with their events' columns."""
+        delivery = EventDeliveryRow
+        due = or_(
+            and_(_among(delivery.state, (_PENDING, _FAILED)), delivery.next_attempt_at <= now),
+            and_(delivery.state == str(_SENDING), delivery.claimed_until <= now),
+        )
+        return (
+            select(delivery.id, delivery.target, delivery.attempts, delivery.queued_at)
+            .add_columns(*(column.label(f"event_{column.key}") for column in _EVENT_COLUMNS))
+            .join(EventRow, EventRow.id == delivery.event_id)
+            .where(_among(delivery.state, OPEN_DELIVERY_STATES), due)
+        )
+
     def _settle(self, claim: ClaimedDelivery, claimant: str, **values: Any) -> bool:
         settled = self.session.execute(
             update(EventDeliveryRow)
@@ -298,6 +375,62 @@ class OutboxRepository:
         return self._settle(
             claim, claimant, state=str(_DELIVERED), delivered_at=now, last_error=None
         )
+
+    def mark_all_delivered(
+        self, claims: Sequence[ClaimedDelivery], *, claimant: str, now: datetime
+    ) -> int:
+        """``mark_delivered`` for each of ``claims``, in one statement; how many were still
+        this claimant's to mark."""
+        if not claims:
+            return 0
+        table = _DELIVERIES
+        statement = (
+            table.update()
+            .where(
+                table.c.id == bindparam("claim_id"),
+                table.c.state == str(_SENDING),
+                table.c.claimed_by == claimant,
+                table.c.attempts == bindparam("claim_attempt"),
+                table.c.queued_at == bindparam("claim_queued_at"),
+            )
+            .values(
+                state=str(_DELIVERED),
+                delivered_at=now,
+                last_error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        params = [
+            {"claim_id": c.id, "claim_attempt": c.attempt, "claim_queued_at": c.queued_at}
+            for c in claims
+        ]
+        done = self.session.connection().execute(statement, params)
+        return int(done.rowcount)
+
+    def release(self, claims: Sequence[ClaimedDelivery], *, claimant: str) -> int:
+        """Give back claimed deliveries that were not attempted (an earlier one of the same
+        run failed): pending again, due at once, their attempt not counted."""
+        if not claims:
+            return 0
+        table = _DELIVERIES
+        statement = (
+            table.update()
+            .where(
+                table.c.id == bindparam("claim_id"),
+                table.c.state == str(_SENDING),
+                table.c.claimed_by == claimant,
+                table.c.attempts == bindparam("claim_attempt"),
+            )
+            .values(
+                state=str(_PENDING),
+                attempts=table.c.attempts - 1,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        params = [{"claim_id": c.id, "claim_attempt": c.attempt} for c in claims]
+        return int(self.session.connection().execute(statement, params).rowcount)
 
     def mark_failed(
         self,
@@ -338,7 +471,82 @@ class OutboxRepository:
         )
         return int(queued.rowcount)  # type: ignore[attr-defined]
 
+    def retry_one(self, delivery_id: int, *, now: datetime) -> DeliveryView | None:
+        """Queue delivery ``delivery_id`` again, due now, attempts counted afresh, whatever
+        its state (a delivered one is sent again), unless it is being sent right now; None
+        when there is no such delivery or it is being sent."""
+        row = self.session.get(EventDeliveryRow, delivery_id, with_for_update=True)
+        if row is None or row.state == str(_SENDING):
+            return None
+        row.state = str(_PENDING)
+        row.attempts = 0
+        row.queued_at = row.next_attempt_at = now
+        row.claimed_by = row.claimed_until = row.delivered_at = None
+        self.session.flush()
+        return _delivery_view(row)
+
+    def get(self, delivery_id: int) -> DeliveryView | None:
+        row = self.session.get(EventDeliveryRow, delivery_id)
+        return None if row is None else _delivery_view(row)
+
+    def mark_all_fanned_out(self, *, now: datetime) -> int:
+        """Mark every event not fanned out yet as fanned out, with no delivery (no target is
+        configured: nothing is owed to anyone)."""
+        marked = self.session.execute(
+            update(EventRow).where(EventRow.fanned_out_at.is_(None)).values(fanned_out_at=now)
+        )
+        return int(marked.rowcount)  # type: ignore[attr-defined]
+
     # -- health ----------------------------------------------------------------------------------
+
+    def listed(
+        self,
+        *,
+        states: Collection[DeliveryState] | None = None,
+        targets: Collection[str] | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> list[tuple[DeliveryView, OutboxEvent]]:
+        """Deliveries with their events, newest first, filtered by state and target."""
+        delivery = EventDeliveryRow
+        query = (
+            select(delivery)
+            .add_columns(*(column.label(f"event_{column.key}") for column in _EVENT_COLUMNS))
+            .join(EventRow, EventRow.id == delivery.event_id)
+            .order_by(delivery.id.desc())
+            .limit(limit)
+        )
+        if states is not None:
+            query = query.where(_among(delivery.state, states))
+        if targets is not None:
+            query = query.where(delivery.target.in_(list(targets)))
+        if before_id is not None:
+            query = query.where(delivery.id < before_id)
+        return [
+            (_delivery_view(row[0]), _outbox_event(row, prefix="event_"))
+            for row in self.session.execute(query)
+        ]
+
+    def health(self) -> dict[str, TargetHealth]:
+        """Each target with a delivery: how many are open, whether its oldest open one is
+        failing (and since when, with its error), and how many were given up."""
+        delivery = EventDeliveryRow
+        counts = select(
+            delivery.target,
+            func.count().filter(_among(delivery.state, OPEN_DELIVERY_STATES)),
+            func.count().filter(delivery.state == str(_GIVEN_UP)),
+            func.max(delivery.delivered_at),
+        ).group_by(delivery.target)
+        found = {
+            target: TargetHealth(target, int(open_), int(given_up), last_delivered, None)
+            for target, open_, given_up, last_delivered in self.session.execute(counts)
+        }
+        failing = select(delivery).where(delivery.state == str(_FAILED))
+        for row in self.session.scalars(failing):
+            known = found.get(row.target)
+            if known is not None and (known.failing is None or row.id < known.failing.id):
+                found[row.target] = replace(known, failing=_delivery_view(row))
+        return found
 
     def backlog(self) -> dict[str, int]:
         """target -> how many of its deliveries are open (pending, sending or failed)."""

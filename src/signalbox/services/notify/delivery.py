@@ -1,0 +1,147 @@
+"""Delivery: claim what is due, send it through Apprise outside any transaction, settle it.
+
+A claim is a run of one target's deliveries in order (``claim_due(run=...)``); the run is
+sent one message after the other and stops at the first failure: that delivery is marked
+failed with its next attempt (``core.notify.retry_at``) or given up, and the rest of the run
+is given back untried, so nothing overtakes it. Delivered ones are marked in one statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from signalbox.core.events import parse
+from signalbox.core.notify import Message, compose, retry_at
+from signalbox.services.notify.targets import Sent, Target
+from signalbox.settings import Settings
+from signalbox.storage.repositories.outbox import ClaimedDelivery, OutboxEvent, OutboxRepository
+from signalbox.storage.uow import UnitOfWork
+
+__all__ = ["RunOutcome", "claim_runs", "message_of", "send_run"]
+
+log = logging.getLogger("signalbox.notify")
+
+
+def message_of(event: OutboxEvent, settings: Settings, *, now: datetime) -> Message:
+    """The message people read for ``event``, told in its environment's zone."""
+    config = settings.environments.get(event.environment or "")
+    timezone = config.timezone if config is not None else settings.timezone
+    record = parse(event.kind, event.data) if event.schema_version is not None else None
+    return compose(
+        event_id=event.id,
+        kind=event.kind,
+        environment=event.environment,
+        actor=event.actor,
+        stored_message=event.message,
+        event=record,
+        timezone=timezone,
+        now=now,
+        base_url=settings.base_url,
+    )
+
+
+def claim_runs(
+    engine: Engine,
+    *,
+    claimant: str,
+    now: datetime,
+    lease: timedelta,
+    targets: int,
+    run: int,
+    skip_targets: Sequence[str] = (),
+) -> dict[str, list[ClaimedDelivery]]:
+    """Claim runs for up to ``targets`` targets; target -> its run, in order."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        if not OutboxRepository(uow.session).anything_due(now=now, skip_targets=skip_targets):
+            return {}  # no write transaction when nothing is due
+    with UnitOfWork(engine) as uow:
+        claims = OutboxRepository(uow.session).claim_due(
+            claimant=claimant,
+            now=now,
+            lease=lease,
+            limit=targets,
+            run=run,
+            skip_targets=skip_targets,
+        )
+    runs: dict[str, list[ClaimedDelivery]] = {}
+    for claim in claims:
+        runs.setdefault(claim.target, []).append(claim)
+    return runs
+
+
+class RunOutcome:
+    """What sending one run came to (for logs, tests and the benchmark)."""
+
+    __slots__ = ("delivered", "failed", "gave_up", "released")
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.failed = 0
+        self.gave_up = 0
+        self.released = 0
+
+
+def send_run(
+    engine: Engine,
+    settings: Settings,
+    target: Target | None,
+    run: Sequence[ClaimedDelivery],
+    *,
+    claimant: str,
+    clock: Callable[[], datetime],
+    give_up: timedelta,
+) -> RunOutcome:
+    """Send ``run`` (one target's claimed deliveries, in order) and settle it. A target no
+    longer configured fails its deliveries (kept, so that ``retry`` can send them once it
+    is back)."""
+    outcome = RunOutcome()
+    delivered: list[ClaimedDelivery] = []
+    failure: tuple[ClaimedDelivery, Sent] | None = None
+    for claim in run:
+        if target is None:
+            sent = Sent(False, f"no target named {claim.target} is configured any more")
+        else:
+            sent = target.send(message_of(claim.event, settings, now=clock()))
+        if not sent.ok:
+            failure = (claim, sent)
+            break
+        delivered.append(claim)
+    untried = list(run[len(delivered) + (1 if failure else 0) :])
+    now = clock()
+    with UnitOfWork(engine) as uow:
+        outbox = OutboxRepository(uow.session)
+        outcome.delivered = outbox.mark_all_delivered(delivered, claimant=claimant, now=now)
+        if failure is not None:
+            claim, sent = failure
+            later = retry_at(
+                attempt=claim.attempt, queued_at=claim.queued_at, now=now, give_up=give_up
+            )
+            secrets = list(target.secrets) if target is not None else []
+            outbox.mark_failed(
+                claim, claimant=claimant, error=sent.answer, retry_at=later, redact=secrets
+            )
+            if later is None:
+                outcome.gave_up = 1
+                log.warning(
+                    "notify: gave up delivering event %s to %s after %s attempts: %s",
+                    claim.event.id,
+                    claim.target,
+                    claim.attempt,
+                    sent.answer,
+                )
+            else:
+                outcome.failed = 1
+                log.info(
+                    "notify: delivering event %s to %s failed (attempt %s), next at %s: %s",
+                    claim.event.id,
+                    claim.target,
+                    claim.attempt,
+                    later.isoformat(),
+                    sent.answer,
+                )
+        outcome.released = outbox.release(untried, claimant=claimant)
+    return outcome
