@@ -52,6 +52,9 @@ def summary_line(document: Mapping[str, Any] | None) -> str:
                 destroyed.append(address)
             elif found in _REPLACES and address not in replaced:
                 replaced.append(address)
+    # a protected resource that is replaced has a protected-destroy finding and a replace
+    # one: it is replaced (made anew), not destroyed
+    destroyed = [address for address in destroyed if address not in replaced]
     clauses = []
     if destroyed:
         clauses.append(_named("destroys", destroyed))
