@@ -200,6 +200,9 @@ class HttpReceiver(_Waitable):
         self._released = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.on_post: Callable[[Post], None] | None = None
+        """Called (in the receiver's thread) with each request before it is answered: a test
+        acts at the moment of delivery, e.g. moves its fake clock."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -283,6 +286,8 @@ class HttpReceiver(_Waitable):
     # -- the handler --------------------------------------------------------------------------
 
     def _handle(self, handler: BaseHTTPRequestHandler, post: Post) -> None:
+        if self.on_post is not None:
+            self.on_post(post)
         with self.changed:
             self.attempts.append(post)
             hang, released = self._hang, self._released

@@ -3,7 +3,9 @@
 A claim is a run of one target's deliveries in order (``claim_due(run=...)``); the run is
 sent one message after the other and stops at the first failure: that delivery is marked
 failed with its next attempt (``core.notify.retry_at``) or given up, and the rest of the run
-is given back untried, so nothing overtakes it. Delivered ones are marked in one statement.
+is given back untried, so nothing overtakes it. It stops too once the claim has run out
+(another server may take the same deliveries then). Delivered ones are marked in one
+statement.
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ def send_run(
     delivered: list[ClaimedDelivery] = []
     failure: tuple[ClaimedDelivery, Sent] | None = None
     for claim in run:
+        if clock() >= claim.claimed_until:
+            # the claim ran out (slow sends): another server may be sending these now, and
+            # going on would interleave our copies with its messages; give the rest back
+            break
         if target is None:
             sent = Sent(False, f"no target named {claim.target} is configured any more")
         else:
