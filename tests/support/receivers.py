@@ -277,6 +277,17 @@ class HttpReceiver(_Waitable):
         saying what came when they do not come in time)."""
         return self._wait(lambda: self.posts, count, timeout, "posts")
 
+    def wait_for_post(self, matching: Callable[[Post], bool], timeout: float = 10.0) -> Post:
+        """Block until a post answered 2xx matches; the first that does."""
+        try:
+            found = self._wait(lambda: [p for p in self.posts if matching(p)], 1, timeout, "")
+        except AssertionError:
+            shown = "\n".join(f"  {post.title}: {post.sentence}" for post in self.posts)
+            raise AssertionError(
+                f"waited {timeout}s for a matching post; got:\n{shown or '  (nothing)'}"
+            ) from None
+        return found[0]
+
     def wait_for_attempts(self, count: int, timeout: float = 10.0) -> list[Post]:
         return self._wait(lambda: self.attempts, count, timeout, "requests")
 

@@ -133,10 +133,10 @@ def send_run(
             if later is None:
                 outcome.gave_up = 1
                 log.warning(
-                    "notify: gave up delivering event %s to %s after %s attempts: %s",
+                    "notify: gave up delivering event %s to %s after %s: %s",
                     claim.event.id,
                     claim.target,
-                    claim.attempt,
+                    f"{claim.attempt} attempt{'s' if claim.attempt != 1 else ''}",
                     sent.answer,
                 )
             else:
