@@ -143,6 +143,14 @@ def test_the_urls_are_never_in_a_targets_repr(tmp_path: Path) -> None:
             'notify = ["json://x"]\n', {}, ["[[notify]] number 1 must be a table"],
             id="not-a-table",
         ),
+        pytest.param(
+            f'[[notify]]\nname = "dev-channel"\nurls = ["{GOOD_URL}"]\nenvironments = []\n',
+            {}, ["notify.dev-channel.environments is empty"], id="no-environments",
+        ),
+        pytest.param(
+            f'[[notify]]\nname = "dev-channel"\nurls = ["{GOOD_URL}"]\nevents = []\n',
+            {}, ["notify.dev-channel.events is empty"], id="no-events",
+        ),
     ],
 )  # fmt: skip
 def test_a_bad_configuration_stops_the_load_with_the_key_named_and_no_url(

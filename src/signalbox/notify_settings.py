@@ -104,6 +104,11 @@ def _target(
     scope: tuple[str, ...] | None = None
     if "environments" in table:
         scope = _strings(table["environments"], f"{where}.environments", '["dev"]')
+        if not scope:
+            raise ConfigError(
+                f"{where}.environments is empty: the target would hear of nothing.",
+                hint="Name the environments it hears of, or leave environments out for all.",
+            )
         strangers = [name for name in scope if name not in environments]
         if strangers:
             raise ConfigError(
@@ -115,6 +120,12 @@ def _target(
     events = DEFAULT_EVENTS
     if "events" in table:
         events = _strings(table["events"], f"{where}.events", '["deploy.*", "incident.*"]')
+        if not events:
+            raise ConfigError(
+                f"{where}.events is empty: the target would hear of nothing.",
+                hint="Name the kinds it hears of (globs such as deploy.*), or leave events out "
+                "for the default set (docs/notifications.md).",
+            )
         unmatched = [glob for glob in events if not matching_kinds(glob)]
         if unmatched:
             raise ConfigError(
