@@ -186,7 +186,7 @@ def test_a_server_killed_mid_delivery_leaves_the_message_to_the_other(
         "dev: hold released",
         "dev: hold granted",
     ]
-    assert [post.event_id for post in receiver.hung] == wanted[:1]
+    assert {post.event_id for post in receiver.hung} == {wanted[0]}  # the one held up
 
 
 def test_a_server_killed_mid_delivery_sends_the_message_itself_after_a_restart(
