@@ -29,6 +29,7 @@ from signalbox.core.events import (
     ReservationCancelled,
     ReservationCreated,
     ReservationStartsSoon,
+    StateOutOfBand,
     TokenCreated,
 )
 from signalbox.core.notify import (
@@ -36,11 +37,13 @@ from signalbox.core.notify import (
     FIRST_RETRY,
     LONG_HOLD,
     MAX_RETRY_GAP,
+    TELLING_OTHERS,
     Subscription,
     compose,
     link_of,
     matching_kinds,
     retry_at,
+    told_by_another,
     unknown_globs,
     worth_telling,
 )
@@ -384,3 +387,16 @@ def test_an_event_whose_words_cannot_be_told_is_sent_with_its_stored_words():
     )  # fmt: skip
     assert message.title == "dev: incident resolved"
     assert message.body == f"alice resolved incident 3.\n{BASE}/incidents/3\nsignalbox event 8"
+
+
+def out_of_band(token: int) -> StateOutOfBand:
+    return StateOutOfBand(state="network", serial=4, until=QUEUED, fencing_token=token)
+
+
+def test_the_hold_an_out_of_band_write_placed_is_told_by_the_write():
+    placed = _replace(hold_granted(QUEUED + timedelta(hours=2)), fencing_token=7)
+    assert told_by_another(placed, [out_of_band(7)])
+    assert not told_by_another(placed, [out_of_band(8)])  # another hold's write
+    assert not told_by_another(placed, [])
+    assert not told_by_another(out_of_band(7), [placed])
+    assert {StateOutOfBand.kind} == TELLING_OTHERS

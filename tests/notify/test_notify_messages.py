@@ -6,6 +6,7 @@ The clock starts at 2026-11-26 12:00 UTC = 13:00 in Europe/Berlin (dev's zone)."
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from tests.notify.notify_helpers import deliver, event_ids, notify_settings, target
@@ -18,7 +19,9 @@ from tests.services.deploy_helpers import (
     engineer_holds_dev,
     finish,
 )
+from tests.support.states import write
 
+from signalbox.core.tfstate import Accepted, StateKey
 from signalbox.core.views import Principal
 from signalbox.services.deploys import approve_deploy
 from signalbox.services.holds import acquire_hold, release_hold
@@ -28,6 +31,7 @@ from signalbox.services.reservations import (
     cancel_reservation,
     create_reservation,
 )
+from signalbox.services.tfstate import StateStore
 from signalbox.services.tokens import create_token
 
 ALICE = Principal("alice", is_ci=False)
@@ -236,3 +240,42 @@ def test_each_target_hears_of_its_environments_and_kinds_only(
         "incidents": ["prod: incident opened"],
         "everyone": ["dev: hold granted", "prod: hold granted", "prod: incident opened"],
     }  # nobody hears of the token: token.* is not in the default set, nor of environment.added
+
+
+def test_a_state_written_from_a_laptop_is_told_once_with_the_hold_it_placed(
+    engine, settings, clock, http_receiver
+):
+    """The write places an automatic hold (hold.granted) and says so (state.out-of-band): one
+    change, one message."""
+    settings = notify_settings(settings, target("dev-channel", http_receiver.url("json")))
+    store = StateStore.from_settings(engine, settings)
+    body = json.dumps({"version": 4, "serial": 4, "lineage": "L", "resources": []}).encode()
+    written = write(store, StateKey("dev", "network"), body, principal=ENGINEER, now=clock.now())
+    assert isinstance(written, Accepted)
+    assert event_ids(engine, "hold.granted", "state.out-of-band")  # both recorded
+    turn = deliver(engine, settings, clock)
+    [post] = http_receiver.wait_for(1)
+    assert turn.delivered == 1
+    assert post.title == "dev: state written outside a deploy"
+    assert post.sentence == (
+        "platform-eng wrote dev/network (serial 4) from outside a deploy: dev is now held for "
+        "them until 15:00 CET."
+    )
+
+
+def test_a_target_that_hears_of_holds_but_not_state_writes_hears_of_the_automatic_hold(
+    engine, settings, clock, http_receiver
+):
+    settings = notify_settings(
+        settings, target("holds-only", http_receiver.url("json"), events=["hold.*"])
+    )
+    store = StateStore.from_settings(engine, settings)
+    body = json.dumps({"version": 4, "serial": 4, "lineage": "L", "resources": []}).encode()
+    write(store, StateKey("dev", "network"), body, principal=ENGINEER, now=clock.now())
+    deliver(engine, settings, clock)
+    [post] = http_receiver.wait_for(1)
+    assert post.title == "dev: hold granted"
+    assert post.sentence == (
+        "platform-eng held dev for 2h (until 15:00 CET): changed the network state from a "
+        "workstation (automatic hold)."
+    )

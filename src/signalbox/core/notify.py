@@ -6,7 +6,9 @@ delivery is tried again.
   configuration names no kinds: the changes people act on, not the Terraform protocol's
   chatter (locks, every state write) nor token administration.
 - ``worth_telling``: some events are recorded for the log but not worth a message (a deploy's
-  own hold, which ``deploy.started`` already tells; a hold renewed to an ordinary length).
+  own hold, which ``deploy.started`` already tells; a hold renewed to an ordinary length);
+  ``told_by_another``: nor is one that another event of the same change tells better (the
+  automatic hold of an out-of-band state write).
 - ``compose``: the message of an event: a title and one or two sentences, told in the
   environment's time zone, with a link and the event id (a receiver drops duplicates by it).
 - ``retry_at``: exponential backoff (10 s, doubling, at most 5 min apart) until the give-up
@@ -25,12 +27,14 @@ from signalbox.core.events import (
     DeployEvent,
     Event,
     HoldEvent,
+    HoldGranted,
     HoldRenewed,
     IncidentEvent,
     ReservationAtRisk,
     ReservationCancelled,
     ReservationCreated,
     ReservationStartsSoon,
+    StateOutOfBand,
     Telling,
 )
 
@@ -39,12 +43,14 @@ __all__ = [
     "FIRST_RETRY",
     "LONG_HOLD",
     "MAX_RETRY_GAP",
+    "TELLING_OTHERS",
     "Message",
     "Subscription",
     "compose",
     "link_of",
     "matching_kinds",
     "retry_at",
+    "told_by_another",
     "unknown_globs",
     "worth_telling",
 ]
@@ -116,6 +122,23 @@ def worth_telling(event: Event) -> bool:
     return True
 
 
+TELLING_OTHERS = frozenset({StateOutOfBand.kind})
+"""The kinds that may tell another event of the same change (``told_by_another``)."""
+
+
+def told_by_another(event: Event, alongside: Iterable[Event]) -> bool:
+    """Whether another event of the same change (``alongside``: events of the same
+    environment fanned out with it) tells what ``event`` says, with more to say: the hold an
+    out-of-band state write placed is told by ``state.out-of-band`` (which state, which serial,
+    until when), not a second time as ``hold.granted``."""
+    if isinstance(event, HoldGranted):
+        return any(
+            isinstance(other, StateOutOfBand) and other.fencing_token == event.fencing_token
+            for other in alongside
+        )
+    return False
+
+
 def retry_at(
     *, attempt: int, queued_at: datetime, now: datetime, give_up: timedelta
 ) -> datetime | None:
@@ -169,6 +192,7 @@ _TITLES: Mapping[str, str] = {
     "reservation.starting-soon": "reservation starts soon",
     "reservation.at-risk": "reservation at risk",
     "incident.update-due": "incident update due",
+    "state.out-of-band": "state written outside a deploy",
 }
 
 

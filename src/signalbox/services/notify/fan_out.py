@@ -3,7 +3,9 @@ of each, in one short transaction (one server at a time; see ``repositories.outb
 
 An event that no target wants, one not ``worth_telling``, and one older than the give-up time
 when it is first seen (history from before notifications were configured, or a server that was
-down for longer than that) is marked fanned out with no delivery. With no target configured at
+down for longer than that) is marked fanned out with no delivery; so is, for a target that
+hears of the other, an event ``told_by_another`` event of the same batch (the automatic hold
+of an out-of-band state write). With no target configured at
 all, every waiting event is marked in one statement, so the outbox stays empty.
 """
 
@@ -14,8 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from signalbox.core.events import parse
-from signalbox.core.notify import worth_telling
+from signalbox.core.events import Event, parse
+from signalbox.core.notify import TELLING_OTHERS, told_by_another, worth_telling
 from signalbox.services.notify.targets import Target
 from signalbox.storage.repositories.outbox import OutboxRepository
 from signalbox.storage.uow import UnitOfWork
@@ -49,16 +51,32 @@ def fan_out_once(
         events = outbox.to_fan_out(limit=limit)
         if not events:
             return skipped
+        records = {
+            event.id: parse(event.kind, event.data) if event.schema_version is not None else None
+            for event in events
+        }
+        tellers: dict[str | None, list[Event]] = {}  # what may tell another event of its change
+        for event in events:
+            record = records[event.id]
+            if record is not None and event.kind in TELLING_OTHERS:
+                tellers.setdefault(event.environment, []).append(record)
         deliveries: list[tuple[int, str]] = []
         for event in events:
             if event.at < cut_off:
                 continue
-            wanting = [t.name for t in targets.values() if t.wants(event.kind, event.environment)]
-            if not wanting:
+            wanting = [t for t in targets.values() if t.wants(event.kind, event.environment)]
+            record = records[event.id]
+            if not wanting or (record is not None and not worth_telling(record)):
                 continue
-            record = parse(event.kind, event.data) if event.schema_version is not None else None
-            if record is not None and not worth_telling(record):
-                continue
-            deliveries.extend((event.id, name) for name in wanting)
+            others = tellers.get(event.environment)
+            if record is not None and others:
+                wanting = [
+                    t
+                    for t in wanting
+                    if not told_by_another(
+                        record, [o for o in others if t.wants(o.kind, event.environment)]
+                    )
+                ]
+            deliveries.extend((event.id, t.name) for t in wanting)
         outbox.fan_out(event_ids=[e.id for e in events], deliveries=deliveries, now=now)
         return skipped + len(events)
