@@ -197,6 +197,7 @@ class HttpReceiver(_Waitable):
         self._status = 200
         self._fail_times: int | None = None
         self._hang = False
+        self._hang_seconds = self.HANG_LIMIT
         self._released = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -262,11 +263,13 @@ class HttpReceiver(_Waitable):
         self._released.set()
         self._close()
 
-    def hang(self) -> None:
-        """Hold every request without an answer until ``answer_ok`` (or HANG_LIMIT), then
-        drop its connection: the sender sees its request time out or its connection reset."""
+    def hang(self, seconds: float | None = None) -> None:
+        """Hold every request without an answer for ``seconds`` (default: until
+        ``answer_ok``, at most HANG_LIMIT), then drop its connection: the sender sees its
+        request time out or its connection reset."""
         with self.changed:
             self._hang = True
+            self._hang_seconds = self.HANG_LIMIT if seconds is None else seconds
             self._released = threading.Event()
         self.start()
 
@@ -301,7 +304,7 @@ class HttpReceiver(_Waitable):
             self.on_post(post)
         with self.changed:
             self.attempts.append(post)
-            hang, released = self._hang, self._released
+            hang, released, hold_for = self._hang, self._released, self._hang_seconds
             status = self._status
             if status >= 300 and self._fail_times is not None:
                 self._fail_times -= 1
@@ -313,7 +316,7 @@ class HttpReceiver(_Waitable):
                 self.posts.append(post)
             self.changed.notify_all()
         if hang:
-            released.wait(self.HANG_LIMIT)
+            released.wait(hold_for)
             handler.close_connection = True
             return  # no answer: the connection is closed as it is
         handler.send_response(status)
@@ -338,7 +341,7 @@ class _SmtpHandler:
             mail_from=str(envelope.mail_from),
             rcpt_tos=tuple(envelope.rcpt_tos),
             subject=str(parsed.get("Subject", "")),
-            body=str(body),
+            body=str(body).replace("\r\n", "\n"),
             raw=raw,
         )
         with self.receiver.changed:
