@@ -16,6 +16,7 @@ from tests.core.test_events import any_event, sample_event
 from signalbox.core.events import (
     CATALOGUE,
     KINDS,
+    ActionAdded,
     ApprovalGranted,
     DeployFinished,
     DeployStarted,
@@ -336,10 +337,12 @@ RESERVATION = {"reservation_id": 5, "starts": QUEUED + timedelta(hours=2),
             "/incidents/3",
         ),
         (hold_granted(QUEUED + timedelta(hours=1)), "/environments/dev"),
+        (ActionAdded(action_id=2, incident_id=3, text="add a moved block", status="open"),
+         "/incidents/3"),
         (None, "/environments/dev"),
     ],
     ids=["deploy", "approval", "incident", "reservation", "cancelled", "soon", "at-risk",
-         "hold", "unreadable"],
+         "hold", "action", "unreadable"],
 )  # fmt: skip
 def test_the_link_opens_the_deploy_incident_or_reservation(event, path):
     assert link_of(event, "dev", BASE + "/") == BASE + path

@@ -30,7 +30,6 @@ from signalbox.core.events import (
     HoldGranted,
     HoldRenewed,
     IncidentEvent,
-    ReservationAtRisk,
     ReservationCancelled,
     ReservationCreated,
     ReservationStartsSoon,
@@ -164,7 +163,9 @@ class Message:
 
 
 def link_of(event: Event | None, environment: str | None, base_url: str) -> str:
-    """The page a reader opens for ``event``: its deploy, incident or the environment."""
+    """The page a reader opens for ``event``: its deploy, its incident (an incident's own
+    events, its follow-up actions, a reservation it puts at risk), its reservation, or the
+    environment."""
     base = base_url.rstrip("/")
     if isinstance(event, DeployEvent):
         return f"{base}/deploys/{event.deploy_id}"
@@ -173,8 +174,8 @@ def link_of(event: Event | None, environment: str | None, base_url: str) -> str:
         return f"{base}/deploys/{deploy_id}"
     if isinstance(event, IncidentEvent):
         return f"{base}/incidents/{event.incident_id}"
-    incident_id = getattr(event, "incident_id", None)
-    if isinstance(event, ReservationAtRisk) and isinstance(incident_id, int):
+    incident_id = getattr(event, "incident_id", None)  # an action, a reservation at risk
+    if isinstance(incident_id, int):
         return f"{base}/incidents/{incident_id}"
     if isinstance(event, ReservationCreated | ReservationCancelled | ReservationStartsSoon):
         return f"{base}/environments/{environment}/reservations/{event.reservation_id}"
