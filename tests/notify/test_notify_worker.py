@@ -27,6 +27,7 @@ from signalbox.services.incidents import open_incident
 from signalbox.services.notify.reminders import remind_once
 from signalbox.services.notify.targets import build_targets
 from signalbox.services.notify.worker import Notifier
+from signalbox.services.reservations import ReservationCreate, create_reservation
 from signalbox.settings import Settings
 from signalbox.storage.engine import build_engine
 from signalbox.testing import FakeClock
@@ -168,7 +169,9 @@ def test_two_notifiers_on_one_database_deliver_each_message_once_in_order(
 
 
 @pytest.mark.postgres
-def test_two_servers_reminding_at_once_remind_once(postgres_engine, settings, clock):
+def test_servers_reminding_at_once_remind_once(postgres_engine, settings, clock):
+    """Four servers (engines) look for due reminders at the same instant: one reservation
+    starting soon and one incident without an update are each told once."""
     from signalbox.services.environments import sync_environments
     from signalbox.testing import empty_tables
 
@@ -179,6 +182,10 @@ def test_two_servers_reminding_at_once_remind_once(postgres_engine, settings, cl
         engine, settings, environment="dev", title="users cannot log in", severity="sev1",
         opener=Principal("alice", is_ci=False), now=clock.now(),
     )  # fmt: skip
+    create_reservation(
+        engine, settings, ReservationCreate("prod", "12:40", "13:40", "investor demo"),
+        owner=Principal("coo", is_ci=False), now=clock.now(),
+    )  # fmt: skip  # prod is in UTC: starts 40 minutes from now
     clock.advance(timedelta(minutes=31))
     engines = [engine, second_engine(engine), second_engine(engine), second_engine(engine)]
     start = threading.Barrier(len(engines))
@@ -187,7 +194,12 @@ def test_two_servers_reminding_at_once_remind_once(postgres_engine, settings, cl
     def remind(on: Engine) -> None:
         start.wait(timeout=10)
         told.append(
-            remind_once(on, now=clock.now(), remind_before=None, update_every=timedelta(minutes=30))
+            remind_once(
+                on,
+                now=clock.now(),
+                remind_before=timedelta(minutes=15),
+                update_every=timedelta(minutes=30),
+            )
         )
 
     threads = [threading.Thread(target=remind, args=(on,)) for on in engines]
@@ -197,5 +209,6 @@ def test_two_servers_reminding_at_once_remind_once(postgres_engine, settings, cl
         thread.join(timeout=30)
     for on in engines[1:]:
         on.dispose()
-    assert sorted(told) == [0, 0, 0, 1]
+    assert sum(told) == 2 and len(told) == 4
     assert len(event_ids(engine, "incident.update-due")) == 1
+    assert len(event_ids(engine, "reservation.starting-soon")) == 1
