@@ -3,8 +3,9 @@ is going on in this environment?" that `signalbox status`, the board and the not
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field
 
@@ -21,10 +22,14 @@ from signalbox.core.status import (
 from signalbox.core.tfstate.model import TerraformLock
 from signalbox.core.views import ReservationView
 
+if TYPE_CHECKING:
+    from signalbox.services.notify.worker import FailingTarget
+
 __all__ = [
     "BlockerRead",
     "EnvironmentListRead",
     "EnvironmentRead",
+    "FailingTargetRead",
     "IncidentSummaryRead",
     "LastDeployRead",
     "PictureDeployRead",
@@ -189,6 +194,25 @@ class IncidentSummaryRead(BaseModel):
         )
 
 
+class FailingTargetRead(BaseModel):
+    """A notification target that hears of this environment and whose queue is failing:
+    its oldest message did not go through (``signalbox notifications --failed``)."""
+
+    target: str
+    since: datetime = Field(description="When the failing message was queued.")
+    attempts: int
+    last_error: str | None
+
+    @classmethod
+    def of(cls, failing: FailingTarget) -> FailingTargetRead:
+        return cls(
+            target=failing.target,
+            since=failing.since,
+            attempts=failing.attempts,
+            last_error=failing.last_error,
+        )
+
+
 class EnvironmentRead(BaseModel):
     """What is going on in one environment, now."""
 
@@ -221,9 +245,15 @@ class EnvironmentRead(BaseModel):
     at_risk: list[ReservationRead] = Field(
         default_factory=list, description="The reservations the open incident puts at risk."
     )
+    notifications_failing: list[FailingTargetRead] = Field(
+        default_factory=list,
+        description="Notification targets of this environment whose messages are failing.",
+    )
 
     @classmethod
-    def of(cls, picture: EnvironmentPicture) -> EnvironmentRead:
+    def of(
+        cls, picture: EnvironmentPicture, failing: Sequence[FailingTarget] = ()
+    ) -> EnvironmentRead:
         tz = picture.timezone
         return cls(
             name=picture.name,
@@ -243,6 +273,7 @@ class EnvironmentRead(BaseModel):
             last_fencing_token=picture.last_fencing_token,
             incident=IncidentSummaryRead.of(picture.incident),
             at_risk=[ReservationRead.of(window, tz) for window in picture.at_risk],
+            notifications_failing=[FailingTargetRead.of(target) for target in failing],
         )
 
 
@@ -255,21 +286,28 @@ class EnvironmentListRead(BaseModel):
 
 
 class PictureJson:
-    """Each environment's picture as the JSON of ``EnvironmentRead``, made once per picture:
-    a picture kept by ``services.status.PictureCache`` (the same object) is not converted and
-    encoded again. One per server."""
+    """Each environment's picture as the JSON of ``EnvironmentRead``, made once per picture
+    and failing notification targets: a picture kept by ``services.status.PictureCache``
+    (the same object) with the same failing targets is not converted and encoded again.
+    One per server."""
 
     def __init__(self) -> None:
-        self._made: dict[str, tuple[EnvironmentPicture, bytes]] = {}
+        self._made: dict[str, tuple[EnvironmentPicture, tuple[FailingTarget, ...], bytes]] = {}
 
-    def of(self, picture: EnvironmentPicture) -> bytes:
+    def of(self, picture: EnvironmentPicture, failing: tuple[FailingTarget, ...] = ()) -> bytes:
         made = self._made.get(picture.name)
-        if made is not None and made[0] is picture:
-            return made[1]
-        encoded = EnvironmentRead.of(picture).model_dump_json().encode()
-        self._made[picture.name] = (picture, encoded)
+        if made is not None and made[0] is picture and made[1] == failing:
+            return made[2]
+        encoded = EnvironmentRead.of(picture, failing).model_dump_json().encode()
+        self._made[picture.name] = (picture, failing, encoded)
         return encoded
 
-    def listing(self, pictures: list[EnvironmentPicture]) -> bytes:
-        """``EnvironmentListRead`` of ``pictures``, as JSON."""
-        return b'{"environments":[' + b",".join(self.of(p) for p in pictures) + b"]}"
+    def listing(
+        self,
+        pictures: list[EnvironmentPicture],
+        failing: Callable[[str], tuple[FailingTarget, ...]] = lambda _name: (),
+    ) -> bytes:
+        """``EnvironmentListRead`` of ``pictures``, as JSON; ``failing(name)``: the failing
+        notification targets of environment ``name``."""
+        made = b",".join(self.of(p, failing(p.name)) for p in pictures)
+        return b'{"environments":[' + made + b"]}"

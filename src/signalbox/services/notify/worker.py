@@ -14,6 +14,10 @@ another server, a retry coming due). Several servers on one PostgreSQL share the
 is one server at a time (an advisory lock), claims skip rows another server holds
 (``FOR UPDATE SKIP LOCKED``), and a server killed mid-delivery leaves its claims to lapse after
 ``notify_claim_seconds``, when any server takes them again.
+
+It also keeps ``failing``: each target whose queue is held by a failed delivery, read again
+at most every ``FAILING_REFRESH_SECONDS`` (one look-up per target in the index of open
+deliveries), so that the environments' pictures can show it without a query of their own.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -36,9 +41,10 @@ from signalbox.services.notify.fan_out import fan_out_once
 from signalbox.services.notify.reminders import remind_once
 from signalbox.services.notify.targets import Target
 from signalbox.settings import Settings
-from signalbox.storage.repositories.outbox import ClaimedDelivery
+from signalbox.storage.repositories.outbox import ClaimedDelivery, OutboxRepository
+from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["Notifier", "NotifierCounts"]
+__all__ = ["FAILING_REFRESH_SECONDS", "FailingTarget", "Notifier", "NotifierCounts"]
 
 log = logging.getLogger("signalbox.notify")
 
@@ -46,6 +52,23 @@ T = TypeVar("T")
 
 MAX_PARALLEL_TARGETS = 8
 RUN_LENGTH = 20
+FAILING_REFRESH_SECONDS = 0.5
+"""The notifier reads which targets are failing at most this often (once per turn)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailingTarget:
+    """A target whose oldest open delivery failed: it is tried again at ``next_attempt_at``,
+    and nothing after it is sent until it goes through or is given up."""
+
+    target: str
+    delivery_id: int
+    event_id: int
+    since: datetime
+    """When the failing delivery was queued (or queued again by a retry)."""
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
 
 
 class NotifierCounts:
@@ -91,6 +114,9 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._last_reminders = float("-inf")
+        self._last_failing = float("-inf")
+        self.failing: Mapping[str, FailingTarget] = {}
+        """Each configured target whose queue is failing now (replaced, never mutated)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -129,6 +155,16 @@ class Notifier:
         else:
             loop.call_soon_threadsafe(wake.set)
 
+    def failing_for(self, environment: str) -> tuple[FailingTarget, ...]:
+        """The failing targets that hear of ``environment``, by name."""
+        failing = self.failing
+        return tuple(
+            failing[name]
+            for name in sorted(failing)
+            if (target := self.targets.get(name)) is not None
+            and (target.environments is None or environment in target.environments)
+        )
+
     # -- the loop --------------------------------------------------------------------------------
 
     async def _in_thread(self, work: Callable[[], T]) -> T:
@@ -156,6 +192,9 @@ class Notifier:
         if self._loop.time() - self._last_reminders >= self.reminder_seconds:
             self._last_reminders = self._loop.time()
             self.counts.reminders += await self._in_thread(self._remind)
+        if self._loop.time() - self._last_failing >= FAILING_REFRESH_SECONDS:
+            self._last_failing = self._loop.time()
+            self.failing = await self._in_thread(self._read_failing)
         fanned = await self._in_thread(self._fan_out)
         self.counts.fanned_out += fanned
         free = MAX_PARALLEL_TARGETS - len(self._sending)
@@ -173,6 +212,22 @@ class Notifier:
             remind_before=self.settings.reminder_lead,
             update_every=self.settings.update_reminder_every,
         )
+
+    def _read_failing(self) -> dict[str, FailingTarget]:
+        with UnitOfWork(self.engine, read_only=True) as uow:
+            heads = OutboxRepository(uow.session).failing_heads(list(self.targets))
+        return {
+            head.target: FailingTarget(
+                target=head.target,
+                delivery_id=head.id,
+                event_id=head.event_id,
+                since=head.queued_at,
+                attempts=head.attempts,
+                next_attempt_at=head.next_attempt_at,
+                last_error=head.last_error,
+            )
+            for head in heads
+        }
 
     def _fan_out(self) -> int:
         return fan_out_once(self.engine, self.targets, now=self.clock(), give_up=self.give_up)

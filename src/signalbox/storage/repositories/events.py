@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from signalbox.storage.tables import EventRow
@@ -66,3 +66,25 @@ class EventRepository:
         if before_id is not None:
             query = query.where(EventRow.id < before_id)
         return list(self.session.scalars(query))
+
+    def since(
+        self,
+        *,
+        environments: Collection[str] | None,
+        include_global: bool,
+        after_id: int,
+        limit: int,
+    ) -> list[EventRow]:
+        """Events with an id above ``after_id``, oldest first (what a follower of the log
+        has not read yet). ``environments=None`` means every environment."""
+        query = select(EventRow).where(EventRow.id > after_id).order_by(EventRow.id).limit(limit)
+        if environments is not None:
+            scope: ColumnElement[bool] = EventRow.environment.in_(list(environments))
+            if include_global:
+                scope = or_(scope, EventRow.environment.is_(None))
+            query = query.where(scope)
+        return list(self.session.scalars(query))
+
+    def last_id(self) -> int:
+        """The highest event id written and visible now (0 when there is none)."""
+        return int(self.session.scalar(select(func.max(EventRow.id))) or 0)

@@ -42,6 +42,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
@@ -564,5 +565,28 @@ class OutboxRepository:
             .where(_among(EventDeliveryRow.state, (_FAILED, _GIVEN_UP)))
             .order_by(EventDeliveryRow.id.desc())
             .limit(limit)
+        )
+        return [_delivery_view(row) for row in self.session.scalars(query)]
+
+    def failing_heads(self, targets: Collection[str]) -> list[DeliveryView]:
+        """For each of ``targets`` whose oldest open delivery has failed (and is tried again
+        later), that delivery. One look-up per target in the partial index of open
+        deliveries, however long the history (``health`` reads every delivery)."""
+        if not targets:
+            return []
+        head = aliased(EventDeliveryRow)
+        heads = [
+            select(func.min(head.id)).where(
+                head.target == name, _among(head.state, OPEN_DELIVERY_STATES)
+            )
+            for name in sorted(set(targets))
+        ]
+        query = (
+            select(EventDeliveryRow)
+            .where(
+                EventDeliveryRow.id.in_(union_all(*heads)),
+                EventDeliveryRow.state == str(_FAILED),
+            )
+            .order_by(EventDeliveryRow.target)
         )
         return [_delivery_view(row) for row in self.session.scalars(query)]
