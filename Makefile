@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/incident_freeze.py
 	$(BIN)/python bench/tfstate.py
 	$(BIN)/python bench/board.py
+	$(BIN)/python bench/notify.py
 
 ## docs: regenerate the generated reference pages (a test fails when they are stale)
 docs: $(STAMP)
