@@ -1,9 +1,9 @@
 """The `signalbox` command: every subcommand is registered here, in ``COMMANDS``.
 
-The command modules only define functions (and sub-Typers for the groups ``db``, ``state``
-and ``token``); none of them imports this module, so ``COMMANDS`` is the one place to read
-which commands exist, under which names, in the order ``signalbox --help`` lists them
-(Typer lists single commands first, then the groups).
+The command modules only define functions (and sub-Typers for groups such as ``db``,
+``state``, ``token`` and ``notifications``); none of them imports this module, so
+``COMMANDS`` is the one place to read which commands exist, under which names, in the order
+``signalbox --help`` lists them (Typer lists single commands first, then the groups).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from signalbox.cli import (
     gate,
     holds,
     incidents,
+    notifications,
     postmortem,
     preflight,
     reservations,
@@ -31,6 +32,7 @@ from signalbox.cli import (
     state,
     status,
     tokens,
+    watch,
 )
 from signalbox.cli.exit_codes import exit_code_for, one_line
 from signalbox.core.errors import SignalboxError
@@ -82,6 +84,9 @@ COMMANDS: tuple[Command | Group, ...] = (
     Command("tf-config", state.tf_config),
     Command("status", status.status),
     Command("events", status.events),
+    Command("watch", watch.watch, help=watch.WATCH_HELP),
+    Group("notifications", notifications.notifications_app),
+    Group("notify", notifications.notify_app),
     Command("demo", demo.demo),
     Group("token", tokens.token_app),
 )

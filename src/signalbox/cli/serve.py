@@ -66,9 +66,16 @@ def serve(
     )
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     names = ", ".join(settings.environments) or "none (add [environments.NAME])"
+    targets = [target.name for target in settings.notify]  # names only: URLs hold secrets
+    told = (
+        f"{len(targets)} notification target{'s' if len(targets) != 1 else ''} "
+        f"({', '.join(targets)})"
+        if targets
+        else "no notification targets"
+    )
     console.print(
         f"signalbox serving on http://{settings.host}:{settings.port} "
-        f"(environments: {names}; database: {_safe_url(settings.database_url)})",
+        f"(environments: {names}; database: {_safe_url(settings.database_url)}; {told})",
         markup=False,
     )
     if not settings.admin_token:

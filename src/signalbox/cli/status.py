@@ -73,9 +73,29 @@ def _incidents(environments: list[dict[str, Any]], now: datetime) -> Text:
     return lines
 
 
+def _notifications_failing(environments: list[dict[str, Any]], now: datetime) -> Text:
+    """A line per failing notification target, naming the environments it hears of."""
+    failing: dict[str, tuple[dict[str, Any], str, list[str]]] = {}
+    for environment in environments:
+        for target in environment.get("notifications_failing") or []:
+            known = failing.setdefault(target["target"], (target, environment["timezone"], []))
+            known[2].append(environment["name"])
+    lines = Text()
+    for name, (target, tz, names) in failing.items():
+        attempts = target["attempts"]
+        lines.append(
+            f"\nnotifications to {name} ({', '.join(names)}) failing since "
+            f"{local_time(target['since'], tz, now)}, {attempts} attempt"
+            f"{'s' if attempts != 1 else ''}: {target['last_error'] or 'no error recorded'} "
+            "(signalbox notifications --failed)",
+            style="red",
+        )
+    return lines
+
+
 def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
-    """The table of every environment, its open incident, then every reason a deploy would
-    not go now."""
+    """The table of every environment, its open incident, the notification targets that are
+    failing, then every reason a deploy would not go now."""
     table = Table(box=None, header_style="bold")
     columns = ("ENVIRONMENT", "STATE", "WHO", "WHY", "UNTIL", "NEXT RESERVATION", "QUEUE")
     for column in (*columns, "LAST DEPLOY"):
@@ -98,7 +118,9 @@ def status_view(environments: list[dict[str, Any]], now: datetime) -> Group:
             reasons.append(f"\n  - {blocker['message']}")
     if reasons:
         reasons = Text("\nA deploy started now would not go:", style="bold") + reasons
-    return Group(table, _incidents(environments, now), reasons)
+    return Group(
+        table, _incidents(environments, now), _notifications_failing(environments, now), reasons
+    )
 
 
 def status(
