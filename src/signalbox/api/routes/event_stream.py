@@ -12,9 +12,9 @@ connection open; the token is checked again then, and a revoked token ends the s
 
 Without ``after`` (or a ``Last-Event-ID`` header, which a reconnecting client sends and
 which wins over ``after``) the stream starts at the end of the log: only new events. It
-wakes on the change feed: at once for a change made by this server, within a tick for one
-made by another, and at least every ``POLL_SECONDS`` (global events move no environment's
-version). ``services.event_stream`` reads each event once even when transactions commit
+wakes on the change feed (within a tick of a change, by this server or another); a stream of
+every environment also looks every ``POLL_SECONDS``, since global events move no
+environment's version. ``services.event_stream`` reads each event once even when transactions commit
 out of id order.
 """
 
