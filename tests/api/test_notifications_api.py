@@ -128,6 +128,7 @@ def test_a_failing_target_is_listed_shown_in_the_picture_and_sent_again_on_retry
         "open": 0,
         "given_up": 0,
         "failing": None,
+        "gave_up": None,
         "last_delivered_at": targets["dev-hook"]["last_delivered_at"],
     }
     assert targets["dev-hook"]["last_delivered_at"] is not None
@@ -153,7 +154,7 @@ def test_a_failing_target_is_listed_shown_in_the_picture_and_sent_again_on_retry
 
     dev = eventually(lambda: picture(client, "dev"), lambda p: p["notifications_failing"])
     [shown] = dev["notifications_failing"]
-    assert shown["target"] == "pager" and shown["attempts"] == 1
+    assert shown["target"] == "pager" and shown["attempts"] == 1 and shown["state"] == "failing"
     assert shown["since"] == paging["failing"]["since"]
     assert shown["last_error"] == paging["failing"]["last_error"]
     assert [t["target"] for t in picture(client, "prod")["notifications_failing"]] == ["pager"]

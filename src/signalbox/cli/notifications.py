@@ -113,6 +113,16 @@ def _target_status(target: dict[str, Any], timezone: str, now: datetime) -> Text
             style="red",
         )
         return text
+    gave_up = target.get("gave_up")
+    if gave_up:
+        since = _when(gave_up["since"], timezone, now)
+        text = Text(f"GAVE UP on a message queued {since}", style="bold red")
+        text.append(
+            f": {gave_up['last_error'] or 'no error recorded'}; nothing delivered since "
+            "(signalbox notifications retry --target NAME)",
+            style="red",
+        )
+        return text
     if not target["configured"]:
         return Text("no longer configured", style="yellow")
     return Text("ok")

@@ -83,8 +83,9 @@ def _notifications_failing(environments: list[dict[str, Any]], now: datetime) ->
     lines = Text()
     for name, (target, tz, names) in failing.items():
         attempts = target["attempts"]
+        trouble = "gave up on a message queued" if target.get("state") == "given-up" else "failing"
         lines.append(
-            f"\nnotifications to {name} ({', '.join(names)}) failing since "
+            f"\nnotifications to {name} ({', '.join(names)}) {trouble} since "
             f"{local_time(target['since'], tz, now)}, {attempts} attempt"
             f"{'s' if attempts != 1 else ''}: {target['last_error'] or 'no error recorded'} "
             "(signalbox notifications --failed)",

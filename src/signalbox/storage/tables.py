@@ -350,6 +350,7 @@ OPEN_DELIVERY_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliverySt
 """States of a delivery that is not finished: the oldest open one of a target goes first."""
 
 _OPEN_DELIVERY = "state IN ({})".format(", ".join(f"'{state}'" for state in OPEN_DELIVERY_STATES))
+_GIVEN_UP_DELIVERY = f"state = '{DeliveryState.GIVEN_UP}'"
 
 
 class EventDeliveryRow(Base):
@@ -372,6 +373,13 @@ class EventDeliveryRow(Base):
             "id",
             sqlite_where=text(_OPEN_DELIVERY),
             postgresql_where=text(_OPEN_DELIVERY),
+        ),
+        Index(  # a target's newest given-up delivery, and how many (migration 0006)
+            "ix_event_deliveries_given_up",
+            "target",
+            "id",
+            sqlite_where=text(_GIVEN_UP_DELIVERY),
+            postgresql_where=text(_GIVEN_UP_DELIVERY),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -195,11 +195,13 @@ class IncidentSummaryRead(BaseModel):
 
 
 class FailingTargetRead(BaseModel):
-    """A notification target that hears of this environment and whose queue is failing:
-    its oldest message did not go through (``signalbox notifications --failed``)."""
+    """A notification target that hears of this environment and is in trouble: its oldest
+    message did not go through and is retried (``failing``), or it gave up on a message and
+    nothing reached it since (``given-up``); see ``signalbox notifications --failed``."""
 
     target: str
-    since: datetime = Field(description="When the failing message was queued.")
+    state: str = Field(description="failing (retried) or given-up.")
+    since: datetime = Field(description="When the message it is stuck on was queued.")
     attempts: int
     last_error: str | None
 
@@ -207,6 +209,7 @@ class FailingTargetRead(BaseModel):
     def of(cls, failing: FailingTarget) -> FailingTargetRead:
         return cls(
             target=failing.target,
+            state="given-up" if failing.gave_up else "failing",
             since=failing.since,
             attempts=failing.attempts,
             last_error=failing.last_error,

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from signalbox.services.notify.admin import DeliveryRead as Delivery
-from signalbox.services.notify.admin import TargetStatus
+from signalbox.services.notify.admin import DeliveryView, TargetStatus
 
 __all__ = [
     "DeliveryListRead",
@@ -39,6 +39,10 @@ class FailingRead(BaseModel):
         delivery = status.health.failing if status.health is not None else None
         if delivery is None:
             return None
+        return cls.of_delivery(delivery)
+
+    @classmethod
+    def of_delivery(cls, delivery: DeliveryView) -> FailingRead:
         return cls(
             delivery_id=delivery.id,
             event_id=delivery.event_id,
@@ -60,6 +64,11 @@ class TargetRead(BaseModel):
     open: int = Field(description="Deliveries not finished: pending, sending or failed.")
     given_up: int
     failing: FailingRead | None = Field(description="null unless its queue is failing.")
+    gave_up: FailingRead | None = Field(
+        None,
+        description="Its newest given-up delivery when nothing was delivered to it since "
+        "(null otherwise): it gave up and has not been heard to work again.",
+    )
     last_delivered_at: datetime | None
 
     @classmethod
@@ -73,6 +82,7 @@ class TargetRead(BaseModel):
             open=health.open if health else 0,
             given_up=health.given_up if health else 0,
             failing=FailingRead.of(status),
+            gave_up=FailingRead.of_delivery(health.gave_up) if health and health.gave_up else None,
             last_delivered_at=health.last_delivered_at if health else None,
         )
 

@@ -23,6 +23,7 @@ from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
     "DeliveryRead",
+    "DeliveryView",
     "TargetStatus",
     "list_deliveries",
     "require_target",
@@ -56,6 +57,11 @@ class TargetStatus:
     def failing(self) -> bool:
         return self.health is not None and self.health.failing is not None
 
+    @property
+    def gave_up(self) -> bool:
+        """It gave up on a message and nothing was delivered to it since."""
+        return self.health is not None and self.health.gave_up is not None
+
     def covers(self, environment: str) -> bool:
         return self.environments is None or environment in self.environments
 
@@ -63,7 +69,7 @@ class TargetStatus:
 def target_statuses(engine: Engine, targets: Mapping[str, Target]) -> list[TargetStatus]:
     """Every target, configured ones first, with how its deliveries fare."""
     with UnitOfWork(engine, read_only=True) as uow:
-        health = OutboxRepository(uow.session).health()
+        health = OutboxRepository(uow.session).health(list(targets))
     found = [
         TargetStatus(t.name, True, t.environments, t.events, health.get(t.name))
         for t in targets.values()

@@ -53,13 +53,17 @@ T = TypeVar("T")
 MAX_PARALLEL_TARGETS = 8
 RUN_LENGTH = 20
 FAILING_REFRESH_SECONDS = 0.5
+STOP_SECONDS = 10.0
+"""At shutdown, how long the loop may take to finish its turn before it is cancelled."""
 """The notifier reads which targets are failing at most this often (once per turn)."""
 
 
 @dataclass(frozen=True, slots=True)
 class FailingTarget:
-    """A target whose oldest open delivery failed: it is tried again at ``next_attempt_at``,
-    and nothing after it is sent until it goes through or is given up."""
+    """A target in trouble. ``gave_up`` False: its oldest open delivery failed; it is tried
+    again at ``next_attempt_at``, and nothing after it is sent until it goes through or is
+    given up. True: it gave up on a message (after ``notify_give_up``) and nothing was
+    delivered to it since; it stays shown until a message goes through or someone retries."""
 
     target: str
     delivery_id: int
@@ -67,8 +71,9 @@ class FailingTarget:
     since: datetime
     """When the failing delivery was queued (or queued again by a retry)."""
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None
     last_error: str | None
+    gave_up: bool = False
 
 
 class NotifierCounts:
@@ -114,6 +119,7 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._last_reminders = float("-inf")
+        self._stopping = False
         self._last_failing = float("-inf")
         self.failing: Mapping[str, FailingTarget] = {}
         """Each configured target whose queue is failing now (replaced, never mutated)."""
@@ -129,10 +135,18 @@ class Notifier:
         self._task = self._loop.create_task(self._run(), name="signalbox-notifier")
 
     async def stop(self) -> None:
+        """End the loop between turns (a turn cancelled while its claim commits in a thread
+        would leave the claimed deliveries ``sending`` until the claim runs out), then wait
+        for the runs in flight to send and settle."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self.poke()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         for running in list(self._sending.values()):
             with contextlib.suppress(Exception):
@@ -173,14 +187,14 @@ class Notifier:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 busy = await self._turn()
             except Exception:  # the database is away for a moment: try again later
                 log.warning("notify: a turn failed; will try again", exc_info=True)
                 busy = False
-            if busy:
+            if busy or self._stopping:
                 await asyncio.sleep(0)
                 continue
             with contextlib.suppress(TimeoutError):
@@ -215,19 +229,37 @@ class Notifier:
 
     def _read_failing(self) -> dict[str, FailingTarget]:
         with UnitOfWork(self.engine, read_only=True) as uow:
-            heads = OutboxRepository(uow.session).failing_heads(list(self.targets))
-        return {
+            outbox = OutboxRepository(uow.session)
+            given_up = outbox.given_up_heads(list(self.targets))
+            failing = outbox.failing_heads(list(self.targets))
+        found = {
             head.target: FailingTarget(
                 target=head.target,
                 delivery_id=head.id,
                 event_id=head.event_id,
                 since=head.queued_at,
                 attempts=head.attempts,
-                next_attempt_at=head.next_attempt_at,
+                next_attempt_at=None,
                 last_error=head.last_error,
+                gave_up=True,
             )
-            for head in heads
+            for head in given_up
         }
+        found.update(  # failing now says more than having given up before
+            {
+                head.target: FailingTarget(
+                    target=head.target,
+                    delivery_id=head.id,
+                    event_id=head.event_id,
+                    since=head.queued_at,
+                    attempts=head.attempts,
+                    next_attempt_at=head.next_attempt_at,
+                    last_error=head.last_error,
+                )
+                for head in failing
+            }
+        )
+        return found
 
     def _fan_out(self) -> int:
         return fan_out_once(self.engine, self.targets, now=self.clock(), give_up=self.give_up)

@@ -26,8 +26,9 @@ yet, and a cursor moved past 11 would never see 10. A mark cannot miss one.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -120,13 +121,15 @@ class ClaimedDelivery:
 @dataclass(frozen=True, slots=True)
 class TargetHealth:
     """How one target fares: ``failing`` is its oldest failed delivery (retried later) when
-    there is one."""
+    there is one; ``gave_up`` its newest given-up delivery when nothing was delivered to it
+    since (a target that gave up and has not been heard to work again)."""
 
     target: str
     open: int
     given_up: int
     last_delivered_at: datetime | None
     failing: DeliveryView | None
+    gave_up: DeliveryView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,19 +299,7 @@ class OutboxRepository:
         if not rows:
             return []
         if run > 1:  # the heads are locked by this transaction: their followers are ours
-            rows = [
-                follower
-                for row in rows
-                for follower in [
-                    row,
-                    *self.session.execute(
-                        self._claimable(now)
-                        .where(delivery.target == row.target, delivery.id > row.id)
-                        .order_by(delivery.id)
-                        .limit(run - 1)
-                    ).all(),
-                ]
-            ]
+            rows = [follower for row in rows for follower in [row, *self._followers(row, now, run)]]
         claimed_until = now + lease
         self.session.execute(
             update(delivery)
@@ -342,19 +333,34 @@ class OutboxRepository:
         return self.session.execute(query).first() is not None
 
     @staticmethod
-    def _claimable(now: datetime) -> Select[Any]:
-        """Open deliveries that are due, with their events' columns."""
+    def _claimable(now: datetime, *, due_only: bool = True) -> Select[Any]:
+        """Open deliveries (only those due, with ``due_only``), with their events' columns
+        and whether each is ``due``."""
         delivery = EventDeliveryRow
         due = or_(
             and_(_among(delivery.state, (_PENDING, _FAILED)), delivery.next_attempt_at <= now),
             and_(delivery.state == str(_SENDING), delivery.claimed_until <= now),
         )
-        return (
+        query = (
             select(delivery.id, delivery.target, delivery.attempts, delivery.queued_at)
             .add_columns(*(column.label(f"event_{column.key}") for column in _EVENT_COLUMNS))
+            .add_columns(due.label("due"))
             .join(EventRow, EventRow.id == delivery.event_id)
-            .where(_among(delivery.state, OPEN_DELIVERY_STATES), due)
+            .where(_among(delivery.state, OPEN_DELIVERY_STATES))
         )
+        return query.where(due) if due_only else query
+
+    def _followers(self, head: Any, now: datetime, run: int) -> list[Any]:
+        """The open deliveries right after ``head`` of its target, up to the first that is
+        not due (none is ever skipped: a later one must not overtake it)."""
+        delivery = EventDeliveryRow
+        following = self.session.execute(
+            self._claimable(now, due_only=False)
+            .where(delivery.target == head.target, delivery.id > head.id)
+            .order_by(delivery.id)
+            .limit(run - 1)
+        ).all()
+        return list(itertools.takewhile(lambda row: bool(row.due), following))
 
     def _settle(self, claim: ClaimedDelivery, claimant: str, **values: Any) -> bool:
         settled = self.session.execute(
@@ -528,25 +534,70 @@ class OutboxRepository:
             for row in self.session.execute(query)
         ]
 
-    def health(self) -> dict[str, TargetHealth]:
-        """Each target with a delivery: how many are open, whether its oldest open one is
-        failing (and since when, with its error), and how many were given up."""
+    def health(self, targets: Collection[str]) -> dict[str, TargetHealth]:
+        """How each of ``targets`` fares, and each other target that still has open
+        deliveries (one no longer configured). A few index look-ups per target, however
+        long the history: open and given-up deliveries are in partial indexes; the latest
+        delivered one is read backwards from the newest delivery (an admin's listing)."""
         delivery = EventDeliveryRow
-        counts = select(
-            delivery.target,
-            func.count().filter(_among(delivery.state, OPEN_DELIVERY_STATES)),
-            func.count().filter(delivery.state == str(_GIVEN_UP)),
-            func.max(delivery.delivered_at),
-        ).group_by(delivery.target)
-        found = {
-            target: TargetHealth(target, int(open_), int(given_up), last_delivered, None)
-            for target, open_, given_up, last_delivered in self.session.execute(counts)
-        }
-        failing = select(delivery).where(delivery.state == str(_FAILED))
-        for row in self.session.scalars(failing):
-            known = found.get(row.target)
-            if known is not None and (known.failing is None or row.id < known.failing.id):
-                found[row.target] = replace(known, failing=_delivery_view(row))
+        waiting = select(delivery.target).where(_among(delivery.state, OPEN_DELIVERY_STATES))
+        names = sorted(set(targets) | set(self.session.scalars(waiting.distinct())))
+        failing = {view.target: view for view in self.failing_heads(names)}
+        gave_up = {view.target: view for view in self.given_up_heads(names)}
+        found: dict[str, TargetHealth] = {}
+        for name in names:
+            open_ = self.session.scalar(
+                select(func.count())
+                .select_from(delivery)
+                .where(delivery.target == name, _among(delivery.state, OPEN_DELIVERY_STATES))
+            )
+            given_up = self.session.scalar(
+                select(func.count())
+                .select_from(delivery)
+                .where(delivery.target == name, delivery.state == str(_GIVEN_UP))
+            )
+            last_delivered = self.session.scalar(
+                select(delivery.delivered_at)
+                .where(delivery.target == name, delivery.state == str(_DELIVERED))
+                .order_by(delivery.id.desc())
+                .limit(1)
+            )
+            found[name] = TargetHealth(
+                name,
+                int(open_ or 0),
+                int(given_up or 0),
+                last_delivered,
+                failing.get(name),
+                gave_up.get(name),
+            )
+        return found
+
+    def given_up_heads(self, targets: Collection[str]) -> list[DeliveryView]:
+        """For each of ``targets``, its newest given-up delivery when none of its deliveries
+        was delivered after it: the target gave up and has not been heard to work since."""
+        delivery = EventDeliveryRow
+        later = aliased(EventDeliveryRow)
+        found: list[DeliveryView] = []
+        for name in sorted(set(targets)):
+            newest = self.session.scalars(
+                select(delivery)
+                .where(delivery.target == name, delivery.state == str(_GIVEN_UP))
+                .order_by(delivery.id.desc())
+                .limit(1)
+            ).first()
+            if newest is None:
+                continue
+            delivered_since = self.session.scalar(
+                select(later.id)
+                .where(
+                    later.target == name,
+                    later.id > newest.id,
+                    later.state == str(_DELIVERED),
+                )
+                .limit(1)
+            )
+            if delivered_since is None:
+                found.append(_delivery_view(newest))
         return found
 
     def backlog(self) -> dict[str, int]:
