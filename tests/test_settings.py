@@ -85,3 +85,24 @@ def test_a_missing_file_says_how_to_name_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist") as raised:
         load_settings(tmp_path / "nope.toml", environ={})
     assert "--config" in raised.value.hint
+
+
+def test_the_settings_printed_show_no_secret(tmp_path: Path) -> None:
+    """A Settings object in a log line or a traceback shows neither the admin token, the
+    state keys nor a notification URL (the raw document holds the [[notify]] URLs)."""
+    config = tmp_path / "signalbox.toml"
+    config.write_text(
+        '[server]\nadmin_token = "sbx_admin-secret-1"\n'
+        'state_keys = "k1:c2VjcmV0LWtleS1tYXRlcmlhbC0xMjM0NTY3ODkwMTI="\n'
+        "[environments.dev]\n"
+        '[[notify]]\nname = "ops"\nurls = ["json://user:hook-secret-2@127.0.0.1:9/x"]\n'
+    )
+    settings = load_settings(config, environ={})
+    shown = repr(settings)
+    assert "ops" in shown  # the target by name
+    for secret in (
+        "sbx_admin-secret-1",
+        "c2VjcmV0LWtleS1tYXRlcmlhbC0xMjM0NTY3ODkwMTI=",
+        "hook-secret-2",
+    ):
+        assert secret not in shown

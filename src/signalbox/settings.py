@@ -188,14 +188,14 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8787
     public_url: str = ""
-    admin_token: str = ""
+    admin_token: str = field(default="", repr=False)
     timezone: str = "UTC"
     max_plan_bytes: int = 512 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
     deploy_lease_seconds: int = 60
     longpoll_seconds: int = 25
     allow_self_approval: bool = False
-    state_keys: str = ""
+    state_keys: str = field(default="", repr=False)
     state_retention: int = 100
     state_auto_hold: str = "2h"
     max_state_bytes: int = 1024 * 1024 * 1024
@@ -207,7 +207,7 @@ class Settings:
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
     notify: tuple[NotifyTarget, ...] = ()
     config_path: str = ""
-    document: Mapping[str, Any] = field(default_factory=dict)
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def base_url(self) -> str:

@@ -53,7 +53,7 @@ def test_a_reservation_is_reminded_once_before_it_starts(engine, settings, clock
     assert soon.title == "dev: reservation starts soon"
     assert soon.message.split("\n") == [
         "coo's reservation of dev (investor demo) starts soon: 15:30 CET to 16:30 CET. "
-        "Deploys that would overlap it wait until it ends.",
+        "Deploys that would run into it are refused until it ends.",
         f"http://127.0.0.1:8787/environments/dev/reservations/{demo.id}",
         f"signalbox event {soon.event_id}",
     ]

@@ -280,7 +280,7 @@ class ReservationStartsSoon(Event):
         said = f" ({why})" if why else ""
         return (
             f"{self.owner}'s reservation of {telling.env}{said} starts soon: {window}. "
-            f"Deploys that would overlap it wait until it ends."
+            f"Deploys that would run into it are refused until it ends."
         )
 
 
