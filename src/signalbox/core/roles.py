@@ -6,7 +6,8 @@ A token carries grants ``ROLE:ENV``; ``ENV`` may be ``*`` (every environment).
     stakeholder  read, reserve
     developer    read, reserve, hold, deploy, open-incident, read-state, write-state
     approver     read, approve
-    admin        everything: also force-release, manage-tokens, restore-state
+    admin        everything: also force-release, manage-tokens, restore-state,
+                 manage-notifications (send again, test a target)
 
 Actions that are not about one environment (managing tokens) need a grant on ``*``.
 """
@@ -54,6 +55,7 @@ class Action(StrEnum):
     RESTORE_STATE = "restore-state"
     FORCE_RELEASE = "force-release"
     MANAGE_TOKENS = "manage-tokens"
+    MANAGE_NOTIFICATIONS = "manage-notifications"
 
 
 _ACTIONS: dict[Role, frozenset[Action]] = {

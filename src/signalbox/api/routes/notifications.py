@@ -24,17 +24,14 @@ from signalbox.api.models.notifications import (
     TargetRetriedRead,
     TestSentRead,
 )
-from signalbox.core.errors import Forbidden
-from signalbox.core.roles import ANY_ENVIRONMENT, Action, Grant, Role
+from signalbox.core.roles import ANY_ENVIRONMENT, Action
 from signalbox.services.notify import admin
 from signalbox.services.notify.targets import Sent
 from signalbox.services.tokens import Caller
 
-__all__ = ["ADMIN_GRANT", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["notifications"])
-
-ADMIN_GRANT = Grant(Role.ADMIN, ANY_ENVIRONMENT)
 
 MAX_PAGES = 10
 """How many pages of deliveries one listing reads at most to fill ``limit`` with ones the
@@ -42,14 +39,9 @@ caller may see (the rest come with ``next_before``)."""
 
 
 def notifications_admin(caller: Caller = Depends(current_caller)) -> Caller:
-    """The caller, if its token has the grant ``admin:*``; Forbidden (403) naming it if not."""
-    if ADMIN_GRANT not in caller.grants:
-        missing = f"Sending notifications again or testing a target needs the grant {ADMIN_GRANT}."
-        raise Forbidden(
-            f"{caller.principal.name} may not manage notifications. {missing}",
-            hint="Ask an admin to run it (signalbox notifications retry, signalbox notify test).",
-            missing=missing,
-        )
+    """The caller, if it may manage notifications (``admin:*``); Forbidden (403) naming the
+    grant if not."""
+    caller.require(Action.MANAGE_NOTIFICATIONS, None)
     return caller
 
 
