@@ -388,55 +388,44 @@ class OutboxRepository:
     ) -> int:
         """``mark_delivered`` for each of ``claims``, in one statement; how many were still
         this claimant's to mark."""
+        values = {"state": str(_DELIVERED), "delivered_at": now, "last_error": None}
+        return self._settle_all(claims, claimant, values, same_queueing=True)
+
+    def release(self, claims: Sequence[ClaimedDelivery], *, claimant: str) -> int:
+        """Give back claimed deliveries that were not attempted (an earlier one of the same
+        run failed): pending again, due at once, their attempt not counted."""
+        values = {"state": str(_PENDING), "attempts": _DELIVERIES.c.attempts - 1}
+        return self._settle_all(claims, claimant, values, same_queueing=False)
+
+    def _settle_all(
+        self,
+        claims: Sequence[ClaimedDelivery],
+        claimant: str,
+        values: dict[str, Any],
+        *,
+        same_queueing: bool,
+    ) -> int:
+        """Set ``values`` (and end the claim) on each of ``claims`` still this claimant's
+        (the same attempt, and with ``same_queueing`` the same ``queued_at``), in one
+        executemany statement; how many."""
         if not claims:
             return 0
         table = _DELIVERIES
+        fence = [
+            table.c.id == bindparam("claim_id"),
+            table.c.state == str(_SENDING),
+            table.c.claimed_by == claimant,
+            table.c.attempts == bindparam("claim_attempt"),
+        ]
+        if same_queueing:
+            fence.append(table.c.queued_at == bindparam("claim_queued_at"))
         statement = (
-            table.update()
-            .where(
-                table.c.id == bindparam("claim_id"),
-                table.c.state == str(_SENDING),
-                table.c.claimed_by == claimant,
-                table.c.attempts == bindparam("claim_attempt"),
-                table.c.queued_at == bindparam("claim_queued_at"),
-            )
-            .values(
-                state=str(_DELIVERED),
-                delivered_at=now,
-                last_error=None,
-                claimed_by=None,
-                claimed_until=None,
-            )
+            table.update().where(*fence).values(claimed_by=None, claimed_until=None, **values)
         )
         params = [
             {"claim_id": c.id, "claim_attempt": c.attempt, "claim_queued_at": c.queued_at}
             for c in claims
         ]
-        done = self.session.connection().execute(statement, params)
-        return int(done.rowcount)
-
-    def release(self, claims: Sequence[ClaimedDelivery], *, claimant: str) -> int:
-        """Give back claimed deliveries that were not attempted (an earlier one of the same
-        run failed): pending again, due at once, their attempt not counted."""
-        if not claims:
-            return 0
-        table = _DELIVERIES
-        statement = (
-            table.update()
-            .where(
-                table.c.id == bindparam("claim_id"),
-                table.c.state == str(_SENDING),
-                table.c.claimed_by == claimant,
-                table.c.attempts == bindparam("claim_attempt"),
-            )
-            .values(
-                state=str(_PENDING),
-                attempts=table.c.attempts - 1,
-                claimed_by=None,
-                claimed_until=None,
-            )
-        )
-        params = [{"claim_id": c.id, "claim_attempt": c.attempt} for c in claims]
         return int(self.session.connection().execute(statement, params).rowcount)
 
     def mark_failed(
