@@ -141,10 +141,8 @@ def retry_delivery(
     """Send delivery ``delivery_id`` again (whatever its state, unless it is being sent
     now: 409 ``delivery-sending``), due now, its attempts counted afresh."""
     again = admin.retry_delivery(context.engine, delivery_id, now=context.now())
-    [found] = admin.list_deliveries(context.engine, limit=1, before_id=delivery_id + 1)
-    _poke(context)  # after reading: the answer is the delivery as queued, not as sent
-    requeued = admin.DeliveryRead(again, found.event)
-    return RetriedRead(delivery=DeliveryRead.of(requeued, _zone(context, found.event.environment)))
+    _poke(context)
+    return RetriedRead(delivery=DeliveryRead.of(again, _zone(context, again.event.environment)))
 
 
 @router.post("/api/notify/{name}/test", response_model=TestSentRead)

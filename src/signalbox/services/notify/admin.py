@@ -105,9 +105,9 @@ def list_deliveries(
     return [DeliveryRead(d, e) for d, e in rows if readable(e.environment)]
 
 
-def retry_delivery(engine: Engine, delivery_id: int, *, now: datetime) -> DeliveryView:
+def retry_delivery(engine: Engine, delivery_id: int, *, now: datetime) -> DeliveryRead:
     """Send delivery ``delivery_id`` again (UnknownDelivery; DeliverySending while it is
-    being sent)."""
+    being sent): the delivery as queued again, with its event."""
     with UnitOfWork(engine) as uow:
         outbox = OutboxRepository(uow.session)
         known = outbox.get(delivery_id)
@@ -126,7 +126,7 @@ def retry_delivery(engine: Engine, delivery_id: int, *, now: datetime) -> Delive
             )
         again = outbox.retry_one(delivery_id, now=now)
         assert again is not None  # locked and not sending
-        return again
+        return DeliveryRead(again, outbox.event(again.event_id))
 
 
 def retry_target(engine: Engine, targets: Mapping[str, Target], name: str, *, now: datetime) -> int:

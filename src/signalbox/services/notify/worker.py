@@ -41,7 +41,11 @@ from signalbox.services.notify.fan_out import fan_out_once
 from signalbox.services.notify.reminders import remind_once
 from signalbox.services.notify.targets import Target
 from signalbox.settings import Settings
-from signalbox.storage.repositories.outbox import ClaimedDelivery, OutboxRepository
+from signalbox.storage.repositories.outbox import (
+    ClaimedDelivery,
+    DeliveryView,
+    OutboxRepository,
+)
 from signalbox.storage.uow import UnitOfWork
 
 __all__ = ["FAILING_REFRESH_SECONDS", "FailingTarget", "Notifier", "NotifierCounts"]
@@ -74,6 +78,20 @@ class FailingTarget:
     next_attempt_at: datetime | None
     last_error: str | None
     gave_up: bool = False
+
+    @classmethod
+    def of(cls, head: DeliveryView, *, gave_up: bool) -> FailingTarget:
+        """The target of ``head``, its failing (or given-up) delivery."""
+        return cls(
+            target=head.target,
+            delivery_id=head.id,
+            event_id=head.event_id,
+            since=head.queued_at,
+            attempts=head.attempts,
+            next_attempt_at=None if gave_up else head.next_attempt_at,
+            last_error=head.last_error,
+            gave_up=gave_up,
+        )
 
 
 class NotifierCounts:
@@ -232,33 +250,9 @@ class Notifier:
             outbox = OutboxRepository(uow.session)
             given_up = outbox.given_up_heads(list(self.targets))
             failing = outbox.failing_heads(list(self.targets))
-        found = {
-            head.target: FailingTarget(
-                target=head.target,
-                delivery_id=head.id,
-                event_id=head.event_id,
-                since=head.queued_at,
-                attempts=head.attempts,
-                next_attempt_at=None,
-                last_error=head.last_error,
-                gave_up=True,
-            )
-            for head in given_up
-        }
-        found.update(  # failing now says more than having given up before
-            {
-                head.target: FailingTarget(
-                    target=head.target,
-                    delivery_id=head.id,
-                    event_id=head.event_id,
-                    since=head.queued_at,
-                    attempts=head.attempts,
-                    next_attempt_at=head.next_attempt_at,
-                    last_error=head.last_error,
-                )
-                for head in failing
-            }
-        )
+        found = {head.target: FailingTarget.of(head, gave_up=True) for head in given_up}
+        # failing now says more than having given up before
+        found.update({head.target: FailingTarget.of(head, gave_up=False) for head in failing})
         return found
 
     def _fan_out(self) -> int:

@@ -481,6 +481,11 @@ class OutboxRepository:
         self.session.flush()
         return _delivery_view(row)
 
+    def event(self, event_id: int) -> OutboxEvent:
+        """Event ``event_id`` as the notifier reads it (a delivery's event: it exists)."""
+        row = self.session.execute(select(*_EVENT_COLUMNS).where(EventRow.id == event_id)).one()
+        return _outbox_event(row)
+
     def get(self, delivery_id: int) -> DeliveryView | None:
         row = self.session.get(EventDeliveryRow, delivery_id)
         return None if row is None else _delivery_view(row)
