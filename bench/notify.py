@@ -1,7 +1,7 @@
 """Notifications against a real `signalbox serve`: how fast, how soon, and what they cost.
 
     .venv/bin/python bench/notify.py                       # SQLite (temporary files)
-    .venv/bin/python bench/notify.py --quick               # smaller sizes, about a minute
+    .venv/bin/python bench/notify.py --quick               # smaller sizes, under a minute
     .venv/bin/python bench/notify.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 With ``--database-url`` throw-away PostgreSQL databases are created next to the one in the URL
@@ -50,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -676,9 +677,11 @@ def print_stretch(stretch: Stretch, floors: Floors, postgres: bool) -> list[str]
         f"  made {d.events} told events in {stretch.made_seconds:.1f} s "
         f"({made_rate:.0f}/s); received {d.received}"
     )
+    during = (d.events - stretch.backlog_at_end) / stretch.made_seconds
     print(
         f"  delivered {d.per_second:.0f} msg/s = {d.per_second / floors.apprise_per_second:.0%} "
-        f"of the Apprise floor; last message {drained} after the last event"
+        f"of the Apprise floor ({during:.0f}/s while the events were made); last message "
+        f"{drained} after the last event"
     )
     print(
         f"  backlog (committed, not received): max {stretch.max_backlog}, "
@@ -866,8 +869,8 @@ def run_on(
             for name, (config, url) in layout.items()
         }
         try:
-            for server in servers.values():
-                server.start()
+            with ThreadPoolExecutor(len(servers)) as starting:  # about 1.5 s each
+                list(starting.map(ServerProcess.start, servers.values()))
             return asyncio.run(bench(servers, receiver, options))
         finally:
             for server in servers.values():
@@ -879,17 +882,17 @@ def run_on(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: under a minute")
-    parser.add_argument("--events", type=int, help="throughput events (10000; quick 2000)")
+    parser.add_argument("--events", type=int, help="throughput events (10000; quick 1500)")
     parser.add_argument("--writers", type=int, default=8, help="throughput clients")
     parser.add_argument("--rate", type=float, default=100.0, help="paced events per second")
-    parser.add_argument("--paced-seconds", type=float, help="paced run (25; quick 6)")
+    parser.add_argument("--paced-seconds", type=float, help="paced run (25; quick 5)")
     parser.add_argument("--paced-clients", type=int, default=4)
     parser.add_argument("--clients", type=int, default=32, help="on/off closed-loop clients")
     parser.add_argument(
         "--pace", type=float, default=10.0, help="on/off paced round trips per second (1 client)"
     )
-    parser.add_argument("--seconds", type=float, help="each on/off phase (8; quick 2.5)")
-    parser.add_argument("--warmup", type=float, help="before each on/off phase (2; quick 0.5)")
+    parser.add_argument("--seconds", type=float, help="each on/off phase (8; quick 2)")
+    parser.add_argument("--warmup", type=float, help="before each on/off phase (2; quick 0.3)")
     parser.add_argument("--rounds", type=int, help="on/off rounds (2; quick 1)")
     parser.add_argument("--floor-messages", type=int, help="floor messages (500; quick 200)")
     parser.add_argument(
@@ -904,10 +907,10 @@ def main() -> int:
     options = parser.parse_args()
     quick = options.quick
     defaults = {
-        "events": (10_000, 2_000),
-        "paced_seconds": (25.0, 6.0),
-        "seconds": (8.0, 2.5),
-        "warmup": (2.0, 0.5),
+        "events": (10_000, 1_500),
+        "paced_seconds": (25.0, 5.0),
+        "seconds": (8.0, 2.0),
+        "warmup": (2.0, 0.3),
         "rounds": (2, 1),
         "floor_messages": (500, 200),
     }
