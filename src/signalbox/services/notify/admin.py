@@ -161,4 +161,4 @@ def test_message(name: str, base_url: str, actor: str) -> Message:
 def send_test(targets: Mapping[str, Target], name: str, *, base_url: str, actor: str) -> Sent:
     """Send a test message through target ``name`` now; what Apprise answered."""
     target = require_target(targets, name)
-    return target.send(test_message(name, base_url, actor))
+    return target.send(test_message(name, base_url, actor), fresh=True)

@@ -11,19 +11,27 @@ statement.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from signalbox.core.events import parse
 from signalbox.core.notify import Message, compose, retry_at
+from signalbox.services.notify.fan_out import fan_out_in
 from signalbox.services.notify.targets import Sent, Target
 from signalbox.settings import Settings
 from signalbox.storage.repositories.outbox import ClaimedDelivery, OutboxEvent, OutboxRepository
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["RunOutcome", "claim_runs", "message_of", "send_run"]
+__all__ = [
+    "RunOutcome",
+    "claim_runs",
+    "claim_runs_in",
+    "fan_out_and_claim",
+    "message_of",
+    "send_run",
+]
 
 log = logging.getLogger("signalbox.notify")
 
@@ -55,24 +63,90 @@ def claim_runs(
     targets: int,
     run: int,
     skip_targets: Sequence[str] = (),
+    among: Collection[str] | None = None,
 ) -> dict[str, list[ClaimedDelivery]]:
-    """Claim runs for up to ``targets`` targets; target -> its run, in order."""
+    """Claim runs for up to ``targets`` targets (of ``among``, the configured ones, when
+    given); target -> its run, in order."""
     with UnitOfWork(engine, read_only=True) as uow:
         if not OutboxRepository(uow.session).anything_due(now=now, skip_targets=skip_targets):
             return {}  # no write transaction when nothing is due
     with UnitOfWork(engine) as uow:
-        claims = OutboxRepository(uow.session).claim_due(
+        return claim_runs_in(
+            OutboxRepository(uow.session),
             claimant=claimant,
             now=now,
             lease=lease,
-            limit=targets,
+            targets=targets,
             run=run,
             skip_targets=skip_targets,
+            among=among,
         )
+
+
+def claim_runs_in(
+    outbox: OutboxRepository,
+    *,
+    claimant: str,
+    now: datetime,
+    lease: timedelta,
+    targets: int,
+    run: int,
+    skip_targets: Sequence[str] = (),
+    among: Collection[str] | None = None,
+) -> dict[str, list[ClaimedDelivery]]:
+    """``claim_runs`` in the caller's write transaction (``outbox``'s session)."""
+    claims = outbox.claim_due(
+        claimant=claimant,
+        now=now,
+        lease=lease,
+        limit=targets,
+        run=run,
+        skip_targets=skip_targets,
+        among=among,
+    )
     runs: dict[str, list[ClaimedDelivery]] = {}
     for claim in claims:
         runs.setdefault(claim.target, []).append(claim)
     return runs
+
+
+def fan_out_and_claim(
+    engine: Engine,
+    targets: Mapping[str, Target],
+    *,
+    claimant: str,
+    now: datetime,
+    lease: timedelta,
+    give_up: timedelta,
+    free: int,
+    run: int,
+    skip_targets: Sequence[str] = (),
+) -> tuple[int, dict[str, list[ClaimedDelivery]]]:
+    """One notifier turn's database work in at most one write transaction: fan out what
+    waits, then claim runs (including the deliveries just made) for up to ``free`` targets
+    not in ``skip_targets``. Two reads first, so that an idle turn writes nothing."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        outbox = OutboxRepository(uow.session)
+        waiting = outbox.waiting_to_fan_out()
+        due = free > 0 and outbox.anything_due(now=now, skip_targets=skip_targets)
+    if not waiting and not due:
+        return 0, {}
+    with UnitOfWork(engine) as uow:
+        outbox = OutboxRepository(uow.session)
+        fanned = fan_out_in(outbox, targets, now=now, give_up=give_up) if waiting else 0
+        if free <= 0:
+            return fanned, {}
+        runs = claim_runs_in(
+            outbox,
+            claimant=claimant,
+            now=now,
+            lease=lease,
+            targets=free,
+            run=run,
+            skip_targets=skip_targets,
+            among=list(targets),
+        )
+        return fanned, runs
 
 
 class RunOutcome:

@@ -22,7 +22,7 @@ from signalbox.services.notify.targets import Target
 from signalbox.storage.repositories.outbox import OutboxRepository
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["FAN_OUT_BATCH", "fan_out_once"]
+__all__ = ["FAN_OUT_BATCH", "fan_out_in", "fan_out_once"]
 
 FAN_OUT_BATCH = 500
 
@@ -40,43 +40,56 @@ def fan_out_once(
     with UnitOfWork(engine, read_only=True) as uow:
         if not OutboxRepository(uow.session).waiting_to_fan_out():
             return 0  # no write transaction when there is nothing to do
-    cut_off = now - give_up
     with UnitOfWork(engine) as uow:
-        outbox = OutboxRepository(uow.session)
-        if not outbox.lock_fan_out():
-            return 0
-        if not targets:
-            return outbox.mark_all_fanned_out(now=now)
-        skipped = outbox.skip_older(before=cut_off, now=now)
-        events = outbox.to_fan_out(limit=limit)
-        if not events:
-            return skipped
-        records = {
-            event.id: parse(event.kind, event.data) if event.schema_version is not None else None
-            for event in events
-        }
-        tellers: dict[str | None, list[Event]] = {}  # what may tell another event of its change
-        for event in events:
-            record = records[event.id]
-            if record is not None and event.kind in TELLING_OTHERS:
-                tellers.setdefault(event.environment, []).append(record)
-        deliveries: list[tuple[int, str]] = []
-        for event in events:
-            if event.at < cut_off:
-                continue
-            wanting = [t for t in targets.values() if t.wants(event.kind, event.environment)]
-            record = records[event.id]
-            if not wanting or (record is not None and not worth_telling(record)):
-                continue
-            others = tellers.get(event.environment)
-            if record is not None and others:
-                wanting = [
-                    t
-                    for t in wanting
-                    if not told_by_another(
-                        record, [o for o in others if t.wants(o.kind, event.environment)]
-                    )
-                ]
-            deliveries.extend((event.id, t.name) for t in wanting)
-        outbox.fan_out(event_ids=[e.id for e in events], deliveries=deliveries, now=now)
-        return skipped + len(events)
+        return fan_out_in(
+            OutboxRepository(uow.session), targets, now=now, give_up=give_up, limit=limit
+        )
+
+
+def fan_out_in(
+    outbox: OutboxRepository,
+    targets: Mapping[str, Target],
+    *,
+    now: datetime,
+    give_up: timedelta,
+    limit: int = FAN_OUT_BATCH,
+) -> int:
+    """``fan_out_once`` in the caller's write transaction (``outbox``'s session)."""
+    if not outbox.lock_fan_out():
+        return 0
+    if not targets:
+        return outbox.mark_all_fanned_out(now=now)
+    cut_off = now - give_up
+    skipped = outbox.skip_older(before=cut_off, now=now)
+    events = outbox.to_fan_out(limit=limit)
+    if not events:
+        return skipped
+    records = {
+        event.id: parse(event.kind, event.data) if event.schema_version is not None else None
+        for event in events
+    }
+    tellers: dict[str | None, list[Event]] = {}  # what may tell another event of its change
+    for event in events:
+        record = records[event.id]
+        if record is not None and event.kind in TELLING_OTHERS:
+            tellers.setdefault(event.environment, []).append(record)
+    deliveries: list[tuple[int, str]] = []
+    for event in events:
+        if event.at < cut_off:
+            continue
+        wanting = [t for t in targets.values() if t.wants(event.kind, event.environment)]
+        record = records[event.id]
+        if not wanting or (record is not None and not worth_telling(record)):
+            continue
+        others = tellers.get(event.environment)
+        if record is not None and others:
+            wanting = [
+                t
+                for t in wanting
+                if not told_by_another(
+                    record, [o for o in others if t.wants(o.kind, event.environment)]
+                )
+            ]
+        deliveries.extend((event.id, t.name) for t in wanting)
+    outbox.fan_out(event_ids=[e.id for e in events], deliveries=deliveries, now=now)
+    return skipped + len(events)

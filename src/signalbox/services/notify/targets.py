@@ -74,12 +74,28 @@ class Target:
     def wants(self, kind: str, environment: str | None) -> bool:
         return self.subscription.wants(kind, environment)
 
-    def send(self, message: Message, *, timeout: float = 30.0) -> Sent:
-        """Send ``message`` to every URL of the target (an Apprise object per call: safe
-        from any thread). ``ok`` only when every URL took it."""
+    _kept: list[apprise.Apprise] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    def _apprise(self, fresh: bool) -> apprise.Apprise:
+        if self._kept and not fresh:
+            return self._kept[0]
         notifier = apprise.Apprise(asset=_ASSET)
         for url in self.urls:
             notifier.add(url)
+        if not fresh:
+            self._kept.append(notifier)
+        return notifier
+
+    def send(self, message: Message, *, fresh: bool = False) -> Sent:
+        """Send ``message`` to every URL of the target; ``ok`` only when every URL took it.
+
+        The notifier sends to one target from one thread at a time, through an Apprise
+        object kept for it (its URLs read once); ``fresh`` makes a new one, for a send that
+        may run beside the notifier's (a test message). Apprise's own per-URL timeouts
+        apply (no overall timeout: that would run each send in one more thread)."""
+        notifier = self._apprise(fresh)
         said: list[str] = []
 
         def heard(entry: apprise.NotifyLogEntry, _plugin: object) -> None:
@@ -92,7 +108,6 @@ class Target:
                 title=message.title,
                 body_format=apprise.NotifyFormat.TEXT,
                 log_callback=heard,
-                timeout=timeout,
             )
         except Exception as error:  # a plugin's own bug must not stop the notifier
             return Sent(False, redact(f"{type(error).__name__}: {error}", list(self.secrets)))

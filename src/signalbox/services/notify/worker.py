@@ -4,16 +4,23 @@ request path.
 Each turn, in worker threads of its own (not the request handlers' pool):
 
 1. every ``reminder_seconds``, write the reminders that are due (``reminders``);
-2. fan out the events not fanned out yet (``fan_out``);
-3. claim runs of due deliveries for the targets it is not sending to already, and send each
-   run in its own thread (``delivery``): a slow or failing target never holds up another.
+2. in one write transaction (none when nothing waits), fan out the events not fanned out yet
+   (``fan_out``) and claim runs of due deliveries, those just made included, for the targets
+   it is not sending to already (``delivery.fan_out_and_claim``);
+3. send each run in its own thread (``delivery.send_run``): a slow or failing target never
+   holds up another.
 
-It turns again at once while there is work, and otherwise sleeps until something changes
-(the change feed calls ``poke``), a run ends, or ``poll_seconds`` pass (events written by
-another server, a retry coming due). Several servers on one PostgreSQL share the work: fan-out
-is one server at a time (an advisory lock), claims skip rows another server holds
-(``FOR UPDATE SKIP LOCKED``), and a server killed mid-delivery leaves its claims to lapse after
-``notify_claim_seconds``, when any server takes them again.
+It turns again at once while a turn left work behind (a full batch, a full run), and
+otherwise sleeps until something changes (the change feed calls ``poke``), a run ends, or
+``poll_seconds`` pass (events written by another server, a retry coming due). Woken by a
+change, it waits ``gather_seconds`` more before its turn, so that a burst of events costs
+one turn rather than one per event: the notifier shares the process (and its GIL) with the
+request handlers, and each turn it saves is CPU they get.
+
+Several servers on one PostgreSQL share the work: fan-out is one server at a time (an
+advisory lock), claims skip rows another server holds (``FOR UPDATE SKIP LOCKED``), and a
+server killed mid-delivery leaves its claims to lapse after ``notify_claim_seconds``, when
+any server takes them again.
 
 It also keeps ``failing``: each target whose queue is held by a failed delivery, read again
 at most every ``FAILING_REFRESH_SECONDS`` (one look-up per target in the index of open
@@ -36,8 +43,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from signalbox.services.notify.delivery import RunOutcome, claim_runs, send_run
-from signalbox.services.notify.fan_out import fan_out_once
+from signalbox.services.notify.delivery import RunOutcome, fan_out_and_claim, send_run
+from signalbox.services.notify.fan_out import FAN_OUT_BATCH
 from signalbox.services.notify.reminders import remind_once
 from signalbox.services.notify.targets import Target
 from signalbox.settings import Settings
@@ -57,6 +64,9 @@ T = TypeVar("T")
 MAX_PARALLEL_TARGETS = 8
 RUN_LENGTH = 20
 FAILING_REFRESH_SECONDS = 0.5
+GATHER_SECONDS = 0.1
+"""After a change wakes the notifier, how long it lets further changes gather before its
+turn: a burst of events costs one turn, at the price of this much delay."""
 STOP_SECONDS = 10.0
 """At shutdown, how long the loop may take to finish its turn before it is cancelled."""
 """The notifier reads which targets are failing at most this often (once per turn)."""
@@ -119,6 +129,7 @@ class Notifier:
         *,
         poll_seconds: float = 1.0,
         reminder_seconds: float = 5.0,
+        gather_seconds: float = GATHER_SECONDS,
         claimant: str | None = None,
     ) -> None:
         self.engine = engine
@@ -138,6 +149,8 @@ class Notifier:
         self._threads: ThreadPoolExecutor | None = None
         self._last_reminders = float("-inf")
         self._stopping = False
+        self._urgent = False
+        self.gather_seconds = gather_seconds
         self._last_failing = float("-inf")
         self.failing: Mapping[str, FailingTarget] = {}
         """Each configured target whose queue is failing now (replaced, never mutated)."""
@@ -173,19 +186,26 @@ class Notifier:
             self._threads.shutdown(wait=True)
             self._threads = None
 
-    def poke(self) -> None:
-        """Something may be waiting to be sent: turn now (safe from any thread)."""
+    def poke(self, *, urgent: bool = False) -> None:
+        """Something may be waiting to be sent: turn soon, after ``gather_seconds`` so that
+        the events of one burst go together, or at once when ``urgent`` (safe from any
+        thread)."""
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
             return
+
+        def wake_up() -> None:
+            self._urgent = self._urgent or urgent
+            wake.set()
+
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            wake.set()
+            wake_up()
         else:
-            loop.call_soon_threadsafe(wake.set)
+            loop.call_soon_threadsafe(wake_up)
 
     def failing_for(self, environment: str) -> tuple[FailingTarget, ...]:
         """The failing targets that hear of ``environment``, by name."""
@@ -207,6 +227,7 @@ class Notifier:
         assert self._wake is not None
         while not self._stopping:
             self._wake.clear()
+            self._urgent = False
             try:
                 busy = await self._turn()
             except Exception:  # the database is away for a moment: try again later
@@ -217,8 +238,14 @@ class Notifier:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            if self._wake.is_set() and not self._urgent and not self._stopping:
+                # woken by a change: let the changes of the next moment gather, so that a
+                # burst of events costs one turn (one write transaction), not one per event
+                await asyncio.sleep(self.gather_seconds)
 
     async def _turn(self) -> bool:
+        """One turn; True when it stopped short of what waits (a full batch fanned out, or a
+        full run claimed): turn again at once."""
         self.counts.turns += 1
         assert self._loop is not None
         if self._loop.time() - self._last_reminders >= self.reminder_seconds:
@@ -227,15 +254,13 @@ class Notifier:
         if self._loop.time() - self._last_failing >= FAILING_REFRESH_SECONDS:
             self._last_failing = self._loop.time()
             self.failing = await self._in_thread(self._read_failing)
-        fanned = await self._in_thread(self._fan_out)
-        self.counts.fanned_out += fanned
         free = MAX_PARALLEL_TARGETS - len(self._sending)
-        runs: dict[str, list[ClaimedDelivery]] = {}
-        if free > 0 and self.targets:
-            runs = await self._in_thread(lambda: self._claim(free))
+        fanned, runs = await self._in_thread(lambda: self._fan_out_and_claim(free))
+        self.counts.fanned_out += fanned
         for target, run in runs.items():
             self._send(target, run)
-        return fanned > 0 or bool(runs)
+        full_run = any(len(run) >= RUN_LENGTH for run in runs.values())
+        return fanned >= FAN_OUT_BATCH or (full_run and len(self._sending) < MAX_PARALLEL_TARGETS)
 
     def _remind(self) -> int:
         return remind_once(
@@ -255,16 +280,15 @@ class Notifier:
         found.update({head.target: FailingTarget.of(head, gave_up=False) for head in failing})
         return found
 
-    def _fan_out(self) -> int:
-        return fan_out_once(self.engine, self.targets, now=self.clock(), give_up=self.give_up)
-
-    def _claim(self, free: int) -> dict[str, list[ClaimedDelivery]]:
-        return claim_runs(
+    def _fan_out_and_claim(self, free: int) -> tuple[int, dict[str, list[ClaimedDelivery]]]:
+        return fan_out_and_claim(
             self.engine,
+            self.targets,
             claimant=self.claimant,
             now=self.clock(),
             lease=self.lease,
-            targets=free,
+            give_up=self.give_up,
+            free=free,
             run=RUN_LENGTH,
             skip_targets=list(self._sending),
         )
@@ -295,6 +319,6 @@ class Notifier:
                     target,
                     exc_info=finished.exception(),
                 )
-            self.poke()
+            self.poke(urgent=len(run) >= RUN_LENGTH)  # a full run: more may wait behind it
 
         future.add_done_callback(done)
