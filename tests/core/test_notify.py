@@ -22,6 +22,7 @@ from signalbox.core.events import (
     DeployStarted,
     Event,
     HoldEvent,
+    HoldForceReleased,
     HoldGranted,
     HoldRenewed,
     IncidentResolved,
@@ -403,3 +404,17 @@ def test_the_hold_an_out_of_band_write_placed_is_told_by_the_write():
     assert not told_by_another(placed, [])
     assert not told_by_another(out_of_band(7), [placed])
     assert {StateOutOfBand.kind} == TELLING_OTHERS
+
+
+def test_a_forced_release_is_titled_as_people_say_it():
+    forced = HoldForceReleased(
+        owner="platform-eng",
+        owner_is_ci=False,
+        hold_kind="work",
+        reason="renaming cognito pool",
+        since=QUEUED,
+        until=QUEUED + timedelta(hours=4),
+        fencing_token=1,
+        release_reason="the demo needs dev",
+    )
+    assert told(forced, actor="lead2").title == "dev: hold force-released"

@@ -108,6 +108,7 @@ def test_notify_test_says_what_apprise_answered(running):
     down = running.signalbox("notify", "test", "pager")
     assert down.returncode == 1
     assert "The test message through pager was not sent: 0 of 1 URLs took it" in down.stderr
+    assert ".." not in down.stderr  # Apprise's words end with a full stop already: one only
 
     unknown = running.signalbox("notify", "test", "nope")
     assert unknown.returncode == 2

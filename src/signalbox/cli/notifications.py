@@ -87,13 +87,19 @@ def send_test(
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
     elif answer["sent"]:
-        typer.echo(f"Sent a test message through {name}: {answer['answer']}.")
+        typer.echo(f"Sent a test message through {name}: {_sentence(answer['answer'])}")
     else:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"The test message through {name} was not sent: {answer['answer']}.", markup=False
+            f"The test message through {name} was not sent: {_sentence(answer['answer'])}",
+            markup=False,
         )
     if not answer["sent"]:
         raise typer.Exit(int(ExitCode.FAILURE))
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending with one full stop (Apprise's own words often end with one)."""
+    return text.rstrip().rstrip(".") + "."
 
 
 def _when(value: str | None, timezone: str, now: datetime) -> str:

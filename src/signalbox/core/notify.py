@@ -194,6 +194,8 @@ _TITLES: Mapping[str, str] = {
     "reservation.at-risk": "reservation at risk",
     "incident.update-due": "incident update due",
     "state.out-of-band": "state written outside a deploy",
+    "hold.force-released": "hold force-released",
+    "state.force-unlocked": "state force-unlocked",
 }
 
 
