@@ -68,7 +68,15 @@ def _claim_and_send(
     claimant: str,
 ) -> bool:
     """Claim the runs due now and send them, as the worker's threads do; whether any was."""
-    runs = claim_runs(engine, claimant=claimant, now=clock.now(), lease=LEASE, targets=8, run=RUN)
+    runs = claim_runs(
+        engine,
+        claimant=claimant,
+        now=clock.now(),
+        lease=LEASE,
+        targets=8,
+        run=RUN,
+        among=list(targets),  # as the worker does: only configured targets are claimed
+    )
     for name, run in runs.items():
         outcome = send_run(
             engine,

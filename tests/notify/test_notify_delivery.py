@@ -267,7 +267,7 @@ def test_a_target_with_two_urls_is_retried_until_both_take_it_and_the_id_dedupes
     assert only.event_id == first.event_id
 
 
-def test_a_target_no_longer_configured_fails_its_deliveries_and_keeps_them(
+def test_a_target_no_longer_configured_keeps_its_deliveries_until_it_is_back(
     engine, settings, clock, http_receiver
 ):
     old = notify_settings(settings, target("old", http_receiver.url("json")))
@@ -276,9 +276,13 @@ def test_a_target_no_longer_configured_fails_its_deliveries_and_keeps_them(
     renamed = notify_settings(settings, target("new", http_receiver.url("json")))
     deliver(engine, renamed, clock)
     [row] = deliveries(engine, "old")
-    assert row.state == "failed"
-    assert row.last_error == "no target named old is configured any more"
+    assert row.state == "pending" and row.attempts == 0  # not claimed, not failed
     assert http_receiver.attempts == []
+    [waiting] = [s for s in target_statuses(engine, build_targets(renamed)) if s.name == "old"]
+    assert not waiting.configured and waiting.health is not None and waiting.health.open == 1
+    deliver(engine, old, clock)  # the target is back: its message goes
+    [post] = http_receiver.wait_for(1)
+    assert post.title == "dev: hold granted"
 
 
 def test_a_long_queue_goes_in_runs_in_order(engine, settings, clock, http_receiver):
