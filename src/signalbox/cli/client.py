@@ -11,8 +11,9 @@ line and exits with the mapped code. No answer raises ``ServerUnreachable`` with
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -133,6 +134,34 @@ class ApiClient:
             "answer.",
             hint="Check that --url or SIGNALBOX_URL points at a signalbox server.",
         )
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any],
+        headers: Mapping[str, str],
+        read_timeout: float,
+    ) -> Iterator[httpx.Response]:
+        """A streaming GET (``signalbox watch``): the open response when it is 200; an error
+        answer raises as ``request`` does. A transport failure is the caller's to handle
+        (a follower connects again)."""
+        import httpx
+
+        timeout = httpx.Timeout(10.0, read=read_timeout)
+        with self._http.stream(
+            "GET", path, params=params, headers=headers, timeout=timeout
+        ) as response:
+            if response.status_code != 200:
+                response.read()
+                self._parse(response)
+                raise BadServerResponse(
+                    f"{self.base_url} answered HTTP {response.status_code} to {path}, which "
+                    "is not a signalbox answer.",
+                    hint="Check that --url or SIGNALBOX_URL points at a signalbox server.",
+                )
+            yield response
 
     def get(self, path: str, **params: Any) -> Any:
         clean = {key: value for key, value in params.items() if value is not None}

@@ -21,13 +21,8 @@ from typing import Any
 
 import typer
 
-from signalbox.cli.client import (
-    DEFAULT_URL,
-    TOKEN_OPTION,
-    URL_OPTION,
-    error_from_problem,
-)
-from signalbox.core.errors import BadServerResponse, ServerUnreachable
+from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.core.errors import ServerUnreachable
 from signalbox.core.times import to_zone
 
 __all__ = ["WATCH_HELP", "Frame", "event_line", "frames", "watch"]
@@ -94,9 +89,8 @@ def _say(text: str) -> None:
 
 
 class _Follower:
-    def __init__(self, base_url: str, token: str | None, env: str | None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token = token
+    def __init__(self, client: ApiClient, env: str | None) -> None:
+        self.client = client
         self.env = env
         self.last_id: str | None = None
         self.connected = False
@@ -105,36 +99,17 @@ class _Follower:
         """Whether the current attempt got the stream."""
 
     def _headers(self) -> dict[str, str]:
-        headers = {"User-Agent": "signalbox-cli", "Accept": "text/event-stream"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        headers = {"Accept": "text/event-stream"}
         if self.last_id is not None:
             headers["Last-Event-ID"] = self.last_id
         return headers
 
     def follow_once(self, show: Callable[[dict[str, Any]], None]) -> None:
         """One connection: print its events until it ends (TransportError when it drops)."""
-        import httpx
-
-        timeout = httpx.Timeout(10.0, read=READ_TIMEOUT_SECONDS)
         params = {"env": self.env} if self.env else {}
-        with (
-            httpx.Client(base_url=self.base_url, timeout=timeout) as http,
-            http.stream("GET", STREAM_PATH, params=params, headers=self._headers()) as response,
-        ):
-            if response.status_code != 200:
-                response.read()
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                if isinstance(body, dict) and "code" in body:
-                    raise error_from_problem(response.status_code, body)
-                raise BadServerResponse(
-                    f"{self.base_url} answered HTTP {response.status_code} to the event "
-                    "stream, which is not a signalbox answer.",
-                    hint="Check that --url or SIGNALBOX_URL points at a signalbox server.",
-                )
+        with self.client.stream(
+            STREAM_PATH, params=params, headers=self._headers(), read_timeout=READ_TIMEOUT_SECONDS
+        ) as response:
             where = self.env or "every environment you may read"
             again = " again" if self.connected else ""
             _say(f"Watching{again} {where} (Ctrl-C to stop).")
@@ -158,7 +133,8 @@ class _Follower:
             except httpx.TransportError as failure:
                 if not self.connected:
                     raise ServerUnreachable(
-                        f"Could not reach the signalbox server at {self.base_url} ({failure}).",
+                        f"Could not reach the signalbox server at {self.client.base_url} "
+                        f"({failure}).",
                         hint="Is it running (signalbox serve)? Check --url or SIGNALBOX_URL.",
                     ) from None
                 lost = f"Lost the connection ({type(failure).__name__})"
@@ -182,14 +158,11 @@ def watch(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    base_url = url or os.environ.get("SIGNALBOX_URL") or DEFAULT_URL
-    secret = token or os.environ.get("SIGNALBOX_TOKEN") or None
-
     def show(event: dict[str, Any]) -> None:
         print(json.dumps(event) if as_json else event_line(event), flush=True)
 
     try:
-        _Follower(base_url, secret, env).follow(show)
+        _Follower(ApiClient.from_options(url, token), env).follow(show)
     except KeyboardInterrupt:
         return
     except BrokenPipeError:  # `signalbox watch | head`: the reader is gone; end quietly
