@@ -12,14 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
-
-import apprise
 
 from signalbox.core.errors import ConfigError
 from signalbox.core.notify import Message, Subscription
 from signalbox.notify_settings import NotifyTarget
 from signalbox.settings import Settings
+
+if TYPE_CHECKING:
+    import apprise
 
 __all__ = ["Sent", "Target", "build_targets", "redact", "secrets_of"]
 
@@ -81,7 +84,9 @@ class Target:
     def _apprise(self, fresh: bool) -> apprise.Apprise:
         if self._kept and not fresh:
             return self._kept[0]
-        notifier = apprise.Apprise(asset=_ASSET)
+        import apprise
+
+        notifier = apprise.Apprise(asset=_asset())
         for url in self.urls:
             notifier.add(url)
         if not fresh:
@@ -95,6 +100,8 @@ class Target:
         object kept for it (its URLs read once); ``fresh`` makes a new one, for a send that
         may run beside the notifier's (a test message). Apprise's own per-URL timeouts
         apply (no overall timeout: that would run each send in one more thread)."""
+        import apprise
+
         notifier = self._apprise(fresh)
         said: list[str] = []
 
@@ -122,12 +129,20 @@ class Target:
         return Sent(ok, redact(answer, list(self.secrets)))
 
 
-_ASSET = apprise.AppriseAsset(storage_mode="memory")  # Apprise writes nothing to disk
+@cache
+def _asset() -> apprise.AppriseAsset:
+    """Apprise's settings for every object: it writes nothing to disk. Apprise is imported
+    when the first target is built, not by a server without [[notify]] tables."""
+    import apprise
+
+    return apprise.AppriseAsset(storage_mode="memory")
 
 
 def _checked_urls(config: NotifyTarget) -> None:
+    import apprise
+
     for position, url in enumerate(config.urls, start=1):
-        if apprise.Apprise.instantiate(url, asset=_ASSET, suppress_exceptions=True) is None:
+        if apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True) is None:
             scheme = _SCHEME.match(url)
             shown = f" (scheme {scheme.group(1)}://)" if scheme else " (no scheme://)"
             source = f"urls_env {config.urls_env} or urls" if config.urls_env else "urls"
