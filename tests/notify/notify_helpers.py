@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from signalbox.notify_settings import NotifyTarget
-from signalbox.services.notify.delivery import claim_runs, send_run
+from signalbox.services.notify.delivery import claim_runs_in, send_run
 from signalbox.services.notify.fan_out import fan_out_once
 from signalbox.services.notify.reminders import remind_once
 from signalbox.services.notify.targets import Target, build_targets
 from signalbox.settings import Settings
+from signalbox.storage.repositories.outbox import OutboxRepository
 from signalbox.storage.tables import EventDeliveryRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 from signalbox.testing import FakeClock
@@ -68,20 +69,21 @@ def _claim_and_send(
     claimant: str,
 ) -> bool:
     """Claim the runs due now and send them, as the worker's threads do; whether any was."""
-    runs = claim_runs(
-        engine,
-        claimant=claimant,
-        now=clock.now(),
-        lease=LEASE,
-        targets=8,
-        run=RUN,
-        among=list(targets),  # as the worker does: only configured targets are claimed
-    )
+    with UnitOfWork(engine) as uow:
+        runs = claim_runs_in(
+            OutboxRepository(uow.session),
+            claimant=claimant,
+            now=clock.now(),
+            lease=LEASE,
+            targets=8,
+            run=RUN,
+            among=list(targets),  # as the worker does: only configured targets are claimed
+        )
     for name, run in runs.items():
         outcome = send_run(
             engine,
             settings,
-            targets.get(name),
+            targets[name],
             run,
             claimant=claimant,
             clock=clock.now,

@@ -26,7 +26,6 @@ from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
     "RunOutcome",
-    "claim_runs",
     "claim_runs_in",
     "fan_out_and_claim",
     "message_of",
@@ -54,35 +53,6 @@ def message_of(event: OutboxEvent, settings: Settings, *, now: datetime) -> Mess
     )
 
 
-def claim_runs(
-    engine: Engine,
-    *,
-    claimant: str,
-    now: datetime,
-    lease: timedelta,
-    targets: int,
-    run: int,
-    skip_targets: Sequence[str] = (),
-    among: Collection[str] | None = None,
-) -> dict[str, list[ClaimedDelivery]]:
-    """Claim runs for up to ``targets`` targets (of ``among``, the configured ones, when
-    given); target -> its run, in order."""
-    with UnitOfWork(engine, read_only=True) as uow:
-        if not OutboxRepository(uow.session).anything_due(now=now, skip_targets=skip_targets):
-            return {}  # no write transaction when nothing is due
-    with UnitOfWork(engine) as uow:
-        return claim_runs_in(
-            OutboxRepository(uow.session),
-            claimant=claimant,
-            now=now,
-            lease=lease,
-            targets=targets,
-            run=run,
-            skip_targets=skip_targets,
-            among=among,
-        )
-
-
 def claim_runs_in(
     outbox: OutboxRepository,
     *,
@@ -92,9 +62,11 @@ def claim_runs_in(
     targets: int,
     run: int,
     skip_targets: Sequence[str] = (),
-    among: Collection[str] | None = None,
+    among: Collection[str],
 ) -> dict[str, list[ClaimedDelivery]]:
-    """``claim_runs`` in the caller's write transaction (``outbox``'s session)."""
+    """Claim runs for up to ``targets`` of the targets ``among`` (the configured ones: a
+    target no longer configured keeps its deliveries until it is back), in the caller's
+    write transaction; target -> its run, in order."""
     claims = outbox.claim_due(
         claimant=claimant,
         now=now,
@@ -164,16 +136,14 @@ class RunOutcome:
 def send_run(
     engine: Engine,
     settings: Settings,
-    target: Target | None,
+    target: Target,
     run: Sequence[ClaimedDelivery],
     *,
     claimant: str,
     clock: Callable[[], datetime],
     give_up: timedelta,
 ) -> RunOutcome:
-    """Send ``run`` (one target's claimed deliveries, in order) and settle it. A target no
-    longer configured fails its deliveries (kept, so that ``retry`` can send them once it
-    is back)."""
+    """Send ``run`` (one target's claimed deliveries, in order) and settle it."""
     outcome = RunOutcome()
     delivered: list[ClaimedDelivery] = []
     failure: tuple[ClaimedDelivery, Sent] | None = None
@@ -182,10 +152,7 @@ def send_run(
             # the claim ran out (slow sends): another server may be sending these now, and
             # going on would interleave our copies with its messages; give the rest back
             break
-        if target is None:
-            sent = Sent(False, f"no target named {claim.target} is configured any more")
-        else:
-            sent = target.send(message_of(claim.event, settings, now=clock()))
+        sent = target.send(message_of(claim.event, settings, now=clock()))
         if not sent.ok:
             failure = (claim, sent)
             break
@@ -200,7 +167,7 @@ def send_run(
             later = retry_at(
                 attempt=claim.attempt, queued_at=claim.queued_at, now=now, give_up=give_up
             )
-            secrets = list(target.secrets) if target is not None else []
+            secrets = list(target.secrets)
             outbox.mark_failed(
                 claim, claimant=claimant, error=sent.answer, retry_at=later, redact=secrets
             )

@@ -298,7 +298,7 @@ class Notifier:
             return send_run(
                 self.engine,
                 self.settings,
-                self.targets.get(target),
+                self.targets[target],
                 run,
                 claimant=self.claimant,
                 clock=self.clock,
