@@ -160,6 +160,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         'reminded to post one (incident.update-due, again each period); "off" never reminds.',
     ),
     SettingSpec(
+        "board_public",
+        bool,
+        False,
+        "Whether anyone who can reach the server may see the board at `/` without signing "
+        "in (read-only: states, holders and times, never a reason). Off: every page needs a "
+        "sign-in.",
+    ),
+    SettingSpec(
+        "session_lifetime",
+        str,
+        "12h",
+        "How long a sign-in to the web pages lasts (a duration such as 12h). A session also "
+        "ends at sign-out and when its token is revoked.",
+    ),
+    SettingSpec(
         "bench_endpoints",
         bool,
         False,
@@ -203,6 +218,8 @@ class Settings:
     notify_claim_seconds: int = 120
     remind_before: str = "15m"
     incident_update_every: str = "30m"
+    board_public: bool = False
+    session_lifetime: str = "12h"
     bench_endpoints: bool = False
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
     notify: tuple[NotifyTarget, ...] = ()
@@ -227,6 +244,11 @@ class Settings:
     def update_reminder_every(self) -> timedelta | None:
         """``incident_update_every`` as a duration, None when "off"."""
         return _optional_duration("incident_update_every", self.incident_update_every)
+
+    @property
+    def web_session_lifetime(self) -> timedelta:
+        """``session_lifetime`` as a duration (checked when the settings load)."""
+        return _duration_setting("session_lifetime", self.session_lifetime)
 
 
 def _duration_setting(name: str, value: str) -> timedelta:
@@ -395,4 +417,5 @@ def load_settings(
     _duration_setting("notify_give_up", settings.notify_give_up)  # a typo stops the start
     _optional_duration("remind_before", settings.remind_before)
     _optional_duration("incident_update_every", settings.incident_update_every)
+    _duration_setting("session_lifetime", settings.session_lifetime)
     return settings

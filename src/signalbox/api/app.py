@@ -59,6 +59,8 @@ from signalbox.services.notify.worker import Notifier
 from signalbox.services.status import PictureCache
 from signalbox.services.tfstate import StateStore
 from signalbox.settings import Settings
+from signalbox.web.errors import is_page, page_error
+from signalbox.web.mount import install_pages
 
 __all__ = [
     "DOCS_ASSETS",
@@ -225,9 +227,10 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},  # never the online validator badge
     )
     app.state.server = context
-    install_problem_handlers(app)
+    install_problem_handlers(app, pages=page_error, is_page=is_page)
     for router, setting in ROUTERS:
         if setting is None or getattr(settings, setting):
             app.include_router(router)
+    install_pages(app)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     return app

@@ -13,12 +13,13 @@ token as the Basic password). docs/errors.md is generated from this table.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalbox.core import errors
@@ -64,6 +65,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.AuthError.code: 401,
     errors.Unauthenticated.code: 401,
     errors.Forbidden.code: 403,
+    errors.FormRefused.code: 403,
     errors.Conflict.code: 409,
     errors.NotHolder.code: 409,
     errors.StaleFencingToken.code: 409,
@@ -118,12 +120,45 @@ def problem_response(error: errors.SignalboxError, status: int | None = None) ->
     return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE, headers=headers)
 
 
-async def _signalbox_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, errors.SignalboxError)
-    return problem_response(error)
+PageErrors = Callable[[Request, errors.SignalboxError, int], Awaitable[Response]]
+"""Answers an error met on a page as a page (``web.errors.page_error``)."""
 
 
-async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+class _Answers:
+    """Each error as problem+json, or, for a request ``is_page`` says asked for a page,
+    as ``pages`` renders it (with the same status from ``STATUS_BY_CODE``)."""
+
+    def __init__(self, pages: PageErrors | None, is_page: Callable[[Request], bool]) -> None:
+        self.pages, self.is_page = pages, is_page
+
+    async def answer(
+        self, request: Request, error: errors.SignalboxError, status: int | None = None
+    ) -> Response:
+        if self.pages is not None and self.is_page(request):
+            return await self.pages(request, error, status or status_for(error))
+        return problem_response(error, status)
+
+    async def signalbox_error(self, request: Request, error: Exception) -> Response:
+        assert isinstance(error, errors.SignalboxError)
+        return await self.answer(request, error)
+
+    async def validation_error(self, request: Request, error: Exception) -> Response:
+        return await self.answer(request, _invalid_request(error))
+
+    async def http_error(self, request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        return await self.answer(request, _http_problem(error), error.status_code)
+
+    async def unexpected(self, request: Request, error: Exception) -> Response:
+        log.exception("unexpected error", exc_info=error)
+        internal = errors.SignalboxError(
+            "The server failed unexpectedly; nothing was changed.",
+            hint="Try again; if it persists, see the server log.",
+        )
+        return await self.answer(request, internal, 500)
+
+
+def _invalid_request(error: Exception) -> errors.InvalidInput:
     assert isinstance(error, RequestValidationError)
     problems = [
         {
@@ -133,12 +168,11 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
         for item in error.errors()
     ]
     summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
-    invalid = errors.InvalidInput(
+    return errors.InvalidInput(
         f"The request is not valid: {summary}.",
         hint="See docs/api.md for the expected body.",
         errors=problems,
     )
-    return problem_response(invalid)
 
 
 _HTTP_CODES = {404: errors.NotFound, 405: errors.UsageError, 413: errors.PayloadTooLarge}
@@ -149,26 +183,24 @@ _HTTP_HINTS = {
 }
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
+def _http_problem(error: StarletteHTTPException) -> errors.SignalboxError:
     cls = _HTTP_CODES.get(error.status_code, errors.SignalboxError)
     messages = {404: "There is no such API route.", 405: "That method is not allowed here."}
     message = messages.get(error.status_code, str(error.detail))
     hint = _HTTP_HINTS.get(error.status_code, "See docs/api.md.")
-    return problem_response(cls(message, hint=hint), status=error.status_code)
+    return cls(message, hint=hint)
 
 
-async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=error)
-    internal = errors.SignalboxError(
-        "The server failed unexpectedly; nothing was changed.",
-        hint="Try again; if it persists, see the server log.",
-    )
-    return problem_response(internal, status=500)
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(errors.SignalboxError, _signalbox_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+def install_problem_handlers(
+    app: FastAPI,
+    *,
+    pages: PageErrors | None = None,
+    is_page: Callable[[Request], bool] = lambda _request: False,
+) -> None:
+    """Answer every error as problem+json; with ``pages``, an error on a request that
+    ``is_page`` says asked for a page is answered by ``pages`` instead."""
+    answers = _Answers(pages, is_page)
+    app.add_exception_handler(errors.SignalboxError, answers.signalbox_error)
+    app.add_exception_handler(RequestValidationError, answers.validation_error)
+    app.add_exception_handler(StarletteHTTPException, answers.http_error)
+    app.add_exception_handler(Exception, answers.unexpected)

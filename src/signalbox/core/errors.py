@@ -30,7 +30,9 @@ error: it is a normal answer (a ``Denied`` value), see ``signalbox.core.holds``.
     │   └── UnknownDelivery     unknown-delivery    no such notification delivery
     ├── AuthError               auth
     │   ├── Unauthenticated     unauthenticated     no or wrong token
-    │   └── Forbidden           forbidden           token lacks the grant (names it)
+    │   ├── Forbidden           forbidden           token lacks the grant (names it)
+    │   └── FormRefused         form-refused        a web form without its session's form
+    │                                               token, or sent from another site (CSRF)
     ├── Conflict                conflict
     │   ├── NotHolder           not-holder          release/renew by someone who does not hold
     │   ├── StaleFencingToken   stale-fencing-token the token is not the current one
@@ -61,6 +63,7 @@ __all__ = [
     "Conflict",
     "DeliverySending",
     "Forbidden",
+    "FormRefused",
     "Held",
     "IncidentAlreadyOpen",
     "InvalidDuration",
@@ -224,6 +227,10 @@ class Unauthenticated(AuthError):
 
 class Forbidden(AuthError):
     code = "forbidden"
+
+
+class FormRefused(AuthError):
+    code = "form-refused"
 
 
 class Conflict(SignalboxError):

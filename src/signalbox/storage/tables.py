@@ -51,6 +51,7 @@ __all__ = [
     "ReservationRow",
     "TokenRow",
     "UtcDateTime",
+    "WebSessionRow",
 ]
 
 NAMING = {
@@ -393,6 +394,20 @@ class EventDeliveryRow(Base):
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A browser's sign-in (``web.sessions``): only the SHA-256 of the cookie's secret is
+    stored, with the token it was made from (the session ends when that token is revoked)
+    and the session's form token (CSRF)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"), index=True)
+    form_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 # Registration: the Terraform state backend's tables live in their own module on

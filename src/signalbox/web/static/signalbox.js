@@ -1,0 +1,43 @@
+// signalbox pages: the viewer's local time on hover, and the board's live updates.
+// Everything works without this script: times show in the environment's zone, and a
+// reload shows the board as it is.
+"use strict";
+
+function localTitles(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    const at = new Date(el.dateTime);
+    if (!isNaN(at)) {
+      el.title = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) + " your time";
+    }
+  }
+}
+
+function followBoard() {
+  const status = document.getElementById("live-status");
+  const board = document.getElementById("board");
+  if (!status || !board || !window.EventSource) return;
+  let pending = null;
+  async function refresh() {
+    pending = null;
+    try {
+      const answer = await fetch(status.dataset.refresh, { headers: { Accept: "text/html" } });
+      if (!answer.ok) { status.textContent = "Live updates paused (" + answer.status + "); reload the page."; return; }
+      board.innerHTML = await answer.text();
+      localTitles(board);
+      status.textContent = "Updated " + new Date().toLocaleTimeString(undefined, { timeStyle: "short" }) + " (live).";
+      board.dataset.updated = String(Date.now());
+    } catch (error) {
+      status.textContent = "Live updates paused; reload the page.";
+    }
+  }
+  function soon() { if (!pending) pending = setTimeout(refresh, 150); }
+  const stream = new EventSource(status.dataset.stream);
+  stream.addEventListener("change", soon);
+  stream.addEventListener("open", () => { status.dataset.live = "yes"; });
+  setInterval(soon, 60000);  // time alone changes states: a lease lapses, a window begins
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  localTitles(document);
+  followBoard();
+});
