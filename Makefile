@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt check-plans bench docs clean
+.PHONY: run test lint fmt check-plans bench docs screenshots clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/tfstate.py
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/notify.py
+
+## screenshots: the browser tests, writing their screenshots to docs/*.png (for the README)
+screenshots: $(STAMP)
+	SIGNALBOX_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/web -k browser
 
 ## docs: regenerate the generated reference pages (a test fails when they are stale)
 docs: $(STAMP)
