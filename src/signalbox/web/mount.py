@@ -7,11 +7,17 @@ from importlib.resources import files
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from signalbox.web.routes import board, login
+from signalbox.web.routes import board, deploys, environments, incidents, login
 
 __all__ = ["ROUTERS", "STATIC_PATH", "install_pages"]
 
-ROUTERS: list[APIRouter] = [board.router, login.router]
+ROUTERS: list[APIRouter] = [
+    board.router,
+    login.router,
+    environments.router,
+    deploys.router,
+    incidents.router,
+]
 """Every page router (none of them is in /openapi.json: pages are not the API)."""
 
 STATIC_PATH = "/static"

@@ -1,0 +1,7 @@
+"""(placeholder: the environments pages are being written)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
