@@ -18,9 +18,12 @@ Measured, each the median of ``--runs``:
   floor     one ``SELECT`` of the environments table (every column, every row);
   service   ``services.status.environment_pictures`` for every environment, with the number
             of SQL statements it runs;
-  api       ``GET /api/environments`` (admin token) against a real `signalbox serve`.
+  api       ``GET /api/environments`` (admin token) against a real `signalbox serve`;
+  page      the board ``GET /`` in a signed-in browser session, for a viewer of
+            ``--board-environments`` environments (50) and for the admin (all of them),
+            beside ``/healthz`` (the server's floor for any answer).
 Targets: at most 10 statements whatever the number of environments; at most 5x
-the floor.
+the floor; the board of 50 environments under 100 KB and 50 ms.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -252,7 +256,44 @@ def statements_of(engine: Engine, run: Callable[[], object]) -> int:
     return len(seen)
 
 
-def measure(database: str, url: str, environments: list[str], runs: int, folder: Path) -> dict:
+def signed_in(url: str, token: str) -> httpx.Client:
+    """A client with a browser's session on the board, signed in with ``token``."""
+    browser = httpx.Client(base_url=url, timeout=60, follow_redirects=True)
+    login = browser.get("/login")
+    form_token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+    assert form_token, "no form token on /login"
+    answer = browser.post("/login", data={"token": token, "csrf": form_token.group(1)})
+    answer.raise_for_status()
+    return browser
+
+
+def measure_pages(
+    figures: dict, url: str, environments: list[str], runs: int, board_size: int
+) -> None:
+    """The board's time and size for a viewer of ``board_size`` environments and for the
+    admin (every environment)."""
+    grants = [f"viewer:{name}" for name in environments[:board_size]]
+    made = httpx.post(
+        f"{url}/api/tokens",
+        headers={"Authorization": f"Bearer {ADMIN}"},
+        json={"name": "board-viewer", "grants": grants},
+        timeout=60,
+    )
+    made.raise_for_status()
+    for key, token in (("page", made.json()["token"]), ("page_all", ADMIN)):
+        browser = signed_in(url, token)
+        try:
+            answer = browser.get("/")
+            answer.raise_for_status()
+            figures[f"{key}_bytes"] = len(answer.content)
+            figures[f"{key}_ms"] = median_ms(lambda b=browser: b.get("/").raise_for_status(), runs)
+        finally:
+            browser.close()
+
+
+def measure(
+    database: str, url: str, environments: list[str], runs: int, folder: Path, board_size: int
+) -> dict:
     now = datetime.now(UTC)
     engine = build_engine(url)
     upgrade(engine)
@@ -317,6 +358,7 @@ def measure(database: str, url: str, environments: list[str], runs: int, folder:
             before=change_one(writer, environments),
         )
         writer.dispose()
+        measure_pages(figures, server.url, environments, runs, board_size)
     return figures
 
 
@@ -325,20 +367,22 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("SIGNALBOX_TEST_DATABASE_URL"))
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--environments", type=int, default=200)
+    parser.add_argument("--board-environments", type=int, default=50)
     args = parser.parse_args()
+    size = min(args.board_environments, args.environments)
     environments = names(args.environments)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         results = {
             "sqlite": measure(
-                "sqlite", f"sqlite:///{folder}/board.db", environments, args.runs, folder
+                "sqlite", f"sqlite:///{folder}/board.db", environments, args.runs, folder, size
             )
         }
         if args.pg:
             databases = PostgresDatabases(args.pg)
             try:
                 results["postgresql"] = measure(
-                    "postgresql", databases.create(), environments, args.runs, folder
+                    "postgresql", databases.create(), environments, args.runs, folder, size
                 )
             finally:
                 databases.drop_all()
@@ -360,6 +404,21 @@ def main() -> None:
             f"{f['statements']} | {cell('kept_ms')}, {f['kept_statements']} statement | "
             f"{cell('one_ms')} | {cell('api_ms')} | {cell('api_one_ms')} | "
             f"{f['api_floor_ms']:.2f} ms | {f['api_bytes'] / 1024:.0f} KiB |"
+        )
+    print()
+    print(
+        f"The board page (GET /, signed in): {size} environments (target: under 100 KB and "
+        f"50 ms), and all {args.environments}; ratios to /healthz, the floor of any answer"
+    )
+    print("| database | /healthz | board, " + f"{size} env. | size | board, all | size |")
+    print("|---|---|---|---|---|---|")
+    for database, f in results.items():
+        floor = f["api_floor_ms"]
+        print(
+            f"| {database} | {floor:.2f} ms | "
+            f"{f['page_ms']:.2f} ms ({f['page_ms'] / floor:.1f}x) | "
+            f"{f['page_bytes'] / 1024:.0f} KiB | {f['page_all_ms']:.2f} ms "
+            f"({f['page_all_ms'] / floor:.1f}x) | {f['page_all_bytes'] / 1024:.0f} KiB |"
         )
 
 
