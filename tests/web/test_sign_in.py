@@ -125,3 +125,24 @@ def test_an_unknown_page_is_a_page_and_an_unknown_api_route_stays_json(client):
     api = client.get("/api/no-such-route")
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_behind_https_the_session_cookie_is_secure(settings, clock, database):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from signalbox.api.app import create_app
+
+    secure = replace(settings, public_url="https://signalbox.example.com")
+    app = create_app(secure, clock=clock, engine=database, sweep_seconds=None)
+    with TestClient(app, base_url="https://signalbox.example.com") as https_client:
+        token = _new_token(https_client, "coo", "stakeholder:dev")
+        login = https_client.get("/login")
+        answer = https_client.post(
+            "/login",
+            data={"token": token, "csrf": form_token_of(login.text), "next": "/"},
+            follow_redirects=False,
+        )
+        cookie = next(c for c in answer.headers.get_list("set-cookie") if SESSION_COOKIE in c)
+        assert "Secure" in cookie and "HttpOnly" in cookie
