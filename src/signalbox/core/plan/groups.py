@@ -1,0 +1,225 @@
+"""Findings grouped for a reader: one explanation for many addresses.
+
+A plan that destroys twelve ``aws_instance.worker[N]`` for the same reason says so once,
+with the twelve addresses under it, instead of twelve near-identical sentences. The deploy
+page (``web/routes/deploys.py``) shows a stored analysis (``signalbox.check/1``:
+``plans[].findings[]``, each with ``id``, ``severity``, ``verdict``, ``address``,
+``message``, ``hint`` and perhaps ``related`` and ``moved_block``) this way.
+
+Findings are grouped by (finding id, resource type, cause): the cause is the finding's
+message and hint with its own addresses masked, so ``worker[2] is destroyed because its
+count index is no longer in range`` and the same words for ``worker[10]`` are one group,
+while a destroy for another reason is another. Groups come most severe first (then the
+stricter verdict, then by id, type and cause); addresses in each group in natural order
+(``worker[2]`` before ``worker[10]``).
+
+Pure: mappings in (as stored, so a finding from an older analysis with a key missing is
+still shown), values out; never attribute values (the analysis has none).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from signalbox.core.plan.findings import Severity, Verdict
+
+__all__ = [
+    "SHOWN_ADDRESSES",
+    "FindingGroup",
+    "GroupedItem",
+    "group_findings",
+    "natural_key",
+    "resource_type",
+]
+
+SHOWN_ADDRESSES = 8
+"""How many addresses a group lists before "and K more"."""
+
+_ADDRESS = "\x00address\x00"
+_RELATED = "\x00related\x00"
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(address: str) -> tuple[tuple[Any, ...], str]:
+    """Sort key putting ``worker[2]`` before ``worker[10]``: runs of digits compare as
+    numbers, the rest as text; ties (``[01]`` and ``[1]``) are broken by the text itself,
+    so the order is total."""
+    parts = _DIGITS.split(address)  # text, digits, text, digits, ..., text
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(parts)), address
+
+
+def _segments(address: str) -> list[str]:
+    """``module.a["x.y"].aws_s3_bucket.b[0]`` -> ``module``, ``a["x.y"]``, ``aws_s3_bucket``,
+    ``b[0]``: split at the dots that are not inside an index key."""
+    found, current, depth, quoted, escaped = [], "", 0, False, False
+    for char in address:
+        if quoted:
+            current += char
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+            continue
+        if char == '"':
+            quoted = True
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(0, depth - 1)
+        elif char == "." and depth == 0:
+            found.append(current)
+            current = ""
+            continue
+        current += char
+    found.append(current)
+    return found
+
+
+def resource_type(address: str) -> str:
+    """The resource type of an instance address (``module.a.aws_instance.web[2]`` ->
+    ``aws_instance``, ``data.aws_ami.x`` -> ``aws_ami``); empty for a plan-wide finding
+    (no address) or one that is not a resource address."""
+    segments = _segments(address) if address else []
+    at = 0
+    while at + 1 < len(segments) and segments[at] == "module":
+        at += 2
+    if at < len(segments) and segments[at] == "data":
+        at += 1
+    if at + 1 >= len(segments):  # a type and a name are needed
+        return ""
+    return segments[at].split("[", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedItem:
+    """One finding of a group: its address, the addresses it relates to (a rename's old
+    address) and its ready-to-paste ``moved`` block, if any."""
+
+    address: str
+    related: tuple[str, ...] = ()
+    moved_block: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """Findings of one id on one resource type for one cause.
+
+    ``explanation`` is one sentence for the whole group (the finding's own message when the
+    group has one finding), ``hint`` what to do; ``items`` every finding in natural order of
+    address, ``shown`` the first ``limit`` of them and ``more`` how many are left out."""
+
+    id: str
+    severity: str
+    verdict: str
+    resource_type: str
+    explanation: str
+    hint: str
+    items: tuple[GroupedItem, ...]
+    limit: int = SHOWN_ADDRESSES
+
+    @property
+    def shown(self) -> tuple[GroupedItem, ...]:
+        return self.items[: self.limit]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.items) - self.limit)
+
+    @property
+    def moved_blocks(self) -> tuple[str, ...]:
+        """Every ``moved`` block the group suggests (all, not only those shown)."""
+        return tuple(item.moved_block for item in self.items if item.moved_block)
+
+
+def _text(finding: Mapping[str, Any], key: str) -> str:
+    value = finding.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _related(finding: Mapping[str, Any]) -> tuple[str, ...]:
+    value = finding.get("related")
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(each) for each in value if isinstance(each, str) and each)
+
+
+def _masked(text: str, address: str, related: tuple[str, ...]) -> str:
+    """``text`` with the finding's own addresses replaced by markers (longest first, so an
+    address that contains another is masked whole)."""
+    names = sorted({address, *related} - {""}, key=len, reverse=True)
+    for name in names:
+        text = text.replace(name, _ADDRESS if name == address else _RELATED)
+    return text
+
+
+def _sentence(masked: str) -> str:
+    """A masked message told of a whole group: the addresses become "each of these" (the
+    list under it) and the related ones "its previous address"."""
+    told = masked.replace(_ADDRESS, "each of these").replace(_RELATED, "its previous address")
+    return told[:1].upper() + told[1:]
+
+
+def _severity_rank(severity: str) -> int:
+    try:
+        return Severity(severity).rank
+    except ValueError:
+        return len(Severity)  # unknown: after every known one
+
+
+def _verdict_rank(verdict: str) -> int:
+    try:
+        return Verdict(verdict).rank
+    except ValueError:
+        return -1
+
+
+def group_findings(
+    findings: Iterable[Mapping[str, Any]], *, limit: int = SHOWN_ADDRESSES
+) -> list[FindingGroup]:
+    """``findings`` (as stored in ``plans[].findings``) in groups, most severe first; every
+    finding is in exactly one group. ``limit``: addresses shown per group."""
+    gathered: dict[tuple[str, str, str, str], list[tuple[Mapping[str, Any], GroupedItem]]] = {}
+    for finding in findings:
+        address = _text(finding, "address")
+        related = _related(finding)
+        moved = finding.get("moved_block")
+        item = GroupedItem(address, related, moved if isinstance(moved, str) and moved else None)
+        key = (
+            _text(finding, "id"),
+            resource_type(address),
+            _masked(_text(finding, "message"), address, related),
+            _masked(_text(finding, "hint"), address, related),
+        )
+        gathered.setdefault(key, []).append((finding, item))
+    groups = []
+    for (ident, kind, message, hint), members in gathered.items():
+        members.sort(key=lambda member: natural_key(member[1].address))
+        first = members[0][0]
+        single = len(members) == 1
+        groups.append(
+            FindingGroup(
+                id=ident,
+                severity=_text(first, "severity"),
+                verdict=_text(first, "verdict"),
+                resource_type=kind,
+                explanation=_text(first, "message") if single else _sentence(message),
+                hint=_text(first, "hint") if single else _sentence(hint),
+                items=tuple(item for _, item in members),
+                limit=limit,
+            )
+        )
+    groups.sort(
+        key=lambda group: (
+            _severity_rank(group.severity),
+            -_verdict_rank(group.verdict),
+            group.id,
+            group.resource_type,
+            group.explanation,
+        )
+    )
+    return groups
