@@ -66,7 +66,7 @@ def test_revoking_the_token_ends_its_sessions(client):
     token = _new_token(client, "coo", "stakeholder:dev")
     sign_in_client(client, token)
     assert client.get("/", follow_redirects=False).status_code == 200
-    revoked = client.post("/api/tokens/coo/revoke", headers=ADMIN)
+    revoked = client.delete("/api/tokens/coo", headers=ADMIN)
     assert revoked.status_code == 200, revoked.text
     assert client.get("/", follow_redirects=False).status_code == 303
 
