@@ -71,6 +71,8 @@ def serve() -> None:
   database: {os.environ["SIGNALBOX_DATABASE_URL"]}
   the bootstrap admin token is in .run/admin-token (or your SIGNALBOX_ADMIN_TOKEN).
 
+The board: open {url}/ and sign in with that token (or one from `signalbox token create`).
+
 In another terminal:
   export SIGNALBOX_URL={url}
   export SIGNALBOX_TOKEN={kept}
