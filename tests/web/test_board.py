@@ -73,3 +73,20 @@ def test_a_signed_in_viewer_of_a_public_board_sees_the_reasons(public_client):
     )
     sign_in_client(public_client, token)
     assert "secret migration" in public_client.get("/").text
+
+
+def test_pages_allow_only_signalboxs_own_assets_and_no_framing(browser_for):
+    board = browser_for("everyone", "viewer:*").get("/")
+    policy = board.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "form-action 'self'" in policy
+    assert board.headers["x-frame-options"] == "DENY"
+    assert board.headers["cache-control"] == "no-store"
+    assert "http://" not in board.text.replace("http://testserver", "")
+    assert "https://" not in board.text  # no asset, font or script from another host
+
+
+def test_the_static_assets_are_served_by_signalbox_itself(client):
+    for asset, kind in (("signalbox.css", "text/css"), ("signalbox.js", "javascript")):
+        answer = client.get(f"/static/{asset}")
+        assert answer.status_code == 200 and kind in answer.headers["content-type"]

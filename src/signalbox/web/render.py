@@ -34,6 +34,7 @@ from signalbox.core.times import format_local, format_utc, require_utc
 from signalbox.web.security import FORM_FIELD, Viewer
 
 __all__ = [
+    "PAGE_HEADERS",
     "STATE_LABELS",
     "ago",
     "duration",
@@ -56,6 +57,19 @@ STATE_LABELS: dict[str, str] = {
     EnvironmentState.FROZEN: "Frozen",
 }
 """Each state in words (the colour of a card only repeats them)."""
+
+
+PAGE_HEADERS: dict[str, str] = {
+    "Cache-Control": "no-store",
+    # only signalbox's own scripts, styles and images; no frame may show a page (no
+    # clickjacking of an Approve button); forms post only to signalbox
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+"""Headers of every page and fragment."""
 
 
 def state_label(found: EnvironmentPicture) -> str:
@@ -162,8 +176,7 @@ def page(
         now=server_of(request).now(),
         **context,
     )
-    answer_headers = {"Cache-Control": "no-store"}
-    answer_headers.update(headers or {})
+    answer_headers = {**PAGE_HEADERS, **(headers or {})}
     return HTMLResponse(html, status_code=status, headers=answer_headers)
 
 

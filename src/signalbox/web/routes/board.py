@@ -22,7 +22,7 @@ from signalbox.api.context import Server, server
 from signalbox.core.status import EnvironmentPicture
 from signalbox.services.notify.worker import FailingTarget
 from signalbox.services.status import environment_pictures
-from signalbox.web.render import page, render
+from signalbox.web.render import PAGE_HEADERS, page, render
 from signalbox.web.security import Viewer, board_viewer, viewer_of
 
 __all__ = ["KEEPALIVE_SECONDS", "board_context", "failing_of", "router"]
@@ -69,7 +69,7 @@ async def cards(
 ) -> HTMLResponse:
     found = await run_in_threadpool(board_context, context, viewer)
     html = render("_cards.html", viewer=viewer, now=context.now(), request=request, **found)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
 async def _any_change(context: Server, versions: dict[str, int], timeout: float) -> bool:
