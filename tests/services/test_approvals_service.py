@@ -23,7 +23,8 @@ def test_a_destroying_plan_waits_for_approval_and_goes_once_approved(engine, set
     assert waiting.decision == "needs-approval"
     assert waiting.deploy.state == "awaiting-approval"
     assert f"signalbox approve {waiting.deploy.id}" in waiting.message
-    assert waiting.link.endswith(f"/api/deploys/{waiting.deploy.id}")
+    assert waiting.link.endswith(f"/deploys/{waiting.deploy.id}")
+    assert "/api/" not in waiting.link  # the page a person opens, not the JSON
     approve(engine, settings, clock, waiting.deploy.id)
     assert decide(engine, settings, clock, waiting.deploy.id).decision == "go"
     assert "approval.granted" in [e.kind for e in list_events(engine, environment="dev")]

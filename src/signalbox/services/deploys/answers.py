@@ -112,7 +112,9 @@ class GateAnswer:
 
 
 def deploy_link(settings: Settings, deploy_id: int) -> str:
-    return f"{settings.base_url}/api/deploys/{deploy_id}"
+    """The deploy's page (``/deploys/ID``: its plan's findings, and Approve and Deny for an
+    approver): the link the gate prints, which a person opens in a browser."""
+    return f"{settings.base_url}/deploys/{deploy_id}"
 
 
 def _brief(row: DeployRow) -> Deploy:
