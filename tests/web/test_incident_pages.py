@@ -4,8 +4,10 @@ postmortem draft as sections and as the CLI's Markdown."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from tests.api.conftest import ADMIN
@@ -441,3 +443,33 @@ def test_a_viewer_cannot_add_or_move_an_action_by_a_forged_post(client, browser_
     assert moved.status_code == 403
     listed = client.get(f"/api/actions?incident={number}", headers=ADMIN).json()["actions"]
     assert [(a["text"], a["status"]) for a in listed] == [("protect the pool", "proposed")]
+
+
+def test_the_incidents_hotfix_deploys_are_listed_with_links(client, browser_for):
+    routine = Path(__file__).resolve().parents[2] / "examples/plans/routine-frontend-change.json"
+    number = open_incident(client)
+    ci = client.post(
+        "/api/tokens",
+        headers=ADMIN,
+        json={"name": "ci-dev", "grants": ["developer:dev"], "ci": True},
+    ).json()["token"]
+    fix = client.post(
+        "/api/deploys",
+        headers={"Authorization": f"Bearer {ci}"},
+        json={
+            "environment": "dev",
+            "branch": "fix-pool",
+            "commit": "c0ffee123",
+            "actor": "alice",
+            "plan": base64.b64encode(routine.read_bytes()).decode(),
+            "plan_source": "plan.json",
+            "hotfix": number,
+        },
+    )
+    assert fix.status_code in (200, 201, 202), fix.text
+    deploy = fix.json()["deploy"]["id"]
+    page = browser_for("coo", "stakeholder:dev").get(f"/incidents/{number}").text
+    hotfixes = section(page, "hotfix-heading")
+    assert f'<a href="/deploys/{deploy}">Deploy {deploy}</a> by alice (fix-pool @ c0ffee1)' in (
+        hotfixes
+    )
