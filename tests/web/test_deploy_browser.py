@@ -79,13 +79,20 @@ def test_an_approver_approves_from_the_gates_link_and_the_waiting_gate_goes(
         assert path.startswith("/deploys/"), link  # the page, not the JSON API
         deploy_id = path.rsplit("/", 1)[1]
 
-        # the requester (an approver too) opens the link: the page, but no buttons
-        own = sign_in(browser, live.url, requester, path=path)
+        # the requester (an approver too) opens the link: a sign-in first, then the page
+        # (through ?next=), but no buttons
+        context = browser.new_context(base_url=live.url)
+        own = context.new_page()
+        own.goto(link)
+        expect(own).to_have_url(re.compile(r"/login\?next="))
+        own.get_by_label("API token").fill(requester)
+        own.get_by_role("button", name="Sign in").click()
+        own.wait_for_url(link)
         expect(own).to_have_title(f"deploy {deploy_id} to dev · signalbox")
         expect(own.locator("#awaiting")).to_contain_text("Awaiting approval from")
         expect(own.get_by_text("You asked for this deploy")).to_be_visible()
         expect(own.get_by_role("button", name=re.compile("Approve"))).to_have_count(0)
-        own.context.close()
+        context.close()
 
         # another approver: the findings, the moved block, then Approve
         page = sign_in(browser, live.url, approver, path=path)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from tests.api.conftest import ADMIN, token_for  # noqa: F401  (fixture)
 from tests.core.plan.builders import plan_bytes, resource
+from tests.support.incidents import insert_incident
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTINE = (ROOT / "examples/plans/routine-frontend-change.json").read_bytes()
@@ -262,3 +263,31 @@ def test_the_page_needs_a_sign_in_and_comes_back_to_it(client, ci):
     answer = client.get(path, follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/login?next={path}"
+
+
+def test_the_commander_of_the_incident_may_approve_its_hotfix_here(
+    client, ci, browser_for, database, clock
+):
+    incident = insert_incident(database, now=clock.now(), responders=["bob"])
+    body = {
+        "environment": "dev",
+        "actor": "bob",
+        "hotfix": incident,
+        "plan": base64.b64encode(COGNITO).decode(),
+    }
+    fix = client.post("/api/deploys", headers=ci, json=body).json()
+    assert fix["decision"] == "needs-approval"
+    deploy_id = fix["deploy"]["id"]
+    commander = browser_for("alice", "developer:dev")  # no approver role
+    page = commander.get(f"/deploys/{deploy_id}")
+    words = text_of(page.text)
+    assert f"a hotfix of incident {incident}" in words
+    assert "Awaiting approval from alice (the commander of incident" in words
+    assert f"Approve deploy {deploy_id}</button>" in page.text
+    responder = browser_for("mallory", "developer:dev")
+    assert "Approve deploy" not in responder.get(f"/deploys/{deploy_id}").text
+    forged = responder.post(f"/deploys/{deploy_id}/approve", data={"csrf": responder.form_token})
+    assert forged.status_code == 403
+    approved = commander.post(f"/deploys/{deploy_id}/approve", data={"csrf": commander.form_token})
+    assert approved.status_code == 200  # followed to the page
+    assert f"Approved by alice as commander of incident {incident}" in text_of(approved.text)
