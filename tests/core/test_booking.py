@@ -103,8 +103,10 @@ def test_overlapping_reservations_and_freezes_are_told_by_start_with_whom_to_ask
 
 
 def test_a_window_on_another_day_names_the_day():
-    [found] = conflicts(60 * 24, 60 * 25, windows=[window(3, 60 * 24, 60 * 26)])
-    assert "Fri 27 Nov 14:44 CET" in found.message
+    [found] = conflicts(60 * 24, 60 * 25, windows=[window(3, 60 * 24, 60 * 48)])
+    assert "reserved Fri 27 Nov 14:44 CET–Sat 28 Nov 14:44 CET" in found.message
+    [same_day] = conflicts(60 * 24, 60 * 25, windows=[window(3, 60 * 24, 60 * 25)])
+    assert "reserved Fri 27 Nov 14:44 CET–15:44 CET (" in same_day.message
 
 
 # properties --------------------------------------------------------------------------

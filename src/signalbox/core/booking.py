@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from signalbox.core.reservations import overlaps
 from signalbox.core.status import PictureDeploy
-from signalbox.core.times import format_local, require_utc
+from signalbox.core.times import format_local, require_utc, to_zone
 from signalbox.core.views import ReservationView
 
 __all__ = ["BookingConflict", "booking_conflicts", "queued_ends", "running_ends"]
@@ -98,6 +98,13 @@ def booking_conflicts(
     def at(moment: datetime) -> str:
         return format_local(moment, timezone, now=now)
 
+    def span(first: datetime, last: datetime) -> str:
+        """``Thu 3 Dec 15:00 CET–16:00 CET``: the day once when both are on it."""
+        start, end = to_zone(first, timezone), to_zone(last, timezone)
+        if start.date() == end.date():
+            return f"{at(first)}–{end:%H:%M} {end.tzname() or timezone}"
+        return f"{at(first)}–{at(last)}"
+
     running_end = None
     if running is not None:
         running_end = running_ends(running, expected=expected_deploy, now=now)
@@ -132,12 +139,12 @@ def booking_conflicts(
         key=lambda window: (window.starts, window.ends, window.id or 0),
     )
     for window in hits:
-        span = f"{at(window.starts)}–{at(window.ends)}"
+        said = span(window.starts, window.ends)
         if window.kind == "freeze":
             found.append(
                 BookingConflict(
                     "freeze",
-                    f"Your window falls in the freeze window {span} ({window.reason}): no "
+                    f"Your window falls in the freeze window {said} ({window.reason}): no "
                     f"deploy runs then anyway.",
                     None,
                     None,
@@ -147,7 +154,7 @@ def booking_conflicts(
             found.append(
                 BookingConflict(
                     "reservation",
-                    f"{window.owner} has reserved {span} ({window.reason}). Ask "
+                    f"{window.owner} has reserved {said} ({window.reason}). Ask "
                     f"{window.owner} whether you can share the environment then.",
                     window.owner,
                     window.id,
