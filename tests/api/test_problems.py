@@ -19,7 +19,7 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "hint"}
 def raising_client(settings, clock, database):
     router = APIRouter()
 
-    @router.get("/test/raise/{code}")
+    @router.get("/api/test/raise/{code}")
     def raise_code(code: str) -> None:
         if code == "unexpected":
             raise RuntimeError("secret internals")
@@ -43,7 +43,7 @@ def assert_problem(answer, status, code):
 
 @pytest.mark.parametrize(("code", "status"), sorted(STATUS_BY_CODE.items()))
 def test_every_code_in_the_table_answers_the_problem_shape(raising_client, code, status):
-    body = assert_problem(raising_client.get(f"/test/raise/{code}"), status, code)
+    body = assert_problem(raising_client.get(f"/api/test/raise/{code}"), status, code)
     assert (body["detail"], body["hint"], body["extra"]) == (
         "What happened and why.",
         "What to do.",
@@ -65,7 +65,7 @@ def test_status_falls_back_to_the_nearest_base_class():
 
 
 def test_unexpected_errors_are_500_problems_without_internals(raising_client):
-    body = assert_problem(raising_client.get("/test/raise/unexpected"), 500, "error")
+    body = assert_problem(raising_client.get("/api/test/raise/unexpected"), 500, "error")
     assert "secret internals" not in str(body)
 
 
@@ -102,3 +102,26 @@ def test_details_that_are_not_plain_json_are_encoded():
 
     response = problem_response(Conflict("x", until=datetime(2026, 11, 26, 16, tzinfo=UTC)))
     assert b'"until":"2026-11-26T16:00:00+00:00"' in response.body
+
+
+@pytest.mark.parametrize(("code", "status"), sorted(STATUS_BY_CODE.items()))
+def test_an_error_on_a_page_is_a_page_with_the_same_status(settings, clock, database, code, status):
+    """Pages (any path outside /api/, /tf/ and the docs) answer errors as HTML with the status
+    of the one table; a 401 sends the browser to sign in instead."""
+    router = APIRouter()
+
+    @router.get("/page/raise/{code}")
+    def raise_code(code: str) -> None:
+        raise BY_CODE[code]("What happened and why.", hint="What to do.")
+
+    app = create_app(settings, clock=clock, engine=database, sweep_seconds=None)
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get(f"/page/raise/{code}", follow_redirects=False)
+    if status == 401:
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"/login?next=/page/raise/{code}"
+        return
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "What happened and why." in answer.text and "What to do." in answer.text

@@ -9,7 +9,16 @@ from pathlib import Path
 import signalbox.services
 from signalbox.services import deploys
 
-USE_CASES = ("approvals", "cancel", "decide", "preflight", "reads", "request", "running")
+USE_CASES = (
+    "approval_state",
+    "approvals",
+    "cancel",
+    "decide",
+    "preflight",
+    "reads",
+    "request",
+    "running",
+)
 SHARED = ("answers", "events", "hotfix", "outcomes", "plans", "snapshot", "tidy")
 
 
@@ -26,6 +35,7 @@ def test_the_package_exports_the_entries_the_api_calls():
         "cancel_deploy",
         "decide_deploy",
         "decide_waiting",
+        "decides_as_approver",
         "deny_deploy",
         "expire_stale_deploys",
         "finish_deploy",

@@ -247,11 +247,7 @@ async def _decide_approval(
     approve: bool,
 ) -> ApprovalRead:
     deploy = await run_in_threadpool(deploys.get_deploy, context.engine, deploy_id=deploy_id)
-    approver_role = caller.may(Action.APPROVE, deploy.environment)
-    if not approver_role and (
-        deploy.hotfix_for is None or not caller.may(Action.READ, deploy.environment)
-    ):
-        caller.require(Action.APPROVE, deploy.environment)  # 403: only a hotfix's commander may
+    approver_role = deploys.decides_as_approver(caller, deploy)  # 403 unless one may decide
     approval = await _call_service(
         context,
         deploys.approve_deploy if approve else deploys.deny_deploy,

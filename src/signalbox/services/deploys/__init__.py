@@ -15,7 +15,8 @@ The use cases (what the API calls):
 - ``running.heartbeat_deploy``, ``running.finish_deploy``: a running deploy's lease;
 - ``cancel.cancel_deploy``: the gate stops waiting;
 - ``approvals.approve_deploy``, ``approvals.deny_deploy``: an approver (or, for a hotfix,
-  the commander of its incident) decides on a plan;
+  the commander of its incident) decides on a plan (``approvals.decides_as_approver``: the
+  grant test before it); ``approval_state.deploy_facts``: what a deploy's page says of it;
 - ``preflight.preflight_deploy``: would a gate started now go, wait or be refused (reads
   only: nothing is stored);
 - ``tidy.touch_waiting``, ``tidy.expire_stale_deploys``: keep waiting gates' places, and
@@ -30,7 +31,12 @@ other.
 """
 
 from signalbox.services.deploys.answers import Deploy, GateAnswer
-from signalbox.services.deploys.approvals import Approval, approve_deploy, deny_deploy
+from signalbox.services.deploys.approvals import (
+    Approval,
+    approve_deploy,
+    decides_as_approver,
+    deny_deploy,
+)
 from signalbox.services.deploys.cancel import CANCEL_REASONS, cancel_deploy
 from signalbox.services.deploys.decide import decide_deploy, decide_waiting
 from signalbox.services.deploys.preflight import (
@@ -58,6 +64,7 @@ __all__ = [
     "cancel_deploy",
     "decide_deploy",
     "decide_waiting",
+    "decides_as_approver",
     "deny_deploy",
     "expire_stale_deploys",
     "finish_deploy",

@@ -32,13 +32,14 @@ from signalbox.core.roles import Action, missing_grant
 from signalbox.core.views import Principal
 from signalbox.services.deploys.answers import Deploy
 from signalbox.services.events import emit
+from signalbox.services.tokens import Caller
 from signalbox.settings import Settings
 from signalbox.storage.repositories.deploys import ApprovalRepository, approval_key
 from signalbox.storage.repositories.incidents import IncidentRepository
 from signalbox.storage.tables import ApprovalRow, DeployRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["Approval", "approve_deploy", "deny_deploy"]
+__all__ = ["Approval", "approve_deploy", "decides_as_approver", "deny_deploy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,19 @@ class Approval:
     reason: str
     at: datetime
     as_commander_of: int | None = None
+
+
+def decides_as_approver(caller: Caller, deploy: Deploy) -> bool:
+    """The grant test before a decision on ``deploy`` (the API's and the page's): True when
+    ``caller`` is an approver of its environment; False when they may only read it and it
+    is a hotfix (the service then checks that they command its incident); else Forbidden,
+    naming the approver grant."""
+    approver_role = caller.may(Action.APPROVE, deploy.environment)
+    if not approver_role and (
+        deploy.hotfix_for is None or not caller.may(Action.READ, deploy.environment)
+    ):
+        caller.require(Action.APPROVE, deploy.environment)
+    return approver_role
 
 
 def approve_deploy(

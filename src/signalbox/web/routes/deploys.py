@@ -18,40 +18,29 @@ wakes the environment's waiting gates the same way (``api.longpoll.wake``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
 from signalbox.api.problems import status_for
 from signalbox.core.errors import SignalboxError
-from signalbox.core.gate import approvers, is_hotfix, needs_approval
 from signalbox.core.plan.groups import FindingGroup, group_findings
-from signalbox.core.queue import WAITING_STATES
 from signalbox.core.reasons import MAX_REASON_CHARS, check_reason
 from signalbox.core.roles import Action
 from signalbox.core.status import plan_summary
 from signalbox.core.views import DeployState
 from signalbox.services import deploys
-from signalbox.services.deploys.snapshot import read_snapshot, view_in
+from signalbox.services.deploys.approval_state import DeployFacts, deploy_facts
 from signalbox.settings import Settings
-from signalbox.storage.repositories.deploys import (
-    ApprovalRepository,
-    DeployRepository,
-    approval_key,
-)
-from signalbox.storage.uow import UnitOfWork
 from signalbox.web.render import page
 from signalbox.web.security import Posted, Viewer, posted, signed_in
 
-__all__ = ["DONE", "VERDICTS", "DeployFacts", "GivenApproval", "deploy_facts", "router"]
+__all__ = ["DONE", "VERDICTS", "may_decide", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,65 +65,6 @@ VERDICTS = {
 """Each plan verdict in words (its colour on the page only repeats them)."""
 
 SEVERITIES = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
-
-
-@dataclass(frozen=True, slots=True)
-class GivenApproval:
-    """The latest decision on the deploy's plan (for a deploy without a plan: on it alone),
-    perhaps given on an earlier deploy of the same plan (``deploy_id``)."""
-
-    approver: str
-    decision: str  # "approve" | "deny"
-    reason: str
-    at: datetime
-    deploy_id: int
-    as_commander_of: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class DeployFacts:
-    """What the deploy page shows: the deploy (with its analysis), the latest decision on
-    its plan, whether it waits for an approval now and who may give it (``core.gate``'s
-    words), and the commander who may approve it as a hotfix of the open incident."""
-
-    deploy: deploys.Deploy
-    approval: GivenApproval | None
-    awaiting: bool
-    approvers: str
-    commander: str | None
-
-
-def deploy_facts(
-    engine: Engine, settings: Settings, deploy_id: int, *, now: datetime
-) -> DeployFacts:
-    """The deploy page's facts, read in one read-only transaction (UnknownDeploy if there
-    is no such deploy). Writes nothing: a waiting deploy is judged on the snapshot the next
-    decision would see (``read_snapshot``)."""
-    with UnitOfWork(engine, read_only=True) as uow:
-        row = DeployRepository(uow.session).get(deploy_id)
-        deploy = deploys.Deploy.of(row)
-        latest = ApprovalRepository(uow.session).latest(row.environment, approval_key(row))
-        given = (
-            GivenApproval(
-                latest.approver,
-                latest.decision,
-                latest.reason,
-                latest.at,
-                latest.deploy_id,
-                latest.as_commander_of,
-            )
-            if latest is not None
-            else None
-        )
-        awaiting, who, commander = False, f"an approver other than {row.requester}", None
-        if row.state in WAITING_STATES:
-            snapshot = read_snapshot(uow, settings, row.environment, now=now)
-            view = view_in(uow, snapshot, row)
-            awaiting = needs_approval(snapshot, view) and not view.denied
-            who = approvers(snapshot, view)
-            if snapshot.incident is not None and is_hotfix(snapshot, view):
-                commander = snapshot.incident.commander
-        return DeployFacts(deploy, given, awaiting, who, commander)
 
 
 def may_decide(viewer: Viewer, facts: DeployFacts, settings: Settings) -> bool:
@@ -273,9 +203,7 @@ async def _decide(
     deploy = await run_in_threadpool(deploys.get_deploy, context.engine, deploy_id=deploy_id)
     caller.require(Action.READ, deploy.environment)  # not even the page: the error page
     try:
-        approver_role = caller.may(Action.APPROVE, deploy.environment)
-        if not approver_role and deploy.hotfix_for is None:
-            caller.require(Action.APPROVE, deploy.environment)  # only a hotfix's commander may
+        approver_role = deploys.decides_as_approver(caller, deploy)
         if not approve:
             check_reason(
                 reason,
