@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,9 @@ from typing import Any
 import httpx
 
 from signalbox.testing import ServerProcess
+
+LINK = re.compile(r"or open (\S+/deploys/\d+)")
+"""The approval link in a waiting gate's "needs approval" line."""
 
 ROUTINE_PLAN = Path(__file__).resolve().parents[2] / "examples/plans/routine-frontend-change.json"
 
@@ -114,3 +120,31 @@ def gate_process(
         *args,
     ]
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The process's stderr, a line at a time, read in a thread (so a test can wait on a line
+    with a timeout instead of blocking on the pipe)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def approval_link(lines: queue.Queue[str], timeout: float = 60) -> str:
+    """The link of the gate's "needs approval: ... or open LINK" line."""
+    seen = []
+    while True:
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"the gate printed no approval link: {seen}") from None
+        seen.append(line)
+        found = LINK.search(line)
+        if found:
+            return found.group(1)

@@ -3,50 +3,18 @@ a real `signalbox gate` waiting for the approval its page gives."""
 
 from __future__ import annotations
 
-import queue
 import re
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from tests.support.browser import accessibility_problems, screenshot, sign_in
-from tests.support.servers import gate_process
+from tests.support.servers import approval_link, gate_process, lines_of
 
 pytestmark = pytest.mark.slow
 
 COGNITO = Path(__file__).resolve().parents[2] / "examples/plans/cognito-renamed-without-moved.json"
-LINK = re.compile(r"or open (\S+/deploys/\d+)")
-
-
-def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
-    """The process's stderr, a line at a time, read in a thread (so a test can wait on a line
-    with a timeout instead of blocking on the pipe)."""
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    return lines
-
-
-def approval_link(lines: queue.Queue[str], timeout: float = 60) -> str:
-    """The link of the gate's "needs approval: ... or open LINK" line."""
-    seen = []
-    while True:
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"the gate printed no approval link: {seen}") from None
-        seen.append(line)
-        found = LINK.search(line)
-        if found:
-            return found.group(1)
 
 
 def test_an_approver_approves_from_the_gates_link_and_the_waiting_gate_goes(
