@@ -50,7 +50,7 @@ bench: $(STAMP)
 
 ## screenshots: the browser tests, writing their screenshots to docs/*.png (for the README)
 screenshots: $(STAMP)
-	SIGNALBOX_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/web -k browser
+	SIGNALBOX_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/web/test_*_browser.py
 
 ## docs: regenerate the generated reference pages (a test fails when they are stale)
 docs: $(STAMP)
