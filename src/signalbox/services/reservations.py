@@ -39,6 +39,7 @@ __all__ = [
     "freeze_windows_between",
     "list_reservations",
     "reservation_environment",
+    "validated_reason",
 ]
 
 FREEZE_HORIZON = timedelta(days=14)
@@ -73,12 +74,14 @@ def freeze_windows_between(
     return materialise(windows, environment, start, end)
 
 
-def _validated_reason(reason: str) -> str:
+def validated_reason(reason: str, *, hint: str = 'Add --reason "investor demo".') -> str:
+    """``reason`` stripped, once it is one a reservation may have (InvalidInput otherwise,
+    with ``hint``: the CLI's words by default, a page passes its own)."""
     cleaned = (reason or "").strip()
     check_reason(
         cleaned,
         missing="A reservation needs a reason, so that whoever is refused knows why.",
-        hint='Add --reason "investor demo".',
+        hint=hint,
     )
     return cleaned
 
@@ -92,7 +95,7 @@ def create_reservation(
     now: datetime,
 ) -> ReservationView:
     """Book ``request``'s window; raises (and stores nothing) when it cannot be booked."""
-    reason = _validated_reason(request.reason)
+    reason = validated_reason(request.reason)
     with UnitOfWork(engine) as uow:
         uow.lock_environment(request.environment)
         tz = environment_timezone(settings, request.environment)

@@ -43,7 +43,6 @@ from signalbox.core.errors import (
     NotFound,
     SignalboxError,
 )
-from signalbox.core.reasons import check_reason
 from signalbox.core.reservations import validate_window
 from signalbox.core.roles import Action
 from signalbox.core.times import parse_when, to_zone
@@ -58,10 +57,11 @@ from signalbox.services.reservations import (
     freeze_windows_between,
     list_reservations,
     reservation_environment,
+    validated_reason,
 )
 from signalbox.services.status import environment_picture
 from signalbox.services.tfstate import list_versions
-from signalbox.web.render import page, render
+from signalbox.web.render import PAGE_HEADERS, page, render
 from signalbox.web.routes.board import failing_of
 from signalbox.web.security import Posted, Viewer, posted, signed_in
 
@@ -312,11 +312,7 @@ def _fields_of(form: Posted) -> BookingFields:
 
 def _check_reason(reason: str) -> None:
     """The service's reason rule, checked before warning (so a warning never hides it)."""
-    check_reason(
-        reason,
-        missing="A reservation needs a reason, so that whoever is refused knows why.",
-        hint='Say why, such as "investor demo".',
-    )
+    validated_reason(reason, hint='Say why, such as "investor demo".')
 
 
 def conflicts_for(
@@ -441,4 +437,4 @@ async def reserve_check(
         except SignalboxError as error:
             problem = error
     html = render("_reserve_check.html", checked=checked, problem=problem, conflicts=conflicts)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=PAGE_HEADERS)
