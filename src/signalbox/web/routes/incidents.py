@@ -22,6 +22,7 @@ as the API, and every POST is checked again whatever the page offered.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -214,6 +215,38 @@ def _done(incident_id: int, flag: str, anchor: str) -> RedirectResponse:
     return RedirectResponse(f"/incidents/{incident_id}?done={flag}#{anchor}", status_code=303)
 
 
+async def _apply(
+    request: Request,
+    context: Server,
+    viewer: Viewer,
+    incident_id: int,
+    change: Callable[[], object],
+    *,
+    form_name: str,
+    entered: dict[str, str],
+    wakes: str | None = None,
+) -> HTMLResponse | None:
+    """Run ``change`` (a service call) in a worker thread. Refused (a ``SignalboxError``):
+    the incident page again, the form ``form_name`` saying why with ``entered`` kept, and
+    the error's status; nothing changed. Done: wakes the gates waiting on ``wakes`` (an
+    incident's changes decide what its environment's gates may do) and returns None."""
+    try:
+        await run_in_threadpool(change)
+    except SignalboxError as error:
+        return await _incident_page(
+            request,
+            context,
+            viewer,
+            incident_id,
+            problem=error,
+            problem_in=form_name,
+            entered=entered,
+        )
+    if wakes is not None:
+        wake(request, wakes)
+    return None
+
+
 @router.post("/incidents/{incident_id}/update")
 async def post_update(
     request: Request,
@@ -242,20 +275,17 @@ async def post_update(
             responders=named,
         )
 
-    try:
-        await run_in_threadpool(update)
-    except SignalboxError as error:
-        return await _incident_page(
-            request,
-            context,
-            viewer,
-            incident_id,
-            problem=error,
-            problem_in="update",
-            entered=entered,
-        )
-    wake(request, environment)
-    return _done(incident_id, "updated", "timeline")
+    refused = await _apply(
+        request,
+        context,
+        viewer,
+        incident_id,
+        update,
+        form_name="update",
+        entered=entered,
+        wakes=environment,
+    )
+    return refused or _done(incident_id, "updated", "timeline")
 
 
 @router.post("/incidents/{incident_id}/resolve")
@@ -278,20 +308,17 @@ async def resolve(
             note=entered["resolve_note"],
         )
 
-    try:
-        await run_in_threadpool(resolved)
-    except SignalboxError as error:
-        return await _incident_page(
-            request,
-            context,
-            viewer,
-            incident_id,
-            problem=error,
-            problem_in="resolve",
-            entered=entered,
-        )
-    wake(request, environment)
-    return _done(incident_id, "resolved", "timeline")
+    refused = await _apply(
+        request,
+        context,
+        viewer,
+        incident_id,
+        resolved,
+        form_name="resolve",
+        entered=entered,
+        wakes=environment,
+    )
+    return refused or _done(incident_id, "resolved", "timeline")
 
 
 @router.post("/incidents/{incident_id}/reopen")
@@ -315,20 +342,17 @@ async def reopen(
             note=entered["reopen_note"],
         )
 
-    try:
-        await run_in_threadpool(reopened)
-    except SignalboxError as error:
-        return await _incident_page(
-            request,
-            context,
-            viewer,
-            incident_id,
-            problem=error,
-            problem_in="reopen",
-            entered=entered,
-        )
-    wake(request, environment)
-    return _done(incident_id, "reopened", "timeline")
+    refused = await _apply(
+        request,
+        context,
+        viewer,
+        incident_id,
+        reopened,
+        form_name="reopen",
+        entered=entered,
+        wakes=environment,
+    )
+    return refused or _done(incident_id, "reopened", "timeline")
 
 
 @router.post("/incidents/{incident_id}/actions")
@@ -354,19 +378,10 @@ async def add_action(
             now=context.now(),
         )
 
-    try:
-        await run_in_threadpool(added)
-    except SignalboxError as error:
-        return await _incident_page(
-            request,
-            context,
-            viewer,
-            incident_id,
-            problem=error,
-            problem_in="action",
-            entered=entered,
-        )
-    return _done(incident_id, "action-added", "actions")
+    refused = await _apply(
+        request, context, viewer, incident_id, added, form_name="action", entered=entered
+    )
+    return refused or _done(incident_id, "action-added", "actions")
 
 
 @router.post("/incidents/{incident_id}/actions/{action_id}")
