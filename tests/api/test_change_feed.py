@@ -139,3 +139,21 @@ def test_housekeeping_runs_every_few_seconds_in_the_background() -> None:
 
     asyncio.run(scenario())
     assert ran.is_set()
+
+
+def test_waiting_on_several_environments_wakes_on_any_one_and_says_whether_it_moved() -> None:
+    table = VersionTable()
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        feed = ChangeFeed(table.read, tick_seconds=3600)
+        feed.ensure_started()
+        either = asyncio.create_task(feed.wait_any({"dev": 1, "prod": 1}, timeout=30))
+        await asyncio.sleep(0)
+        feed.notify("prod", 2)
+        moved = await asyncio.wait_for(either, 5)
+        quiet = await feed.wait_any({"dev": 1, "prod": 2}, timeout=0.05)
+        nothing = await feed.wait_any({}, timeout=0.01)
+        await feed.stop()
+        return moved, quiet, nothing
+
+    assert asyncio.run(scenario()) == (True, False, False)

@@ -134,6 +134,26 @@ class ChangeFeed:
                     await asyncio.wait_for(event.wait(), remaining)
         return True
 
+    async def wait_any(self, versions: Mapping[str, int], *, timeout: float) -> bool:
+        """Wait until one environment of ``versions`` is past its version there, or
+        ``timeout`` seconds pass (at once with no environment: a plain sleep). Returns True
+        when one changed. What a stream of several environments waits on."""
+        if not versions:
+            await asyncio.sleep(timeout)
+            return False
+        waits = [
+            asyncio.ensure_future(self.wait(name, since=version, timeout=timeout))
+            for name, version in versions.items()
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waits, return_exceptions=True)
+        return any(self.version(name) > version for name, version in versions.items())
+
     def listen(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` (on the loop, without arguments) whenever an environment
         changes: the notifier wakes on it instead of polling."""

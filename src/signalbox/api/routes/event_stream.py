@@ -20,8 +20,6 @@ out of id order.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -30,7 +28,6 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller, token_from_header
-from signalbox.api.change_feed import ChangeFeed
 from signalbox.api.context import Server, server
 from signalbox.api.models.events import EventRead
 from signalbox.core.errors import InvalidInput, SignalboxError
@@ -67,25 +64,6 @@ def _start(after: int | None, last_event_id: str | None) -> int | None:
             field="Last-Event-ID",
         )
     return value
-
-
-async def _any_change(feed: ChangeFeed, versions: dict[str, int], timeout: float) -> None:
-    """Return when one of the environments is past its version in ``versions``, or after
-    ``timeout`` seconds."""
-    if not versions:
-        await asyncio.sleep(timeout)
-        return
-    waits = [
-        asyncio.ensure_future(feed.wait(name, since=version, timeout=timeout))
-        for name, version in versions.items()
-    ]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiting in waits:
-            waiting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*waits, return_exceptions=True)
 
 
 @router.get(
@@ -152,7 +130,7 @@ async def stream(
             wait = max(0.0, beat + KEEPALIVE_SECONDS - time.monotonic())
             if env is None:  # global events move no environment's version: look each second
                 wait = min(wait, POLL_SECONDS)
-            await _any_change(context.feed, versions, wait)
+            await context.feed.wait_any(versions, timeout=wait)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)

@@ -8,8 +8,6 @@ GET /board/stream   server-sent events: ``change`` when an environment on the bo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -72,25 +70,6 @@ async def cards(
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
 
-async def _any_change(context: Server, versions: dict[str, int], timeout: float) -> bool:
-    """True when an environment of ``versions`` moves past its version within ``timeout``."""
-    waits = [
-        asyncio.ensure_future(context.feed.wait(name, since=version, timeout=timeout))
-        for name, version in versions.items()
-    ]
-    if not waits:
-        await asyncio.sleep(timeout)
-        return False
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiting in waits:
-            waiting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*waits, return_exceptions=True)
-    return any(context.feed.version(name) > version for name, version in versions.items())
-
-
 @router.get("/board/stream")
 async def stream(
     request: Request, viewer: Viewer = Depends(board_viewer), context: Server = Depends(server)
@@ -106,7 +85,7 @@ async def stream(
         versions = {name: context.feed.version(name) for name in names}
         while True:
             wait = max(0.0, beat + KEEPALIVE_SECONDS - time.monotonic())
-            if await _any_change(context, versions, wait):
+            if await context.feed.wait_any(versions, timeout=wait):
                 moved = [n for n, v in versions.items() if context.feed.version(n) > v]
                 versions = {name: context.feed.version(name) for name in names}
                 yield f"event: change\ndata: {' '.join(moved)}\n\n".encode()
