@@ -48,7 +48,6 @@ async def page_error(request: Request, error: errors.SignalboxError, status: int
     if status == 404 and request.scope.get("route") is None:  # no page has this address
         message = f"There is no page at {request.url.path}."
         hint = "The board at / links to every environment, deploy and incident."
-    viewer = None
     try:
         viewer = await viewer_of(request)
     except Exception:  # the error page must not fail because the database did

@@ -29,6 +29,8 @@ from markupsafe import Markup, escape
 
 from signalbox import __version__
 from signalbox.api.context import server_of
+from signalbox.api.problems import status_for
+from signalbox.core.errors import SignalboxError
 from signalbox.core.status import EnvironmentPicture, EnvironmentState
 from signalbox.core.times import format_local, format_utc, require_utc
 from signalbox.web.security import FORM_FIELD, Viewer
@@ -55,6 +57,7 @@ STATE_LABELS: dict[str, str] = {
     EnvironmentState.RESERVED_NOW: "Reserved",
     EnvironmentState.RESERVED_SOON: "Reserved soon",
     EnvironmentState.FROZEN: "Frozen",
+    "incident": "Incident",
 }
 """Each state in words (the colour of a card only repeats them)."""
 
@@ -72,18 +75,23 @@ PAGE_HEADERS: dict[str, str] = {
 """Headers of every page and fragment."""
 
 
-def state_label(found: EnvironmentPicture) -> str:
-    """The state in words; a freeze by an open incident reads "Incident"."""
+def _shown_state(found: EnvironmentPicture) -> str:
+    """The picture's state as the pages tell it: a freeze by an open incident is
+    "incident"."""
     if found.state is EnvironmentState.FROZEN and found.incident is not None:
-        return "Incident"
-    return STATE_LABELS.get(found.state, str(found.state).capitalize())
+        return "incident"
+    return str(found.state)
+
+
+def state_label(found: EnvironmentPicture) -> str:
+    """The state in words: Free, Held, ..., Incident."""
+    shown = _shown_state(found)
+    return STATE_LABELS.get(shown, shown.replace("-", " ").capitalize())
 
 
 def state_class(found: EnvironmentPicture) -> str:
     """The CSS class of the state's colour."""
-    if found.state is EnvironmentState.FROZEN and found.incident is not None:
-        return "state-incident"
-    return f"state-{found.state}"
+    return f"state-{_shown_state(found)}"
 
 
 def when_tag(value: datetime | None, timezone: str, now: datetime) -> Markup:
@@ -160,11 +168,16 @@ def page(
     *,
     viewer: Viewer | None,
     title: str,
-    status: int = 200,
+    status: int | None = None,
+    problem: SignalboxError | None = None,
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """``template`` rendered for ``viewer`` as an HTML answer (``title`` names the page)."""
+    """``template`` rendered for ``viewer`` as an HTML answer (``title`` names the page).
+    With a ``problem`` (a refused form, shown on the page), the status is the error's from
+    ``api.problems``' one table unless ``status`` says otherwise; else 200."""
+    if status is None:
+        status = status_for(problem) if problem is not None else 200
     form_token = viewer.form_token if viewer is not None else ""
     html = render(
         template,
@@ -174,6 +187,7 @@ def page(
         form_token=form_token,
         csrf_field=lambda: _csrf_field(form_token),
         now=server_of(request).now(),
+        problem=problem,
         **context,
     )
     answer_headers = {**PAGE_HEADERS, **(headers or {})}

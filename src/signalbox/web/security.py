@@ -91,14 +91,18 @@ async def viewer_of(request: Request) -> Viewer | None:
     return None if found is None else Viewer(found.caller, found.form_token)
 
 
+def _sign_in_first() -> Unauthenticated:
+    return Unauthenticated(
+        "Sign in to see this page.", hint="Sign in with your API token at /login."
+    )
+
+
 async def signed_in(request: Request) -> Viewer:
     """FastAPI dependency: the signed-in viewer; Unauthenticated (a page answers it with the
     sign-in page) without one."""
     found = await viewer_of(request)
     if found is None:
-        raise Unauthenticated(
-            "Sign in to see this page.", hint="Sign in with your API token at /login."
-        )
+        raise _sign_in_first()
     return found
 
 
@@ -110,7 +114,7 @@ async def board_viewer(request: Request) -> Viewer:
         return found
     if server_of(request).settings.board_public:
         return PUBLIC_VIEWER
-    return await signed_in(request)
+    raise _sign_in_first()
 
 
 def check_origin(request: Request) -> None:

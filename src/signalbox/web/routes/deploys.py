@@ -27,7 +27,6 @@ from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
-from signalbox.api.problems import status_for
 from signalbox.core.errors import SignalboxError
 from signalbox.core.plan.groups import FindingGroup, group_findings
 from signalbox.core.reasons import MAX_REASON_CHARS, check_reason
@@ -146,7 +145,6 @@ async def _deploy_page(
     *,
     done: str = "",
     problem: SignalboxError | None = None,
-    status: int = 200,
     deny_reason: str = "",
     approve_reason: str = "",
 ) -> HTMLResponse:
@@ -162,7 +160,6 @@ async def _deploy_page(
         "deploy.html",
         viewer=viewer,
         title=f"deploy {deploy.id} to {deploy.environment}",
-        status=status,
         deploy=deploy,
         facts=facts,
         tz=context.timezone(deploy.environment),
@@ -228,7 +225,6 @@ async def _decide(
             context,
             deploy_id,
             problem=error,
-            status=status_for(error),
             **kept,
         )
     wake(request, deploy.environment)

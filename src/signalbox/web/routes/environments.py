@@ -34,7 +34,6 @@ from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
-from signalbox.api.problems import status_for
 from signalbox.core.booking import BookingConflict, booking_conflicts
 from signalbox.core.errors import (
     Forbidden,
@@ -207,7 +206,6 @@ async def _environment_page(
         "environment.html",
         viewer=viewer,
         title=env,
-        status=status_for(problem) if problem is not None else 200,
         notice=notice,
         problem=problem,
         **values,
@@ -346,7 +344,7 @@ def _reserve_page(
     env: str,
     fields: BookingFields,
     *,
-    status: int = 200,
+    status: int | None = None,
     problem: SignalboxError | None = None,
     conflicts: Sequence[BookingConflict] = (),
 ) -> HTMLResponse:
@@ -408,8 +406,7 @@ async def reserve(
             )
         )
     except SignalboxError as error:
-        status = status_for(error)
-        return _reserve_page(request, viewer, context, env, fields, status=status, problem=error)
+        return _reserve_page(request, viewer, context, env, fields, problem=error)
     wake(request, env)
     return RedirectResponse(f"/environments/{env}?done=booked", status_code=303)
 

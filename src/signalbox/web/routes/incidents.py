@@ -31,7 +31,6 @@ from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
-from signalbox.api.problems import status_for
 from signalbox.core.durations import parse_duration
 from signalbox.core.errors import SignalboxError
 from signalbox.core.incidents import OPEN_STATUSES, ActionStatus
@@ -129,7 +128,6 @@ async def _incident_page(
         "incident.html",
         viewer=viewer,
         title=f"incident {view.id} on {view.environment}",
-        status=status_for(problem) if problem is not None else 200,
         notice=NOTICES.get(done, "") if problem is None else "",
         problem=problem,
         problem_in=problem_in,

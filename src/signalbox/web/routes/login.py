@@ -37,7 +37,11 @@ router = APIRouter(include_in_schema=False)
 
 
 def login_page(
-    request: Request, context: Server, *, next_path: str, problem: str = "", status: int = 200
+    request: Request,
+    context: Server,
+    *,
+    next_path: str,
+    problem: Unauthenticated | None = None,
 ) -> HTMLResponse:
     """The sign-in form (with ``problem`` said above it), setting its double-submit cookie."""
     token = login_form_token(request)
@@ -46,7 +50,6 @@ def login_page(
         "login.html",
         viewer=None,
         title="Sign in",
-        status=status,
         next=safe_next(next_path),
         problem=problem,
         login_token=token,
@@ -86,8 +89,7 @@ async def login(
             sign_in, context.engine, token, lifetime=lifetime, now=context.now()
         )
     except Unauthenticated as error:
-        problem = f"{error.message} {error.hint}".strip()
-        return login_page(request, context, next_path=next, problem=problem, status=401)
+        return login_page(request, context, next_path=next, problem=error)
     answer = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(answer, request, signed.secret, max_age=int(lifetime.total_seconds()))
     return answer
