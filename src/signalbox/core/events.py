@@ -38,6 +38,7 @@ __all__ = [
     "declared",
     "describe_fields",
     "parse",
+    "retold",
     "to_data",
 ]
 
@@ -96,6 +97,19 @@ class Event(abc.ABC):
     @abc.abstractmethod
     def words(self, telling: Telling) -> str:
         """The sentence people read, in ``telling``'s zone."""
+
+
+def retold(event: Event | None, telling: Telling, stored: str) -> str:
+    """``event``'s sentence as ``telling`` tells it, or ``stored`` (the words written with
+    it) when there is no record, or its data cannot be told (a stored duration past
+    timedelta's range): every reader of the log (the event list and stream, notifications,
+    postmortems) gets words rather than an error it would meet again at each read."""
+    if event is None:
+        return stored
+    try:
+        return event.words(telling)
+    except (ArithmeticError, ValueError):
+        return stored
 
 
 # -- environments ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from signalbox.core.events import (
     ReservationStartsSoon,
     StateOutOfBand,
     Telling,
+    retold,
 )
 
 __all__ = [
@@ -222,14 +223,9 @@ def compose(
     """The message of a stored event: its sentence told again in ``timezone`` as of ``now``
     (the stored words when the catalogue cannot read it), the link to open, and the event id
     (``signalbox event 42``) so a receiver can drop a message delivered twice."""
-    sentence = stored_message
-    if event is not None:
-        try:
-            sentence = event.words(Telling(actor, environment, timezone, now))
-        except (ArithmeticError, ValueError):
-            # data the words cannot tell (a duration past timedelta's range): the stored
-            # words, rather than a message that can never be sent and holds up the target
-            sentence = stored_message
+    # data the words cannot tell gives the stored words, not a message that can never be
+    # sent and holds up the target
+    sentence = retold(event, Telling(actor, environment, timezone, now), stored_message)
     link = link_of(event, environment, base_url)
     body = f"{sentence}\n{link}\nsignalbox event {event_id}"
     return Message(title=_title(kind, environment, event), body=body)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from signalbox.core.errors import unknown_environment
-from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, to_data
+from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, retold, to_data
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -125,6 +125,4 @@ def told(row: EventRow, timezone: str, now: datetime | None) -> str:
     if now is None or row.schema_version is None:
         return row.message
     record = parse(row.kind, row.data)
-    if record is None:
-        return row.message
-    return record.words(Telling(row.actor, row.environment, timezone, now))
+    return retold(record, Telling(row.actor, row.environment, timezone, now), row.message)
