@@ -67,6 +67,8 @@ class ChangeFeed:
         self.housekeeping_seconds = housekeeping_seconds
         self._versions: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
+        self._any_change: asyncio.Event | None = None
+        """Set (and forgotten) at any environment's change: what ``wait_any`` waits on."""
         self._waiting_deploys: Counter[int] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -136,23 +138,23 @@ class ChangeFeed:
 
     async def wait_any(self, versions: Mapping[str, int], *, timeout: float) -> bool:
         """Wait until one environment of ``versions`` is past its version there, or
-        ``timeout`` seconds pass (at once with no environment: a plain sleep). Returns True
-        when one changed. What a stream of several environments waits on."""
+        ``timeout`` seconds pass (with no environment: a plain sleep). Returns True when one
+        changed. What a stream of several environments waits on: one event for any change,
+        not one waiter per environment."""
         if not versions:
             await asyncio.sleep(timeout)
             return False
-        waits = [
-            asyncio.ensure_future(self.wait(name, since=version, timeout=timeout))
-            for name, version in versions.items()
-        ]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiting in waits:
-                waiting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*waits, return_exceptions=True)
-        return any(self.version(name) > version for name, version in versions.items())
+        self.ensure_started()
+        deadline = time.monotonic() + max(0.0, timeout)
+        while not any(self.version(name) > version for name, version in versions.items()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._any_change is None:
+                self._any_change = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._any_change.wait(), remaining)
+        return True
 
     def listen(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` (on the loop, without arguments) whenever an environment
@@ -191,6 +193,9 @@ class ChangeFeed:
                 if event is not None:
                     event.set()
         if changed:
+            if self._any_change is not None:
+                self._any_change.set()
+                self._any_change = None
             for listener in self._listeners:
                 listener()
 
