@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signalbox.core.errors import ConfigError
-from signalbox.core.notify import DEFAULT_EVENTS, matching_kinds
+from signalbox.core.notify import DEFAULT_EVENTS, unknown_globs
 
 __all__ = ["NOTIFY_KEYS", "NotifyTarget", "parse_notify"]
 
@@ -126,7 +126,7 @@ def _target(
                 hint="Name the kinds it hears of (globs such as deploy.*), or leave events out "
                 "for the default set (docs/notifications.md).",
             )
-        unmatched = [glob for glob in events if not matching_kinds(glob)]
+        unmatched = unknown_globs(events)
         if unmatched:
             raise ConfigError(
                 f"{where}.events: {', '.join(unmatched)} matches no event kind.",

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from signalbox.core.events import commit_ref
 from signalbox.core.reservations import overlaps
 from signalbox.core.status import PictureDeploy
 from signalbox.core.times import format_local, require_utc, to_zone
@@ -71,7 +72,7 @@ def _whom(deploy: PictureDeploy) -> str:
 
 
 def _deploy_ref(deploy: PictureDeploy) -> str:
-    ref = " @ ".join(part for part in (deploy.branch, deploy.commit[:7]) if part)
+    ref = commit_ref(deploy.branch, deploy.commit)
     by = deploy.requester if not deploy.actor else f"{deploy.actor} (via {deploy.requester})"
     return f"Deploy {deploy.id}{f' ({ref})' if ref else ''} by {by}"
 

@@ -35,6 +35,7 @@ __all__ = [
     "Event",
     "Telling",
     "UndeclaredEvent",
+    "commit_ref",
     "declared",
     "describe_fields",
     "parse",
@@ -79,7 +80,7 @@ def _reason(text: str) -> str:
     return f": {cleaned}" if cleaned else ""
 
 
-def _ref(branch: str, commit: str) -> str:
+def commit_ref(branch: str, commit: str) -> str:
     """``main @ 1a2b3c4`` with what is known, never ``? @ ?``."""
     short = commit[:7]
     if branch and short:
@@ -322,7 +323,7 @@ class DeployEvent(Event):
 
 def _deploy(event: DeployEvent) -> str:
     """``Deploy 7 (main @ 1a2b3c4)``, or ``Deploy 7`` when neither is known."""
-    ref = _ref(event.branch, event.commit)
+    ref = commit_ref(event.branch, event.commit)
     return f"Deploy {event.deploy_id} ({ref})" if ref else f"Deploy {event.deploy_id}"
 
 
@@ -334,7 +335,7 @@ class DeployRequested(DeployEvent):
 
     def words(self, telling: Telling) -> str:
         who = self.actor or self.requester or telling.actor
-        ref = _ref(self.branch, self.commit)
+        ref = commit_ref(self.branch, self.commit)
         what = f" {ref}" if ref else ""
         plan = f" (plan: {self.plan_verdict})" if self.plan_verdict else ""
         if self.plan_verdict == "none":

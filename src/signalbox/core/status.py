@@ -27,6 +27,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from signalbox.core.events import commit_ref
 from signalbox.core.gate import (
     EnvironmentSnapshot,
     approvers,
@@ -420,7 +421,7 @@ def _busy(
     env, hold = snapshot.name, snapshot.hold
     running = snapshot.running
     if running is not None and (deploy is None or running.id != deploy.id):
-        ref = " @ ".join(part for part in (running.branch, running.commit[:7]) if part)
+        ref = commit_ref(running.branch, running.commit)
         message = (
             f"Deploy {running.id}{f' ({ref})' if ref else ''} by {running.requester.name} "
             f"is running on {env}; {what} waits for it."

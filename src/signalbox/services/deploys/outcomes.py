@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from signalbox.core.events import DeployAwaitingApproval, DeployStarted
+from signalbox.core.events import DeployAwaitingApproval, DeployStarted, commit_ref
 from signalbox.core.gate import (
     EnvironmentSnapshot,
     GateDecision,
@@ -114,7 +114,7 @@ def _start(
     """Take the DEPLOY hold and mark the deploy running: the hold, or a Refused if denied."""
     lease = timedelta(seconds=settings.deploy_lease_seconds)
     requester = Principal(name=row.requester, is_ci=row.requester_is_ci)
-    ref = " @ ".join(part for part in (row.branch, row.commit[:7]) if part)
+    ref = commit_ref(row.branch, row.commit)
     reason = f"deploy {row.id} ({ref})" if ref else f"deploy {row.id}"
     request = HoldRequest(row.environment, requester, HoldKind.DEPLOY, reason, lease, row.id)
     granted = acquire_hold_in(uow, request, now=now)

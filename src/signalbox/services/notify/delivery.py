@@ -20,6 +20,7 @@ from signalbox.core.events import parse
 from signalbox.core.notify import Message, compose, retry_at
 from signalbox.services.notify.fan_out import fan_out_in
 from signalbox.services.notify.targets import Sent, Target
+from signalbox.services.reservations import environment_timezone
 from signalbox.settings import Settings
 from signalbox.storage.repositories.outbox import ClaimedDelivery, OutboxEvent, OutboxRepository
 from signalbox.storage.uow import UnitOfWork
@@ -37,8 +38,7 @@ log = logging.getLogger("signalbox.notify")
 
 def message_of(event: OutboxEvent, settings: Settings, *, now: datetime) -> Message:
     """The message people read for ``event``, told in its environment's zone."""
-    config = settings.environments.get(event.environment or "")
-    timezone = config.timezone if config is not None else settings.timezone
+    timezone = environment_timezone(settings, event.environment or "")
     record = parse(event.kind, event.data) if event.schema_version is not None else None
     return compose(
         event_id=event.id,
