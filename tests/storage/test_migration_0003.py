@@ -122,7 +122,7 @@ def test_upgrading_from_0002_keeps_the_rows_and_adds_a_working_outbox(database_u
         with UnitOfWork(engine) as uow:
             outbox = OutboxRepository(uow.session)
             (claimed,) = outbox.claim_due(
-                claimant="a", now=LATER, lease=timedelta(seconds=30), limit=5
+                claimant="a", now=LATER, lease=timedelta(seconds=30), limit=5, among=["ops-slack"]
             )
             assert (claimed.event.kind, claimed.target, claimed.attempt) == (
                 "hold.released",

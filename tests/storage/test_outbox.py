@@ -58,7 +58,7 @@ def fan_out(engine: Engine, clock: FakeClock, targets: tuple[str, ...] = (SLACK,
 def claim(engine: Engine, clock: FakeClock, server: str = "a", limit: int = 10):  # type: ignore[no-untyped-def]
     with UnitOfWork(engine) as uow:
         return OutboxRepository(uow.session).claim_due(
-            claimant=server, now=clock.now(), lease=LEASE, limit=limit
+            claimant=server, now=clock.now(), lease=LEASE, limit=limit, among=(SLACK, MAIL)
         )
 
 
@@ -246,7 +246,9 @@ def test_two_servers_claim_at_once_without_waiting_or_sharing_a_row(postgres_eng
     def server_a() -> None:
         with UnitOfWork(engine) as uow:
             outbox = OutboxRepository(uow.session)
-            seen["a"] = outbox.claim_due(claimant="a", now=clock.now(), lease=LEASE, limit=1)
+            seen["a"] = outbox.claim_due(
+                claimant="a", now=clock.now(), lease=LEASE, limit=1, among=(SLACK, MAIL)
+            )
             seen["a_fan_out"] = outbox.lock_fan_out()
             a_claimed.set()
             b_done.wait(timeout=10)
@@ -255,7 +257,9 @@ def test_two_servers_claim_at_once_without_waiting_or_sharing_a_row(postgres_eng
         a_claimed.wait(timeout=10)
         with UnitOfWork(engine) as uow:
             outbox = OutboxRepository(uow.session)
-            seen["b"] = outbox.claim_due(claimant="b", now=clock.now(), lease=LEASE, limit=10)
+            seen["b"] = outbox.claim_due(
+                claimant="b", now=clock.now(), lease=LEASE, limit=10, among=(SLACK, MAIL)
+            )
             seen["b_fan_out"] = outbox.lock_fan_out()
         b_done.set()
 

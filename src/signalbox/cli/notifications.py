@@ -102,15 +102,11 @@ def _sentence(text: str) -> str:
     return text.rstrip().rstrip(".") + "."
 
 
-def _when(value: str | None, timezone: str, now: datetime) -> str:
-    return local_time(value, timezone, now) if value else ""
-
-
 def _target_status(target: dict[str, Any], timezone: str, now: datetime) -> Text:
     failing = target.get("failing")
     if failing:
-        since = _when(failing["since"], timezone, now)
-        retry = _when(failing["next_attempt_at"], timezone, now)
+        since = local_time(failing["since"], timezone, now)
+        retry = local_time(failing["next_attempt_at"], timezone, now)
         attempts = failing["attempts"]
         text = Text(f"FAILING since {since}", style="bold red")
         text.append(
@@ -121,7 +117,7 @@ def _target_status(target: dict[str, Any], timezone: str, now: datetime) -> Text
         return text
     gave_up = target.get("gave_up")
     if gave_up:
-        since = _when(gave_up["since"], timezone, now)
+        since = local_time(gave_up["since"], timezone, now)
         text = Text(f"GAVE UP on a message queued {since}", style="bold red")
         text.append(
             f": {gave_up['last_error'] or 'no error recorded'}; nothing delivered since "
@@ -147,7 +143,7 @@ def notifications_view(answer: dict[str, Any], now: datetime) -> Group:
             "all" if environments is None else ", ".join(environments),
             str(target["open"]),
             str(target["given_up"]),
-            _when(target["last_delivered_at"], timezone, now),
+            local_time(target["last_delivered_at"], timezone, now),
             _target_status(target, timezone, now),
         )
     deliveries = Table(box=None, header_style="bold")
@@ -158,7 +154,7 @@ def notifications_view(answer: dict[str, Any], now: datetime) -> Group:
         deliveries.add_row(
             str(delivery["id"]),
             str(delivery["event_id"]),
-            _when(delivery["queued_at"], delivery["timezone"], now),
+            local_time(delivery["queued_at"], delivery["timezone"], now),
             delivery["environment"] or "",
             delivery["kind"],
             delivery["target"],

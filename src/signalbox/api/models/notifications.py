@@ -11,7 +11,6 @@ from signalbox.services.notify.admin import DeliveryRead as Delivery
 from signalbox.services.notify.admin import DeliveryView, TargetStatus
 
 __all__ = [
-    "DeliveryListRead",
     "DeliveryRead",
     "FailingRead",
     "NotificationsRead",
@@ -123,10 +122,6 @@ class DeliveryRead(BaseModel):
             delivered_at=delivery.delivered_at,
             last_error=delivery.last_error,
         )
-
-
-class DeliveryListRead(BaseModel):
-    deliveries: list[DeliveryRead]
 
 
 class NotificationsRead(BaseModel):
