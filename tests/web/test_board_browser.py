@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 from tests.support.browser import accessibility_problems, screenshot, sign_in
-from tests.support.servers import run_cli
+from tests.support.servers import gate_process, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -43,4 +43,26 @@ def test_the_board_works_without_javascript(browser, live):
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#env-dev .state")).to_have_text("Free")
     expect(page.locator("#env-prod .state")).to_have_text("Free")
+    context.close()
+
+
+def test_the_pages_fit_a_phone_without_sideways_scrolling(browser, live):
+    developer = live.token("platform-eng", "developer:dev")
+    ran = gate_process(live.url, developer, "--", "true", branch="main", commit="1a2b3c4d")
+    assert ran.wait(timeout=60) == 0  # a deploy for the environment page's table
+    opened = run_cli(
+        live.url, developer, "incident", "open", "dev", "--title", "users cannot log in"
+    )
+    assert opened.returncode == 0, opened.stderr
+    context = browser.new_context(
+        base_url=live.url, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("API token").fill(developer)
+    page.get_by_role("button", name="Sign in").click()
+    for path in ("/", "/environments/dev", "/environments/dev/reserve", "/incidents", "/deploys/1"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
     context.close()
