@@ -23,8 +23,10 @@ server killed mid-delivery leaves its claims to lapse after ``notify_claim_secon
 any server takes them again.
 
 It also keeps ``failing``: each target whose queue is held by a failed delivery, read again
-at most every ``FAILING_REFRESH_SECONDS`` (one look-up per target in the index of open
-deliveries), so that the environments' pictures can show it without a query of their own.
+at most every ``FAILING_REFRESH_SECONDS`` (per target: its oldest open delivery in the
+index of open deliveries, and its newest given-up one with whether anything was delivered
+since, in the partial index of given-up deliveries), so that the environments' pictures
+can show it without a query of their own.
 """
 
 from __future__ import annotations
@@ -64,12 +66,12 @@ T = TypeVar("T")
 MAX_PARALLEL_TARGETS = 8
 RUN_LENGTH = 20
 FAILING_REFRESH_SECONDS = 0.5
+"""The notifier reads which targets are failing at most this often (once per turn)."""
 GATHER_SECONDS = 0.1
 """After a change wakes the notifier, how long it lets further changes gather before its
 turn: a burst of events costs one turn, at the price of this much delay."""
 STOP_SECONDS = 10.0
 """At shutdown, how long the loop may take to finish its turn before it is cancelled."""
-"""The notifier reads which targets are failing at most this often (once per turn)."""
 
 
 @dataclass(frozen=True, slots=True)
