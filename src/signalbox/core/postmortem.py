@@ -37,6 +37,7 @@ from typing import Any
 import msgspec
 
 from signalbox.core.durations import format_duration
+from signalbox.core.events import commit_ref
 from signalbox.core.incidents import ActionView, IncidentView, is_overdue
 from signalbox.core.status import PlanSummary
 from signalbox.core.times import require_utc, to_zone
@@ -141,10 +142,7 @@ class DeployFact:
 
     @property
     def ref(self) -> str:
-        short = self.commit[:7]
-        if self.branch and short:
-            return f"{self.branch} @ {short}"
-        return self.branch or short
+        return commit_ref(self.branch, self.commit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,19 @@ def get_deploy(engine: Engine, *, deploy_id: int) -> Deploy:
 
 
 def list_deploys(
-    engine: Engine, *, environments: Sequence[str] | None, limit: int = 50
+    engine: Engine,
+    *,
+    environments: Sequence[str] | None,
+    limit: int = 50,
+    hotfix_for: int | None = None,
 ) -> list[Deploy]:
-    """Newest first, without the analyses (ask for one deploy to see its analysis)."""
+    """Newest first, without the analyses (ask for one deploy to see its analysis);
+    ``hotfix_for``: only the hotfixes of that incident."""
     with UnitOfWork(engine, read_only=True) as uow:
         if environments is not None:
             for name in environments:
                 uow.environments.get(name)
-        rows = DeployRepository(uow.session).newest(environments=environments, limit=limit)
+        rows = DeployRepository(uow.session).newest(
+            environments=environments, limit=limit, hotfix_for=hotfix_for
+        )
         return [Deploy.of(row, with_analysis=False) for row in rows]

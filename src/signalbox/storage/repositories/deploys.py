@@ -82,9 +82,16 @@ class DeployRepository:
         return list(self.session.scalars(query))
 
     def newest(
-        self, *, environments: Collection[str] | None, limit: int, before_id: int | None = None
+        self,
+        *,
+        environments: Collection[str] | None,
+        limit: int,
+        before_id: int | None = None,
+        hotfix_for: int | None = None,
     ) -> list[DeployRow]:
         query = select(DeployRow).order_by(DeployRow.id.desc()).limit(limit)
+        if hotfix_for is not None:
+            query = query.where(DeployRow.incident_id == hotfix_for)
         if environments is not None:
             query = query.where(DeployRow.environment.in_(list(environments)))
         if before_id is not None:

@@ -52,8 +52,8 @@ router = APIRouter(include_in_schema=False)
 RECENT_RESOLVED = 30
 """How many resolved incidents the list shows below the open ones."""
 
-HOTFIXES_LOOKED_AT = 200
-"""How many of the environment's newest deploys are searched for the incident's hotfixes."""
+MAX_HOTFIXES = 100
+"""The most hotfix deploys an incident's page lists (the newest)."""
 
 NOTICES: dict[str, str] = {
     "updated": "Your update is posted.",
@@ -82,13 +82,9 @@ def _incident_page_values(context: Server, viewer: Viewer, incident_id: int) -> 
         )
         if picture.incident is not None and picture.incident.id == view.id:
             at_risk = picture.at_risk
-    hotfixes = [
-        deploy
-        for deploy in list_deploys(
-            context.engine, environments=[environment], limit=HOTFIXES_LOOKED_AT
-        )
-        if deploy.hotfix_for == view.id
-    ]
+    hotfixes = list_deploys(
+        context.engine, environments=[environment], limit=MAX_HOTFIXES, hotfix_for=view.id
+    )
     postmortem = draft_postmortem(context.state_store, incident_id=view.id, now=now)
     may_post = viewer.may(Action.OPEN_INCIDENT, environment)
     may_lead = may_post and (
