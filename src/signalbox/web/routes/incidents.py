@@ -282,6 +282,44 @@ async def post_update(
     return refused or _done(incident_id, "updated", "timeline")
 
 
+async def _resolve_or_reopen(
+    request: Request, incident_id: int, form: Posted, context: Server, *, reopen: bool
+) -> Response:
+    """Resolve the incident, or open a resolved one again, with the form's optional note."""
+    viewer = form.viewer
+    environment = await run_in_threadpool(_changer_of, context, viewer, incident_id)
+    name = "reopen" if reopen else "resolve"
+    entered = {f"{name}_note": form.text("note")}
+    caller, note = viewer.caller.principal, form.text("note")
+
+    def change() -> None:
+        if reopen:
+            incidents.reopen_incident(
+                context.engine,
+                context.settings,
+                incident_id=incident_id,
+                caller=caller,
+                now=context.now(),
+                note=note,
+            )
+        else:
+            incidents.resolve_incident(
+                context.engine, incident_id=incident_id, caller=caller, now=context.now(), note=note
+            )
+
+    refused = await _apply(
+        request,
+        context,
+        viewer,
+        incident_id,
+        change,
+        form_name=name,
+        entered=entered,
+        wakes=environment,
+    )
+    return refused or _done(incident_id, "reopened" if reopen else "resolved", "timeline")
+
+
 @router.post("/incidents/{incident_id}/resolve")
 async def resolve(
     request: Request,
@@ -289,30 +327,7 @@ async def resolve(
     form: Posted = Depends(posted),
     context: Server = Depends(server),
 ) -> Response:
-    viewer = form.viewer
-    environment = await run_in_threadpool(_changer_of, context, viewer, incident_id)
-    entered = {"resolve_note": form.text("note")}
-
-    def resolved() -> None:
-        incidents.resolve_incident(
-            context.engine,
-            incident_id=incident_id,
-            caller=viewer.caller.principal,
-            now=context.now(),
-            note=entered["resolve_note"],
-        )
-
-    refused = await _apply(
-        request,
-        context,
-        viewer,
-        incident_id,
-        resolved,
-        form_name="resolve",
-        entered=entered,
-        wakes=environment,
-    )
-    return refused or _done(incident_id, "resolved", "timeline")
+    return await _resolve_or_reopen(request, incident_id, form, context, reopen=False)
 
 
 @router.post("/incidents/{incident_id}/reopen")
@@ -322,31 +337,7 @@ async def reopen(
     form: Posted = Depends(posted),
     context: Server = Depends(server),
 ) -> Response:
-    viewer = form.viewer
-    environment = await run_in_threadpool(_changer_of, context, viewer, incident_id)
-    entered = {"reopen_note": form.text("note")}
-
-    def reopened() -> None:
-        incidents.reopen_incident(
-            context.engine,
-            context.settings,
-            incident_id=incident_id,
-            caller=viewer.caller.principal,
-            now=context.now(),
-            note=entered["reopen_note"],
-        )
-
-    refused = await _apply(
-        request,
-        context,
-        viewer,
-        incident_id,
-        reopened,
-        form_name="reopen",
-        entered=entered,
-        wakes=environment,
-    )
-    return refused or _done(incident_id, "reopened", "timeline")
+    return await _resolve_or_reopen(request, incident_id, form, context, reopen=True)
 
 
 @router.post("/incidents/{incident_id}/actions")
