@@ -153,6 +153,33 @@ EXPECTED: dict[str, tuple[Verdict, set[tuple[str, str]]]] = {
         Verdict.NEEDS_APPROVAL,
         {("stateful-destroy", "module.environment.local_file.foo[0]")},
     ),
+    "public/luminortask/tfplan.json": (
+        Verdict.ROUTINE,
+        {("protection-missing", "module.eks.module.eks.aws_cloudwatch_log_group.this[0]")},
+    ),
+    "public/terraform-validator/tf12plan-delete-resources.json": (
+        Verdict.ROUTINE,
+        {
+            ("delete", "google_folder.example_tf_folder"),
+            ("delete", "google_folder_iam_policy.policy"),
+            ("delete", "google_organization_iam_binding.binding"),
+            ("delete", "google_organization_iam_member.member"),
+            ("delete", "google_project.example_tf_project"),
+            ("delete", "google_project_iam_policy.policy"),
+        },
+    ),
+    "public/terraform-validator/tf12plan-update-binding-member.json": (
+        Verdict.ROUTINE,
+        {
+            ("replace", "google_folder_iam_member.member"),
+            ("replace", "google_organization_iam_member.member"),
+            ("replace", "google_project_iam_member.member"),
+        },
+    ),
+    "public/tfplan2md/azapi-replace-complete-plan.json": (
+        Verdict.ROUTINE,
+        {("replace", "azapi_resource.automation_account")},
+    ),
     "public/tfplan2md/azuredevops-terraform-plan2.json": (
         Verdict.ROUTINE,
         {

@@ -25,7 +25,7 @@ ALL_PLANS = sorted(str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*
 
 
 def test_the_fixture_corpus_is_all_there() -> None:
-    assert len(ALL_PLANS) == 44
+    assert len(ALL_PLANS) == 52
     assert {path.split("/")[0] for path in ALL_PLANS} == {"public", "generated"}
 
 
