@@ -18,6 +18,7 @@ CONTRACT = {
     "probable-rename": (Severity.MEDIUM, Verdict.ROUTINE),
     "replace": (Severity.LOW, Verdict.ROUTINE),
     "delete": (Severity.LOW, Verdict.ROUTINE),
+    "unknown-action": (Severity.LOW, Verdict.ROUTINE),
     "forget": (Severity.INFO, Verdict.ROUTINE),
     "moved": (Severity.INFO, Verdict.ROUTINE),
     "import": (Severity.INFO, Verdict.ROUTINE),

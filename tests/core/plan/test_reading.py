@@ -10,6 +10,7 @@ from io import BytesIO
 import orjson
 import pytest
 from tests.core.plan.builders import (
+    CATALOG,
     DEFAULT_POLICY,
     EMPTY_CATALOG,
     FIXTURES,
@@ -19,7 +20,7 @@ from tests.core.plan.builders import (
 )
 
 from signalbox.core.errors import PlanFormatUnsupported, PlanNotJson, PlanUnreadable
-from signalbox.core.plan import Action, analyse, read_plans
+from signalbox.core.plan import Action, Verdict, analyse, read_plans
 
 ALL_PLANS = sorted(str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*.json"))
 
@@ -199,8 +200,44 @@ def test_unknown_fields_and_reasons_are_tolerated_and_unknown_actions_are_not() 
     (plan,) = read_plans(plan_bytes(change, future_top_level=[1, 2]))
     assert plan.changes[0].reason == "delete_because_aliens"
     unknown = resource("a_b.c", ["teleport"], before={})
-    with pytest.raises(PlanUnreadable, match=r"a_b\.c has actions \['teleport'\]"):
+    with pytest.raises(PlanUnreadable, match=r"a_b\.c has actions \[\"teleport\"\]") as raised:
         read_plans(plan_bytes(unknown))
+    assert "upgrade signalbox" in (raised.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    "actions", [["delete", "update"], ["update", "delete"], ["delete", "delete"]]
+)
+def test_an_unknown_combination_that_deletes_fails_closed_without_advising_an_upgrade(
+    actions: list[str],
+) -> None:
+    change = resource("aws_s3_bucket.logs", actions, before={}, after={})
+    with pytest.raises(PlanUnreadable, match="may destroy the object") as raised:
+        read_plans(plan_bytes(change))
+    assert "upgrade" not in str(raised.value).lower()
+    assert "upgrade" not in (raised.value.hint or "").lower()
+
+
+@pytest.mark.parametrize("actions", [[], ["move"], ["update", "create"], ["no-op", "no-op"]])
+def test_an_unknown_list_that_cannot_destroy_is_read_with_a_low_note(actions: list[str]) -> None:
+    change = resource("aws_s3_bucket.logs", actions, before={}, after={})
+    (plan,) = read_plans(plan_bytes(change))
+    analysis = analyse(plan, catalog=CATALOG, policy=DEFAULT_POLICY)
+    assert [(f.id, f.severity.value) for f in analysis.findings] == [("unknown-action", "low")]
+    assert analysis.verdict is Verdict.ROUTINE
+    assert analysis.counts["unknown"] == 1
+    assert "which no Terraform writes" in analysis.findings[0].message
+
+
+def test_a_change_without_actions_or_without_change_is_not_read_as_doing_nothing() -> None:
+    no_actions = resource("aws_s3_bucket.logs", ["delete"], before={})
+    del no_actions["change"]["actions"]
+    with pytest.raises(PlanUnreadable, match="actions"):
+        read_plans(plan_bytes(no_actions))
+    no_change = resource("aws_s3_bucket.logs", ["delete"], before={})
+    del no_change["change"]
+    with pytest.raises(PlanUnreadable, match="change"):
+        read_plans(plan_bytes(no_change))
 
 
 def test_plans_without_resource_changes_have_no_changes() -> None:

@@ -174,6 +174,7 @@ def test_forget_moves_imports_and_reads_are_routine_and_counted() -> None:
         "forget": 2,
         "import": 1,
         "moved": 1,
+        "unknown": 0,
     }
 
 

@@ -14,7 +14,18 @@ from signalbox.core.plan.rules import FindingMaker, change_findings, plan_findin
 
 __all__ = ["COUNT_KEYS", "Analysis", "analyse"]
 
-COUNT_KEYS = ("create", "update", "delete", "replace", "read", "no-op", "forget", "import", "moved")
+COUNT_KEYS = (
+    "create",
+    "update",
+    "delete",
+    "replace",
+    "read",
+    "no-op",
+    "forget",
+    "import",
+    "moved",
+    "unknown",
+)
 
 _COUNTED: dict[Action, tuple[str, ...]] = {
     Action.CREATE: ("create",),
@@ -26,6 +37,7 @@ _COUNTED: dict[Action, tuple[str, ...]] = {
     Action.NO_OP: ("no-op",),
     Action.FORGET: ("forget",),
     Action.FORGET_CREATE: ("forget", "create"),
+    Action.UNKNOWN: ("unknown",),
 }
 # Actions on which a resource outside the catalog, not moved and not imported, needs no rule.
 _SILENT = frozenset({Action.UPDATE, Action.NO_OP, Action.READ})
@@ -58,6 +70,7 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
     deletes: list[ResourceChange] = []
     creates: list[ResourceChange] = []
     types = catalog.types
+    embedding = catalog.embedding_types
     for change in plan.changes:  # the hot loop: keep per-change work minimal
         inner = change.change
         action = ACTIONS_BY_JSON[inner.actions]
@@ -67,6 +80,8 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
         moved += bool(previous)
         imported += importing
         stateful = types.get(change.type)
+        if stateful is None and change.type in embedding:
+            stateful = catalog.embedded_type(change)
         if change.mode != "managed" or (
             stateful is None and action in _SILENT and not previous and not importing
         ):

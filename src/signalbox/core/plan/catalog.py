@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signalbox.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from signalbox.core.plan.model import ResourceChange
 
 __all__ = ["Catalog", "Protection", "ProviderFeature", "StatefulType", "parse_catalog"]
 
@@ -64,6 +67,16 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.types)
+
+    @property
+    def embedding_types(self) -> frozenset[str]:
+        """Resource types that carry the kind of object they manage in an attribute
+        (``azapi_resource``'s ``type``): :meth:`embedded_type` classifies those."""
+        return frozenset()
+
+    def embedded_type(self, change: ResourceChange) -> StatefulType | None:
+        """The stateful type of a change whose resource type is in :attr:`embedding_types`."""
+        return None
 
     def extended(self, extra: Iterable[StatefulType]) -> Catalog:
         """A new catalog in which ``extra`` adds types or replaces shipped entries."""

@@ -137,6 +137,13 @@ FINDING_KINDS: dict[str, FindingKind] = {
             "A resource that is not in the catalog is destroyed.",
         ),
         FindingKind(
+            "unknown-action",
+            Severity.LOW,
+            Verdict.ROUTINE,
+            'A change has an action list no Terraform writes (`[]`, `["move"]`: a hand-edited '
+            "plan or an older tool) and none of its words destroys anything.",
+        ),
+        FindingKind(
             "forget",
             Severity.INFO,
             Verdict.ROUTINE,

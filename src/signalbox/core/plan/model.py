@@ -68,6 +68,7 @@ class Action(StrEnum):
     NO_OP = "no-op"
     FORGET = "forget"  # removed from state, the object is kept
     FORGET_CREATE = "forget-create"  # old object forgotten, a new one created
+    UNKNOWN = "unknown"  # an action list no Terraform writes that cannot destroy (see schema)
 
     @property
     def deletes_object(self) -> bool:
@@ -88,30 +89,48 @@ class Action(StrEnum):
 
 _DESTROYING = frozenset({Action.DELETE, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
 
+
+class _ActionTable(dict[tuple[str, ...], Action]):
+    """The known action lists; any other list reads as :attr:`Action.UNKNOWN`.
+
+    Reading (``schema.py``) lets through only unknown lists that cannot destroy anything
+    (``[]``, ``["move"]``); every other unknown list stops the check there.
+    """
+
+    def __missing__(self, key: tuple[str, ...]) -> Action:
+        return Action.UNKNOWN
+
+
 # Terraform writes ["create", "forget"]; OpenTofu writes ["forget", "create"]: the same action.
-ACTIONS_BY_JSON: dict[tuple[str, ...], Action] = {
-    ("create",): Action.CREATE,
-    ("update",): Action.UPDATE,
-    ("delete",): Action.DELETE,
-    ("delete", "create"): Action.REPLACE,
-    ("create", "delete"): Action.REPLACE_CREATE_FIRST,
-    ("read",): Action.READ,
-    ("no-op",): Action.NO_OP,
-    ("forget",): Action.FORGET,
-    ("create", "forget"): Action.FORGET_CREATE,
-    ("forget", "create"): Action.FORGET_CREATE,
-}
+ACTIONS_BY_JSON: dict[tuple[str, ...], Action] = _ActionTable(
+    {
+        ("create",): Action.CREATE,
+        ("update",): Action.UPDATE,
+        ("delete",): Action.DELETE,
+        ("delete", "create"): Action.REPLACE,
+        ("create", "delete"): Action.REPLACE_CREATE_FIRST,
+        ("read",): Action.READ,
+        ("no-op",): Action.NO_OP,
+        ("forget",): Action.FORGET,
+        ("create", "forget"): Action.FORGET_CREATE,
+        ("forget", "create"): Action.FORGET_CREATE,
+    }
+)
 
 
 def action_of(actions: tuple[str, ...]) -> Action | None:
-    """The action for a JSON ``actions`` list, or None when signalbox does not know it."""
+    """The action for a JSON ``actions`` list, or None when it is not one Terraform writes."""
     return ACTIONS_BY_JSON.get(actions)
 
 
-class Change(msgspec.Struct, frozen=True, gc=False):
-    """The ``change`` object of a resource change; values stay raw JSON."""
+class Change(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """The ``change`` object of a resource change; values stay raw JSON.
 
-    actions: tuple[str, ...] = ()
+    ``actions`` is required: a change whose actions are missing (a damaged key) must not read
+    as a change that does nothing.
+    """
+
+    actions: tuple[str, ...]
     before: msgspec.Raw = NULL
     after: msgspec.Raw = NULL
     after_unknown: msgspec.Raw = NULL
@@ -121,11 +140,11 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     importing: msgspec.Raw = NULL
 
 
-_NO_CHANGE = Change()
+class ResourceChange(msgspec.Struct, frozen=True, gc=False, kw_only=True):
+    """One entry of ``resource_changes`` (or ``resource_drift``): one resource instance.
 
-
-class ResourceChange(msgspec.Struct, frozen=True, gc=False):
-    """One entry of ``resource_changes`` (or ``resource_drift``): one resource instance."""
+    ``change`` is required, for the same reason as :attr:`Change.actions`.
+    """
 
     address: str = ""
     module_address: str | None = None
@@ -134,14 +153,14 @@ class ResourceChange(msgspec.Struct, frozen=True, gc=False):
     name: str = ""
     index: int | str | None = None
     provider_name: str = ""
-    change: Change = _NO_CHANGE
+    change: Change
     action_reason: str | None = None
     previous_address: str | None = None
     deposed: str | None = None
 
     @property
     def action(self) -> Action:
-        """The action; reading guarantees every change's ``actions`` is a known list."""
+        """The action (:attr:`Action.UNKNOWN` for a list reading let through as harmless)."""
         return ACTIONS_BY_JSON[self.change.actions]
 
     @property
@@ -185,11 +204,11 @@ class ResourceChange(msgspec.Struct, frozen=True, gc=False):
         return self.change.after_sensitive
 
 
-class DeferredChange(msgspec.Struct, frozen=True, gc=False):
+class DeferredChange(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """One entry of ``deferred_changes``: a change Terraform could not plan yet."""
 
     reason: str = ""
-    resource_change: ResourceChange = ResourceChange()
+    resource_change: ResourceChange
 
 
 class ProviderConfig(msgspec.Struct, frozen=True, gc=False):

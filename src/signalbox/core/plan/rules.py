@@ -272,6 +272,20 @@ def routine_findings(change: ResourceChange, action: Action, make: FindingMaker)
     return found
 
 
+def unknown_action_finding(change: ResourceChange, make: FindingMaker) -> Finding:
+    """unknown-action: an action list no Terraform writes, let through by reading because
+    none of its words destroys anything."""
+    listed = "[" + ", ".join(f'"{word}"' for word in change.change.actions) + "]"
+    return make(
+        "unknown-action",
+        change.address,
+        f"{change.address} has actions {listed}, which no Terraform writes; signalbox reads "
+        "it as a change that destroys nothing.",
+        "Check where this plan came from: write it with `terraform show -json PLANFILE`, "
+        "since an edited plan may not be what Terraform will apply.",
+    )
+
+
 def change_findings(
     change: ResourceChange,
     action: Action,
@@ -281,6 +295,8 @@ def change_findings(
 ) -> list[Finding]:
     """Every per-change finding for one managed resource change."""
     found = destroy_findings(change, action, stateful, make) if action.deletes_object else []
+    if action is Action.UNKNOWN:
+        found.append(unknown_action_finding(change, make))
     if stateful is not None:
         found.extend(protection_findings(change, action, stateful, plan, make))
     if action not in _QUIET or change.previous_address or change.importing:

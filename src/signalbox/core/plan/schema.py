@@ -13,7 +13,7 @@ import re
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from signalbox.core.errors import PlanError, PlanFormatUnsupported, PlanUnreadable
+from signalbox.core.errors import PlanFormatUnsupported, PlanUnreadable
 from signalbox.core.plan.addresses import instance_address
 from signalbox.core.plan.model import (
     DeferredChange,
@@ -129,14 +129,15 @@ def _what_it_is(document: PlanDocument) -> str:
 
 
 def _check_changes(plan: Plan, where: str) -> Plan:
-    """Reject unknown action lists and fill in addresses Terraform 1.0.0 left out of drift."""
+    """Reject action lists that might destroy something signalbox cannot name, and fill in
+    addresses Terraform 1.0.0 left out of drift."""
     for changes in (plan.changes, plan.drift):
         for change in changes:
             if action_of(change.change.actions) is None:
-                raise _unknown_action(change, where)
+                _check_unknown_action(change, where)
     for deferred in plan.deferred:
         if action_of(deferred.resource_change.change.actions) is None:
-            raise _unknown_action(deferred.resource_change, where)
+            _check_unknown_action(deferred.resource_change, where)
     for name, changes in (("resource_changes", plan.changes), ("resource_drift", plan.drift)):
         for position, change in enumerate(changes):
             if not change.address and not (change.type and change.name):
@@ -179,9 +180,31 @@ def _addressed(change: ResourceChange, known: dict[tuple[str, ...], list[str]]) 
     return msgspec.structs.replace(change, address=address)
 
 
-def _unknown_action(change: ResourceChange, where: str) -> PlanError:
-    return PlanUnreadable(
-        f"{where}: {change.address or change.type + '.' + change.name} has actions "
-        f"{list(change.change.actions)}, which this version of signalbox does not know.",
-        hint="Upgrade signalbox; until then this plan cannot be checked.",
+HARMLESS_ACTION_WORDS = frozenset({"create", "read", "update", "no-op", "forget", "move"})
+"""Words an unknown action list may hold and still be read (as :attr:`Action.UNKNOWN`, with
+a low ``unknown-action`` finding): none of them destroys an object. ``[]`` and ``["move"]``
+come from hand-edited plans and older tools."""
+TERRAFORM_ACTION_WORDS = frozenset({"create", "read", "update", "delete", "no-op", "forget"})
+
+
+def _check_unknown_action(change: ResourceChange, where: str) -> None:
+    """An action list no Terraform writes: harmless words pass, anything else stops the check."""
+    actions = change.change.actions
+    if HARMLESS_ACTION_WORDS.issuperset(actions):
+        return
+    name = change.address or f"{change.type}.{change.name}"
+    listed = "[" + ", ".join(f'"{word}"' for word in actions) + "]"
+    if TERRAFORM_ACTION_WORDS.issuperset(actions):
+        raise PlanUnreadable(
+            f"{where}: {name} has actions {listed}, a combination no Terraform or OpenTofu "
+            "writes; it may destroy the object, so this plan cannot be checked.",
+            hint="Write the plan again with `terraform show -json PLANFILE`: a plan edited by "
+            "hand or by another tool cannot be trusted.",
+        )
+    unknown = sorted(set(actions) - TERRAFORM_ACTION_WORDS)
+    raise PlanUnreadable(
+        f"{where}: {name} has actions {listed}; {', '.join(repr(w) for w in unknown)} is not "
+        "an action signalbox knows, so it cannot tell whether the object is destroyed.",
+        hint="Write the plan again with `terraform show -json PLANFILE` (a damaged or edited "
+        "file cannot be checked); if a newer Terraform wrote it, upgrade signalbox.",
     )
