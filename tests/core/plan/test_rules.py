@@ -164,18 +164,21 @@ def test_forget_moves_imports_and_reads_are_routine_and_counted() -> None:
         ("import", "aws_iam_role.d"),
     }
     assert analysis.verdict is Verdict.ROUTINE
+    # one key per change: the moved and the imported no-ops are not also no-ops, and the
+    # forget-create is one forget, not a forget and a create
     assert dict(analysis.counts) == {
-        "create": 1,
+        "create": 0,
         "update": 0,
         "delete": 0,
         "replace": 0,
         "read": 1,
-        "no-op": 2,
+        "no-op": 0,
         "forget": 2,
         "import": 1,
         "moved": 1,
         "unknown": 0,
     }
+    assert sum(analysis.counts.values()) == 5
 
 
 def test_deferred_and_incomplete_plans_need_approval_and_errored_ones_are_blocked() -> None:

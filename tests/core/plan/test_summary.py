@@ -39,7 +39,10 @@ def plan(findings: list[tuple[str, str]] = (), **counts: int) -> dict[str, Any]:
         ("public/terraform/show-json-basic-delete.json", "destroys test_instance.test-delete"),
         ("public/terraform/show-json-requires-replace.json", "replaces test_instance.test"),
         ("public/cds-snc-terraform-plan/import.json", "creates 1, imports 2"),
+        # the moved resource is also updated: counted once (an update), told as a move too
         ("public/terraform/show-json-moved-drift.json", "updates 2, moves 1"),
+        ("public/terraform-json/moved-block.json", "moves 1"),
+        ("public/terraform-json/identity.json", "updates 1, imports 1"),
         ("public/tf-summarize/example-tfplan.json", "creates 7"),
         ("generated/plan_tf103_outputs_only.json", "no changes"),
     ],

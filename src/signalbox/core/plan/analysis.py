@@ -27,17 +27,20 @@ COUNT_KEYS = (
     "unknown",
 )
 
-_COUNTED: dict[Action, tuple[str, ...]] = {
-    Action.CREATE: ("create",),
-    Action.UPDATE: ("update",),
-    Action.DELETE: ("delete",),
-    Action.REPLACE: ("replace",),
-    Action.REPLACE_CREATE_FIRST: ("replace",),
-    Action.READ: ("read",),
-    Action.NO_OP: ("no-op",),
-    Action.FORGET: ("forget",),
-    Action.FORGET_CREATE: ("forget", "create"),
-    Action.UNKNOWN: ("unknown",),
+# The count key of each action. A forget-create counts once, as a forget: the address keeps
+# one instance before and after (as in an update or a replace), and what sets it apart from a
+# plain replace is that the old object is not destroyed but leaves Terraform's management.
+_COUNTED: dict[Action, str] = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update",
+    Action.DELETE: "delete",
+    Action.REPLACE: "replace",
+    Action.REPLACE_CREATE_FIRST: "replace",
+    Action.READ: "read",
+    Action.NO_OP: "no-op",
+    Action.FORGET: "forget",
+    Action.FORGET_CREATE: "forget",
+    Action.UNKNOWN: "unknown",
 }
 # Actions on which a resource outside the catalog, not moved and not imported, needs no rule.
 _SILENT = frozenset({Action.UPDATE, Action.NO_OP, Action.READ})
@@ -47,8 +50,11 @@ _SILENT = frozenset({Action.UPDATE, Action.NO_OP, Action.READ})
 class Analysis:
     """The result of :func:`analyse`: findings sorted most severe first, then by address.
 
-    ``counts`` has every key of :data:`COUNT_KEYS` (a forget-with-create counts as both a
-    forget and a create; ``import`` and ``moved`` count changes that also have an action).
+    ``counts`` has every key of :data:`COUNT_KEYS` and is a partition of the changes: each
+    resource change counts once, so the counts add up to ``len(plan.changes)``. A change
+    counts under its action (a forget-create as a ``forget``), except a no-op that imports
+    (``import``) or moves (``moved``): a move or an import that also updates, replaces or
+    creates counts under that action, and its ``moved``/``import`` finding tells the rest.
     """
 
     plan: Plan
@@ -77,8 +83,11 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
         by_action[action] += 1
         previous = change.previous_address
         importing = inner.importing is not NULL and bytes(inner.importing) != b"null"
-        moved += bool(previous)
-        imported += importing
+        if (previous or importing) and action is Action.NO_OP:
+            if importing:
+                imported += 1
+            else:
+                moved += 1
         stateful = types.get(change.type)
         if stateful is None and change.type in embedding:
             stateful = catalog.embedded_type(change)
@@ -100,9 +109,10 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
 
 
 def _counts(by_action: Mapping[Action, int], *, moved: int, imported: int) -> dict[str, int]:
+    """One key per change: ``moved`` and ``imported`` are no-ops taken out of ``no-op``."""
     counts = dict.fromkeys(COUNT_KEYS, 0)
     for action, number in by_action.items():
-        for key in _COUNTED[action]:
-            counts[key] += number
+        counts[_COUNTED[action]] += number
+    counts["no-op"] -= moved + imported
     counts["moved"], counts["import"] = moved, imported
     return counts

@@ -2,7 +2,11 @@
 ``destroys aws_cognito_user_pool.main; replaces aws_cognito_user_pool_client.web``.
 
 What is lost comes first (destroyed, then replaced resources), named, up to a few addresses
-each; a plan that loses nothing is told by its counts (``creates 2, updates 1``)."""
+each; a plan that loses nothing is told by its counts (``creates 2, updates 1, moves 1``).
+
+The counts are a partition (a moved resource that is also updated counts as an update only),
+but a line in words may say both: ``moves`` and ``imports`` tell every resource that moves or
+is imported (from the ``moved`` and ``import`` findings), whatever else happens to it."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ MAX_NAMED = 3
 
 _DESTROYS = ("protected-destroy", "stateful-destroy", "delete")
 _REPLACES = ("stateful-replace", "replace")
+# Findings that tell a move or an import, whatever the change's action (its count key).
+_TOLD_BY_FINDINGS = {"moved": "moved", "import": "import"}
 _COUNT_WORDS = (
     ("create", "creates"),
     ("update", "updates"),
@@ -40,6 +46,7 @@ def summary_line(document: Mapping[str, Any] | None) -> str:
     destroyed: list[str] = []
     replaced: list[str] = []
     counts: dict[str, int] = {}
+    told = dict.fromkeys(_TOLD_BY_FINDINGS.values(), 0)
     for plan in document.get("plans", []):
         for key, value in plan.get("counts", {}).items():
             counts[key] = counts.get(key, 0) + int(value)
@@ -48,6 +55,8 @@ def summary_line(document: Mapping[str, Any] | None) -> str:
             found = str(finding.get("id"))
             if not address:
                 continue
+            if found in _TOLD_BY_FINDINGS:
+                told[_TOLD_BY_FINDINGS[found]] += 1
             if found in _DESTROYS and address not in destroyed:
                 destroyed.append(address)
             elif found in _REPLACES and address not in replaced:
@@ -62,5 +71,7 @@ def summary_line(document: Mapping[str, Any] | None) -> str:
         clauses.append(_named("replaces", replaced))
     if clauses:
         return "; ".join(clauses)
+    for key, number in told.items():  # a moved update is in "update", and moves too
+        counts[key] = max(counts.get(key, 0), number)
     said = [f"{words} {counts[key]}" for key, words in _COUNT_WORDS if counts.get(key)]
     return ", ".join(said) if said else "no changes"
