@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "plans"
 FIXTURES = ROOT / "tests" / "fixtures" / "plans"
 STORY = EXAMPLES / "cognito-renamed-without-moved.json"
+TWELVE_WORKERS = FIXTURES / "generated" / "plan_tf1155_twelve_workers_replaced.json"
 ROUTINE = EXAMPLES / "routine-frontend-change.json"
 PROTECTION_OFF = EXAMPLES / "database-protection-off.json"
 EXAMPLE_POLICY = ROOT / "examples" / "signalbox.toml"
@@ -266,9 +267,33 @@ def test_markdown_is_ready_for_a_pull_request_comment(tmp_path: Path) -> None:
     assert result.code == 3
     markdown = result.stdout
     assert markdown.startswith("## ⚠️ signalbox: NEEDS APPROVAL on dev")
-    assert "| 🔴 high | `stateful-destroy` | `aws_cognito_user_pool.main` |" in markdown
+    assert "| 🔴 high | `stateful-destroy` | `aws_cognito_user_pool` | 1 |" in markdown
+    assert "| `aws_cognito_user_pool.main` |\n" in markdown
     assert "```hcl\nmoved {\n  from = aws_cognito_user_pool.main\n" in markdown
     assert "**Changes:** 1 create, 1 replace, 1 delete, 1 no-op" in markdown
+
+
+def test_twelve_workers_replaced_for_one_cause_are_one_paragraph(tmp_path: Path) -> None:
+    """Real Terraform: twelve count instances replaced because one variable changed."""
+    policy = tmp_path / "signalbox.toml"
+    policy.write_text('[[catalog]]\ntype = "terraform_data"\nloses = "the scratch data"\n', "utf-8")
+    result = run_check(TWELVE_WORKERS, "--env", "dev", cwd=tmp_path)
+    assert result.code == 3, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "NEEDS APPROVAL on dev: 12 stateful resources replaced"
+    assert lines[4].split()[:5] == ["HIGH", "stateful-replace", "terraform_data", "×12", "is"]
+    assert result.stdout.count("[stateful-replace]") == 1  # one paragraph, not twelve
+    assert "HIGH     terraform_data ×12  [stateful-replace]" in result.stdout
+    assert "         Each of these is replaced because triggers_replace changed" in result.stdout
+    assert "         terraform_data.worker[0..11]\n" in result.stdout
+    assert "Changes: 12 replace" in result.stdout
+    assert len(lines) < 20
+    document = run_check(TWELVE_WORKERS, "--env", "dev", "--format", "json", cwd=tmp_path)
+    addresses = [address for _, address in findings_of(document.document())]
+    assert sorted(addresses) == sorted(f"terraform_data.worker[{n}]" for n in range(12))
+    markdown = run_check(TWELVE_WORKERS, "--env", "dev", "--format", "markdown", cwd=tmp_path)
+    assert "| `stateful-replace` | `terraform_data` | 12 |" in markdown.stdout
+    assert "| `terraform_data.worker[0..11]` |" in markdown.stdout
 
 
 @pytest.mark.parametrize("output_format", ["text", "markdown", "json"])

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from signalbox.cli.exit_codes import ExitCode
+from signalbox.core.plan.groups import FindingGroup, compact_addresses, group_findings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -56,9 +57,17 @@ PHRASES = {
     "forget": ("resource forgotten", "resources forgotten"),
     "moved": ("resource moved", "resources moved"),
     "import": ("resource imported", "resources imported"),
+    "unknown-action": ("change with an unknown action", "changes with unknown actions"),
     "drift": ("change outside Terraform", "changes outside Terraform"),
 }
 MARKDOWN_ROWS = 50
+MARKDOWN_ADDRESSES = 3  # addresses (or ranges) in a table cell
+MARKDOWN_LIMIT = 65_536  # characters in a GitHub comment
+SHOWN_ADDRESSES = 8  # addresses (or ranges) listed under a group in the text report
+SHOWN_MOVED_BLOCKS = 5
+SUMMARY_TARGET_WIDTH = 40  # the target column of the summary lines aligns up to this
+INDENT = 9
+WHOLE_PLAN = "(the whole plan)"
 ALL_OF_THEM = "`signalbox check --format json` lists them all"
 VERDICT_EXIT_CODES = {
     "routine": ExitCode.OK,
@@ -73,6 +82,7 @@ COUNT_ORDER = (
     "forget",
     "import",
     "moved",
+    "unknown",
     "read",
     "no-op",
 )
@@ -125,11 +135,6 @@ def counts_line(counts: Mapping[str, int]) -> str:
     return ", ".join(parts) if parts else "no changes"
 
 
-def _minor_summary(findings: Iterable[Mapping[str, Any]]) -> str:
-    by_id = Counter(str(f.get("id")) for f in findings)
-    return ", ".join(_phrase(fid, by_id[fid]) for fid in _order(by_id))
-
-
 def _plan_title(plan: Mapping[str, Any], index: int, total: int) -> str:
     source = str(plan.get("source", "<plan>"))
     if plan.get("index"):
@@ -141,11 +146,48 @@ def _plan_title(plan: Mapping[str, Any], index: int, total: int) -> str:
     return f"{prefix}{source} ({detail})"
 
 
+# ------------------------------------------------------------------------------ groups
+
+
+def _groups(plan: Mapping[str, Any]) -> list[FindingGroup]:
+    return group_findings(plan.get("findings") or ())
+
+
+def _target(group: FindingGroup) -> str:
+    """What a group is about, in a few characters: the address of a group of one, else the
+    resource type and how many (``aws_instance ×12``)."""
+    if len(group.items) == 1:
+        return group.items[0].address or WHOLE_PLAN
+    return f"{group.resource_type or 'findings'} ×{len(group.items)}"
+
+
+def _address_entries(group: FindingGroup) -> list[tuple[str, int]]:
+    """The group's addresses as entries to list (runs of count indexes as one range), a
+    rename's previous address after its new one."""
+    if any(item.related for item in group.items):
+        return [
+            (f"{item.address} (was {', '.join(item.related)})" if item.related else item.address, 1)
+            for item in group.items
+        ]
+    return compact_addresses(item.address for item in group.items if item.address)
+
+
+def _listed(entries: Sequence[tuple[str, int]], shown: int) -> tuple[list[str], int]:
+    """The first ``shown`` entries, and how many addresses the rest stand for."""
+    return [entry for entry, _ in entries[:shown]], sum(n for _, n in entries[shown:])
+
+
+def _more(count: int, what: str = "more") -> str:
+    return f"and {count} {what} (--format json lists every one)"
+
+
 # ------------------------------------------------------------------------------ text (Rich)
 
 
 def render_text(document: Mapping[str, Any], console: Console) -> None:
-    """Print the report for a person at a terminal."""
+    """Print the report for a person at a terminal: the verdict, then for each plan a line
+    per group of findings (most severe first), a paragraph per critical, high or medium
+    group, and the change counts. Its length grows with the groups, not the resources."""
     from rich.text import Text
 
     verdict = str(document.get("verdict", "routine"))
@@ -171,22 +213,37 @@ def render_text(document: Mapping[str, Any], console: Console) -> None:
 def _print_plan(plan: Mapping[str, Any], console: Console) -> None:
     from rich.text import Text
 
-    findings = list(plan.get("findings", []))
-    major = [f for f in findings if f.get("severity") in THAT_MATTER]
-    minor = [f for f in findings if f.get("severity") not in THAT_MATTER]
-    for finding in major:
-        _print_finding(finding, console)
-    if minor:
-        line = Text("\nAlso: ", style="dim")
-        line.append(_minor_summary(minor), style="dim")
-        line.append(" (--format json lists them).", style="dim")
-        console.print(line)
+    groups = _groups(plan)
+    if groups:
+        console.print()
+        _print_summary(groups, console)
+    for group in groups:
+        if group.severity in THAT_MATTER:
+            _print_group(group, console)
     counts = Text("\nChanges: ", style="bold")
     counts.append(counts_line(plan.get("counts", {})))
     drift = plan.get("drift") or []
     if drift:
         counts.append(f"; {len(drift)} changed outside Terraform (drift)", style="yellow")
     console.print(counts)
+
+
+def _print_summary(groups: Sequence[FindingGroup], console: Console) -> None:
+    """A line per group, most severe first, cut at the terminal's width (the paragraphs
+    below, or the JSON for low and info groups, say the rest)."""
+    from rich.text import Text
+
+    id_width = max(len(group.id) for group in groups)
+    targets = [_target(group) for group in groups]
+    target_width = min(SUMMARY_TARGET_WIDTH, max(len(target) for target in targets))
+    for group, target in zip(groups, targets, strict=True):
+        line = Text()
+        severity = group.severity or "info"
+        line.append(f"{severity.upper():8}", style=SEVERITY_STYLES.get(severity, ""))
+        line.append(f" {group.id:{id_width}}", style="dim")
+        line.append(f"  {target:{target_width}}", style="bold")
+        line.append(f"  {group.summary}")
+        console.print(line, no_wrap=True, overflow="ellipsis")
 
 
 def _names(attributes: Iterable[Any], shown: int = 6) -> str:
@@ -196,29 +253,51 @@ def _names(attributes: Iterable[Any], shown: int = 6) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _print_finding(finding: Mapping[str, Any], console: Console) -> None:
-    from rich.padding import Padding
+def _wrapped(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` (an address is never broken)."""
+    import textwrap
+
+    return textwrap.wrap(
+        text, width=max(20, width), break_long_words=False, break_on_hyphens=False
+    ) or [""]
+
+
+def _print_group(group: FindingGroup, console: Console) -> None:
+    """One group: its heading, the explanation and hint told once, its addresses (the first
+    few, compactly) and its ``moved`` blocks, ready to paste."""
     from rich.text import Text
 
-    severity = str(finding.get("severity", "info"))
+    severity = group.severity or "info"
     head = Text()
     head.append(f"{severity.upper():8}", style=SEVERITY_STYLES.get(severity, ""))
-    head.append(f" {finding.get('address') or '(the whole plan)'}", style="bold")
-    head.append(f"  [{finding.get('id', '')}]", style="dim")
+    head.append(f" {_target(group)}", style="bold")
+    head.append(f"  [{group.id}]", style="dim")
     console.print()
     console.print(head)
-    body = Text(str(finding.get("message", "")))
-    if finding.get("hint"):
-        body.append("\n→ ", style="bold")
-        body.append(str(finding["hint"]))
-    if finding.get("attributes"):
-        body.append("\nattributes: ", style="dim")
-        body.append(_names(finding["attributes"]), style="dim")
-    console.print(Padding(body, (0, 0, 0, 9), expand=False))
-    if finding.get("moved_block"):  # line by line: no padding spaces in what is pasted
+    width = console.width - INDENT
+    body: list[tuple[str, str]] = [(line, "") for line in _wrapped(group.explanation, width)]
+    if group.hint:
+        body += [(line, "") for line in _wrapped("→ " + group.hint, width)]
+    if group.attributes:
+        names = _wrapped("attributes: " + _names(group.attributes), width)
+        body += [(line, "dim") for line in names]
+    blocks = group.moved_blocks
+    every_item_moves = len(blocks) == len(group.items)
+    if len(group.items) > 1 and not every_item_moves:
+        shown, rest = _listed(_address_entries(group), SHOWN_ADDRESSES)
+        body += [(line, "") for line in _wrapped(", ".join(shown), width)]
+        if rest:
+            body.append((_more(rest), "dim"))
+    for line, style in body:
+        console.print(Text(" " * INDENT + line, style=style), overflow="ignore", crop=False)
+    for block in blocks[:SHOWN_MOVED_BLOCKS]:  # line by line: no padding in what is pasted
         console.print()
-        for line in str(finding["moved_block"]).rstrip("\n").splitlines():
-            console.print(Text(" " * 9 + line, style="green"), overflow="ignore", crop=False)
+        for line in block.rstrip("\n").splitlines():
+            console.print(Text(" " * INDENT + line, style="green"), overflow="ignore", crop=False)
+    if len(blocks) > SHOWN_MOVED_BLOCKS:
+        more = _more(len(blocks) - SHOWN_MOVED_BLOCKS, "more moved blocks")
+        console.print()
+        console.print(Text(" " * INDENT + more, style="dim"), overflow="ignore", crop=False)
 
 
 # ------------------------------------------------------------------------------ markdown
@@ -236,34 +315,40 @@ def _code(text: Any) -> str:
     return f"`{value}`"
 
 
-def _address_cell(finding: Mapping[str, Any]) -> str:
-    return _code(finding["address"]) if finding.get("address") else "(the whole plan)"
+def _addresses_cell(group: FindingGroup) -> str:
+    if not any(item.address for item in group.items):
+        return WHOLE_PLAN
+    shown, rest = _listed(_address_entries(group), MARKDOWN_ADDRESSES)
+    cell = ", ".join(_code(entry) for entry in shown)
+    return cell + (f" and {rest} more" if rest else "")
 
 
-def _findings_table(findings: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A table of at most MARKDOWN_ROWS findings (a PR comment holds 65,536 characters)."""
+def _groups_table(groups: Sequence[FindingGroup], rows: int) -> list[str]:
+    """A table of at most ``rows`` groups (a PR comment holds 65,536 characters)."""
     lines = [
-        "| Severity | Finding | Address | What happens | What to do |",
-        "| --- | --- | --- | --- | --- |",
+        "| Severity | Finding | Type | How many | What happens | What to do | Addresses |",
+        "| --- | --- | --- | ---: | --- | --- | --- |",
     ]
-    for finding in findings[:MARKDOWN_ROWS]:
-        severity = str(finding.get("severity", "info"))
+    for group in groups[:rows]:
+        severity = group.severity or "info"
+        kind = _code(group.resource_type) if group.resource_type else "—"
         lines.append(
-            f"| {SEVERITY_ICONS.get(severity, '')} {severity} | {_code(finding.get('id', ''))} "
-            f"| {_address_cell(finding)} | {_cell(finding.get('message', ''))} "
-            f"| {_cell(finding.get('hint', ''))} |"
+            f"| {SEVERITY_ICONS.get(severity, '')} {_cell(severity)} | {_code(group.id)} "
+            f"| {kind} | {len(group.items)} | {_cell(group.explanation)} "
+            f"| {_cell(group.hint)} | {_addresses_cell(group)} |"
         )
-    if len(findings) > MARKDOWN_ROWS:
-        lines += ["", f"… and {len(findings) - MARKDOWN_ROWS} more: {ALL_OF_THEM}."]
+    if len(groups) > rows:
+        rest = sum(len(group.items) for group in groups[rows:])
+        lines += ["", f"… and {len(groups) - rows} more groups ({rest} findings): {ALL_OF_THEM}."]
     return lines
 
 
-def _moved_blocks(findings: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Every suggested ``moved`` block in one fence, to paste into a moved.tf as is."""
-    blocks = [str(f["moved_block"]).rstrip("\n") for f in findings if f.get("moved_block")]
+def _moved_blocks(groups: Sequence[FindingGroup], rows: int) -> list[str]:
+    """The suggested ``moved`` blocks in one fence, to paste into a moved.tf as is."""
+    blocks = [block.rstrip("\n") for group in groups for block in group.moved_blocks]
     if not blocks:
         return []
-    shown = "\n\n".join(blocks[:MARKDOWN_ROWS]).replace("```", "'''")
+    shown = "\n\n".join(blocks[:rows]).replace("```", "'''")
     lines = [
         "Probable renames: add these `moved` blocks to keep the objects.",
         "",
@@ -272,22 +357,29 @@ def _moved_blocks(findings: Sequence[Mapping[str, Any]]) -> list[str]:
         "```",
         "",
     ]
-    if len(blocks) > MARKDOWN_ROWS:
-        lines += [f"… and {len(blocks) - MARKDOWN_ROWS} more: {ALL_OF_THEM}.", ""]
+    if len(blocks) > rows:
+        lines += [f"… and {len(blocks) - rows} more: {ALL_OF_THEM}.", ""]
     return lines
 
 
-def _markdown_plan(plan: Mapping[str, Any], index: int, total: int) -> list[str]:
-    findings = list(plan.get("findings", []))
-    major = [f for f in findings if f.get("severity") in THAT_MATTER]
-    minor = [f for f in findings if f.get("severity") not in THAT_MATTER]
+def _minor_summary(groups: Sequence[FindingGroup]) -> str:
+    by_id: Counter[str] = Counter()
+    for group in groups:
+        by_id[group.id] += len(group.items)
+    return ", ".join(_phrase(fid, by_id[fid]) for fid in _order(by_id))
+
+
+def _markdown_plan(plan: Mapping[str, Any], index: int, total: int, rows: int) -> list[str]:
+    groups = _groups(plan)
+    major = [g for g in groups if g.severity in THAT_MATTER]
+    minor = [g for g in groups if g.severity not in THAT_MATTER]
     verdict = str(plan.get("verdict", "routine"))
     lines = [f"### {_cell(_plan_title(plan, index, total))}", ""]
     if total > 1:
         lines += [f"Verdict: **{VERDICT_WORDS.get(verdict, verdict).lower()}**", ""]
     if major:
-        lines += [*_findings_table(major), ""]
-    lines += _moved_blocks(findings)
+        lines += [*_groups_table(major, rows), ""]
+    lines += _moved_blocks(groups, rows)
     changes = counts_line(plan.get("counts", {}))
     drift = plan.get("drift") or []
     if drift:
@@ -297,7 +389,7 @@ def _markdown_plan(plan: Mapping[str, Any], index: int, total: int) -> list[str]
         lines += [
             f"<details><summary>{_cell(_minor_summary(minor))} (low and info)</summary>",
             "",
-            *_findings_table(minor),
+            *_groups_table(minor, rows),
             "",
             "</details>",
             "",
@@ -306,13 +398,27 @@ def _markdown_plan(plan: Mapping[str, Any], index: int, total: int) -> list[str]
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
-    """A pull-request comment or ``$GITHUB_STEP_SUMMARY`` section."""
+    """A pull-request comment or ``$GITHUB_STEP_SUMMARY`` section: a table of groups per
+    plan, the ``moved`` blocks, the low and info groups folded; never longer than a comment
+    may be (fewer rows until it fits, then cut)."""
+    rows = MARKDOWN_ROWS
+    markdown = _markdown(document, rows)
+    while len(markdown) > MARKDOWN_LIMIT and rows > 1:
+        rows = max(1, rows // 2)
+        markdown = _markdown(document, rows)
+    if len(markdown) > MARKDOWN_LIMIT:  # even one row per table is too much (many plans)
+        cut = f"\n\n… cut at {MARKDOWN_LIMIT:,} characters: {ALL_OF_THEM}.\n"
+        markdown = markdown[: MARKDOWN_LIMIT - len(cut)] + cut
+    return markdown
+
+
+def _markdown(document: Mapping[str, Any], rows: int) -> str:
     verdict = str(document.get("verdict", "routine"))
     icon = VERDICT_ICONS.get(verdict, "")
     lines = [f"## {icon} signalbox: {_cell(headline(document))}", ""]
     plans = list(document.get("plans", []))
     for index, plan in enumerate(plans):
-        lines += _markdown_plan(plan, index, len(plans))
+        lines += _markdown_plan(plan, index, len(plans), rows)
     if not plans:
         lines += ["No plans were checked.", ""]
     lines.append(
