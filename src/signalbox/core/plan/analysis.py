@@ -10,7 +10,13 @@ from signalbox.core.plan.findings import Finding, Verdict
 from signalbox.core.plan.model import ACTIONS_BY_JSON, NULL, Action, Plan, ResourceChange
 from signalbox.core.plan.policy import Policy
 from signalbox.core.plan.renames import Rename, find_renames
-from signalbox.core.plan.rules import FindingMaker, change_findings, plan_findings, rename_finding
+from signalbox.core.plan.rules import (
+    FindingMaker,
+    change_findings,
+    forced_attributes,
+    plan_findings,
+    rename_finding,
+)
 
 __all__ = ["COUNT_KEYS", "Analysis", "analyse"]
 
@@ -75,6 +81,7 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
     moved = imported = 0
     deletes: list[ResourceChange] = []
     creates: list[ResourceChange] = []
+    replaced: list[ResourceChange] = []
     types = catalog.types
     embedding = catalog.embedding_types
     for change in plan.changes:  # the hot loop: keep per-change work minimal
@@ -99,9 +106,12 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
             deletes.append(change)
         elif action is Action.CREATE:
             creates.append(change)
+        elif action.is_replace:
+            replaced.append(change)
         findings.extend(change_findings(change, action, stateful, plan, make))
     renames = tuple(find_renames(deletes, creates))
-    findings.extend(rename_finding(rename, make) for rename in renames)
+    forced = forced_attributes(replaced) if any(r.changing for r in renames) else {}
+    findings.extend(rename_finding(r, make, forced.get(r.created.type)) for r in renames)
     findings.sort(key=Finding.sort_key)
     verdict = max((finding.verdict for finding in findings), default=Verdict.ROUTINE)
     counts = _counts(by_action, moved=moved, imported=imported)

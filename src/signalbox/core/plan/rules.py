@@ -6,7 +6,9 @@ compared, never put into a message). Messages name addresses, types and attribut
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from signalbox.core.plan.addresses import attribute_path
@@ -15,9 +17,23 @@ from signalbox.core.plan.findings import FINDING_KINDS, Finding
 from signalbox.core.plan.model import Action, Plan, ResourceChange
 from signalbox.core.plan.policy import Policy
 from signalbox.core.plan.renames import Rename
-from signalbox.core.plan.values import attribute_value
+from signalbox.core.plan.values import (
+    COMPUTED_IDENTIFIERS,
+    attribute_value,
+    attribute_values,
+    differing_names,
+    unknown_names,
+)
 
-__all__ = ["FindingMaker", "change_findings", "plan_findings", "rename_finding"]
+__all__ = [
+    "FindingMaker",
+    "ReplaceCause",
+    "change_findings",
+    "forced_attributes",
+    "plan_findings",
+    "rename_finding",
+    "replace_cause",
+]
 
 _DELETE_REASONS = {
     "delete_because_no_resource_config": "its configuration was removed",
@@ -73,11 +89,73 @@ def forcing_attributes(change: ResourceChange) -> tuple[str, ...]:
     return tuple(dict.fromkeys(attribute_path(path) for path in change.replace_paths))
 
 
-def _replace_cause(change: ResourceChange, attributes: tuple[str, ...]) -> str:
+class _Why(Enum):
+    """What a replacement is known to come from; each reads its own cause and hint."""
+
+    FORCED = "forced"  # replace_paths names the forcing attributes
+    TAINTED = "replace_because_tainted"
+    REQUESTED = "replace_by_request"
+    TRIGGERED = "replace_by_triggers"
+    DIFFERS = "differs"  # no replace_paths: the attributes that differ are named instead
+    SAME = "same"  # no replace_paths and nothing known differs
+    UNSAID = "unsaid"  # no replace_paths and before/after cannot be compared
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceCause:
+    """Why a change is replaced, in words, with the attribute names it rests on."""
+
+    why: _Why
+    attributes: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> str:
+        names = ", ".join(self.attributes)
+        if self.why is _Why.FORCED:
+            return f"because {names} changed and cannot be updated in place"
+        if self.why is _Why.DIFFERS and len(self.attributes) == 1:
+            return (
+                f"because {names} changed (the plan does not name the attribute that forces "
+                "the replacement, and this is the only one that differs)"
+            )
+        if self.why is _Why.DIFFERS:
+            return (
+                f"because one of {names} changed (the plan does not name the attribute that "
+                "forces the replacement; these are the ones that differ)"
+            )
+        if self.why is _Why.SAME:
+            verb = "is" if len(self.attributes) == 1 else "are"
+            unknown = f"; {names} {verb} known only after apply" if names else ""
+            return (
+                "although no value the plan knows changes (probably tainted or planned with "
+                f"-replace{unknown})"
+            )
+        if self.why is _Why.UNSAID:
+            return "(the plan does not say which attribute forces it)"
+        return f"because {_REPLACE_REASONS[self.why.value]}"
+
+
+def replace_cause(change: ResourceChange) -> ReplaceCause:
+    """From ``replace_paths``, else ``action_reason``, else by comparing before and after.
+
+    Only replaces without ``replace_paths`` or a reason (hand-written plans, Terraform before
+    1.2 or so) decode their values. Attributes known only after apply are not named as the
+    cause while a known one differs: on a replace every computed attribute is unknown, as a
+    consequence, not a cause. Computed identifiers are left out.
+    """
+    attributes = forcing_attributes(change)
     if attributes:
-        return f"because {', '.join(attributes)} changed and cannot be updated in place"
-    reason = _REPLACE_REASONS.get(change.action_reason or "")
-    return f"because {reason}" if reason else "(the plan does not say which attribute forces it)"
+        return ReplaceCause(_Why.FORCED, attributes)
+    if change.action_reason in _REPLACE_REASONS:
+        return ReplaceCause(_Why(change.action_reason))
+    before, after = attribute_values(change.change.before), attribute_values(change.change.after)
+    if before is None or after is None:
+        return ReplaceCause(_Why.UNSAID)
+    unknown = unknown_names(change.change.after_unknown)
+    differing = differing_names(before, after, COMPUTED_IDENTIFIERS | unknown)
+    if differing:
+        return ReplaceCause(_Why.DIFFERS, tuple(differing))
+    return ReplaceCause(_Why.SAME, tuple(sorted(unknown - COMPUTED_IDENTIFIERS)))
 
 
 def _delete_cause(change: ResourceChange) -> str:
@@ -91,9 +169,10 @@ def destroy_findings(
     """protected-destroy, stateful-destroy/-replace or delete/replace for a destroying change."""
     address = change.address
     replaced = action.is_replace
-    attributes = forcing_attributes(change) if replaced else ()
+    why = replace_cause(change) if replaced else None
+    attributes = why.attributes if why is not None else ()
     what = f"{address} is {'replaced' if replaced else 'destroyed'}{_deposed(change)}"
-    cause = f" {_replace_cause(change, attributes)}" if replaced else _delete_cause(change)
+    cause = f" {why.words}" if why is not None else _delete_cause(change)
     found: list[Finding] = []
     pattern = make.policy.protecting_pattern(address)
     if pattern is not None:
@@ -106,10 +185,10 @@ def destroy_findings(
     if stateful is not None:
         kind = "stateful-replace" if replaced else "stateful-destroy"
         message = f"{what}{cause}: {stateful.loses} will be lost."
-        hint = _stateful_hint(replaced, attributes)
+        hint = _stateful_replace_hint(why) if why is not None else _STATEFUL_DELETE_HINT
         found.append(make(kind, address, message, hint, attributes=attributes))
-    elif replaced:
-        hint = "Check that a new object is acceptable, or revert the change that forces it."
+    elif why is not None:
+        hint = _replace_hint(why)
         found.append(make("replace", address, f"{what}{cause}.", hint, attributes=attributes))
     else:
         hint = "Check that this destroy is intended."
@@ -117,22 +196,56 @@ def destroy_findings(
     return found
 
 
-def _stateful_hint(replaced: bool, attributes: tuple[str, ...]) -> str:
-    if replaced and attributes:
+_STATEFUL_DELETE_HINT = (
+    "If the resource was renamed or moved, add a `moved` block; to stop managing it "
+    "without destroying it, use a `removed` block with destroy = false; if the destroy is "
+    "intended, back up first and get this plan approved."
+)
+_UNTAINT = "If the object is healthy, `terraform untaint` it or plan without -replace"
+
+
+def _stateful_replace_hint(cause: ReplaceCause) -> str:
+    names = ", ".join(cause.attributes)
+    why = cause.why
+    if why is _Why.FORCED:
         return (
-            f"Revert the change to {', '.join(attributes)} to keep the object; if the new value "
+            f"Revert the change to {names} to keep the object; if the new value "
             "is needed, migrate the data first and get this plan approved."
         )
-    if replaced:
+    if why is _Why.DIFFERS:
         return (
-            "If the object is healthy, `terraform untaint` it or plan without -replace; "
-            "otherwise back up first and get this plan approved."
+            f"Revert the change to {names} to keep the object (one of them forces the "
+            "replacement); if the new value is needed, migrate the data first and get this "
+            "plan approved."
         )
-    return (
-        "If the resource was renamed or moved, add a `moved` block; to stop managing it "
-        "without destroying it, use a `removed` block with destroy = false; if the destroy is "
-        "intended, back up first and get this plan approved."
-    )
+    if why is _Why.TRIGGERED:
+        return (
+            "If the object must stay, keep the replace_triggered_by reference unchanged or "
+            "remove the trigger; otherwise back up first and get this plan approved."
+        )
+    if why is _Why.UNSAID:
+        return (
+            "Find out what forces the replacement (compare the configuration with the "
+            "state) before applying; back up first and get this plan approved."
+        )
+    return f"{_UNTAINT}; otherwise back up first and get this plan approved."
+
+
+def _replace_hint(cause: ReplaceCause) -> str:
+    why = cause.why
+    if why in (_Why.FORCED, _Why.UNSAID):
+        return "Check that a new object is acceptable, or revert the change that forces it."
+    if why is _Why.DIFFERS:
+        return (
+            "Check that a new object is acceptable, or revert the change to "
+            f"{', '.join(cause.attributes)}."
+        )
+    if why is _Why.TRIGGERED:
+        return (
+            "Check that a new object is acceptable, or keep the replace_triggered_by "
+            "reference unchanged."
+        )
+    return f"Check that a new object is acceptable. {_UNTAINT}."
 
 
 def protection_findings(
@@ -307,17 +420,68 @@ def change_findings(
 _QUIET = frozenset(Action) - {Action.FORGET, Action.FORGET_CREATE}
 
 
-def rename_finding(rename: Rename, make: FindingMaker) -> Finding:
+def rename_finding(
+    rename: Rename, make: FindingMaker, forced_by: Mapping[str, str] | None = None
+) -> Finding:
+    """probable-rename. ``forced_by`` maps an attribute to a replace of the same type in the
+    plan whose ``replace_paths`` name it: proof that changing it forces a new object."""
     deleted, created = rename.deleted.address, rename.created.address
+    hint = "Add the moved block below so Terraform moves the object instead of destroying it."
+    changing = _and(rename.changing)
+    verb = "changes" if len(rename.changing) == 1 else "change"
+    if not rename.changing:
+        message = (
+            f"{deleted} is deleted and {created} created with the same attributes: "
+            "probably a rename."
+        )
+    else:
+        if rename.identity:
+            same, also = f"the same {_and(rename.identity)}", f", though {changing} also {verb}"
+        else:
+            same, also = f"the same attributes except {changing}", ""
+        message = (
+            f"{deleted} is deleted and {created} created with {same}: probably a rename{also}."
+        )
+        forced = [(name, (forced_by or {}).get(name)) for name in rename.changing]
+        proof = next(((name, where) for name, where in forced if where), None)
+        if proof is not None:
+            hint += (
+                f" After the move, {changing} still {verb}, and a change to {proof[0]} forces "
+                f"a replacement ({proof[1]} is replaced for it in this plan): revert it to keep "
+                "the object."
+            )
+        else:
+            hint += (
+                f" After the move, {changing} still {verb}, in place or by replacing the object: "
+                "plan again with the block to see which."
+            )
     return make(
         "probable-rename",
         created,
-        f"{deleted} is deleted and {created} created with the same attributes: probably a rename.",
-        "Add the moved block below so Terraform moves the object instead of destroying it.",
+        message,
+        hint,
         related=(deleted,),
         attributes=rename.attributes,
         moved_block=rename.moved_block,
     )
+
+
+def _and(names: tuple[str, ...]) -> str:
+    """``name``, ``name and bucket``, ``a, b and c``."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def forced_attributes(replaced: Iterable[ResourceChange]) -> dict[str, dict[str, str]]:
+    """For each type, the top-level attributes that force a replace in this plan, each with
+    the first address replaced for it (from ``replace_paths``)."""
+    forced: dict[str, dict[str, str]] = {}
+    for change in replaced:
+        for path in change.replace_paths:
+            if path and isinstance(path[0], str):
+                forced.setdefault(change.type, {}).setdefault(path[0], change.address)
+    return forced
 
 
 def plan_findings(plan: Plan, make: FindingMaker) -> list[Finding]:

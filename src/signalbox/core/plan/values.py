@@ -14,7 +14,18 @@ import msgspec
 
 from signalbox.core.plan.model import NULL, decode_raw
 
-__all__ = ["attribute_value", "contains_true"]
+__all__ = [
+    "COMPUTED_IDENTIFIERS",
+    "attribute_value",
+    "attribute_values",
+    "contains_true",
+    "differing_names",
+    "unknown_names",
+]
+
+COMPUTED_IDENTIFIERS = frozenset({"id", "arn"})
+"""Identifiers the provider computes: a new object always gets new ones, so they say
+nothing about what changed or what stayed the same."""
 
 
 @lru_cache(maxsize=512)
@@ -62,3 +73,29 @@ def contains_true(mask: Any) -> bool:
     if isinstance(mask, list):
         return any(contains_true(item) for item in mask)
     return False
+
+
+def attribute_values(raw: msgspec.Raw) -> dict[str, Any] | None:
+    """A change's ``before`` or ``after`` decoded, or None when it is not an object."""
+    decoded = decode_raw(raw)
+    return decoded if isinstance(decoded, dict) else None
+
+
+def unknown_names(after_unknown: msgspec.Raw) -> frozenset[str]:
+    """The top-level attributes that ``after_unknown`` marks, wholly or in part."""
+    mask = decode_raw(after_unknown)
+    if not isinstance(mask, dict):
+        return frozenset()
+    return frozenset(name for name, marks in mask.items() if contains_true(marks))
+
+
+def differing_names(
+    before: dict[str, Any], after: dict[str, Any], ignored: frozenset[str]
+) -> list[str]:
+    """The top-level attributes, not in ``ignored``, whose values differ (null equals
+    absent), sorted. Names only: the values are compared, never returned."""
+    return sorted(
+        name
+        for name in before.keys() | after.keys()
+        if name not in ignored and before.get(name) != after.get(name)
+    )
