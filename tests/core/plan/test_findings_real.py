@@ -10,8 +10,26 @@ import pytest
 from tests.core.plan.builders import FIXTURES, analyse_fixture, fixture_bytes, pairs
 
 from signalbox.core.plan import Verdict, check_document
+from signalbox.core.plan.catalog import parse_catalog
 
 LOG_GROUP = "aws_cloudwatch_log_group.controltower-notificationforwarder"
+ISSUE_522_DRIFT = (
+    "aws_cloudwatch_event_rule.Metricos_custom_alert_schedule_frequent[0]",
+    "aws_cloudwatch_event_rule.metrics_schedule",
+    "aws_cloudwatch_event_target.Metricos_custom_alert_event_target_frequent[0]",
+    "aws_cloudwatch_event_target.metric_event_target",
+    "aws_cloudwatch_log_group.log_group",
+    "aws_iam_role.lambda_execution_role",
+    "aws_iam_role_policy.lambda_execution_policy",
+    "aws_iam_role_policy_attachment.lambda_execution_policy_attachment_vpc_access",
+    "aws_iam_role_policy_attachment.lambda_logging_policy_attachment",
+    "aws_lambda_function.lambda",
+    "aws_lambda_permission.allow_alert_event_bridge_to_call_monitor_metric_lambdas_frequent[0]",
+    "aws_lambda_permission.allow_metric_event_bridge_to_call_monitor_metric_lambda",
+    "aws_security_group.lambda_sg",
+    "aws_security_group_rule.task_sg_egress_rule",
+    "aws_ssm_parameter.lambda_sg_id",
+)
 EXPECTED: dict[str, tuple[Verdict, set[tuple[str, str]]]] = {
     "generated/plan_tf103_null.json": (
         Verdict.ROUTINE,
@@ -23,6 +41,31 @@ EXPECTED: dict[str, tuple[Verdict, set[tuple[str, str]]]] = {
             ("delete", "terraform_data.gone[0]"),
             ("replace", "terraform_data.cbd"),
             ("replace", "terraform_data.repl"),
+        },
+    ),
+    "generated/plan_tf1155_twelve_workers_replaced.json": (
+        Verdict.ROUTINE,
+        {("replace", f"terraform_data.worker[{i}]") for i in range(12)},
+    ),
+    "generated-rules/issue-522-renamed-with-changes.json": (
+        Verdict.ROUTINE,
+        {
+            ("delete", "aws_cloudwatch_event_rule.Metricos_custom_alert_schedule_frequent[0]"),
+            (
+                "delete",
+                "aws_cloudwatch_event_target.Metricos_custom_alert_event_target_frequent[0]",
+            ),
+            ("probable-rename", "aws_cloudwatch_event_rule.alert_schedule_frequent"),
+            ("probable-rename", "aws_cloudwatch_event_target.alert_event_target_frequent"),
+        }
+        | {("drift", address) for address in ISSUE_522_DRIFT},
+    ),
+    "generated-rules/tf12plan-replace-nothing-known-differs.json": (
+        Verdict.ROUTINE,
+        {
+            ("replace", "google_folder_iam_member.member"),
+            ("replace", "google_organization_iam_member.member"),
+            ("replace", "google_project_iam_member.member"),
         },
     ),
     "generated/plan_tf1155_terraform_data.json": (
@@ -76,27 +119,7 @@ EXPECTED: dict[str, tuple[Verdict, set[tuple[str, str]]]] = {
                 "aws_cloudwatch_event_target.Metricos_custom_alert_event_target_frequent[0]",
             ),
         }
-        | {
-            ("drift", address)
-            for address in (
-                "aws_cloudwatch_event_rule.Metricos_custom_alert_schedule_frequent[0]",
-                "aws_cloudwatch_event_rule.metrics_schedule",
-                "aws_cloudwatch_event_target.Metricos_custom_alert_event_target_frequent[0]",
-                "aws_cloudwatch_event_target.metric_event_target",
-                "aws_cloudwatch_log_group.log_group",
-                "aws_iam_role.lambda_execution_role",
-                "aws_iam_role_policy.lambda_execution_policy",
-                "aws_iam_role_policy_attachment.lambda_execution_policy_attachment_vpc_access",
-                "aws_iam_role_policy_attachment.lambda_logging_policy_attachment",
-                "aws_lambda_function.lambda",
-                "aws_lambda_permission."
-                "allow_alert_event_bridge_to_call_monitor_metric_lambdas_frequent[0]",
-                "aws_lambda_permission.allow_metric_event_bridge_to_call_monitor_metric_lambda",
-                "aws_security_group.lambda_sg",
-                "aws_security_group_rule.task_sg_egress_rule",
-                "aws_ssm_parameter.lambda_sg_id",
-            )
-        },
+        | {("drift", address) for address in ISSUE_522_DRIFT},
     ),
     "public/terraform-json/action-reason.json": (
         Verdict.ROUTINE,
@@ -241,6 +264,69 @@ def test_a_taint_replacement_says_so_without_replace_paths() -> None:
     found = _finding("public/terraform-json/action-reason.json", "replace", "null_resource.example")
     assert "because it is tainted" in found.message
     assert found.attributes == ()
+
+
+def test_a_replace_without_replace_paths_names_the_attributes_that_differ() -> None:
+    """Terraform 0.12 wrote neither replace_paths nor action_reason: the attributes that
+    differ between before and after are named instead (etag and id, unknown after apply on
+    any new object, are not), and no untaint advice."""
+    folder = _finding(
+        "public/terraform-validator/tf12plan-update-binding-member.json",
+        "replace",
+        "google_folder_iam_member.member",
+    )
+    assert folder.attributes == ("member",)
+    assert folder.message == (
+        "google_folder_iam_member.member is replaced because member changed (the plan does not "
+        "name the attribute that forces the replacement, and this is the only one that differs)."
+    )
+    assert folder.hint == "Check that a new object is acceptable, or revert the change to member."
+    azapi = _finding(
+        "public/tfplan2md/azapi-replace-complete-plan.json",
+        "replace",
+        "azapi_resource.automation_account",
+    )
+    assert azapi.attributes == ("body", "location", "parent_id", "tags")
+    assert "because one of body, location, parent_id, tags changed" in azapi.message
+    bar = _finding(
+        "public/terraform-json/config-resource-depends-on.json", "replace", "null_resource.bar"
+    )
+    assert bar.attributes == ("triggers",)
+    for found in (folder, azapi, bar):
+        assert "untaint" not in found.hint
+
+
+def test_a_stateful_replace_without_replace_paths_advises_reverting_what_differs() -> None:
+    catalog = parse_catalog(
+        [{"type": "google_project_iam_member", "loses": "the member's access to the project"}]
+    )
+    analysis = analyse_fixture(
+        "public/terraform-validator/tf12plan-update-binding-member.json", catalog=catalog
+    )
+    (found,) = [f for f in analysis.findings if f.id == "stateful-replace"]
+    assert found.message == (
+        "google_project_iam_member.member is replaced because member changed (the plan does not "
+        "name the attribute that forces the replacement, and this is the only one that "
+        "differs): the member's access to the project will be lost."
+    )
+    assert found.hint.startswith("Revert the change to member to keep the object")
+    assert "untaint" not in found.hint
+
+
+def test_a_replace_where_nothing_known_differs_says_so_and_suggests_taint() -> None:
+    """The same plan with the project member's member put back (generated-rules/MANIFEST.md):
+    only etag, known only after apply, may differ, so taint or -replace is the likely cause."""
+    found = _finding(
+        "generated-rules/tf12plan-replace-nothing-known-differs.json",
+        "replace",
+        "google_project_iam_member.member",
+    )
+    assert found.attributes == ("etag",)
+    assert found.message == (
+        "google_project_iam_member.member is replaced although no value the plan knows changes "
+        "(probably tainted or planned with -replace; etag is known only after apply)."
+    )
+    assert "`terraform untaint`" in found.hint
 
 
 def test_the_rename_in_a_real_plan_carries_its_moved_block() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.core.plan.builders import CATALOG, analyse_changes, pairs, plan_bytes, resource
 
 from signalbox.core.plan import Verdict, analyse, parse_policy, read_plans
@@ -227,3 +229,86 @@ def test_a_tainted_stateful_replace_says_why_and_how_to_keep_it() -> None:
         "aws_db_instance.main is replaced because it is tainted: the database will be lost."
     )
     assert "untaint" in replace.hint
+
+
+def _replace(address: str, before: Any, after: Any, **extra: Any) -> dict[str, Any]:
+    return resource(address, ["delete", "create"], before=before, after=after, **extra)
+
+
+def test_replace_causes_without_replace_paths() -> None:
+    """The reason when Terraform gives one; otherwise what differs, known values first."""
+    analysis = analyse_changes(
+        _replace(
+            "aws_iam_role.triggered",
+            {"name": "a"},
+            {"name": "a"},
+            action_reason="replace_by_triggers",
+        ),
+        _replace(
+            "aws_iam_role.unknown_only",
+            {"id": "1", "name": "a", "tags": {"k": "v"}},
+            {"name": "a"},
+            after_unknown={"id": True, "tags": {"k": True}},
+        ),
+        _replace(
+            "aws_iam_role.known_and_unknown",
+            {"id": "1", "name": "a", "path": "/", "tags": {"k": "v"}},
+            {"name": "b", "path": "/"},
+            after_unknown={"id": True, "tags": True},
+        ),
+        _replace("aws_iam_role.same", {"id": "1", "name": "a"}, {"id": "1", "name": "a"}),
+        _replace("aws_iam_role.hand_written", None, {"name": "a"}),
+    )
+    found = {f.address.split(".")[1]: f for f in analysis.findings}
+    assert {name: f.attributes for name, f in found.items()} == {
+        "triggered": (),
+        "unknown_only": ("tags",),
+        "known_and_unknown": ("name",),
+        "same": (),
+        "hand_written": (),
+    }
+    assert found["triggered"].message.endswith("because a replace_triggered_by reference changed.")
+    assert "replace_triggered_by" in found["triggered"].hint
+    assert found["same"].message == (
+        "aws_iam_role.same is replaced although no value the plan knows changes (probably "
+        "tainted or planned with -replace)."
+    )
+    assert found["unknown_only"].message.endswith("tags is known only after apply).")
+    assert found["hand_written"].message.endswith(
+        "(the plan does not say which attribute forces it)."
+    )
+    untainting = {name for name, f in found.items() if "untaint" in f.hint}
+    assert untainting == {"same", "unknown_only"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    before=st.dictionaries(
+        st.sampled_from(["id", "arn", "name", "size", "tags", "zone"]),
+        st.one_of(st.none(), st.integers(0, 3), st.sampled_from(["secret-a", "secret-b"])),
+    ),
+    changed=st.sets(st.sampled_from(["id", "arn", "name", "size", "tags", "zone"])),
+    unknown=st.sets(st.sampled_from(["id", "arn", "name", "size", "tags", "zone"])),
+)
+def test_a_replace_without_paths_names_exactly_the_known_differences(
+    before: dict[str, Any], changed: set[str], unknown: set[str]
+) -> None:
+    after = {n: v for n, v in before.items() if n not in unknown}
+    for name in changed - unknown:
+        after[name] = "secret-z" if before.get(name) != "secret-z" else None
+    analysis = analyse_changes(
+        _replace(DB, before, after, after_unknown=dict.fromkeys(unknown, True))
+    )
+    (finding,) = analysis.findings
+    differing = sorted(
+        n
+        for n in (before.keys() | after.keys()) - unknown - {"id", "arn"}
+        if before.get(n) != after.get(n)
+    )
+    if differing:
+        assert finding.attributes == tuple(differing)
+        assert "untaint" not in finding.hint
+    else:
+        assert finding.attributes == tuple(sorted(unknown - {"id", "arn"}))
+        assert "untaint" in finding.hint
+    assert "secret" not in finding.message + finding.hint
