@@ -10,20 +10,39 @@ signalbox.toml, in the same shape as the shipped file:
     protection = { argument = "deletion_protection", protected = "ACTIVE" }
     # or, for azurerm, a provider feature read from the plan's provider configuration:
     # feature = { path = "key_vault.purge_soft_delete_on_destroy", protected = false }
+
+Some resource types carry the kind of object they manage in an attribute: ``azapi_resource``
+has ``type = "Microsoft.Storage/storageAccounts@2023-01-01"``, ``kubernetes_manifest`` has
+``manifest.kind``. An entry with ``azure_type = "Microsoft.Storage/storageAccounts"`` (or
+``kind = "PersistentVolumeClaim"``) also classifies those; an entry whose ``type`` is the
+embedding type itself (``type = "azapi_resource"`` with ``azure_type``) serves only them.
+
+``loses`` is put into sentences ("X is destroyed: <loses> will be lost."), so it must be a
+noun phrase: :func:`loss_problem` says what is wrong with one that is not.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from signalbox.core.errors import ConfigError
+from signalbox.core.plan.values import attribute_value
 
 if TYPE_CHECKING:
     from signalbox.core.plan.model import ResourceChange
 
-__all__ = ["Catalog", "Protection", "ProviderFeature", "StatefulType", "parse_catalog"]
+__all__ = [
+    "EMBEDDING_TYPES",
+    "Catalog",
+    "Protection",
+    "ProviderFeature",
+    "StatefulType",
+    "loss_problem",
+    "parse_catalog",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +68,80 @@ class ProviderFeature:
 
 @dataclass(frozen=True, slots=True)
 class StatefulType:
+    """One stateful type. ``azure_type`` / ``kind``: the Azure resource type (no API version)
+    or Kubernetes kind it manages, under which ``azapi_resource`` / ``kubernetes_manifest``
+    changes are classified as it too."""
+
     type: str
     loses: str
     protection: Protection | None = None
     feature: ProviderFeature | None = None
+    azure_type: str | None = None
+    kind: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The entry's key in :attr:`Catalog.types`: its type, or for an entry that serves
+        only an embedding type, that type and the embedded name (``azapi_resource
+        Microsoft.Search/searchServices``), which no plan's resource type can equal."""
+        if self.type in EMBEDDING_TYPES:
+            return f"{self.type} {self.azure_type or self.kind}"
+        return self.type
+
+
+@dataclass(frozen=True, slots=True)
+class _Embedding:
+    """Where an embedding resource type keeps the kind of object it manages, and how that
+    name is made a lookup key (case-insensitive; ``@api-version`` dropped)."""
+
+    attribute: str
+    field: str  # the StatefulType field naming the embedded kind
+    label: str  # how the message names it: "(Azure type X)"
+
+    @staticmethod
+    def normalise(name: str) -> str:
+        return name.split("@", 1)[0].strip().lower()
+
+
+_EMBEDDINGS = {
+    "azapi_resource": _Embedding("type", "azure_type", "Azure type"),
+    "kubernetes_manifest": _Embedding("manifest.kind", "kind", "kind"),
+}
+EMBEDDING_TYPES = frozenset(_EMBEDDINGS)
+"""Resource types whose kind of object is read from an attribute."""
+
+
+def _embedded_tables(
+    types: Mapping[str, StatefulType],
+) -> dict[str, dict[str, StatefulType]]:
+    """For each embedding type, its classified names: an entry made for the embedding type
+    itself wins over one that also serves a typed resource (``azurerm_...``)."""
+    tables: dict[str, dict[str, StatefulType]] = {name: {} for name in _EMBEDDINGS}
+    ordered = sorted(types.values(), key=lambda entry: entry.type in EMBEDDING_TYPES)
+    for entry in ordered:
+        for resource_type, embedding in _EMBEDDINGS.items():
+            name = getattr(entry, embedding.field)
+            if not name:
+                continue
+            tables[resource_type][embedding.normalise(name)] = StatefulType(
+                type=f"{resource_type} ({name})",
+                loses=f"{entry.loses} ({embedding.label} {name})",
+            )
+    return {name: table for name, table in tables.items() if table}
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
     types: Mapping[str, StatefulType]
+    embedded: Mapping[str, Mapping[str, StatefulType]] = field(init=False, repr=False)
+    embedding_types: frozenset[str] = field(init=False, repr=False)
+    """Resource types that carry the kind of object they manage in an attribute and for
+    which the catalog knows at least one kind: :meth:`embedded_type` classifies those."""
+
+    def __post_init__(self) -> None:
+        tables = _embedded_tables(self.types)
+        object.__setattr__(self, "embedded", tables)
+        object.__setattr__(self, "embedding_types", frozenset(tables))
 
     def get(self, resource_type: str) -> StatefulType | None:
         return self.types.get(resource_type)
@@ -68,21 +152,73 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.types)
 
-    @property
-    def embedding_types(self) -> frozenset[str]:
-        """Resource types that carry the kind of object they manage in an attribute
-        (``azapi_resource``'s ``type``): :meth:`embedded_type` classifies those."""
-        return frozenset()
-
     def embedded_type(self, change: ResourceChange) -> StatefulType | None:
-        """The stateful type of a change whose resource type is in :attr:`embedding_types`."""
+        """The stateful type of a change whose resource type is in :attr:`embedding_types`.
+
+        The kind is read from ``before`` (the object a destroy removes) or, for a create,
+        from ``after``; an unknown or missing kind is not classified.
+        """
+        embedding = _EMBEDDINGS.get(change.type)
+        table = self.embedded.get(change.type)
+        if embedding is None or table is None:
+            return None
+        for values in (change.change.before, change.change.after):
+            found, name = attribute_value(values, embedding.attribute)
+            if found and isinstance(name, str):
+                return table.get(embedding.normalise(name))
         return None
 
     def extended(self, extra: Iterable[StatefulType]) -> Catalog:
         """A new catalog in which ``extra`` adds types or replaces shipped entries."""
         merged = dict(self.types)
-        merged.update({entry.type: entry for entry in extra})
+        merged.update({entry.key: entry for entry in extra})
         return Catalog(types=merged)
+
+
+# Finite verbs that turn a "what is lost" phrase into a clause of its own ("...: everything
+# encrypted under it becomes unreadable will be lost"); each may appear only after a word
+# that opens a subordinate clause in the same comma- or bracket-delimited part ("unless a
+# final snapshot is taken", "which apps are configured with"). A guard, not a parser.
+_FINITE_VERBS = frozenset(
+    (
+        "is", "are", "was", "were", "has", "have", "had", "becomes", "become", "stop",
+        "stops", "fail", "fails", "can", "cannot", "could", "must", "will", "would", "should",
+        "may", "might", "need", "needs", "lose", "loses", "break", "breaks", "lock", "locks",
+        "goes", "go", "stays", "stay", "remains", "remain",
+    )
+)  # fmt: skip
+_SUBORDINATORS = frozenset(
+    (
+        "that", "which", "who", "whom", "whose", "when", "whenever", "unless", "if", "once",
+        "until", "after", "before", "while", "because", "where", "as",
+    )
+)  # fmt: skip
+_PARTS = re.compile(r"[,()]")
+_WORDS = re.compile(r"[a-z']+")
+
+
+def loss_problem(loses: str) -> str | None:
+    """What is wrong with a ``loses`` text as a noun phrase, or None when it reads right in
+    "X is destroyed: <loses> will be lost."."""
+    text = loses.strip()
+    if not text:
+        return "is empty"
+    if text != loses or "\n" in text:
+        return "has spaces or line breaks around or in it"
+    if ":" in text or ";" in text:
+        return "contains ':' or ';', which splits the sentence it is put in"
+    if text.endswith(".") or ". " in text:
+        return "contains a full stop; it must be one phrase, not a sentence"
+    if not text[0].islower():
+        return "must start with a lower-case word (it follows 'is destroyed: ')"
+    for part in _PARTS.split(text.lower()):
+        opened = False
+        for word in _WORDS.findall(part):
+            if word in _SUBORDINATORS:
+                opened = True
+            elif word in _FINITE_VERBS and not opened:
+                return f"has a clause of its own (the verb {word!r}) where a noun phrase is needed"
+    return None
 
 
 def _entry(raw: Any, where: str) -> StatefulType:
@@ -96,6 +232,15 @@ def _entry(raw: Any, where: str) -> StatefulType:
         raise ConfigError(
             f"{where} ({resource_type}) does not say what is lost on destroy.",
             hint='Add loses = "the data in the database" or similar.',
+        )
+    problem = loss_problem(loses)
+    if problem is not None:
+        raise ConfigError(
+            f"{where} ({resource_type}): loses {problem}; it is put into the sentence "
+            "'<address> is destroyed: <loses> will be lost.'",
+            hint='Write a noun phrase, for example loses = "the key material, and with it '
+            'everything encrypted under the key" or "every message in the queue, and the '
+            'queue URL that apps are configured with".',
         )
     protection = None
     if "protection" in raw:
@@ -119,7 +264,43 @@ def _entry(raw: Any, where: str) -> StatefulType:
         feature = ProviderFeature(
             provider=provider, path=str(spec["path"]), protected=spec["protected"]
         )
-    return StatefulType(type=resource_type, loses=loses, protection=protection, feature=feature)
+    azure_type = _embedded_name(raw, "azure_type", where, resource_type)
+    kind = _embedded_name(raw, "kind", where, resource_type)
+    embedding = _EMBEDDINGS.get(resource_type)
+    if embedding is not None and not (azure_type if embedding.field == "azure_type" else kind):
+        raise ConfigError(
+            f"{where} ({resource_type}) does not say which {embedding.label} it is for.",
+            hint=f'Add {embedding.field} = "Microsoft.Storage/storageAccounts" or similar.'
+            if embedding.field == "azure_type"
+            else f'Add {embedding.field} = "PersistentVolumeClaim" or similar.',
+        )
+    return StatefulType(
+        type=resource_type,
+        loses=loses,
+        protection=protection,
+        feature=feature,
+        azure_type=azure_type,
+        kind=kind,
+    )
+
+
+_AZURE_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*/[A-Za-z0-9]+(/[A-Za-z0-9]+)*$")
+_KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+def _embedded_name(raw: Mapping[str, Any], key: str, where: str, resource_type: str) -> str | None:
+    if key not in raw:
+        return None
+    value = raw[key]
+    name = value.split("@", 1)[0] if isinstance(value, str) else ""
+    pattern = _AZURE_TYPE if key == "azure_type" else _KIND
+    if not pattern.match(name):
+        example = "Microsoft.Storage/storageAccounts" if key == "azure_type" else "Secret"
+        raise ConfigError(
+            f"{where} ({resource_type}): {key} is not a valid name.",
+            hint=f'Write {key} = "{example}" (without an API version).',
+        )
+    return name
 
 
 def parse_catalog(entries: Iterable[Any], *, where: str = "catalog") -> Catalog:
@@ -127,5 +308,5 @@ def parse_catalog(entries: Iterable[Any], *, where: str = "catalog") -> Catalog:
     types: dict[str, StatefulType] = {}
     for position, raw in enumerate(entries, start=1):
         entry = _entry(raw, f"{where} entry {position}")
-        types[entry.type] = entry
+        types[entry.key] = entry
     return Catalog(types=types)
