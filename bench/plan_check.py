@@ -3,10 +3,12 @@
 
 For each size (1,000, 10,000 and 100,000 changes by default) a deterministic synthetic plan is
 written to bench/out/ (see synthetic_plan.py; reused while its generator version and seed are
-the same). Then three commands run as whole processes, interpreter start included, each N
+the same). Then four commands run as whole processes, interpreter start included, each N
 times, interleaved so that machine noise hits them alike:
 
-- check:   signalbox check FILE --env dev --format json   (the venv's console script)
+- json:    signalbox check FILE --env dev --format json   (the venv's console script)
+- text:    signalbox check FILE --env dev --format text   (the report a person reads, Rich,
+           written to a pipe as in CI; COLUMNS=120)
 - orjson:  python -c "import orjson,sys; orjson.loads(open(sys.argv[1],'rb').read())"
            (a naive load: the cyclic garbage collector on, as any program would have it)
 - msgspec: a typed msgspec decode of resource_changes (address, type, change.actions,
@@ -14,8 +16,9 @@ times, interleaved so that machine noise hits them alike:
 
 It prints the median wall time, MB/s, the ratio of check to each floor, the median CPU time
 (user + sys) and the peak RSS of each process (both from os.wait4, per child), then the
-speed targets (judged on wall time):
+speed targets (judged on wall time; "check" is the json command):
   10,000 changes:  check < 0.5 x the orjson floor
+  10,000 changes:  text <= 1.2 x json (rendering costs little next to reading the plan)
   100,000 changes: check < 3 x the msgspec floor, and peak RSS < 2.5 GB
 
 Usage: .venv/bin/python bench/plan_check.py [--sizes 1000,10000] [--runs N] [--quick]
@@ -84,6 +87,7 @@ class Sample:
     cpu_seconds: float
     peak_rss_bytes: int
     exit_code: int
+    lines: int = 0
 
 
 @dataclass
@@ -110,8 +114,10 @@ def signalbox_command() -> list[str]:
 
 
 def commands(plan: Path) -> dict[str, list[str]]:
+    check = [*signalbox_command(), "check", str(plan), "--env", "dev", "--format"]
     return {
-        "check": [*signalbox_command(), "check", str(plan), "--env", "dev", "--format", "json"],
+        "json": [*check, "json"],
+        "text": [*check, "text"],
         "orjson": [sys.executable, "-c", ORJSON_FLOOR, str(plan)],
         "msgspec": [sys.executable, "-c", MSGSPEC_FLOOR, str(plan)],
     }
@@ -120,8 +126,11 @@ def commands(plan: Path) -> dict[str, list[str]]:
 def run_once(argv: Sequence[str]) -> Sample:
     """One whole process: wall time from spawn to exit, and its own peak RSS (os.wait4)."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "120"}
+    )
+    assert process.stdout is not None and process.stderr is not None
+    stdout = process.stdout.read()  # a pipe, as in CI; the report is read whole (small)
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
@@ -130,7 +139,7 @@ def run_once(argv: Sequence[str]) -> Sample:
         tail = stderr.decode(errors="replace")[-2000:]
         raise SystemExit(f"{argv[0]} ... exited {process.returncode}:\n{tail}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Sample(elapsed, cpu, usage.ru_maxrss * 1024, process.returncode)
+    return Sample(elapsed, cpu, usage.ru_maxrss * 1024, process.returncode, stdout.count(b"\n"))
 
 
 def ensure_plan(changes: int) -> tuple[Path, PlanStats | None]:
@@ -148,7 +157,7 @@ def ensure_plan(changes: int) -> tuple[Path, PlanStats | None]:
 
 def verify_report(plan: Path, changes: int) -> str:
     """Run check once with its output kept: it must have read every change and the renames."""
-    completed = subprocess.run(commands(plan)["check"], capture_output=True, check=False)
+    completed = subprocess.run(commands(plan)["json"], capture_output=True, check=False)
     if completed.returncode not in (0, 3, 4):
         raise SystemExit(f"signalbox check failed ({completed.returncode}):\n{completed.stderr!r}")
     document = orjson.loads(completed.stdout)
@@ -156,11 +165,12 @@ def verify_report(plan: Path, changes: int) -> str:
     counted = sum(report["counts"][key] for key in ("create", "update", "delete", "replace"))
     counted += report["counts"]["read"] + report["counts"]["no-op"] + report["counts"]["forget"]
     renames = sum(finding["id"] == "probable-rename" for finding in report["findings"])
+    major = sum(f["severity"] in ("critical", "high", "medium") for f in report["findings"])
     expected_renames = rename_count(changes)
     note = "" if renames == expected_renames else f"  (expected {expected_renames} renames!)"
     return (
-        f"verdict {document['verdict']}, {len(report['findings'])} findings, "
-        f"{renames} probable renames, {counted} changes counted{note}"
+        f"verdict {document['verdict']}, {len(report['findings'])} findings ({major} critical, "
+        f"high or medium), {renames} probable renames, {counted} changes counted{note}"
     )
 
 
@@ -186,16 +196,22 @@ def print_table(changes: int, plan: Path, measured: list[Measured]) -> dict[str,
             f" {entry.median_cpu:>8.3f}"
             f" {entry.peak_rss / 1e6:>8.0f} MB"
         )
-    check = by_label["check"]
+    check, text = by_label["json"], by_label["text"]
     print(
-        f"  CPU time (user+sys) ratios, less sensitive to a busy machine: check / orjson "
-        f"{check.median_cpu / by_label['orjson'].median_cpu:.2f}, check / msgspec "
-        f"{check.median_cpu / by_label['msgspec'].median_cpu:.2f}"
+        f"  CPU time (user+sys) ratios, less sensitive to a busy machine: json / orjson "
+        f"{check.median_cpu / by_label['orjson'].median_cpu:.2f}, json / msgspec "
+        f"{check.median_cpu / by_label['msgspec'].median_cpu:.2f}, text / json "
+        f"{text.median_cpu / check.median_cpu:.2f}"
+    )
+    print(
+        f"  text / json = {text.median / check.median:.2f} (wall; target <= 1.20); the text "
+        f"report is {text.samples[0].lines:,} lines"
     )
     return {
         "vs_orjson": check.median / by_label["orjson"].median,
         "vs_msgspec": check.median / by_label["msgspec"].median,
         "peak_gb": check.peak_rss / 1e9,
+        "text_vs_json": text.median / check.median,
     }
 
 
@@ -205,6 +221,9 @@ def print_targets(ratios: dict[int, dict[str, float]]) -> None:
         value = ratios[10_000]["vs_orjson"]
         verdict = "met" if value < 0.5 else "MISSED"
         print(f"  10,000 changes:  check / naive orjson = {value:.2f} (target < 0.50): {verdict}")
+        value = ratios[10_000]["text_vs_json"]
+        verdict = "met" if value <= 1.2 else "MISSED"
+        print(f"  10,000 changes:  text / json = {value:.2f} (target <= 1.20): {verdict}")
     if 100_000 in ratios:
         value, peak = ratios[100_000]["vs_msgspec"], ratios[100_000]["peak_gb"]
         verdict = "met" if value < 3 and peak < 2.5 else "MISSED"

@@ -9,7 +9,11 @@ The mix: mostly no-op and update, some create, delete and replace (both orders),
 about 5% of resources are stateful types from the shipped catalog (some with protection
 switched off); ``renames`` pairs of delete + create of the same type with the same attributes
 (the rename signalbox must find); resources in modules and with count/for_each indexes;
-sensitive masks. ``PlanStats`` says what was generated, so a run can check the report.
+sensitive masks. One resource in eight belongs to a "fleet": count instances of a few
+stateful types, all replaced (``name`` forces it) or destroyed (the count shrank), so the
+report has many findings in few groups (about 1,250 high findings in three groups per 10,000
+changes, like a real plan that scales a fleet down). ``PlanStats`` says what was generated,
+so a run can check the report.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import IO, Any
 
 import orjson
 
-GENERATOR_VERSION = 1  # bump when the output changes, so cached plans are regenerated
+GENERATOR_VERSION = 2  # bump when the output changes, so cached plans are regenerated
 
 STATEFUL_TYPES = (
     ("aws_db_instance", "deletion_protection", True, False),
@@ -55,6 +59,12 @@ ACTIONS = (  # (actions, weight)
     (("create", "delete"), 10),
     (("read",), 10),
 )
+FLEETS = (  # (type, actions, action_reason): one resource in FLEET_EVERY is in one of these
+    ("aws_s3_bucket", ("delete", "create"), "replace_because_cannot_update"),
+    ("aws_efs_file_system", ("delete",), "delete_because_count_index"),
+    ("aws_kms_key", ("delete", "create"), "replace_because_cannot_update"),
+)
+FLEET_EVERY = 8
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
 
 
@@ -78,6 +88,7 @@ class Resource:
     after: dict[str, Any] | None
     after_unknown: dict[str, Any]
     sensitive: dict[str, Any]
+    reason: str | None = None  # action_reason, when not the default for the actions
 
 
 def _text(rng: random.Random, length: int) -> str:
@@ -179,6 +190,29 @@ def _resource(seed: int, position: int, module: str | None) -> Resource:
     )
 
 
+def _fleet_member(seed: int, position: int, module: str | None) -> Resource:
+    """Instance N of fleet K: ``aws_s3_bucket.fleet_0[N]`` and so on, consecutive indexes."""
+    rng = random.Random(seed * 3_000_017 + position)
+    member = position // FLEET_EVERY
+    type_, actions, reason = FLEETS[member % len(FLEETS)]
+    name, index = f"fleet_{member % len(FLEETS)}", member // len(FLEETS)
+    before = _attributes(rng, f"{name}-{index}")
+    after = None if actions == ("delete",) else {**before, "id": None, "arn": None}
+    return Resource(
+        address=_address(module, type_, name, index),
+        module=module,
+        type=type_,
+        name=name,
+        index=index,
+        actions=actions,
+        before=before,
+        after=after,
+        after_unknown={} if after is None else {"id": True, "arn": True},
+        sensitive={"tags": {}, "logging": [{}], "rule": [{} for _ in before["rule"]]},
+        reason=reason,
+    )
+
+
 def _renamed_pair(seed: int, position: int) -> tuple[Resource, Resource]:
     """An unmatched delete and create of one stateful type, with the same attributes."""
     rng = random.Random(seed * 7_000_001 + position)
@@ -216,7 +250,10 @@ def _resources(changes: int, seed: int, stats: PlanStats) -> Iterator[Resource]:
     root_count = int(plain * 0.6)
     for position in range(plain):
         module = None if position < root_count else f"module.svc_{(position - root_count) // 250}"
-        yield _resource(seed, position, module)
+        if position % FLEET_EVERY == FLEET_EVERY - 1:
+            yield _fleet_member(seed, position, module)
+        else:
+            yield _resource(seed, position, module)
 
 
 def _provider(type_: str) -> str:
@@ -266,7 +303,7 @@ def _change(resource: Resource) -> dict[str, Any]:
         entry["change"]["replace_paths"] = [["name"]]
         entry["action_reason"] = "replace_because_cannot_update"
     elif resource.actions == ("delete",):
-        entry["action_reason"] = "delete_because_no_resource_config"
+        entry["action_reason"] = resource.reason or "delete_because_no_resource_config"
     return entry
 
 

@@ -297,14 +297,3 @@ def test_compacted_addresses_expand_back_to_exactly_the_addresses(pairs):
     assert [n for _, n in entries] == [len(_expand(entry)) for entry, _ in entries]
     assert all(n == 1 or n >= 3 for _, n in entries)
 
-
-def test_grouping_is_linear_in_the_findings():
-    """100,000 findings of one cause group in well under a second (no quadratic step)."""
-    import time
-
-    found = [destroyed(f"module.m[{n % 7}].aws_instance.worker[{n}]") for n in range(100_000)]
-    started = time.perf_counter()
-    groups = group_findings(found)
-    elapsed = time.perf_counter() - started
-    assert sum(len(group.items) for group in groups) == 100_000
-    assert elapsed < 3.0, elapsed

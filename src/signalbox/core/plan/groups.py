@@ -10,8 +10,8 @@ Findings are grouped by (finding id, resource type, cause): the cause is the fin
 message and hint with its own addresses masked, so ``worker[2] is destroyed because its
 count index is no longer in range`` and the same words for ``worker[10]`` are one group,
 while a destroy for another reason is another. Groups come most severe first (then the
-stricter verdict, then by id, type and cause); addresses in each group in natural order
-(``worker[2]`` before ``worker[10]``).
+stricter verdict, the bigger group, then by id, type and cause); addresses in each group in
+natural order (``worker[2]`` before ``worker[10]``).
 
 Each group also carries a ``summary``: its cause in a few words for a one-line overview
 (``is destroyed because its configuration was removed: ...``, the addresses left out), and
@@ -301,6 +301,7 @@ def group_findings(
         key=lambda group: (
             _severity_rank(group.severity),
             -_verdict_rank(group.verdict),
+            -len(group.items),
             group.id,
             group.resource_type,
             group.explanation,
