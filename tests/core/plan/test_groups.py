@@ -296,4 +296,3 @@ def test_compacted_addresses_expand_back_to_exactly_the_addresses(pairs):
     assert [a for entry, _ in entries for a in _expand(entry)] == addresses
     assert [n for _, n in entries] == [len(_expand(entry)) for entry, _ in entries]
     assert all(n == 1 or n >= 3 for _, n in entries)
-
