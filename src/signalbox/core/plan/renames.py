@@ -284,9 +284,13 @@ def _near_renames(
     delete_matches: dict[int, list[int]] = defaultdict(list)
     create_matches: dict[int, list[int]] = defaultdict(list)
     for delete_position in left_deletes:
+        delete = deletes[delete_position]
         for create_position in left_creates:
-            agreeing, changing = _compare(deletes[delete_position], creates[create_position])
-            if len(changing) <= MAX_NEAR_DIFFERENCES and len(agreeing) > len(changing):
+            create = creates[create_position]
+            if _differences(delete, create, MAX_NEAR_DIFFERENCES) is None:
+                continue  # the usual case, cut short at the third difference
+            agreeing, changing = _compare(delete, create)
+            if len(agreeing) > len(changing):
                 found[(delete_position, create_position)] = (agreeing, changing)
                 _track(delete_matches[delete_position], create_position)
                 _track(create_matches[create_position], delete_position)
@@ -298,6 +302,24 @@ def _near_renames(
             delete, create = deletes[delete_position], creates[create_position]
             renames.append(Rename(delete.change, create.change, agreeing, changing))
     return renames
+
+
+def _differences(delete: _Side, create: _Side, limit: int) -> list[str] | None:
+    """The names that differ, or None as soon as there are more than ``limit``: most pairs
+    of the pairwise pass differ almost everywhere, and stop after a few names."""
+    differing: list[str] = []
+    mine, theirs, unknown = delete.values, create.values, create.unknown
+    for name, value in mine.items():
+        if name not in unknown and theirs.get(name) != value:
+            differing.append(name)
+            if len(differing) > limit:
+                return None
+    for name in theirs:
+        if name not in mine:
+            differing.append(name)
+            if len(differing) > limit:
+                return None
+    return differing
 
 
 def _compare(delete: _Side, create: _Side) -> tuple[tuple[str, ...], tuple[str, ...]]:
