@@ -16,10 +16,11 @@ passes too):
    all of them at plan time, and at least as many attributes agree on a real value as differ.
    A cloud name is unique in its scope, so a delete and a create with one name are one object
    far more often than two. Deletes and creates meet in a hash table by their identity.
-3. **All but a few.** At most :data:`MAX_NEAR_DIFFERENCES` known attributes differ and more
-   agree on a real value than differ. This compares pairs, so it runs only for a type whose
-   remaining deletes times creates is at most :data:`MAX_NEAR_PAIRS`: with ``d * c <= P`` the
-   pairs are at most ``sqrt(P) * (d + c)``, a bounded number per change.
+3. **All but a few.** At most :data:`MAX_NEAR_DIFFERENCES` known attributes differ, none of
+   them an identity attribute, and more agree on a real value than differ. This compares
+   pairs, so it runs only for a type whose remaining deletes times creates is at most
+   :data:`MAX_NEAR_PAIRS`: with ``d * c <= P`` the pairs are at most ``sqrt(P) * (d + c)``,
+   a bounded number per change.
 
 Matches of passes 2 and 3 carry the attributes that still differ (``changing``): after a
 ``moved`` block Terraform updates them in place or replaces the object, which the plan cannot
@@ -207,7 +208,7 @@ def _match_kind(
     left_deletes = [p for p in left_deletes if p not in settled_deletes]
     left_creates = [p for p in left_creates if p not in settled_creates]
     if len(left_deletes) * len(left_creates) <= MAX_NEAR_PAIRS:
-        renames.extend(_near_renames(deletes, creates, left_deletes, left_creates))
+        renames.extend(_near_renames(deletes, creates, left_deletes, left_creates, names))
     return renames
 
 
@@ -277,9 +278,14 @@ def _near_renames(
     creates: Sequence[_Side],
     left_deletes: Sequence[int],
     left_creates: Sequence[int],
+    names: frozenset[str],
 ) -> list[Rename]:
     """Pass 3: pairs that differ in at most :data:`MAX_NEAR_DIFFERENCES` known attributes,
-    with more agreeing than differing, unique both ways. Pairwise: the caller bounds it."""
+    none of them an identity attribute, with more agreeing than differing, unique both ways.
+    Pairwise: the caller bounds it.
+
+    Two objects with different cloud names are two objects: and since a new name forces a
+    new object for nearly every type, a ``moved`` block would not keep it anyway."""
     found: dict[tuple[int, int], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     delete_matches: dict[int, list[int]] = defaultdict(list)
     create_matches: dict[int, list[int]] = defaultdict(list)
@@ -287,7 +293,8 @@ def _near_renames(
         delete = deletes[delete_position]
         for create_position in left_creates:
             create = creates[create_position]
-            if _differences(delete, create, MAX_NEAR_DIFFERENCES) is None:
+            differing = _differences(delete, create, MAX_NEAR_DIFFERENCES)
+            if differing is None or not names.isdisjoint(differing):
                 continue  # the usual case, cut short at the third difference
             agreeing, changing = _compare(delete, create)
             if len(agreeing) > len(changing):
