@@ -188,23 +188,58 @@ def _show_binary_plan(file: Path, shown_name: str, terraform: str | None) -> byt
             hint=f"Run it yourself, then check plan.json: {command}",
         ) from None
     if shown.returncode != 0:
-        last = _error_line(shown.stderr) or _error_line(shown.stdout) or "no output"
+        said = _terraform_error(shown.stderr) or _terraform_error(shown.stdout) or "no output"
+        made_by = VERSION_MISMATCH.search(said)
+        if made_by is not None:
+            tool, version = made_by.group(1), made_by.group(2)
+            hint = (
+                f"Show it with {tool} {version}, the version that made it: run `{command}` "
+                f"with {tool} {version}, or pass --terraform with the path of {tool} {version}."
+            )
+        else:
+            hint = (
+                f"Run it in the directory where terraform init ran, then check plan.json: {command}"
+            )
         raise PlanNotJson(
             f"{binary} show -json {file.name} (in {directory}) failed with exit code "
-            f"{shown.returncode}: {last.rstrip('.')}.",
-            hint=f"Run it in the directory where terraform init ran, then check plan.json: "
-            f"{command}",
+            f"{shown.returncode}: {said.rstrip('.')}.",
+            hint=hint,
         )
     return shown.stdout
 
 
-def _error_line(output: bytes) -> str:
-    """Terraform's ``Error: ...`` line (or the last line said), without colours or boxes."""
+VERSION_MISMATCH = re.compile(
+    r"created by (Terraform|OpenTofu) v?([0-9][0-9A-Za-z.+-]*?),? but this is"
+)
+"""Terraform's (and OpenTofu's) reason for refusing a plan file another version made."""
+_DIAGNOSTIC_LIMIT = 600
+
+
+def _terraform_error(output: bytes) -> str:
+    """Terraform's first error as one line: its summary and the paragraph that explains it
+    (``Error: Invalid plan file: ... created by Terraform 1.15.5, but this is 1.0.3 ...``),
+    or the last line said when there is no ``Error:``. Colours, boxes and control characters
+    are removed; the text is cut at a few hundred characters."""
     text = ANSI_ESCAPE.sub("", output.decode("utf-8", "replace"))
     lines = [line.strip().lstrip("╷│╵").strip() for line in text.splitlines()]
-    said = [line for line in lines if line]
-    errors = [line for line in said if line.startswith("Error:")]
-    return (errors or said or [""])[0 if errors else -1]
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), None)
+    if start is None:
+        nonblank = [line for line in lines if line]
+        return _printable(nonblank[-1]) if nonblank else ""
+    summary = lines[start].removeprefix("Error:").strip()
+    detail: list[str] = []
+    for line in lines[start + 1 :]:
+        if line.startswith(("Error:", "Warning:")) or (not line and detail):
+            break
+        if line:
+            detail.append(line)
+    said = f"{summary.rstrip('.')}: {' '.join(detail)}" if detail else summary
+    return _printable(said)
+
+
+def _printable(text: str) -> str:
+    shown = "".join(c if c.isprintable() else " " for c in text)
+    return shown if len(shown) <= _DIAGNOSTIC_LIMIT else shown[: _DIAGNOSTIC_LIMIT - 3] + "..."
 
 
 def check_plan_sources(

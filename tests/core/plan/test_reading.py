@@ -22,12 +22,19 @@ from tests.core.plan.builders import (
 from signalbox.core.errors import PlanFormatUnsupported, PlanNotJson, PlanUnreadable
 from signalbox.core.plan import Action, Verdict, analyse, read_plans
 
-ALL_PLANS = sorted(str(path.relative_to(FIXTURES)) for path in FIXTURES.rglob("*.json"))
+ALL_PLANS = sorted(
+    str(path.relative_to(FIXTURES))
+    for folder in ("public", "generated")
+    for path in (FIXTURES / folder).rglob("*.json")
+)
+DAMAGED = FIXTURES / "derived" / "reading"
 
 
 def test_the_fixture_corpus_is_all_there() -> None:
-    assert len(ALL_PLANS) == 52
-    assert {path.split("/")[0] for path in ALL_PLANS} == {"public", "generated"}
+    public = [path for path in ALL_PLANS if path.startswith("public/")]
+    assert len(public) == 46
+    assert len(ALL_PLANS) - len(public) >= 6
+    assert not list(DAMAGED.glob("*.json")), "damaged plans end in .txt (see its MANIFEST.md)"
 
 
 @pytest.mark.parametrize("relative", ALL_PLANS)
@@ -337,3 +344,186 @@ def test_terragrunt_log_lines_are_noise_but_a_json_array_is_a_document() -> None
     assert len(read_plans(logged)) == 1
     with pytest.raises(PlanUnreadable, match=r"document 2.*JSON array"):
         read_plans(plan + b"\n[1, 2]\n")
+
+
+# ------------------------------------------------------------------------------ fail closed:
+# text around plans (fixtures in derived/reading, see its MANIFEST.md)
+
+
+def _damaged(name: str) -> bytes:
+    return (DAMAGED / name).read_bytes()
+
+
+def _unreadable(data: bytes, source: str = "plan.json") -> PlanUnreadable:
+    with pytest.raises(PlanUnreadable) as raised:
+        read_plans(data, source=source)
+    return raised.value
+
+
+def test_a_stray_brace_in_a_compact_plan_stops_the_check_at_the_rest_of_the_line() -> None:
+    data = _damaged("fixture-delete.compact-stray-brace.txt")
+    error = _unreadable(data, "stray.json")
+    offset = error.details["offset"]
+    assert data[offset - 1 : offset + 1] == b"},"
+    assert (error.details["line"], error.details["column"]) == (1, offset + 1)
+    assert error.message.startswith(f"stray.json:1:{offset + 1}: the JSON document that starts")
+    assert f"ends at line 1, column {offset} (byte {offset - 1})" in error.message
+    assert '`,"resource_changes": ...`' not in error.message  # shown with a space after marks
+    assert '`, "resource_changes": ...`' in error.message
+    assert "a stray `}` closes the plan early" in error.message
+
+
+def test_a_stray_brace_in_a_pretty_plan_says_where_the_document_ended() -> None:
+    data = _damaged("fixture-delete.pretty-stray-brace.txt")
+    error = _unreadable(data, "pretty.json")
+    assert "document 2" not in error.message
+    assert error.message.startswith("pretty.json:6:5: the JSON document that starts at line 1")
+    assert "ends at line 6, column 4 (byte 108)" in error.message
+    assert "the line goes on with `, \"resource_changes\": ...` (byte 109)" in error.message
+    assert data[108:110] == b"},"
+
+
+def test_utf16_positions_are_bytes_of_the_file_and_lines_and_columns_characters() -> None:
+    utf16 = _damaged("fixture-delete.utf16-stray-brace.txt")
+    utf8 = _damaged("fixture-delete.pretty-stray-brace.txt")
+    in_utf8, in_utf16 = _unreadable(utf8), _unreadable(utf16)
+    assert (in_utf16.details["line"], in_utf16.details["column"]) == (6, 5)
+    assert in_utf16.details["offset"] == 2 + 2 * in_utf8.details["offset"]  # BOM + 2 per char
+    assert utf16[in_utf16.details["offset"] :].startswith(",".encode("utf-16-le"))
+    assert "(byte 218)" in in_utf16.message and "(byte 220)" in in_utf16.message
+    with_bom = _unreadable(b"\xef\xbb\xbf" + utf8)
+    assert with_bom.details["offset"] == 3 + in_utf8.details["offset"]
+
+
+def test_columns_count_characters_not_bytes() -> None:
+    data = '{"format_version": "1.2", "planned_values": {"é€": 1}}, "resource_changes": []}'
+    error = _unreadable(data.encode())
+    assert error.details["column"] == data.index(', "resource_changes"') + 1
+    assert error.details["offset"] == data.encode().index(b', "resource_changes"')
+
+
+def test_text_after_a_document_on_its_line_is_not_skipped() -> None:
+    plan = _one_change_plan()
+    error = _unreadable(plan + b"  done\n" + plan)
+    assert "the line goes on with `done`" in error.message
+    assert error.details["column"] == len(plan) + 3
+    assert len(read_plans(plan + b" \t\r\n" + plan + plan)) == 3  # blanks, or documents
+
+
+def test_every_kind_of_known_noise_is_skipped_and_both_plans_are_read() -> None:
+    plans = read_plans(_damaged("run-all-with-logs.txt"), source="run-all.log")
+    assert [plan.changes[0].address for plan in plans] == [
+        "local_file.foo",
+        "module.environment.local_file.bar[0]",
+    ]
+    multi = fixture_bytes("public/tfplan-validator/multi-env-dev3.json").strip()
+    assert plans[1].digest == "sha256:" + hashlib.sha256(multi).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[command]/home/runner/work/_temp/terraform-bin show -json tfplan",
+        b"::debug::stdout: {}",
+        b"::set-output name=exitcode::0",
+        b"::group::Plan",
+        b"::endgroup::",
+        b"::warning file=main.tf,line=1::deprecated",
+        b"::error::Terraform exited with code 1.",
+        b"[terragrunt] 2021/05/12 10:00:00 Running command: terraform show -json tfplan",
+        b"INFO[0000] Executing hook: tflint",
+        b"WARN[0012] No double-slash (//) found in source URL",
+        b"ERRO[0003] Module ignored",
+        b"DEBU[0000] Found locals block",
+        b'time=2024-05-12T10:00:00Z level=info msg="Downloading Terraform configurations"',
+        b'time="2024-05-12 10:00:00" level=warning msg=x',
+        b"10:00:02.315 INFO   [prod] Downloading Terraform configurations",
+        b"10:00:02.315 STDOUT [prod] terraform: Refreshing state...",
+        b"10:00:02.315 STDERR terraform: Acquiring state lock.",
+        b"10:00:02.315 TRACE x",
+        b"\x1b[2m10:00:02.315\x1b[0m \x1b[31mERROR\x1b[0m  [prod] exit status 1",
+        b"\x1b[36mINFO\x1b[0m[0000] coloured logrus",
+    ],
+)
+def test_each_known_noise_line_is_skipped(line: bytes) -> None:
+    plan = _one_change_plan()
+    plans = read_plans(line + b"\r\n" + plan + b"\n" + line + b"\n")
+    assert [p.changes[0].address for p in plans] == ["aws_s3_bucket.logs"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"Releasing state lock. This may take a few moments...",
+        b"INFO something without a counter",
+        b"[info] not terragrunt",
+        b"10:00 INFO short time",
+        b"10:00:02.315 NOTICE unknown level",
+        b"level=info msg=no time first",
+        b": not a workflow command",
+        b"}",
+        b"[1, 2",
+    ],
+)
+def test_a_line_that_is_not_known_noise_stops_the_check(line: bytes) -> None:
+    plan = _one_change_plan()
+    before = _unreadable(line + b"\n" + plan)
+    assert before.message.startswith("plan.json:1:1: line 1 holds ")
+    after = _unreadable(plan + b"\n" + line + b"\n")
+    assert after.message.startswith("plan.json:2:1: the JSON document that starts at line 1")
+    assert after.details["offset"] == len(plan) + 1
+
+
+def test_an_unknown_line_between_two_plans_is_located() -> None:
+    data = _damaged("run-all-with-an-unknown-line.txt")
+    error = _unreadable(data, "run-all.log")
+    offset = data.index(b"Releasing state lock")
+    assert error.details == {"source": "run-all.log", "line": 11, "column": 1, "offset": offset}
+    assert "line 11 holds `Releasing state lock. This may take a fe...`" in error.message
+    assert "terragrunt's log lines" in error.hint
+
+
+# ------------------------------------------------------------------------------ no raw bytes
+
+
+def _assert_printable(error: PlanUnreadable) -> None:
+    for text in (error.message, error.hint):
+        assert text.isprintable(), repr(text)
+
+
+def test_gzip_input_says_gunzip_it_first() -> None:
+    error = _unreadable(_damaged("fixture-delete.json.gz"), "plan.json.gz")
+    assert error.message == "plan.json.gz is gzip-compressed, not plan JSON: gunzip it first."
+    assert "gunzip -c plan.json.gz > plan.json" in error.hint
+    _assert_printable(error)
+
+
+def test_nul_bytes_are_described_not_echoed() -> None:
+    data = _damaged("fixture-delete.zero-filled.txt")
+    error = _unreadable(data, "cut.json")
+    assert error.details["offset"] == 512
+    assert "found a NUL byte (binary data, not text)" in error.message
+    _assert_printable(error)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (bytes((i * 131 + 7) % 256 for i in range(2048)), "it holds binary data, not text"),
+        (b"\x00\x00\x00\x00\x01\x02", "it holds binary data, not text"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "it holds binary data, not text"),
+        (b"\x07" + b"bell ringing " * 3, "the control character 0x07"),
+        (b"caf\xc3\xa9 au lait\n", "`caf\\xc3\\xa9 au lait`"),
+        (b"x" * 300 + b"\n", "`" + "x" * 40 + "...`"),
+    ],
+)
+def test_what_a_file_without_json_holds_is_said_without_raw_bytes(data: bytes, says: str) -> None:
+    error = _unreadable(data)
+    assert says in error.message
+    _assert_printable(error)
+
+
+def test_a_string_after_a_plan_is_described_not_quoted() -> None:
+    error = _unreadable(_one_change_plan() + b'\n"hunter2-secret" trailing\n')
+    assert "line 2 holds a JSON string" in error.message
+    assert "hunter2" not in str(error)

@@ -2,9 +2,20 @@
 
 Real CI hands us more than one clean JSON document: PowerShell writes UTF-16 with a byte-order
 mark, the GitHub setup-terraform wrapper prints ``[command]...`` and ``::debug::...`` lines
-around the JSON, and ``terragrunt run-all show -json`` writes one document per module. This
-module turns all of that into one :class:`Plan` per JSON document, or raises a
-:class:`~signalbox.core.errors.PlanError` whose message says where and why.
+around the JSON, terragrunt prints its log lines, and ``terragrunt run-all show -json`` writes
+one document per module. This module turns all of that into one :class:`Plan` per JSON
+document, or raises a :class:`~signalbox.core.errors.PlanError` whose message says where and
+why.
+
+It reads closed: text around the documents is skipped only when each of its lines is
+recognisably noise (:data:`NOISE_LINE`), and after a document the rest of its line must be
+blank (or another document). Anything else stops the check with its position: a stray ``}``
+that ends a plan early must not leave the rest of the plan unread.
+
+Positions in messages are ``file:line:column`` (line and column in characters) and a byte
+offset in the file as given (for UTF-16 input, bytes of the UTF-16 file, byte-order mark
+included). Messages never quote the input's bytes: only JSON punctuation, key names and
+printable text are shown, shortened, with control characters escaped.
 
 Speed: the common input (one document, nothing around it) costs one typed ``msgspec`` decode
 and one sha256; attribute values are not decoded at all here. (Pausing the cyclic garbage
@@ -17,31 +28,54 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
 
 import msgspec
 
 from signalbox.core.errors import PlanNotJson, PlanUnreadable
 from signalbox.core.plan.model import Plan
-from signalbox.core.plan.schema import PlanDocument, to_plan
+from signalbox.core.plan.schema import PlanDocument, decode_document, to_plan
 
-__all__ = ["read_plans"]
+__all__ = ["NOISE_LINE", "read_plans"]
 
-_PLAN_DECODER = msgspec.json.Decoder(PlanDocument)
 _SKIP_DECODER = msgspec.json.Decoder(msgspec.Raw)
 _ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = b" \t\r\n"
+_LINE_BLANKS = b" \t\r"
 _HINT_SHOW = (
     "Give signalbox the output of `terraform show -json PLANFILE` (or `tofu show -json PLANFILE`)."
 )
+_HINT_AGAIN = (
+    "Write the plan again with `terraform show -json PLANFILE > plan.json`; a copy that stopped "
+    "early or was edited by hand cannot be checked."
+)
+_HINT_LINES = (
+    "Give signalbox only the output of `terraform show -json PLANFILE`: besides the JSON it "
+    "skips only the setup-terraform wrapper's lines, GitHub workflow commands and terragrunt's "
+    "log lines, since other text cannot be told apart from a damaged plan."
+)
+_DOCUMENT_AHEAD = re.compile(rb"(?m)^[ \t\r]*\{")
+_ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+NOISE_LINE = re.compile(
+    rb"\[command\]"  # the setup-terraform wrapper's echo of the command it runs
+    rb"|::"  # GitHub workflow commands: ::debug::, ::set-output name=..::, ::group::, ::error
+    rb"|\[terragrunt\]"  # terragrunt before 0.19: [terragrunt] 2021/05/12 10:00:00 ...
+    rb"|(?:INFO|WARN|ERRO|DEBU|TRAC|FATA|PANI)\[\d+\]"  # terragrunt's logrus: INFO[0000] ...
+    rb'|time=(?:"[^"\n]*"|\S+) level=\w'  # terragrunt's key=value logs
+    rb"|\d\d:\d\d:\d\d\.\d{3} +(?:TRACE|DEBUG|INFO|WARN|ERROR|STDOUT|STDERR)\b"  # terragrunt 0.67+
+)
+"""A line of text around plan JSON that may be skipped: it is matched at the line's start
+(after any ANSI colour codes). Every other line that is not a JSON document stops the check."""
 
 
 def read_plans(data: bytes, *, source: str = "<plan>") -> list[Plan]:
     """Read every plan document in ``data`` (file or stdin bytes), one :class:`Plan` each.
 
     Raises :class:`PlanNotJson` for a binary plan file (a zip), :class:`PlanUnreadable` for
-    anything that is not plan JSON (with the line and column of the problem), and
-    :class:`PlanFormatUnsupported` for ``format_version`` 2.0 or later.
+    anything that is not plan JSON, or plan JSON with text around it that is not recognisably
+    noise (with the line, column and byte of the problem), and :class:`PlanFormatUnsupported`
+    for ``format_version`` 2.0 or later.
     """
     if data.startswith(_ZIP_MAGIC):
         raise PlanNotJson(
@@ -50,17 +84,20 @@ def read_plans(data: bytes, *, source: str = "<plan>") -> list[Plan]:
             "plan.json (or `tofu show -json` for OpenTofu).",
             source=source,
         )
-    text = _utf8(data, source)
+    if data.startswith(_GZIP_MAGIC):
+        raise PlanUnreadable(
+            f"{source} is gzip-compressed, not plan JSON: gunzip it first.",
+            hint=f"Run `gunzip -c {_shell_name(source)} > plan.json` and check plan.json.",
+            source=source,
+        )
+    text, encoding = _utf8(data, source)
     single = _single_document(text, source)
     if single is not None:
         return [single]
-    spans = list(_document_spans(text, source))
-    if not spans:
-        raise PlanUnreadable(
-            f"{source} contains no JSON document{_what_it_holds(text)}.", hint=_HINT_SHOW
-        )
+    reader = _Reader(text, encoding, source)
+    spans = list(reader.document_spans())
     return [
-        _read_document(text, start, end, source=source, index=position)
+        _read_document(reader, start, end, index=position)
         for position, (start, end) in enumerate(spans)
     ]
 
@@ -79,31 +116,46 @@ def _single_document(text: bytes, source: str) -> Plan | None:
         return None
     body = memoryview(text)[start:end]
     try:
-        document, digest = _decode(body, source, source)
+        document = decode_document(body, source=source, where=source)
     except msgspec.DecodeError:
         return None
-    return _to_plan(document, body, digest, source=source, where=source, index=0)
+    return _to_plan(document, body, source=source, where=source, index=0)
 
 
 def _shell_name(source: str) -> str:
     return source if source and not source.startswith("<") else "PLANFILE"
 
 
-def _utf8(data: bytes, source: str) -> bytes:
-    """The input as UTF-8 bytes: byte-order marks removed, UTF-16 converted."""
+@dataclass(frozen=True, slots=True)
+class _Encoding:
+    """How the file's bytes became the UTF-8 text read here, to give positions in the file."""
+
+    bom: int = 0  # bytes of byte-order mark removed
+    utf16: bool = False
+
+    def file_offset(self, text: bytes, offset: int) -> int:
+        """The byte in the file that ``offset`` in the UTF-8 text came from."""
+        if not self.utf16:
+            return self.bom + offset
+        characters = text[:offset].decode("utf-8", "replace")
+        return self.bom + len(characters.encode("utf-16-le", "surrogatepass"))
+
+
+def _utf8(data: bytes, source: str) -> tuple[bytes, _Encoding]:
+    """The input as UTF-8 bytes (byte-order marks removed, UTF-16 converted), and how."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:]
-    encoding = None
+        return data[3:], _Encoding(bom=3)
+    encoding, bom = None, 0
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
+        encoding, bom = "utf-16", 2
     elif len(data) >= 2 and data[0] != 0 and data[1] == 0:
         encoding = "utf-16-le"
     elif len(data) >= 2 and data[0] == 0 and data[1] != 0:
         encoding = "utf-16-be"
     if encoding is None:
-        return data
+        return data, _Encoding()
     try:
-        return data.decode(encoding).encode("utf-8")
+        return data.decode(encoding).encode("utf-8", "surrogatepass"), _Encoding(bom, True)
     except UnicodeDecodeError as error:
         raise PlanUnreadable(
             f"{source} looks like UTF-16 text but cannot be decoded ({error.reason} at byte "
@@ -111,27 +163,8 @@ def _utf8(data: bytes, source: str) -> bytes:
             hint="Save the plan as UTF-8: `terraform show -json PLANFILE | Out-File -Encoding "
             "utf8 plan.json` in PowerShell.",
             source=source,
+            offset=error.start,
         ) from None
-
-
-def _document_spans(text: bytes, source: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each JSON document; lines that are not JSON (wrapper noise) are skipped.
-
-    A line that starts with ``{`` must hold a complete document (an error says where it breaks);
-    a line starting with ``[`` is a document only if it parses (``[command]...`` is noise).
-    """
-    view = memoryview(text)
-    position = _skip_whitespace(text, 0)
-    while position < len(text):
-        first = text[position]
-        if first in b"{[":
-            end = _document_end(view, position, source, required=first == ord("{"))
-            if end is not None:
-                yield position, end
-                position = _skip_whitespace(text, end)
-                continue
-        newline = text.find(b"\n", position)
-        position = len(text) if newline < 0 else _skip_whitespace(text, newline + 1)
 
 
 def _skip_whitespace(text: bytes, position: int) -> int:
@@ -141,25 +174,140 @@ def _skip_whitespace(text: bytes, position: int) -> int:
     return position
 
 
-def _document_end(view: memoryview, start: int, source: str, *, required: bool) -> int | None:
-    try:
-        _SKIP_DECODER.decode(view[start:])
-    except RecursionError:
-        raise _too_deep(source) from None
-    except msgspec.DecodeError as error:
-        message = str(error)
-        if "trailing characters" in message:
-            # msgspec reports one past the first trailing character; the document ends at the
-            # last non-whitespace byte before it
-            end = start + _byte_offset(message) - 1
-            while end > start and view[end - 1] in _WHITESPACE:
-                end -= 1
-            return end
-        if not required:
-            return None
-        offset = start + _byte_offset(message) if "(byte" in message else len(view)
-        raise _malformed(view.obj, offset, message, source) from None
-    return len(view)
+class _Reader:
+    """Finds the JSON documents in a text with several (or with text around one), closed:
+    every line outside a document must be blank or :data:`NOISE_LINE`."""
+
+    def __init__(self, text: bytes, encoding: _Encoding, source: str) -> None:
+        self.text = text
+        self.view = memoryview(text)
+        self.encoding = encoding
+        self.source = source
+
+    def document_spans(self) -> Iterator[tuple[int, int]]:
+        """(start, end) of each JSON document, in order."""
+        text = self.text
+        length = len(text)
+        previous: tuple[int, int] | None = None
+        position = _skip_whitespace(text, 0)
+        while position < length:
+            first = text[position]
+            if first != ord("{") and self._is_noise(position):
+                newline = text.find(b"\n", position)
+                position = length if newline < 0 else _skip_whitespace(text, newline + 1)
+                continue
+            end = self._document_end(position, previous) if first in b"{[" else None
+            if end is None:
+                raise self._unexpected(position, previous)
+            previous = (position, end)
+            yield previous
+            position = end
+            while position < length and text[position] in _LINE_BLANKS:
+                position += 1
+            if position < length and text[position] not in b"\n{":
+                raise self._unexpected(position, previous, same_line=True)
+            position = _skip_whitespace(text, position)
+        if previous is None:
+            raise PlanUnreadable(
+                f"{self.source} contains no JSON document{_what_it_holds(text)}.",
+                hint=_HINT_SHOW,
+                source=self.source,
+            )
+
+    def _is_noise(self, position: int) -> bool:
+        head = self.text[position : position + 256]
+        if head.startswith(b"\x1b"):
+            head = _ANSI.sub(b"", head).lstrip(b" \t")
+        return NOISE_LINE.match(head) is not None
+
+    def _document_end(self, start: int, previous: tuple[int, int] | None) -> int | None:
+        """Where the JSON value at ``start`` ends; None for a ``[`` line that is not JSON.
+
+        A ``{`` must start a complete document: an error says where it breaks.
+        """
+        try:
+            _SKIP_DECODER.decode(self.view[start:])
+        except RecursionError:
+            raise _too_deep(self.source) from None
+        except msgspec.DecodeError as error:
+            message = str(error)
+            if "trailing characters" in message:
+                # msgspec reports one past the first trailing character; the document ends at
+                # the last non-whitespace byte before it
+                end = start + _byte_offset(message) - 1
+                while end > start and self.text[end - 1] in _WHITESPACE:
+                    end -= 1
+                return end
+            if self.text[start] != ord("{"):
+                return None
+            offset = start + _byte_offset(message) if "(byte" in message else len(self.text)
+            raise self.malformed(offset, message) from None
+        return len(self.text)
+
+    # ---------------------------------------------------------------- positions and messages
+
+    def where(self, offset: int) -> tuple[int, int, int]:
+        """(line, column, byte in the file) of ``offset`` in the text."""
+        line, column = _line_column(self.text, offset)
+        return line, column, self.encoding.file_offset(self.text, offset)
+
+    def malformed(self, offset: int, message: str) -> PlanUnreadable:
+        line, column, byte = self.where(offset)
+        detail = message.replace("JSON is malformed: ", "").split(" (byte")[0]
+        if "truncated" in message:
+            detail = "the JSON ends before the document is complete (the file is truncated)"
+        found = "" if "truncated" in message else f"; found {_describe(self.text, offset)}"
+        return PlanUnreadable(
+            f"{self.source}:{line}:{column}: not valid JSON: {detail} (byte {byte}){found}.",
+            hint=_HINT_AGAIN,
+            source=self.source,
+            line=line,
+            column=column,
+            offset=byte,
+        )
+
+    def _unexpected(
+        self, offset: int, previous: tuple[int, int] | None, *, same_line: bool = False
+    ) -> PlanUnreadable:
+        """Text that is neither a document nor noise, at ``offset``."""
+        line, column, byte = self.where(offset)
+        found = _describe(self.text, offset)
+        if previous is None and _DOCUMENT_AHEAD.search(self.text, offset) is None:
+            return PlanUnreadable(
+                f"{self.source} contains no JSON document{_what_it_holds(self.text)}.",
+                hint=_HINT_SHOW,
+                source=self.source,
+            )
+        if previous is None:
+            message = (
+                f"{self.source}:{line}:{column}: line {line} holds {found} (byte {byte}), which "
+                "is neither plan JSON nor a line signalbox knows to skip (the setup-terraform "
+                "wrapper's [command] and ::debug:: lines, terragrunt's log lines)."
+            )
+            hint = _HINT_LINES
+        else:
+            start, end = previous
+            first_line = _line_column(self.text, start)[0]
+            end_line, end_column, end_byte = self.where(end - 1)
+            goes_on = "the line goes on with" if same_line else f"line {line} holds"
+            message = (
+                f"{self.source}:{line}:{column}: the JSON document that starts at line "
+                f"{first_line} ends at line {end_line}, column {end_column} (byte {end_byte}), "
+                f"but {goes_on} {found} (byte {byte}), which is neither another JSON document "
+                f"nor a line signalbox knows to skip: {self._why(end, offset)}."
+            )
+            hint = _HINT_AGAIN if same_line or self._looks_like_json(offset) else _HINT_LINES
+        return PlanUnreadable(
+            message, hint=hint, source=self.source, line=line, column=column, offset=byte
+        )
+
+    def _looks_like_json(self, offset: int) -> bool:
+        return self.text[offset] in b',}]:"'
+
+    def _why(self, end: int, offset: int) -> str:
+        if self.text[end - 1] == ord("}") and self._looks_like_json(offset):
+            return "a stray `}` closes the plan early, or the file was edited"
+        return "text was added after the plan, or the file was edited"
 
 
 def _too_deep(source: str) -> PlanUnreadable:
@@ -174,78 +322,100 @@ def _byte_offset(message: str) -> int:
     return int(message.rsplit("(byte ", 1)[1].rstrip(")"))
 
 
-def _malformed(text: Any, offset: int, message: str, source: str) -> PlanUnreadable:
-    line, column = _line_column(bytes(text), offset)
-    detail = message.replace("JSON is malformed: ", "").split(" (byte")[0]
-    if "truncated" in message:
-        detail = "the JSON ends before the document is complete (the file is truncated)"
-    return PlanUnreadable(
-        f"{source}:{line}:{column}: not valid JSON: {detail} (byte {offset}).",
-        hint="Write the plan again with `terraform show -json PLANFILE > plan.json`; "
-        "a copy that stopped early or was edited by hand cannot be checked.",
-        source=source,
-        line=line,
-        column=column,
-        offset=offset,
-    )
-
-
 def _line_column(text: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (in characters, from 1) of a byte offset in UTF-8 text."""
     offset = min(offset, len(text))
+    line_start = text.rfind(b"\n", 0, offset) + 1
     line = text.count(b"\n", 0, offset) + 1
-    column = offset - (text.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+    return line, len(text[line_start:offset].decode("utf-8", "replace")) + 1
+
+
+_KEY = re.compile(rb'"([A-Za-z0-9_.\-]{1,64})"[ \t]*:')
+_PRINTABLE = re.compile(rb"[\x20-\x7e]")
+_SHOWN = 40
+
+
+def _describe(text: bytes, offset: int) -> str:
+    """What is at ``offset``, in words or as a short quote that cannot hold a plan's values:
+    JSON punctuation, a key name, or the start of a line of printable text."""
+    if offset >= len(text):
+        return "the end of the text"
+    byte = text[offset]
+    if byte == 0:
+        return "a NUL byte (binary data, not text)"
+    if (byte < 0x20 and byte not in b"\t\r\n") or byte == 0x7F:
+        return f"the control character 0x{byte:02x} (binary data, not text)"
+    if byte >= 0x80:
+        try:
+            character = text[offset : offset + 4].decode("utf-8", "strict")[:1]
+        except UnicodeDecodeError as error:
+            character = text[offset : offset + error.start].decode("utf-8")[:1]
+        if not character:
+            return "bytes that are not UTF-8 text (binary data, not text)"
+        return f"the character U+{ord(character):04X}"
+    punctuation = b""
+    position = offset
+    while position < len(text) and text[position] in b",:{}[] \t\r\n" and len(punctuation) < 80:
+        punctuation += text[position : position + 1]
+        position += 1
+    key = _KEY.match(text, position)
+    if punctuation.strip() or key:
+        marks = " ".join(punctuation.decode().split())[:8]
+        shown = marks + (f' "{key.group(1).decode()}": ...' if key else "")
+        return f"`{shown.strip()}`"
+    if byte == ord('"'):
+        return "a JSON string"
+    if byte in b"-0123456789":
+        return "a number"
+    end = text.find(b"\n", offset)
+    line = text[offset : end if end >= 0 else len(text)].split(b'"', 1)[0]
+    return f"`{_printable(line)}`"
+
+
+def _printable(line: bytes) -> str:
+    """``line`` shortened to :data:`_SHOWN` characters, every byte that is not printable ASCII
+    written as an escape."""
+    shown = "".join(
+        chr(b) if _PRINTABLE.fullmatch(bytes([b])) else f"\\x{b:02x}" for b in line[:_SHOWN]
+    ).rstrip()
+    return shown + ("..." if len(line) > _SHOWN else "")
 
 
 def _what_it_holds(text: bytes) -> str:
+    """A few words on a text in which no JSON document was found."""
     stripped = text.strip()
     if not stripped:
         return ": it is empty"
-    first_line = stripped.split(b"\n", 1)[0][:60].decode("utf-8", "replace")
-    return f" (it starts with {first_line!r})"
+    sample = stripped[:4096]
+    if b"\x00" in sample or _binary(sample):
+        return ": it holds binary data, not text"
+    return f" (it starts with {_describe(stripped, 0)})"
 
 
-def _read_document(text: bytes, start: int, end: int, *, source: str, index: int) -> Plan:
+def _binary(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(sample) - 3:  # not just a character cut at the sample's end
+            return True
+    controls = sum(1 for b in sample if b < 0x20 and b not in b"\t\r\n\x1b")
+    return controls * 20 > len(sample)
+
+
+def _read_document(reader: _Reader, start: int, end: int, *, index: int) -> Plan:
+    source = reader.source
     where = source if index == 0 else f"{source} (document {index + 1})"
-    body = memoryview(text)[start:end]
+    body = reader.view[start:end]
     try:
-        document, digest = _decode(body, source, where)
+        document = decode_document(body, source=source, where=where)
     except msgspec.DecodeError as error:  # pragma: no cover - spans were checked as JSON
-        raise _malformed(text, start, str(error), source) from None
-    return _to_plan(document, body, digest, source=source, where=where, index=index)
-
-
-def _decode(body: memoryview, source: str, where: str) -> tuple[PlanDocument, str]:
-    """The typed decode and the document's digest."""
-    try:
-        document = _PLAN_DECODER.decode(body)
-    except RecursionError:
-        raise _too_deep(source) from None
-    except msgspec.ValidationError as error:
-        raise PlanUnreadable(
-            f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
-            hint=_HINT_SHOW,
-            source=source,
-        ) from None
-    return document, _digest(body)
-
-
-def _digest(body: memoryview) -> str:
-    return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-def _validation_detail(message: str) -> str:
-    top_level = re.fullmatch(r"Expected `object`, got `(\w+)`", message)
-    if top_level:
-        kind = {"array": "a JSON array", "str": "a JSON string", "null": "JSON null"}.get(
-            top_level.group(1), f"a JSON {top_level.group(1)}"
-        )
-        return f"it is {kind}, not an object"
-    return message.replace("Expected", "expected", 1)
+        raise reader.malformed(start, str(error)) from None
+    return _to_plan(document, body, source=source, where=where, index=index)
 
 
 def _to_plan(
-    document: PlanDocument, body: memoryview, digest: str, *, source: str, where: str, index: int
+    document: PlanDocument, body: memoryview, *, source: str, where: str, index: int
 ) -> Plan:
     empty = len(body) < 64 and bytes(body).translate(None, _WHITESPACE) == b"{}"
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
     return to_plan(document, source=source, where=where, index=index, digest=digest, empty=empty)

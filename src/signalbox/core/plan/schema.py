@@ -4,6 +4,13 @@ Unknown keys are ignored (newer Terraform versions add some), so are keys we do 
 (``planned_values``, ``prior_state``, ``configuration.root_module`` are skipped by the decoder
 without building anything). The few markers read here only serve to say what a JSON document
 that is *not* a plan looks like (a state file, ``{}``, ...).
+
+Reading fails closed on damage a plan can carry and still be JSON (one byte changed, a key
+mistyped by hand): an unknown top-level key one edit away from a key Terraform writes, a
+resource whose address disagrees with its type, name, mode, module and index, an update,
+no-op or replace without its ``before`` or ``after``. Each such plan would otherwise be read
+as changing less than it does. A changed *value* that is still valid (``"ACTIVE"`` read as
+``"ACTIVF"``) cannot be told from a real plan.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from msgspec import UNSET, UnsetType
 from signalbox.core.errors import PlanFormatUnsupported, PlanUnreadable
 from signalbox.core.plan.addresses import instance_address
 from signalbox.core.plan.model import (
+    NULL,
+    Action,
     DeferredChange,
     Plan,
     ProviderConfig,
@@ -23,10 +32,43 @@ from signalbox.core.plan.model import (
     action_of,
 )
 
-__all__ = ["SUPPORTED_MAJOR_VERSIONS", "PlanDocument", "to_plan"]
+__all__ = [
+    "SUPPORTED_MAJOR_VERSIONS",
+    "TERRAFORM_PLAN_KEYS",
+    "PlanDocument",
+    "decode_document",
+    "to_plan",
+]
 
 SUPPORTED_MAJOR_VERSIONS = (0, 1)
 _VERSION = re.compile(r"^(\d+)\.(\d+)")
+
+TERRAFORM_PLAN_KEYS = frozenset(
+    {
+        "format_version",
+        "terraform_version",
+        "variables",
+        "planned_values",
+        "resource_drift",
+        "resource_changes",
+        "deferred_changes",
+        "deferred_action_invocations",
+        "output_changes",
+        "action_invocations",
+        "prior_state",
+        "configuration",
+        "relevant_attributes",
+        "checks",
+        "condition_results",
+        "timestamp",
+        "applyable",
+        "complete",
+        "errored",
+    }
+)
+"""The top-level keys Terraform (0.12 to 1.15) and OpenTofu write in ``show -json`` of a plan
+(``condition_results`` only in Terraform 1.2). An unknown key one edit away from one of them is
+damage; other unknown keys (a newer version's) are ignored."""
 
 
 class Configuration(msgspec.Struct, frozen=True, gc=False):
@@ -57,6 +99,105 @@ class PlanDocument(msgspec.Struct, frozen=True, gc=False):
         markers = (self.planned_values, self.output_changes)
         present = (self.resource_changes, self.resource_drift, self.errored, self.deferred_changes)
         return any(m is not UNSET for m in markers) or any(p is not None for p in present)
+
+
+class _KnownKeysDocument(PlanDocument, frozen=True, gc=False, forbid_unknown_fields=True):
+    """A document with no key outside :data:`TERRAFORM_PLAN_KEYS` (and the markers): the fast
+    first decode. One with another key is decoded again, after its keys are checked."""
+
+    variables: msgspec.Raw | UnsetType = UNSET
+    deferred_action_invocations: msgspec.Raw | UnsetType = UNSET
+    action_invocations: msgspec.Raw | UnsetType = UNSET
+    prior_state: msgspec.Raw | UnsetType = UNSET
+    relevant_attributes: msgspec.Raw | UnsetType = UNSET
+    checks: msgspec.Raw | UnsetType = UNSET
+    condition_results: msgspec.Raw | UnsetType = UNSET
+    timestamp: msgspec.Raw | UnsetType = UNSET
+
+
+_KNOWN_DECODER = msgspec.json.Decoder(_KnownKeysDocument)
+_PLAN_DECODER = msgspec.json.Decoder(PlanDocument)
+_KEYS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_HINT_SHOW = (
+    "Give signalbox the output of `terraform show -json PLANFILE` (or `tofu show -json PLANFILE`)."
+)
+_HINT_DAMAGED = (
+    "Write the plan again with `terraform show -json PLANFILE`: a damaged or hand-edited plan "
+    "cannot be checked."
+)
+
+
+def decode_document(body: memoryview | bytes, *, source: str, where: str) -> PlanDocument:
+    """Decode one JSON document as a :class:`PlanDocument`.
+
+    Raises ``msgspec.DecodeError`` for bytes that are not JSON (the caller locates it),
+    :class:`PlanUnreadable` for JSON of the wrong shape or with a damaged top-level key.
+    """
+    try:
+        try:
+            return _KNOWN_DECODER.decode(body)
+        except msgspec.ValidationError as error:
+            if not str(error).startswith("Object contains unknown field"):
+                raise
+        _check_top_level_keys(body, source, where)
+        return _PLAN_DECODER.decode(body)
+    except RecursionError:
+        raise PlanUnreadable(
+            f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
+            hint=_HINT_SHOW,
+            source=source,
+        ) from None
+    except msgspec.ValidationError as error:
+        raise PlanUnreadable(
+            f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
+            hint=_HINT_SHOW,
+            source=source,
+        ) from None
+
+
+def _check_top_level_keys(body: memoryview | bytes, source: str, where: str) -> None:
+    keys = _KEYS_DECODER.decode(body)
+    for key in keys:
+        if key in TERRAFORM_PLAN_KEYS:
+            continue
+        near = next((known for known in sorted(TERRAFORM_PLAN_KEYS) if _one_edit(key, known)), None)
+        if near is not None and near not in keys:
+            raise PlanUnreadable(
+                f'{where} has a key "{_safe_key(key)}" where Terraform writes "{near}": the '
+                "plan is damaged or was edited, and what that key holds would go unread.",
+                hint=_HINT_DAMAGED,
+                source=source,
+            )
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one inserted, deleted, replaced or swapped character."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(differ) == 1:
+            return True
+        first, *rest = differ
+        return rest == [first + 1] and a[first] == b[first + 1] and a[first + 1] == b[first]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _safe_key(key: str) -> str:
+    """A key name fit for a message: printable, shortened."""
+    shown = "".join(c if c.isprintable() and c != '"' else "?" for c in key[:64])
+    return shown + ("..." if len(key) > 64 else "")
+
+
+def _validation_detail(message: str) -> str:
+    top_level = re.fullmatch(r"Expected `object`, got `(\w+)`", message)
+    if top_level:
+        kind = {"array": "a JSON array", "str": "a JSON string", "null": "JSON null"}.get(
+            top_level.group(1), f"a JSON {top_level.group(1)}"
+        )
+        return f"it is {kind}, not an object"
+    return message.replace("Expected", "expected", 1)
 
 
 _HINT = "Give signalbox the output of `terraform show -json PLANFILE` (a plan, not a state)."
@@ -129,29 +270,116 @@ def _what_it_is(document: PlanDocument) -> str:
 
 
 def _check_changes(plan: Plan, where: str) -> Plan:
-    """Reject action lists that might destroy something signalbox cannot name, and fill in
-    addresses Terraform 1.0.0 left out of drift."""
-    for changes in (plan.changes, plan.drift):
-        for change in changes:
-            if action_of(change.change.actions) is None:
-                _check_unknown_action(change, where)
-    for deferred in plan.deferred:
-        if action_of(deferred.resource_change.change.actions) is None:
-            _check_unknown_action(deferred.resource_change, where)
+    """Reject action lists that might destroy something signalbox cannot name and resource
+    changes whose parts disagree (see the module's docstring), and fill in addresses Terraform
+    1.0.0 left out of drift."""
     for name, changes in (("resource_changes", plan.changes), ("resource_drift", plan.drift)):
-        for position, change in enumerate(changes):
-            if not change.address and not (change.type and change.name):
-                raise PlanUnreadable(
-                    f"{where}: {name}[{position}] has no address, and no type and name to "
-                    "make one from.",
-                    hint=_HINT,
-                )
+        for position, change in enumerate(changes):  # per change: a few cheap comparisons
+            inner = change.change
+            action = action_of(inner.actions)
+            if action is None:
+                _check_unknown_action(change, where)
+            if (
+                change.mode not in _MODES
+                or not change.type
+                or not change.name
+                or (change.address and not _address_agrees(change))
+                or (action in _BOTH_VALUES and (inner.before is NULL or inner.after is NULL))
+            ):
+                raise _damaged(change, action, f"{name}[{position}]", where)
+    for position, deferred in enumerate(plan.deferred):
+        change = deferred.resource_change
+        action = action_of(change.change.actions)
+        if action is None:
+            _check_unknown_action(change, where)
+        if change.mode not in _MODES or not change.type or not change.name:
+            raise _damaged(change, action, f"deferred_changes[{position}]", where)
+        if change.address and not _address_agrees(change):
+            raise _damaged(change, action, f"deferred_changes[{position}]", where)
     if any(not change.address for change in plan.changes):
         plan.changes[:] = [_addressed(change, {}) for change in plan.changes]
     if any(not change.address for change in plan.drift):
         known = _addresses_by_resource(plan.changes)
         plan.drift[:] = [_addressed(change, known) for change in plan.drift]
     return plan
+
+
+_MODES = frozenset({"managed", "data"})
+# Terraform writes both values for these; without one, a protection switched off in this plan
+# would read as a protection that was never there.
+_BOTH_VALUES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
+_PLAIN_KEY = re.compile(r'[^"\\\x00-\x1f\x7f$%]*')
+
+
+def _address_agrees(change: ResourceChange) -> bool:
+    """True when ``address`` is what Terraform writes for the change's module, mode, type,
+    name and index. A part that is absent (``module_address``, ``index``: hand-written plans
+    leave them out) is not compared."""
+    address = change.address
+    local = (
+        f"data.{change.type}.{change.name}"
+        if change.mode == "data"
+        else (f"{change.type}.{change.name}")
+    )
+    index = change.index
+    if index is None:
+        if address.endswith("]"):
+            cut = address.rfind(local + "[")
+            if cut < 0:
+                return False
+            address = address[: cut + len(local)]
+    elif isinstance(index, int):
+        suffix = f"[{index}]"
+        if not address.endswith(suffix):
+            return False
+        address = address[: -len(suffix)]
+    elif _PLAIN_KEY.fullmatch(index):
+        suffix = f'["{index}"]'
+        if not address.endswith(suffix):
+            return False
+        address = address[: -len(suffix)]
+    else:  # a key Terraform escapes its own way: compare what comes before it
+        cut = address.rfind(local + '["')
+        if cut < 0 or not address.endswith('"]'):
+            return False
+        address = address[: cut + len(local)]
+    if not address.endswith(local):
+        return False
+    head = address[: len(address) - len(local)]
+    module = change.module_address
+    if module is not None:
+        return head == (f"{module}." if module else "")
+    return not head or (head.startswith("module.") and head.endswith("."))
+
+
+def _damaged(
+    change: ResourceChange, action: Action | None, entry: str, where: str
+) -> PlanUnreadable:
+    """The error for a change whose parts disagree: it names the entry and what is wrong."""
+    name = _safe_key(change.address or f"{change.type}.{change.name}")
+    if change.mode not in _MODES:
+        what = f'has mode "{_safe_key(change.mode)}"; Terraform writes "managed" or "data"'
+    elif not change.type or not change.name:
+        what = "has no type or no name"
+    elif change.address and not _address_agrees(change):
+        what = "has an address that does not agree with its " + _parts(change)
+    else:
+        missing = "before" if change.change.before is NULL else "after"
+        what = (
+            f'is {"an" if action is Action.UPDATE else "a"} {action} without its "{missing}" '
+            "value, which Terraform always writes"
+        )
+    return PlanUnreadable(
+        f"{where}: {entry} ({name}) {what}: the plan is damaged or was edited, and signalbox "
+        "cannot tell what really changes.",
+        hint=_HINT_DAMAGED,
+    )
+
+
+def _parts(change: ResourceChange) -> str:
+    parts = ["module_address"] if change.module_address is not None else []
+    parts += ["mode", "type", "name"] + (["index"] if change.index is not None else [])
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _resource_key(change: ResourceChange) -> tuple[str, str, str, str]:
