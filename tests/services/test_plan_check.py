@@ -207,3 +207,24 @@ def test_a_broken_binary_plan_reports_terraforms_error(
         read_plan_source(str(broken), terraform=str(shim))
     assert "failed with exit code 1" in failed.value.message
     assert f"terraform show -json {broken} > plan.json" in failed.value.hint
+
+
+@pytest.mark.terraform
+def test_a_binary_plan_from_another_version_reports_terraforms_reason_and_the_version_to_use(
+    terraform_workdir: Callable[..., TerraformWorkdir],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = _planned(terraform_workdir, monkeypatch)  # made by Terraform 1.15.5
+    old = terraform_workdir("1.0.3", name="old").command.write_shim(tmp_path / "tools", "tf")
+    with pytest.raises(PlanNotJson) as failed:
+        read_plan_source(str(plan), terraform=str(old))
+    message = failed.value.message
+    assert message.endswith(
+        "failed with exit code 1: Invalid plan file: Failed to read plan from plan file: plan "
+        "file was created by Terraform 1.15.5, but this is 1.0.3; plan files cannot be "
+        "transferred between different Terraform versions."
+    )
+    assert failed.value.hint.startswith("Show it with Terraform 1.15.5, the version that made it")
+    assert f"terraform show -json {plan} > plan.json" in failed.value.hint
+    assert "pool" not in message + failed.value.hint  # the plan's own values never appear

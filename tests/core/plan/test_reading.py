@@ -379,7 +379,7 @@ def test_a_stray_brace_in_a_pretty_plan_says_where_the_document_ended() -> None:
     assert "document 2" not in error.message
     assert error.message.startswith("pretty.json:6:5: the JSON document that starts at line 1")
     assert "ends at line 6, column 4 (byte 108)" in error.message
-    assert "the line goes on with `, \"resource_changes\": ...` (byte 109)" in error.message
+    assert 'the line goes on with `, "resource_changes": ...` (byte 109)' in error.message
     assert data[108:110] == b"},"
 
 
@@ -527,3 +527,14 @@ def test_a_string_after_a_plan_is_described_not_quoted() -> None:
     error = _unreadable(_one_change_plan() + b'\n"hunter2-secret" trailing\n')
     assert "line 2 holds a JSON string" in error.message
     assert "hunter2" not in str(error)
+
+
+def test_a_key_that_is_not_utf8_is_located() -> None:
+    data = fixture_bytes("public/tfplan-validator/fixture-delete.json")
+    position = data.index(b'"terraform_version"') + 3
+    damaged = data[:position] + b"\x80" + data[position + 1 :]
+    error = _unreadable(damaged, "bad.json")
+    assert error.details["offset"] == position
+    assert "not valid JSON: text that is not UTF-8" in error.message
+    assert "bytes that are not UTF-8 text" in error.message
+    _assert_printable(error)

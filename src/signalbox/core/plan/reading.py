@@ -408,8 +408,12 @@ def _read_document(reader: _Reader, start: int, end: int, *, index: int) -> Plan
     body = reader.view[start:end]
     try:
         document = decode_document(body, source=source, where=where)
-    except msgspec.DecodeError as error:  # pragma: no cover - spans were checked as JSON
-        raise reader.malformed(start, str(error)) from None
+    except msgspec.DecodeError as error:  # the span is JSON, but a key is not UTF-8
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise reader.malformed(start + bad.start, str(error)) from None
+        raise reader.malformed(start, str(error)) from None  # pragma: no cover
     return _to_plan(document, body, source=source, where=where, index=index)
 
 

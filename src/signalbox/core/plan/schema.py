@@ -130,7 +130,8 @@ _HINT_DAMAGED = (
 def decode_document(body: memoryview | bytes, *, source: str, where: str) -> PlanDocument:
     """Decode one JSON document as a :class:`PlanDocument`.
 
-    Raises ``msgspec.DecodeError`` for bytes that are not JSON (the caller locates it),
+    Raises ``msgspec.DecodeError`` for bytes that are not JSON or not UTF-8 (the caller
+    locates them),
     :class:`PlanUnreadable` for JSON of the wrong shape or with a damaged top-level key.
     """
     try:
@@ -141,6 +142,8 @@ def decode_document(body: memoryview | bytes, *, source: str, where: str) -> Pla
                 raise
         _check_top_level_keys(body, source, where)
         return _PLAN_DECODER.decode(body)
+    except UnicodeDecodeError:  # a key that is not UTF-8: the caller locates it
+        raise msgspec.DecodeError("JSON is malformed: text that is not UTF-8") from None
     except RecursionError:
         raise PlanUnreadable(
             f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
