@@ -13,6 +13,7 @@ from tests.core.plan.builders import CATALOG
 
 from signalbox.core.errors import PlanError
 from signalbox.core.plan import analyse, check_document, parse_policy, read_plans
+from signalbox.core.plan.addresses import instance_address
 
 POLICY = parse_policy("dev", {"policy": {"protected": ["aws_s3_bucket.*"]}})
 
@@ -98,22 +99,23 @@ def plan_like(draw: st.DrawFn) -> dict[str, Any]:
             "after_unknown": draw(ATTRIBUTES | SMALL_JSON),
         }
         change.update(draw(st.just({}) | st.dictionaries(CHANGE_KEYS, SMALL_JSON, max_size=1)))
+        resource_type = draw(st.sampled_from(["aws_s3_bucket", "aws_db_instance", "aws_iam_role"]))
+        name = draw(st.sampled_from(["a", "b", "c"]))
+        mode = draw(st.sampled_from(["managed", "data"]))
+        module = draw(st.sampled_from(["", "module.m"]))
+        index = draw(st.sampled_from([None, 0, "k"]))
+        address = instance_address(module, mode, resource_type, name, index)
         entry: dict[str, Any] = {
-            "address": draw(
-                st.sampled_from(
-                    [
-                        "aws_s3_bucket.a",
-                        "aws_s3_bucket.b",
-                        "aws_db_instance.c",
-                        "module.m.aws_iam_role.d[0]",
-                    ]
-                )
-            ),
-            "type": draw(st.sampled_from(["aws_s3_bucket", "aws_db_instance", "aws_iam_role"])),
-            "name": "x",
-            "mode": draw(st.sampled_from(["managed", "data"])),
+            "address": address,
+            "type": resource_type,
+            "name": name,
+            "mode": mode,
             "change": change,
         }
+        if module:
+            entry["module_address"] = module
+        if index is not None:
+            entry["index"] = index
         entry.update(draw(st.just({}) | st.dictionaries(KEYS, SMALL_JSON, max_size=1)))
         changes.append(entry)
     document: dict[str, Any] = {

@@ -25,6 +25,7 @@ collector, which dominates big plans, is a process-wide choice left to the calle
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from collections.abc import Iterator
@@ -113,6 +114,8 @@ def _single_document(text: bytes, source: str) -> Plan | None:
     while end > start and text[end - 1] in _WHITESPACE:
         end -= 1
     if start >= end or text[start] != ord("{") or text[end - 1] != ord("}"):
+        return None
+    if not text.isascii() and _first_not_utf8(text) is not None:
         return None
     body = memoryview(text)[start:end]
     try:
@@ -406,15 +409,36 @@ def _read_document(reader: _Reader, start: int, end: int, *, index: int) -> Plan
     source = reader.source
     where = source if index == 0 else f"{source} (document {index + 1})"
     body = reader.view[start:end]
+    span = reader.text[start:end]
+    if not span.isascii():
+        bad = _first_not_utf8(span)
+        if bad is not None:
+            raise reader.malformed(start + bad, _NOT_UTF8)
     try:
         document = decode_document(body, source=source, where=where)
-    except msgspec.DecodeError as error:  # the span is JSON, but a key is not UTF-8
-        try:
-            bytes(body).decode("utf-8")
-        except UnicodeDecodeError as bad:
-            raise reader.malformed(start + bad.start, str(error)) from None
-        raise reader.malformed(start, str(error)) from None  # pragma: no cover
+    except msgspec.DecodeError as error:  # pragma: no cover - the span is UTF-8 JSON
+        raise reader.malformed(start, str(error)) from None
     return _to_plan(document, body, source=source, where=where, index=index)
+
+
+_NOT_UTF8 = "JSON is malformed: text that is not UTF-8"
+_CHUNK = 1 << 20
+
+
+def _first_not_utf8(text: bytes) -> int | None:
+    """The offset of the first byte that is not UTF-8, or None. JSON must be UTF-8, and the
+    decoder skips values (``before``, ``after``) without looking at their bytes: a damaged
+    byte in a key there would escape as a crash. Chunked, so a big plan is not copied."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(text), _CHUNK):
+            decoder.decode(text[start : start + _CHUNK], final=start + _CHUNK >= len(text))
+    except UnicodeDecodeError:
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return error.start
+    return None
 
 
 def _to_plan(

@@ -163,6 +163,13 @@ def _check_top_level_keys(body: memoryview | bytes, source: str, where: str) -> 
     for key in keys:
         if key in TERRAFORM_PLAN_KEYS:
             continue
+        if not _NAME.fullmatch(key):  # a control character, a slash: a damaged escape
+            raise PlanUnreadable(
+                f'{where} has a key "{_safe_key(key)}", which is not a name Terraform writes: '
+                "the plan is damaged or was edited.",
+                hint=_HINT_DAMAGED,
+                source=source,
+            )
         near = next((known for known in sorted(TERRAFORM_PLAN_KEYS) if _one_edit(key, known)), None)
         if near is not None and near not in keys:
             raise PlanUnreadable(
@@ -171,6 +178,9 @@ def _check_top_level_keys(body: memoryview | bytes, source: str, where: str) -> 
                 hint=_HINT_DAMAGED,
                 source=source,
             )
+
+
+_NAME = re.compile(r"[A-Za-z0-9_.$@-]+")
 
 
 def _one_edit(a: str, b: str) -> bool:
