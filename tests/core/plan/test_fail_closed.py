@@ -296,3 +296,19 @@ def test_creates_deletes_and_reads_may_leave_out_the_value_they_do_not_have() ->
     del created["change"]["before"], deleted["change"]["after"], read["change"]["before"]
     (plan,) = read_plans(plan_bytes(created, deleted, read))
     assert len(plan.changes) == 3
+
+
+def test_a_backslash_that_makes_an_escape_in_a_key_stops_the_check() -> None:
+    data = CASES["fixture-delete"][0]
+    damaged = data.replace(b'"resource_changes"', b'"reso\\rce_changes"')
+    with pytest.raises(PlanUnreadable, match=r'has a key "reso\?ce_changes", which is not a name'):
+        read_plans(damaged)
+
+
+def test_a_byte_that_is_not_utf8_inside_a_value_stops_the_check() -> None:
+    data = CASES["fixture-delete-create"][0]
+    position = data.index(b'"content_base64"', data.index(b'"after"')) + 2
+    damaged = data[:position] + b"\xc3" + data[position + 1 :]
+    with pytest.raises(PlanUnreadable, match="not valid JSON: text that is not UTF-8") as raised:
+        read_plans(damaged)
+    assert raised.value.details["offset"] == position

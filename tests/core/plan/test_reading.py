@@ -405,7 +405,7 @@ def test_columns_count_characters_not_bytes() -> None:
 def test_text_after_a_document_on_its_line_is_not_skipped() -> None:
     plan = _one_change_plan()
     error = _unreadable(plan + b"  done\n" + plan)
-    assert "the line goes on with `done`" in error.message
+    assert "the line goes on with text without quotes" in error.message
     assert error.details["column"] == len(plan) + 3
     assert len(read_plans(plan + b" \t\r\n" + plan + plan)) == 3  # blanks, or documents
 
@@ -538,3 +538,11 @@ def test_a_key_that_is_not_utf8_is_located() -> None:
     assert "not valid JSON: text that is not UTF-8" in error.message
     assert "bytes that are not UTF-8 text" in error.message
     _assert_printable(error)
+
+
+def test_a_value_that_lost_its_quote_is_never_shown() -> None:
+    data = fixture_bytes("public/tfplan-validator/fixture-delete.json")
+    damaged = data.replace(b'"content": "foo!"', b'"content":  foo!"', 1)
+    error = _unreadable(damaged)
+    assert "found text without quotes" in error.message
+    assert "foo!" not in str(error)

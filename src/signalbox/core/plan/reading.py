@@ -259,7 +259,9 @@ class _Reader:
         detail = message.replace("JSON is malformed: ", "").split(" (byte")[0]
         if "truncated" in message:
             detail = "the JSON ends before the document is complete (the file is truncated)"
-        found = "" if "truncated" in message else f"; found {_describe(self.text, offset)}"
+        found = ""
+        if "truncated" not in message:
+            found = f"; found {_describe(self.text, offset, in_json=True)}"
         return PlanUnreadable(
             f"{self.source}:{line}:{column}: not valid JSON: {detail} (byte {byte}){found}.",
             hint=_HINT_AGAIN,
@@ -274,7 +276,7 @@ class _Reader:
     ) -> PlanUnreadable:
         """Text that is neither a document nor noise, at ``offset``."""
         line, column, byte = self.where(offset)
-        found = _describe(self.text, offset)
+        found = _describe(self.text, offset, in_json=same_line)
         if previous is None and _DOCUMENT_AHEAD.search(self.text, offset) is None:
             return PlanUnreadable(
                 f"{self.source} contains no JSON document{_what_it_holds(self.text)}.",
@@ -338,9 +340,10 @@ _PRINTABLE = re.compile(rb"[\x20-\x7e]")
 _SHOWN = 40
 
 
-def _describe(text: bytes, offset: int) -> str:
+def _describe(text: bytes, offset: int, *, in_json: bool = False) -> str:
     """What is at ``offset``, in words or as a short quote that cannot hold a plan's values:
-    JSON punctuation, a key name, or the start of a line of printable text."""
+    JSON punctuation, a key name, or (outside a document, ``in_json`` false) the start of a
+    line of printable text."""
     if offset >= len(text):
         return "the end of the text"
     byte = text[offset]
@@ -370,6 +373,8 @@ def _describe(text: bytes, offset: int) -> str:
         return "a JSON string"
     if byte in b"-0123456789":
         return "a number"
+    if in_json:  # inside a document, a word may be a value that lost its quote: never shown
+        return "text without quotes"
     end = text.find(b"\n", offset)
     line = text[offset : end if end >= 0 else len(text)].split(b'"', 1)[0]
     return f"`{_printable(line)}`"
