@@ -427,7 +427,7 @@ def _read_document(reader: _Reader, start: int, end: int, *, index: int) -> Plan
 
 
 _NOT_UTF8 = "JSON is malformed: text that is not UTF-8"
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 
 
 def _first_not_utf8(text: bytes) -> int | None:
@@ -435,9 +435,10 @@ def _first_not_utf8(text: bytes) -> int | None:
     decoder skips values (``before``, ``after``) without looking at their bytes: a damaged
     byte in a key there would escape as a crash. Chunked, so a big plan is not copied."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(text)
     try:
         for start in range(0, len(text), _CHUNK):
-            decoder.decode(text[start : start + _CHUNK], final=start + _CHUNK >= len(text))
+            decoder.decode(view[start : start + _CHUNK], final=start + _CHUNK >= len(text))
     except UnicodeDecodeError:
         try:
             text.decode("utf-8")
