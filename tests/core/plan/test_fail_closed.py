@@ -26,6 +26,8 @@ from signalbox.core.plan.schema import TERRAFORM_PLAN_KEYS
 DAMAGED = FIXTURES / "derived" / "reading"
 MULTI_ENV = "public/tfplan-validator/multi-env-dev3.json"
 PROTECTED = parse_policy("dev", {"policy": {"protected": ["module.environment.local_file.foo*"]}})
+EXAMPLES = FIXTURES.parents[2] / "examples" / "plans"
+RENAMES_NEED_APPROVAL = parse_policy("dev", {"policy": {"probable-rename": "needs-approval"}})
 
 
 def _compact(relative: str) -> bytes:
@@ -49,9 +51,24 @@ CASES: dict[str, tuple[bytes, Policy]] = {
     "multi-env-dev3": (fixture_bytes(MULTI_ENV), DEFAULT_POLICY),
     "multi-env-dev3-protected": (fixture_bytes(MULTI_ENV), PROTECTED),
     "plan-error": (fixture_bytes("public/terraform/show-json-plan-error.json"), DEFAULT_POLICY),
+    # protection-disabled: a damaged argument name in `before` must not make it protection-missing
+    "database-protection-off": (
+        (EXAMPLES / "database-protection-off.json").read_bytes(),
+        DEFAULT_POLICY,
+    ),
+    # a probable rename that needs approval: a damaged provider_name must not lose the match
+    "azuredevops-renamed": (
+        fixture_bytes("public/tfplan2md/azuredevops-terraform-plan2.json"),
+        RENAMES_NEED_APPROVAL,
+    ),
 }
 # the exhaustive sweep: small plans, bytes that end, open and break JSON structure
-SWEPT = ("fixture-delete-compact", "multi-env-dev3-protected", "plan-error")
+SWEPT = (
+    "fixture-delete-compact",
+    "multi-env-dev3-protected",
+    "plan-error",
+    "database-protection-off",
+)
 SWEEP_BYTES = b'}"x ,'
 
 
@@ -312,3 +329,43 @@ def test_a_byte_that_is_not_utf8_inside_a_value_stops_the_check() -> None:
     with pytest.raises(PlanUnreadable, match="not valid JSON: text that is not UTF-8") as raised:
         read_plans(damaged)
     assert raised.value.details["offset"] == position
+
+
+# ------------------------------------------------------------------------------ values and groups
+
+
+@pytest.mark.parametrize("side", ["before", "after"])
+def test_a_damaged_protection_argument_on_one_side_still_needs_approval(side: str) -> None:
+    data, policy = CASES["database-protection-off"]
+    document = json.loads(data)
+    values = document["resource_changes"][0]["change"][side]
+    values["deletion_protectiox"] = values.pop("deletion_protection")
+    (plan,) = read_plans(json.dumps(document).encode())
+    analysis = analyse(plan, catalog=CATALOG, policy=policy)
+    (finding,) = [f for f in analysis.findings if f.id == "protection-disabled"]
+    assert "on one side of this plan only" in finding.message
+    assert analysis.verdict is Verdict.NEEDS_APPROVAL
+
+
+def test_a_protection_argument_missing_on_both_sides_is_a_provider_without_it() -> None:
+    data, policy = CASES["database-protection-off"]
+    document = json.loads(data)
+    change = document["resource_changes"][0]["change"]
+    del change["before"]["deletion_protection"], change["after"]["deletion_protection"]
+    (plan,) = read_plans(json.dumps(document).encode())
+    analysis = analyse(plan, catalog=CATALOG, policy=policy)
+    assert "protection-disabled" not in {f.id for f in analysis.findings}
+
+
+def test_a_damaged_provider_name_does_not_lose_a_probable_rename() -> None:
+    data, policy = CASES["azuredevops-renamed"]
+    intact = analyse(read_plans(data)[0], catalog=CATALOG, policy=policy)
+    document = json.loads(data)
+    for change in document["resource_changes"]:
+        if change["address"] == "azuredevops_build_definition.example":
+            change["provider_namx"] = change.pop("provider_name")
+    (plan,) = read_plans(json.dumps(document).encode())
+    damaged = analyse(plan, catalog=CATALOG, policy=policy)
+    renames = [f.address for f in damaged.findings if f.id == "probable-rename"]
+    assert renames == [f.address for f in intact.findings if f.id == "probable-rename"] != []
+    assert damaged.verdict is Verdict.NEEDS_APPROVAL

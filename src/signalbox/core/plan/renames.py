@@ -115,19 +115,31 @@ class _Side:
 def find_renames(
     deletes: Iterable[ResourceChange], creates: Iterable[ResourceChange]
 ) -> list[Rename]:
-    """Every unique match between ``deletes`` and ``creates``, in the order of the deletes."""
+    """Every unique match between ``deletes`` and ``creates``, in the order of the deletes.
+
+    Candidates meet by type and provider; a change without a ``provider_name`` (hand-written,
+    or a damaged key) meets every change of its type, so losing that key never loses a
+    rename."""
     deleted_by_kind: dict[tuple[str, str], list[ResourceChange]] = defaultdict(list)
     created_by_kind: dict[tuple[str, str], list[ResourceChange]] = defaultdict(list)
+    deletes, creates = list(deletes), list(creates)
+    unnamed = {c.type for c in (*deletes, *creates) if not c.provider_name}
     for change in deletes:
-        deleted_by_kind[(change.type, change.provider_name)].append(change)
+        deleted_by_kind[_kind(change, unnamed)].append(change)
     for change in creates:
-        created_by_kind[(change.type, change.provider_name)].append(change)
+        created_by_kind[_kind(change, unnamed)].append(change)
     renames: list[Rename] = []
     for kind, deleted in deleted_by_kind.items():
         created = created_by_kind.get(kind)
         if created:
             renames.extend(_match_kind(deleted, created))
     return renames
+
+
+def _kind(change: ResourceChange, unnamed: set[str]) -> tuple[str, str]:
+    """The group a candidate meets others in: its type and provider, or its type alone when
+    a change of that type has no provider name."""
+    return (change.type, "" if change.type in unnamed else change.provider_name)
 
 
 def _side(

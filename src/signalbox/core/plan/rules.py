@@ -14,7 +14,7 @@ from typing import Any
 from signalbox.core.plan.addresses import attribute_path
 from signalbox.core.plan.catalog import ProviderFeature, StatefulType
 from signalbox.core.plan.findings import FINDING_KINDS, Finding
-from signalbox.core.plan.model import Action, Plan, ResourceChange
+from signalbox.core.plan.model import Action, Plan, ResourceChange, is_null
 from signalbox.core.plan.policy import Policy
 from signalbox.core.plan.renames import Rename
 from signalbox.core.plan.values import (
@@ -265,11 +265,24 @@ def _argument_findings(
     if protection is None:
         return []
     argument, protected = protection.argument, _literal(protection.protected)
+    address = change.address
     after_known, after = _known_after(change, argument)
+    before_known, before = attribute_value(change.change.before, argument)
+    if after_known != before_known and _written_on_both_sides(action, argument, change):
+        # Terraform writes every attribute of the schema on both sides of an object that
+        # exists before and after: one side without it is an edited or damaged plan, and the
+        # missing side may be the one that switches protection off
+        message = (
+            f"{address} has {argument} on one side of this plan only (Terraform writes it on "
+            "both): signalbox cannot tell whether its deletion protection is switched off."
+        )
+        hint = (
+            "Write the plan again with `terraform show -json PLANFILE` (an edited or damaged "
+            f"plan cannot be trusted) and check it; until then treat {argument} as switched off."
+        )
+        return [make("protection-disabled", address, message, hint, attributes=(argument,))]
     if not after_known or _is_protected(after, protection.protected):
         return []
-    address = change.address
-    before_known, before = attribute_value(change.change.before, argument)
     if before_known and _is_protected(before, protection.protected):
         message = (
             f"{address} has its deletion protection switched off in this plan ({argument} "
@@ -291,6 +304,25 @@ def _argument_findings(
         "protection off on purpose."
     )
     return [make("protection-missing", address, message, hint, attributes=(argument,))]
+
+
+_BOTH_SIDES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
+
+
+def _written_on_both_sides(action: Action, argument: str, change: ResourceChange) -> bool:
+    """True when Terraform would have written the top-level ``argument`` in both ``before``
+    and ``after``: for an object that exists before and after, each holds every attribute of
+    the provider's schema (null when unset), except that ``after`` leaves out values known
+    only after apply (marked in ``after_unknown``). Nested paths are not judged: an absent
+    block is a legitimate absence."""
+    inner = change.change
+    return (
+        action in _BOTH_SIDES
+        and "." not in argument
+        and not is_null(inner.before)
+        and not is_null(inner.after)
+        and argument not in unknown_names(inner.after_unknown)
+    )
 
 
 def _feature_findings(
