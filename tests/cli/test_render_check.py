@@ -143,7 +143,7 @@ def test_text_shows_verdict_then_a_line_per_group_then_paragraphs_then_counts() 
         ["INFO", "forget", "aws_sqs_queue.old"],
         ["INFO", "moved", "aws_s3_bucket.assets"],
     ]
-    assert summary[0].endswith("is destroyed: every user account is lost.")
+    assert summary[0].endswith("is destroyed.")  # the loss is the paragraph's to tell
     assert "every user account is lost" in text
     assert "Add a moved block if this is a rename." in text
     assert "attributes: name, mfa_configuration" in text
@@ -433,10 +433,25 @@ def test_summary_lines_are_cut_to_the_terminal_not_wrapped() -> None:
         message="aws_sqs_queue.q is destroyed because " + "of a very long reason " * 20 + ".",
     )
     buffer = io.StringIO()
-    render_text(one_plan([long]), Console(file=buffer, width=80, color_system=None))
+    terminal = Console(file=buffer, width=80, color_system=None, force_terminal=True)
+    render_text(one_plan([long]), terminal)
     (line,) = [line for line in buffer.getvalue().splitlines() if line.startswith("LOW")]
     assert len(line) == 80 and line.endswith("…")
     assert line.startswith("LOW      delete  aws_sqs_queue.q  is destroyed because of a very long")
+
+
+def test_summary_lines_in_a_ci_log_are_printed_whole() -> None:
+    long = finding(
+        "delete",
+        "low",
+        "routine",
+        "aws_sqs_queue.q",
+        message="aws_sqs_queue.q is destroyed because " + "of a very long reason " * 20 + ".",
+    )
+    buffer = io.StringIO()
+    render_text(one_plan([long]), Console(file=buffer, width=80, color_system=None))
+    (line,) = [line for line in buffer.getvalue().splitlines() if line.startswith("LOW")]
+    assert line.endswith("of a very long reason .") and "…" not in line
 
 
 def test_the_counts_line_is_what_the_document_says() -> None:

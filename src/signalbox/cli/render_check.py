@@ -229,8 +229,9 @@ def _print_plan(plan: Mapping[str, Any], console: Console) -> None:
 
 
 def _print_summary(groups: Sequence[FindingGroup], console: Console) -> None:
-    """A line per group, most severe first, cut at the terminal's width (the paragraphs
-    below, or the JSON for low and info groups, say the rest)."""
+    """A line per group, most severe first. At a terminal each is cut at its width (the
+    paragraphs below, or the JSON for low and info groups, say the rest); in a CI log or a
+    file it is printed whole."""
     from rich.text import Text
 
     id_width = max(len(group.id) for group in groups)
@@ -243,7 +244,10 @@ def _print_summary(groups: Sequence[FindingGroup], console: Console) -> None:
         line.append(f" {group.id:{id_width}}", style="dim")
         line.append(f"  {target:{target_width}}", style="bold")
         line.append(f"  {group.summary}")
-        console.print(line, no_wrap=True, overflow="ellipsis")
+        if console.is_terminal:
+            console.print(line, no_wrap=True, overflow="ellipsis")
+        else:  # a CI log or a file: nobody's screen to fit, and a cut line says less
+            console.print(line, no_wrap=True, crop=False, overflow="ignore")
 
 
 def _names(attributes: Iterable[Any], shown: int = 6) -> str:

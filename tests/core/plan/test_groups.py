@@ -221,6 +221,12 @@ def test_a_group_summary_says_the_cause_without_its_own_addresses():
     )
     (told,) = group_findings([rename])
     assert told.summary == rename["message"]  # not starting with its address: told whole
+    lost = destroyed("aws_s3_bucket.logs") | {
+        "message": "aws_s3_bucket.logs is destroyed (see: below) because its configuration was "
+        "removed: every object in the bucket will be lost."
+    }
+    (told_loss,) = group_findings([lost])
+    assert told_loss.summary == "is destroyed (see: below) because its configuration was removed."
     (two,) = group_findings(
         [
             rename,

@@ -222,13 +222,28 @@ def _sentence(masked: str) -> str:
     return told[:1].upper() + told[1:]
 
 
+def _cause(told: str) -> str:
+    """The part of a finding's sentence before its first ``": "`` outside brackets: what
+    happens and why (``is destroyed because its count index is no longer in range``), not
+    what follows (the loss, "the first step of a destroy"), which the paragraph tells."""
+    depth = 0
+    for position, char in enumerate(told):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif char == ":" and depth == 0 and told.startswith(" ", position + 1):
+            return told[:position] + "."
+    return told
+
+
 def _summary(masked: str, item: GroupedItem | None) -> str:
     """The cause in a few words: the masked message without its own address in front (``is
     destroyed because ...``); a message that does not start with it is told whole. ``item``:
     the finding of a group of one, whose own addresses are put back."""
     told = masked
     if masked.startswith(_ADDRESS + " "):
-        told = masked[len(_ADDRESS) + 1 :]
+        told = _cause(masked[len(_ADDRESS) + 1 :])
     if item is not None:
         related = item.related[0] if len(item.related) == 1 else "its previous address"
         return told.replace(_ADDRESS, item.address or "it").replace(_RELATED, related)
