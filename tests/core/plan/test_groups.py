@@ -225,6 +225,10 @@ def test_a_group_summary_says_the_cause_without_its_own_addresses():
         "message": "aws_s3_bucket.logs is destroyed (see: below) because its configuration was "
         "removed: every object in the bucket will be lost."
     }
+    typed = destroyed("aws_s3_bucket.logs") | {
+        "message": "aws_s3_bucket.logs (aws_s3_bucket) is created without deletion protection."
+    }
+    assert group_findings([typed])[0].summary == "is created without deletion protection."
     (told_loss,) = group_findings([lost])
     assert told_loss.summary == "is destroyed (see: below) because its configuration was removed."
     (two,) = group_findings(

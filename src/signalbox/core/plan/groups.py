@@ -47,6 +47,8 @@ SHOWN_ADDRESSES = 8
 _ADDRESS = "\x00address\x00"
 _RELATED = "\x00related\x00"
 _DIGITS = re.compile(r"(\d+)")
+# "X (aws_s3_bucket) is created ...": a summary line shows the type already
+_TYPE_AFTER_ADDRESS = re.compile(r"^\([a-z0-9_]+\) ")
 _COUNT_INDEX = re.compile(r"^(.*)\[(0|[1-9]\d*)\]$", re.S)
 RANGE_FROM = 3
 """A run of at least this many consecutive count indexes is written as one range."""
@@ -243,7 +245,7 @@ def _summary(masked: str, item: GroupedItem | None) -> str:
     the finding of a group of one, whose own addresses are put back."""
     told = masked
     if masked.startswith(_ADDRESS + " "):
-        told = _cause(masked[len(_ADDRESS) + 1 :])
+        told = _cause(_TYPE_AFTER_ADDRESS.sub("", masked[len(_ADDRESS) + 1 :], count=1))
     if item is not None:
         related = item.related[0] if len(item.related) == 1 else "its previous address"
         return told.replace(_ADDRESS, item.address or "it").replace(_RELATED, related)
