@@ -82,7 +82,7 @@ def test_a_pretty_plan_with_a_stray_brace_says_where_the_document_ended(tmp_path
         ("multi-env-dev3.address-changed.txt", "does not agree with its module_address"),
         ("multi-env-dev3.type-changed.txt", "does not agree with its module_address"),
         ("fixture-delete-create.beforx.txt", 'is a replace without its "before" value'),
-        ("run-all-with-an-unknown-line.txt", "line 11 holds `Releasing state lock"),
+        ("run-all-with-an-unknown-line.txt", "line 11 holds `Releasing...`"),
         ("fixture-delete.zero-filled.txt", "found a NUL byte (binary data, not text)"),
     ],
 )

@@ -496,3 +496,21 @@ def tables(markdown: str) -> list[list[list[str]]]:
         elif token.type == "table_close":
             found.append(rows)
     return found
+
+
+def test_markdown_cut_as_a_last_resort_closes_what_it_was_inside() -> None:
+    long_cause = "a cause told at length, " * 40
+    plans = []
+    for number in range(80):  # too many plans for one row each
+        plan = routine_document()["plans"][0] | {"source": f"unit-{number}.json"}
+        plan["findings"] = [
+            finding("replace", "low", "routine", f"aws_instance.i{n}")
+            | {"message": f"aws_instance.i{n} is replaced: {long_cause}{n}."}
+            for n in range(3)
+        ]
+        plans.append(plan)
+    markdown = render_markdown(routine_document() | {"plans": plans})
+    assert len(markdown) <= 65_536
+    assert "cut at 65,536 characters" in markdown
+    assert markdown.count("```") % 2 == 0
+    assert markdown.count("<details>") == markdown.count("</details>")

@@ -228,3 +228,13 @@ def test_a_binary_plan_from_another_version_reports_terraforms_reason_and_the_ve
     assert failed.value.hint.startswith("Show it with Terraform 1.15.5, the version that made it")
     assert f"terraform show -json {plan} > plan.json" in failed.value.hint
     assert "pool" not in message + failed.value.hint  # the plan's own values never appear
+
+
+def test_terraforms_stdout_is_quoted_only_for_its_error_lines() -> None:
+    from signalbox.services.plan_check import _terraform_error
+
+    partial_plan = b'{"format_version":"1.2","variables":{"db_password":{"value":"hunter2"}'
+    assert _terraform_error(partial_plan) != ""  # stderr: its last line is Terraform's
+    assert _terraform_error(partial_plan, errors_only=True) == ""
+    said = b"\x1b[31m\xe2\x95\xb7\n\xe2\x94\x82 Error: Failed to read the given file\n"
+    assert _terraform_error(said, errors_only=True) == "Failed to read the given file"

@@ -16,7 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from signalbox.cli.exit_codes import ExitCode
-from signalbox.core.plan.groups import FindingGroup, compact_addresses, group_findings
+from signalbox.core.plan.groups import (
+    SHOWN_ADDRESSES,
+    FindingGroup,
+    compact_addresses,
+    group_findings,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,7 +68,6 @@ PHRASES = {
 MARKDOWN_ROWS = 50
 MARKDOWN_ADDRESSES = 3  # addresses (or ranges) in a table cell
 MARKDOWN_LIMIT = 65_536  # characters in a GitHub comment
-SHOWN_ADDRESSES = 8  # addresses (or ranges) listed under a group in the text report
 SHOWN_MOVED_BLOCKS = 5
 SUMMARY_TARGET_WIDTH = 40  # the target column of the summary lines aligns up to this
 INDENT = 9
@@ -411,9 +415,21 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         rows = max(1, rows // 2)
         markdown = _markdown(document, rows)
     if len(markdown) > MARKDOWN_LIMIT:  # even one row per table is too much (many plans)
-        cut = f"\n\n… cut at {MARKDOWN_LIMIT:,} characters: {ALL_OF_THEM}.\n"
-        markdown = markdown[: MARKDOWN_LIMIT - len(cut)] + cut
+        markdown = _cut(markdown, MARKDOWN_LIMIT)
     return markdown
+
+
+def _cut(markdown: str, limit: int) -> str:
+    """``markdown`` cut at a line end to fit ``limit``, with any code fence or ``<details>``
+    it was inside closed, so the rest of the comment renders as it should."""
+    note = f"\n… cut at {limit:,} characters: {ALL_OF_THEM}.\n"
+    room = limit - len(note) - len("```\n</details>\n")
+    kept = markdown[: markdown.rfind("\n", 0, room) + 1]
+    if kept.count("```") % 2:
+        kept += "```\n"
+    if kept.count("<details>") > kept.count("</details>"):
+        kept += "</details>\n"
+    return kept + note
 
 
 def _markdown(document: Mapping[str, Any], rows: int) -> str:

@@ -188,7 +188,12 @@ def _show_binary_plan(file: Path, shown_name: str, terraform: str | None) -> byt
             hint=f"Run it yourself, then check plan.json: {command}",
         ) from None
     if shown.returncode != 0:
-        said = _terraform_error(shown.stderr) or _terraform_error(shown.stdout) or "no output"
+        # stdout only for its Error: lines: anything else on it may be part of the plan
+        said = (
+            _terraform_error(shown.stderr)
+            or _terraform_error(shown.stdout, errors_only=True)
+            or "no output"
+        )
         made_by = VERSION_MISMATCH.search(said)
         if made_by is not None:
             tool, version = made_by.group(1), made_by.group(2)
@@ -215,15 +220,17 @@ VERSION_MISMATCH = re.compile(
 _DIAGNOSTIC_LIMIT = 600
 
 
-def _terraform_error(output: bytes) -> str:
+def _terraform_error(output: bytes, *, errors_only: bool = False) -> str:
     """Terraform's first error as one line: its summary and the paragraph that explains it
     (``Error: Invalid plan file: ... created by Terraform 1.15.5, but this is 1.0.3 ...``),
-    or the last line said when there is no ``Error:``. Colours, boxes and control characters
-    are removed; the text is cut at a few hundred characters."""
+    or the last line said when there is no ``Error:`` (unless ``errors_only``). Colours,
+    boxes and control characters are removed; the text is cut at a few hundred characters."""
     text = ANSI_ESCAPE.sub("", output.decode("utf-8", "replace"))
     lines = [line.strip().lstrip("╷│╵").strip() for line in text.splitlines()]
     start = next((i for i, line in enumerate(lines) if line.startswith("Error:")), None)
     if start is None:
+        if errors_only:
+            return ""
         nonblank = [line for line in lines if line]
         return _printable(nonblank[-1]) if nonblank else ""
     summary = lines[start].removeprefix("Error:").strip()

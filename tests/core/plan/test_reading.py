@@ -479,7 +479,7 @@ def test_an_unknown_line_between_two_plans_is_located() -> None:
     error = _unreadable(data, "run-all.log")
     offset = data.index(b"Releasing state lock")
     assert error.details == {"source": "run-all.log", "line": 11, "column": 1, "offset": offset}
-    assert "line 11 holds `Releasing state lock. This may take a fe...`" in error.message
+    assert "line 11 holds `Releasing...`" in error.message  # the first word only
     assert "terragrunt's log lines" in error.hint
 
 
@@ -513,13 +513,17 @@ def test_nul_bytes_are_described_not_echoed() -> None:
         (b"\x00\x00\x00\x00\x01\x02", "it holds binary data, not text"),
         (b"\x89PNG\r\n\x1a\n" + bytes(64), "it holds binary data, not text"),
         (b"\x07" + b"bell ringing " * 3, "the control character 0x07"),
-        (b"caf\xc3\xa9 au lait\n", "`caf\\xc3\\xa9 au lait`"),
+        (b"caf\xc3\xa9 au lait\n", "`caf\\xc3\\xa9...`"),
+        # only the first word of a line: the rest may be a secret
+        (b"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG\n", "`AWS_SECRET_ACCESS_KEY...`"),
+        (b"+ export TF_VAR_db_password=hunter2\n", "`+...`"),
         (b"x" * 300 + b"\n", "`" + "x" * 40 + "...`"),
     ],
 )
 def test_what_a_file_without_json_holds_is_said_without_raw_bytes(data: bytes, says: str) -> None:
     error = _unreadable(data)
     assert says in error.message
+    assert b"wJalr" not in str(error).encode() and b"hunter2" not in str(error).encode()
     _assert_printable(error)
 
 
@@ -546,3 +550,17 @@ def test_a_value_that_lost_its_quote_is_never_shown() -> None:
     error = _unreadable(damaged)
     assert "found text without quotes" in error.message
     assert "foo!" not in str(error)
+
+
+def test_a_log_line_that_holds_a_plan_after_its_prefix_stops_the_check() -> None:
+    plan = _one_change_plan()
+    prefixed = b"10:00:02.401 STDOUT [prod] terraform: " + plan.strip()
+    error = _unreadable(plan + b"\n" + prefixed + b"\n")
+    assert "holds a plan after its prefix" in error.message
+    assert (error.details["line"], error.details["offset"]) == (2, len(plan) + 1)
+
+
+def test_the_wrappers_debug_copies_of_the_plan_are_still_skipped() -> None:
+    plan = _one_change_plan()
+    copies = b"::debug::stdout: " + plan.strip() + b"\n::set-output name=stdout::" + plan.strip()
+    assert len(read_plans(plan + b"\n" + copies + b"\n")) == 1

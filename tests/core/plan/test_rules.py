@@ -312,3 +312,27 @@ def test_a_replace_without_paths_names_exactly_the_known_differences(
         assert finding.attributes == tuple(sorted(unknown - {"id", "arn"}))
         assert "untaint" in finding.hint
     assert "secret" not in finding.message + finding.hint
+
+
+def test_a_protection_known_only_after_apply_may_be_switched_off() -> None:
+    analysis = analyse_changes(
+        resource(
+            DB,
+            ["update"],
+            before={"deletion_protection": True},
+            after={},
+            after_unknown={"deletion_protection": True},
+        ),
+        # unprotected before and unknown after: nothing is switched off
+        resource(
+            "aws_db_instance.open",
+            ["update"],
+            before={"deletion_protection": False},
+            after={},
+            after_unknown={"deletion_protection": True},
+        ),
+    )
+    (finding,) = analysis.findings
+    assert (finding.id, finding.address) == ("protection-disabled", DB)
+    assert "known only after apply" in finding.message
+    assert analysis.verdict is Verdict.NEEDS_APPROVAL

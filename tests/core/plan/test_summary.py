@@ -129,3 +129,7 @@ COUNT_WORDS = {"create": "creates", "update": "updates", "replace": "replaces",
 
 def _said_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
     return [(words, counts[key]) for key, words in COUNT_WORDS.items() if counts.get(key)]
+
+
+def test_changes_with_unknown_actions_are_not_told_as_no_changes():
+    assert summary_line(document(plan(unknown=2))) == "unknown actions 2"

@@ -159,7 +159,8 @@ class Catalog:
         Only a change that destroys its object is classified (by ``before``, the object it
         removes): the types found this way carry no protection argument, so nothing else
         about them makes a finding, and an update of 10,000 azapi resources costs no decode.
-        An unknown or missing kind is not classified.
+        A kind the catalog does not know is not classified; a missing one (Terraform always
+        writes it: an edited or damaged plan) is treated as stateful, since it could be any.
         """
         embedding = _EMBEDDINGS.get(change.type)
         table = self.embedded.get(change.type)
@@ -170,7 +171,11 @@ class Catalog:
         found, name = attribute_value(change.change.before, embedding.attribute)
         if found and isinstance(name, str):
             return table.get(embedding.normalise(name))
-        return None
+        return StatefulType(
+            type=change.type,
+            loses=f"whatever the object holds (the plan does not name its {embedding.label}, "
+            "so signalbox cannot tell what kind of object it is)",
+        )
 
     def extended(self, extra: Iterable[StatefulType]) -> Catalog:
         """A new catalog in which ``extra`` adds types or replaces shipped entries."""

@@ -31,8 +31,10 @@ __all__ = [
     "ProviderConfig",
     "ResourceChange",
     "action_of",
+    "actions_text",
     "decode_raw",
     "is_null",
+    "printable_name",
 ]
 
 NULL = msgspec.Raw(b"null")
@@ -116,6 +118,19 @@ ACTIONS_BY_JSON: dict[tuple[str, ...], Action] = _ActionTable(
         ("forget", "create"): Action.FORGET_CREATE,
     }
 )
+
+
+def actions_text(actions: tuple[str, ...]) -> str:
+    """An ``actions`` list as a message shows it (``["delete", "update"]``): words from a
+    plan no Terraform wrote are made printable and short."""
+    return "[" + ", ".join(f'"{printable_name(word)}"' for word in actions) + "]"
+
+
+def printable_name(name: str, limit: int = 64) -> str:
+    """A name read from a plan (a key, an address, an action word) fit for a message:
+    printable characters only, shortened."""
+    shown = "".join(c if c.isprintable() and c != '"' else "?" for c in name[:limit])
+    return shown + ("..." if len(name) > limit else "")
 
 
 def action_of(actions: tuple[str, ...]) -> Action | None:

@@ -35,7 +35,7 @@ import msgspec
 
 from signalbox.core.errors import PlanNotJson, PlanUnreadable
 from signalbox.core.plan.model import Plan
-from signalbox.core.plan.schema import PlanDocument, decode_document, to_plan
+from signalbox.core.plan.schema import HINT_SHOW, PlanDocument, decode_document, to_plan
 
 __all__ = ["NOISE_LINE", "read_plans"]
 
@@ -44,9 +44,6 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = b" \t\r\n"
 _LINE_BLANKS = b" \t\r"
-_HINT_SHOW = (
-    "Give signalbox the output of `terraform show -json PLANFILE` (or `tofu show -json PLANFILE`)."
-)
 _HINT_AGAIN = (
     "Write the plan again with `terraform show -json PLANFILE > plan.json`; a copy that stopped "
     "early or was edited by hand cannot be checked."
@@ -68,6 +65,8 @@ NOISE_LINE = re.compile(
 )
 """A line of text around plan JSON that may be skipped: it is matched at the line's start
 (after any ANSI colour codes). Every other line that is not a JSON document stops the check."""
+_WORKFLOW_COMMAND = re.compile(rb"[ \t]*(?:::|\[command\])")
+"""The wrapper's lines, which may carry copies of the plan it also prints on its own."""
 
 
 def read_plans(data: bytes, *, source: str = "<plan>") -> list[Plan]:
@@ -197,6 +196,7 @@ class _Reader:
             first = text[position]
             if first != ord("{") and self._is_noise(position):
                 newline = text.find(b"\n", position)
+                self._check_no_plan_inside(position, length if newline < 0 else newline)
                 position = length if newline < 0 else _skip_whitespace(text, newline + 1)
                 continue
             end = self._document_end(position, previous) if first in b"{[" else None
@@ -213,9 +213,32 @@ class _Reader:
         if previous is None:
             raise PlanUnreadable(
                 f"{self.source} contains no JSON document{_what_it_holds(text)}.",
-                hint=_HINT_SHOW,
+                hint=HINT_SHOW,
                 source=self.source,
             )
+
+    def _check_no_plan_inside(self, start: int, end: int) -> None:
+        """A skipped log line must not hold a plan of its own: terragrunt can prefix
+        Terraform's output (``10:00:02.315 STDOUT [prod] terraform: {...}``), and skipping
+        that line would drop a plan in silence. Workflow commands (``::debug::``,
+        ``::set-output``) are exempt: the setup-terraform wrapper copies the plan it also
+        prints on its own lines into them."""
+        line = self.text[start:end]
+        if b'"format_version"' not in line or _WORKFLOW_COMMAND.match(_ANSI.sub(b"", line)):
+            return
+        number, column, byte = self.where(start)
+        raise PlanUnreadable(
+            f"{self.source}:{number}:{column}: line {number} (byte {byte}) is a log line that "
+            "holds a plan after its prefix; signalbox skips log lines, so that plan would go "
+            "unread.",
+            hint="Give signalbox the plan JSON on lines of its own: run `terraform show -json "
+            "PLANFILE` in each module (or have terragrunt forward Terraform's output as is), "
+            "and check those files.",
+            source=self.source,
+            line=number,
+            column=column,
+            offset=byte,
+        )
 
     def _is_noise(self, position: int) -> bool:
         head = self.text[position : position + 256]
@@ -280,7 +303,7 @@ class _Reader:
         if previous is None and _DOCUMENT_AHEAD.search(self.text, offset) is None:
             return PlanUnreadable(
                 f"{self.source} contains no JSON document{_what_it_holds(self.text)}.",
-                hint=_HINT_SHOW,
+                hint=HINT_SHOW,
                 source=self.source,
             )
         if previous is None:
@@ -318,7 +341,7 @@ class _Reader:
 def _too_deep(source: str) -> PlanUnreadable:
     return PlanUnreadable(
         f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
-        hint=_HINT_SHOW,
+        hint=HINT_SHOW,
         source=source,
     )
 
@@ -338,6 +361,7 @@ def _line_column(text: bytes, offset: int) -> tuple[int, int]:
 _KEY = re.compile(rb'"([A-Za-z0-9_.\-]{1,64})"[ \t]*:')
 _PRINTABLE = re.compile(rb"[\x20-\x7e]")
 _SHOWN = 40
+_FIRST_WORD = re.compile(rb'[^\s=:"]*')
 
 
 def _describe(text: bytes, offset: int, *, in_json: bool = False) -> str:
@@ -376,8 +400,12 @@ def _describe(text: bytes, offset: int, *, in_json: bool = False) -> str:
     if in_json:  # inside a document, a word may be a value that lost its quote: never shown
         return "text without quotes"
     end = text.find(b"\n", offset)
-    line = text[offset : end if end >= 0 else len(text)].split(b'"', 1)[0]
-    return f"`{_printable(line)}`"
+    line = text[offset : end if end >= 0 else len(text)]
+    # only the first word: the rest of a line around a plan may be a secret (`set -x`
+    # traces, `KEY=value` lines), and the word is enough to recognise the line
+    word = _FIRST_WORD.match(line)
+    first = word.group(0) if word else b""
+    return f"`{_printable(first)}...`" if len(first) < len(line) else f"`{_printable(first)}`"
 
 
 def _printable(line: bytes) -> str:

@@ -1,6 +1,6 @@
 """Probable renames: an unmatched delete and an unmatched create that are the same object.
 
-A delete and a create of the same type (and provider) are matched in three passes, each only
+A delete and a create of the same type (any provider) are matched in three passes, each only
 among the candidates the passes before left untouched, and each unique both ways (a delete
 matching two creates, or a create matching two deletes, is neither, and stays out of the later
 passes too):
@@ -117,29 +117,21 @@ def find_renames(
 ) -> list[Rename]:
     """Every unique match between ``deletes`` and ``creates``, in the order of the deletes.
 
-    Candidates meet by type and provider; a change without a ``provider_name`` (hand-written,
-    or a damaged key) meets every change of its type, so losing that key never loses a
-    rename."""
-    deleted_by_kind: dict[tuple[str, str], list[ResourceChange]] = defaultdict(list)
-    created_by_kind: dict[tuple[str, str], list[ResourceChange]] = defaultdict(list)
-    deletes, creates = list(deletes), list(creates)
-    unnamed = {c.type for c in (*deletes, *creates) if not c.provider_name}
+    Candidates meet by resource type only, not by provider: a `moved` block may cross
+    providers of one type (``google`` and ``google-beta``), and a damaged or missing
+    ``provider_name`` must not lose a rename."""
+    deleted_by_type: dict[str, list[ResourceChange]] = defaultdict(list)
+    created_by_type: dict[str, list[ResourceChange]] = defaultdict(list)
     for change in deletes:
-        deleted_by_kind[_kind(change, unnamed)].append(change)
+        deleted_by_type[change.type].append(change)
     for change in creates:
-        created_by_kind[_kind(change, unnamed)].append(change)
+        created_by_type[change.type].append(change)
     renames: list[Rename] = []
-    for kind, deleted in deleted_by_kind.items():
-        created = created_by_kind.get(kind)
+    for resource_type, deleted in deleted_by_type.items():
+        created = created_by_type.get(resource_type)
         if created:
             renames.extend(_match_kind(deleted, created))
     return renames
-
-
-def _kind(change: ResourceChange, unnamed: set[str]) -> tuple[str, str]:
-    """The group a candidate meets others in: its type and provider, or its type alone when
-    a change of that type has no provider name."""
-    return (change.type, "" if change.type in unnamed else change.provider_name)
 
 
 def _side(

@@ -14,7 +14,7 @@ from typing import Any
 from signalbox.core.plan.addresses import attribute_path
 from signalbox.core.plan.catalog import ProviderFeature, StatefulType
 from signalbox.core.plan.findings import FINDING_KINDS, Finding
-from signalbox.core.plan.model import Action, Plan, ResourceChange, is_null
+from signalbox.core.plan.model import Action, Plan, ResourceChange, actions_text, is_null
 from signalbox.core.plan.policy import Policy
 from signalbox.core.plan.renames import Rename
 from signalbox.core.plan.values import (
@@ -267,6 +267,8 @@ def _argument_findings(
     argument, protected = protection.argument, _literal(protection.protected)
     address = change.address
     after_known, after = _known_after(change, argument)
+    if after_known and _is_protected(after, protection.protected):
+        return []  # protected after apply: nothing before it can make that worse
     before_known, before = attribute_value(change.change.before, argument)
     if after_known != before_known and _written_on_both_sides(action, argument, change):
         # Terraform writes every attribute of the schema on both sides of an object that
@@ -281,7 +283,22 @@ def _argument_findings(
             f"plan cannot be trusted) and check it; until then treat {argument} as switched off."
         )
         return [make("protection-disabled", address, message, hint, attributes=(argument,))]
-    if not after_known or _is_protected(after, protection.protected):
+    if not after_known:
+        if (
+            before_known
+            and _is_protected(before, protection.protected)
+            and _unknown_after(action, argument, change)
+        ):
+            message = (
+                f"{address} is protected now ({argument} = {protected}), and {argument} is "
+                "known only after apply: signalbox cannot tell whether this plan switches its "
+                "deletion protection off."
+            )
+            hint = (
+                f"Set {argument} = {protected} from a value known at plan time, or make sure a "
+                "destroy of this resource is intended and agreed before applying."
+            )
+            return [make("protection-disabled", address, message, hint, attributes=(argument,))]
         return []
     if before_known and _is_protected(before, protection.protected):
         message = (
@@ -307,6 +324,13 @@ def _argument_findings(
 
 
 _BOTH_SIDES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
+
+
+def _unknown_after(action: Action, argument: str, change: ResourceChange) -> bool:
+    """True when the object is kept and ``argument`` is known only after apply."""
+    return action in _BOTH_SIDES and argument.split(".", 1)[0] in unknown_names(
+        change.change.after_unknown
+    )
 
 
 def _written_on_both_sides(action: Action, argument: str, change: ResourceChange) -> bool:
@@ -420,7 +444,7 @@ def routine_findings(change: ResourceChange, action: Action, make: FindingMaker)
 def unknown_action_finding(change: ResourceChange, make: FindingMaker) -> Finding:
     """unknown-action: an action list no Terraform writes, let through by reading because
     none of its words destroys anything."""
-    listed = "[" + ", ".join(f'"{word}"' for word in change.change.actions) + "]"
+    listed = actions_text(change.change.actions)
     return make(
         "unknown-action",
         change.address,

@@ -30,9 +30,12 @@ from signalbox.core.plan.model import (
     ProviderConfig,
     ResourceChange,
     action_of,
+    actions_text,
+    printable_name,
 )
 
 __all__ = [
+    "HINT_SHOW",
     "SUPPORTED_MAJOR_VERSIONS",
     "TERRAFORM_PLAN_KEYS",
     "PlanDocument",
@@ -118,7 +121,7 @@ class _KnownKeysDocument(PlanDocument, frozen=True, gc=False, forbid_unknown_fie
 _KNOWN_DECODER = msgspec.json.Decoder(_KnownKeysDocument)
 _PLAN_DECODER = msgspec.json.Decoder(PlanDocument)
 _KEYS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_HINT_SHOW = (
+HINT_SHOW = (
     "Give signalbox the output of `terraform show -json PLANFILE` (or `tofu show -json PLANFILE`)."
 )
 _HINT_DAMAGED = (
@@ -147,13 +150,13 @@ def decode_document(body: memoryview | bytes, *, source: str, where: str) -> Pla
     except RecursionError:
         raise PlanUnreadable(
             f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
-            hint=_HINT_SHOW,
+            hint=HINT_SHOW,
             source=source,
         ) from None
     except msgspec.ValidationError as error:
         raise PlanUnreadable(
             f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
-            hint=_HINT_SHOW,
+            hint=HINT_SHOW,
             source=source,
         ) from None
 
@@ -165,7 +168,7 @@ def _check_top_level_keys(body: memoryview | bytes, source: str, where: str) -> 
             continue
         if not _NAME.fullmatch(key):  # a control character, a slash: a damaged escape
             raise PlanUnreadable(
-                f'{where} has a key "{_safe_key(key)}", which is not a name Terraform writes: '
+                f'{where} has a key "{printable_name(key)}", which is not a name Terraform writes: '
                 "the plan is damaged or was edited.",
                 hint=_HINT_DAMAGED,
                 source=source,
@@ -173,7 +176,7 @@ def _check_top_level_keys(body: memoryview | bytes, source: str, where: str) -> 
         near = next((known for known in sorted(TERRAFORM_PLAN_KEYS) if _one_edit(key, known)), None)
         if near is not None and near not in keys:
             raise PlanUnreadable(
-                f'{where} has a key "{_safe_key(key)}" where Terraform writes "{near}": the '
+                f'{where} has a key "{printable_name(key)}" where Terraform writes "{near}": the '
                 "plan is damaged or was edited, and what that key holds would go unread.",
                 hint=_HINT_DAMAGED,
                 source=source,
@@ -195,12 +198,6 @@ def _one_edit(a: str, b: str) -> bool:
         return rest == [first + 1] and a[first] == b[first + 1] and a[first + 1] == b[first]
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
-
-
-def _safe_key(key: str) -> str:
-    """A key name fit for a message: printable, shortened."""
-    shown = "".join(c if c.isprintable() and c != '"' else "?" for c in key[:64])
-    return shown + ("..." if len(key) > 64 else "")
 
 
 def _validation_detail(message: str) -> str:
@@ -369,9 +366,9 @@ def _damaged(
     change: ResourceChange, action: Action | None, entry: str, where: str
 ) -> PlanUnreadable:
     """The error for a change whose parts disagree: it names the entry and what is wrong."""
-    name = _safe_key(change.address or f"{change.type}.{change.name}")
+    name = printable_name(change.address or f"{change.type}.{change.name}")
     if change.mode not in _MODES:
-        what = f'has mode "{_safe_key(change.mode)}"; Terraform writes "managed" or "data"'
+        what = f'has mode "{printable_name(change.mode)}"; Terraform writes "managed" or "data"'
     elif not change.type or not change.name:
         what = "has no type or no name"
     elif change.address and not _address_agrees(change):
@@ -433,8 +430,8 @@ def _check_unknown_action(change: ResourceChange, where: str) -> None:
     actions = change.change.actions
     if HARMLESS_ACTION_WORDS.issuperset(actions):
         return
-    name = change.address or f"{change.type}.{change.name}"
-    listed = "[" + ", ".join(f'"{word}"' for word in actions) + "]"
+    name = printable_name(change.address or f"{change.type}.{change.name}")
+    listed = actions_text(actions)
     if TERRAFORM_ACTION_WORDS.issuperset(actions):
         raise PlanUnreadable(
             f"{where}: {name} has actions {listed}, a combination no Terraform or OpenTofu "
@@ -442,9 +439,11 @@ def _check_unknown_action(change: ResourceChange, where: str) -> None:
             hint="Write the plan again with `terraform show -json PLANFILE`: a plan edited by "
             "hand or by another tool cannot be trusted.",
         )
-    unknown = sorted(set(actions) - TERRAFORM_ACTION_WORDS)
+    unknown = ", ".join(
+        repr(printable_name(w)) for w in sorted(set(actions) - TERRAFORM_ACTION_WORDS)
+    )
     raise PlanUnreadable(
-        f"{where}: {name} has actions {listed}; {', '.join(repr(w) for w in unknown)} is not "
+        f"{where}: {name} has actions {listed}; {unknown} is not "
         "an action signalbox knows, so it cannot tell whether the object is destroyed.",
         hint="Write the plan again with `terraform show -json PLANFILE` (a damaged or edited "
         "file cannot be checked); if a newer Terraform wrote it, upgrade signalbox.",

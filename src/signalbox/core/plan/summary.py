@@ -30,6 +30,7 @@ _COUNT_WORDS = (
     ("forget", "forgets"),
     ("import", "imports"),
     ("moved", "moves"),
+    ("unknown", "unknown actions"),
 )
 
 
