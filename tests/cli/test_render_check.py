@@ -424,14 +424,18 @@ def test_a_group_prints_its_first_moved_blocks_paste_ready_then_says_how_many_mo
     assert not any(line != line.rstrip() for line in text.splitlines())
 
 
-def test_summary_lines_are_cut_to_the_terminal_not_wrapped() -> None:
-    long = finding(
+def long_reason() -> dict[str, Any]:
+    return finding(
         "delete",
         "low",
         "routine",
         "aws_sqs_queue.q",
         message="aws_sqs_queue.q is destroyed because " + "of a very long reason " * 20 + ".",
     )
+
+
+def test_summary_lines_are_cut_to_the_terminal_not_wrapped() -> None:
+    long = long_reason()
     buffer = io.StringIO()
     terminal = Console(file=buffer, width=80, color_system=None, force_terminal=True)
     render_text(one_plan([long]), terminal)
@@ -441,13 +445,7 @@ def test_summary_lines_are_cut_to_the_terminal_not_wrapped() -> None:
 
 
 def test_summary_lines_in_a_ci_log_are_printed_whole() -> None:
-    long = finding(
-        "delete",
-        "low",
-        "routine",
-        "aws_sqs_queue.q",
-        message="aws_sqs_queue.q is destroyed because " + "of a very long reason " * 20 + ".",
-    )
+    long = long_reason()
     buffer = io.StringIO()
     render_text(one_plan([long]), Console(file=buffer, width=80, color_system=None))
     (line,) = [line for line in buffer.getvalue().splitlines() if line.startswith("LOW")]
