@@ -97,7 +97,7 @@ def analyse(plan: Plan, *, catalog: Catalog, policy: Policy) -> Analysis:
                 moved += 1
         stateful = types.get(change.type)
         if stateful is None and change.type in embedding:
-            stateful = catalog.embedded_type(change)
+            stateful = catalog.embedded_type(change, action)
         if change.mode != "managed" or (
             stateful is None and action in _SILENT and not previous and not importing
         ):

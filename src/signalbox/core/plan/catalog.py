@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from signalbox.core.errors import ConfigError
-from signalbox.core.plan.model import ACTIONS_BY_JSON
 from signalbox.core.plan.values import attribute_value
 
 if TYPE_CHECKING:
-    from signalbox.core.plan.model import ResourceChange
+    from signalbox.core.plan.model import Action, ResourceChange
 
 __all__ = [
     "EMBEDDING_TYPES",
@@ -98,6 +97,8 @@ class _Embedding:
     attribute: str
     field: str  # the StatefulType field naming the embedded kind
     label: str  # how the message names it: "(Azure type X)"
+    pattern: re.Pattern[str]  # what a name in that field looks like
+    example: str  # a name for hints
 
     @staticmethod
     def normalise(name: str) -> str:
@@ -105,8 +106,16 @@ class _Embedding:
 
 
 _EMBEDDINGS = {
-    "azapi_resource": _Embedding("type", "azure_type", "Azure type"),
-    "kubernetes_manifest": _Embedding("manifest.kind", "kind", "kind"),
+    "azapi_resource": _Embedding(
+        "type",
+        "azure_type",
+        "Azure type",
+        re.compile(r"^[A-Za-z][A-Za-z0-9.]*/[A-Za-z0-9]+(/[A-Za-z0-9]+)*$"),
+        "Microsoft.Storage/storageAccounts",
+    ),
+    "kubernetes_manifest": _Embedding(
+        "manifest.kind", "kind", "kind", re.compile(r"^[A-Z][A-Za-z0-9]*$"), "PersistentVolumeClaim"
+    ),
 }
 EMBEDDING_TYPES = frozenset(_EMBEDDINGS)
 """Resource types whose kind of object is read from an attribute."""
@@ -153,7 +162,7 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.types)
 
-    def embedded_type(self, change: ResourceChange) -> StatefulType | None:
+    def embedded_type(self, change: ResourceChange, action: Action) -> StatefulType | None:
         """The stateful type of a change whose resource type is in :attr:`embedding_types`.
 
         Only a change that destroys its object is classified (by ``before``, the object it
@@ -166,7 +175,7 @@ class Catalog:
         table = self.embedded.get(change.type)
         if embedding is None or table is None:
             return None
-        if not ACTIONS_BY_JSON[change.change.actions].deletes_object:
+        if not action.deletes_object:
             return None
         found, name = attribute_value(change.change.before, embedding.attribute)
         if found and isinstance(name, str):
@@ -273,41 +282,38 @@ def _entry(raw: Any, where: str) -> StatefulType:
         feature = ProviderFeature(
             provider=provider, path=str(spec["path"]), protected=spec["protected"]
         )
-    azure_type = _embedded_name(raw, "azure_type", where, resource_type)
-    kind = _embedded_name(raw, "kind", where, resource_type)
+    names = {
+        embedding.field: _embedded_name(raw, embedding, where, resource_type)
+        for embedding in _EMBEDDINGS.values()
+    }
     embedding = _EMBEDDINGS.get(resource_type)
-    if embedding is not None and not (azure_type if embedding.field == "azure_type" else kind):
+    if embedding is not None and not names[embedding.field]:
         raise ConfigError(
             f"{where} ({resource_type}) does not say which {embedding.label} it is for.",
-            hint=f'Add {embedding.field} = "Microsoft.Storage/storageAccounts" or similar.'
-            if embedding.field == "azure_type"
-            else f'Add {embedding.field} = "PersistentVolumeClaim" or similar.',
+            hint=f'Add {embedding.field} = "{embedding.example}" or similar.',
         )
     return StatefulType(
         type=resource_type,
         loses=loses,
         protection=protection,
         feature=feature,
-        azure_type=azure_type,
-        kind=kind,
+        azure_type=names["azure_type"],
+        kind=names["kind"],
     )
 
 
-_AZURE_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*/[A-Za-z0-9]+(/[A-Za-z0-9]+)*$")
-_KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-
-
-def _embedded_name(raw: Mapping[str, Any], key: str, where: str, resource_type: str) -> str | None:
+def _embedded_name(
+    raw: Mapping[str, Any], embedding: _Embedding, where: str, resource_type: str
+) -> str | None:
+    key = embedding.field
     if key not in raw:
         return None
     value = raw[key]
     name = value.split("@", 1)[0] if isinstance(value, str) else ""
-    pattern = _AZURE_TYPE if key == "azure_type" else _KIND
-    if not pattern.match(name):
-        example = "Microsoft.Storage/storageAccounts" if key == "azure_type" else "Secret"
+    if not embedding.pattern.match(name):
         raise ConfigError(
             f"{where} ({resource_type}): {key} is not a valid name.",
-            hint=f'Write {key} = "{example}" (without an API version).',
+            hint=f'Write {key} = "{embedding.example}" (without an API version).',
         )
     return name
 

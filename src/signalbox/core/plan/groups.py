@@ -14,7 +14,8 @@ stricter verdict, the bigger group, then by id, type and cause); addresses in ea
 natural order (``worker[2]`` before ``worker[10]``).
 
 Each group also carries a ``summary``: its cause in a few words for a one-line overview
-(``is destroyed because its configuration was removed: ...``, the addresses left out), and
+(``is destroyed because its configuration was removed.``: the sentence up to its first
+colon, what follows being the paragraph's to tell, and the group's addresses left out), and
 :func:`compact_addresses` writes a run of count indexes as one range (``worker[0..11]``).
 Grouping is linear in the findings (plus the sort of each group's addresses).
 
@@ -199,7 +200,9 @@ def _text(finding: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _related(finding: Mapping[str, Any], key: str = "related") -> tuple[str, ...]:
+def _strings(finding: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """The non-empty strings of a list the finding holds under ``key`` (``related``,
+    ``attributes``), whatever an older analysis stored there."""
     value = finding.get(key)
     if not isinstance(value, list | tuple):
         return ()
@@ -281,13 +284,13 @@ def group_findings(
         kind = types.get(resource)
         if kind is None:
             kind = types[resource] = resource_type(address)
-        related = _related(finding)
+        related = _strings(finding, "related")
         moved = finding.get("moved_block")
         item = GroupedItem(
             address,
             related,
             moved if isinstance(moved, str) and moved else None,
-            _related(finding, "attributes"),
+            _strings(finding, "attributes"),
         )
         key = (
             _text(finding, "id"),

@@ -78,6 +78,13 @@ class Action(StrEnum):
         return self in _DESTROYING
 
     @property
+    def has_both_values(self) -> bool:
+        """True when the object exists before and after (update, no-op, either replace):
+        Terraform then writes ``before`` and ``after``, each with every attribute of the
+        provider's schema (``after`` leaving out values known only after apply)."""
+        return self in _BOTH_VALUES
+
+    @property
     def is_replace(self) -> bool:
         return self in (Action.REPLACE, Action.REPLACE_CREATE_FIRST)
 
@@ -90,6 +97,7 @@ class Action(StrEnum):
 
 
 _DESTROYING = frozenset({Action.DELETE, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
+_BOTH_VALUES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
 
 
 class _ActionTable(dict[tuple[str, ...], Action]):

@@ -35,7 +35,14 @@ import msgspec
 
 from signalbox.core.errors import PlanNotJson, PlanUnreadable
 from signalbox.core.plan.model import Plan
-from signalbox.core.plan.schema import HINT_SHOW, PlanDocument, decode_document, to_plan
+from signalbox.core.plan.schema import (
+    HINT_SHOW,
+    NOT_UTF8,
+    PlanDocument,
+    decode_document,
+    to_plan,
+    too_deep,
+)
 
 __all__ = ["NOISE_LINE", "read_plans"]
 
@@ -254,7 +261,7 @@ class _Reader:
         try:
             _SKIP_DECODER.decode(self.view[start:])
         except RecursionError:
-            raise _too_deep(self.source) from None
+            raise too_deep(self.source) from None
         except msgspec.DecodeError as error:
             message = str(error)
             if "trailing characters" in message:
@@ -336,14 +343,6 @@ class _Reader:
         if self.text[end - 1] == ord("}") and self._looks_like_json(offset):
             return "a stray `}` closes the plan early, or the file was edited"
         return "text was added after the plan, or the file was edited"
-
-
-def _too_deep(source: str) -> PlanUnreadable:
-    return PlanUnreadable(
-        f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
-        hint=HINT_SHOW,
-        source=source,
-    )
 
 
 def _byte_offset(message: str) -> int:
@@ -446,7 +445,7 @@ def _read_document(reader: _Reader, start: int, end: int, *, index: int) -> Plan
     if not span.isascii():
         bad = _first_not_utf8(span)
         if bad is not None:
-            raise reader.malformed(start + bad, _NOT_UTF8)
+            raise reader.malformed(start + bad, NOT_UTF8)
     try:
         document = decode_document(body, source=source, where=where)
     except msgspec.DecodeError as error:  # pragma: no cover - the span is UTF-8 JSON
@@ -454,7 +453,6 @@ def _read_document(reader: _Reader, start: int, end: int, *, index: int) -> Plan
     return _to_plan(document, body, source=source, where=where, index=index)
 
 
-_NOT_UTF8 = "JSON is malformed: text that is not UTF-8"
 _CHUNK = 1 << 18
 
 

@@ -36,8 +36,8 @@ from typing import Any
 
 import msgspec
 
-from signalbox.core.plan.model import ResourceChange, decode_raw
-from signalbox.core.plan.values import COMPUTED_IDENTIFIERS, contains_true
+from signalbox.core.plan.model import ResourceChange
+from signalbox.core.plan.values import COMPUTED_IDENTIFIERS, attribute_values, unknown_names
 
 __all__ = [
     "COMPUTED_IDENTIFIERS",
@@ -137,9 +137,7 @@ def find_renames(
 def _side(
     change: ResourceChange, raw: msgspec.Raw, excluded: frozenset[str], unknown: frozenset[str]
 ) -> _Side:
-    decoded = decode_raw(raw)
-    if not isinstance(decoded, dict):
-        return _Side(change, {}, unknown)
+    decoded = attribute_values(raw) or {}
     values = {n: v for n, v in decoded.items() if v is not None and n not in excluded}
     return _Side(change, values, unknown)
 
@@ -154,12 +152,7 @@ def _deleted_side(change: ResourceChange) -> _Side:
 
 
 def _created_side(change: ResourceChange) -> _Side:
-    mask = decode_raw(change.change.after_unknown)
-    unknown = frozenset(
-        name
-        for name, marks in (mask.items() if isinstance(mask, dict) else ())
-        if contains_true(marks)
-    )
+    unknown = unknown_names(change.change.after_unknown)
     return _side(change, change.change.after, COMPUTED_IDENTIFIERS | unknown, unknown)
 
 
@@ -178,13 +171,7 @@ def _match_kind(
     for delete_position, found in sorted(delete_matches.items()):
         if len(found) == 1 and create_matches[found[0]] == [delete_position]:
             create = creates[found[0]]
-            agreeing = tuple(
-                sorted(
-                    name
-                    for name, value in deletes[delete_position].values.items()
-                    if name not in create.unknown and _is_evidence(value)
-                )
-            )
+            agreeing, _ = _compare(deletes[delete_position], create)  # nothing differs
             if agreeing:  # sharing only defaults and nulls is no evidence of anything
                 renames.append(Rename(deleted[delete_position], create.change, agreeing))
     # a candidate of an exact match, unique or not, is settled: ambiguity stays ambiguity

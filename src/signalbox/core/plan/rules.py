@@ -323,12 +323,9 @@ def _argument_findings(
     return [make("protection-missing", address, message, hint, attributes=(argument,))]
 
 
-_BOTH_SIDES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
-
-
 def _unknown_after(action: Action, argument: str, change: ResourceChange) -> bool:
     """True when the object is kept and ``argument`` is known only after apply."""
-    return action in _BOTH_SIDES and argument.split(".", 1)[0] in unknown_names(
+    return action.has_both_values and argument.split(".", 1)[0] in unknown_names(
         change.change.after_unknown
     )
 
@@ -341,7 +338,7 @@ def _written_on_both_sides(action: Action, argument: str, change: ResourceChange
     block is a legitimate absence."""
     inner = change.change
     return (
-        action in _BOTH_SIDES
+        action.has_both_values
         and "." not in argument
         and not is_null(inner.before)
         and not is_null(inner.after)

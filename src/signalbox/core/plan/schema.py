@@ -36,11 +36,13 @@ from signalbox.core.plan.model import (
 
 __all__ = [
     "HINT_SHOW",
+    "NOT_UTF8",
     "SUPPORTED_MAJOR_VERSIONS",
     "TERRAFORM_PLAN_KEYS",
     "PlanDocument",
     "decode_document",
     "to_plan",
+    "too_deep",
 ]
 
 SUPPORTED_MAJOR_VERSIONS = (0, 1)
@@ -146,19 +148,28 @@ def decode_document(body: memoryview | bytes, *, source: str, where: str) -> Pla
         _check_top_level_keys(body, source, where)
         return _PLAN_DECODER.decode(body)
     except UnicodeDecodeError:  # a key that is not UTF-8: the caller locates it
-        raise msgspec.DecodeError("JSON is malformed: text that is not UTF-8") from None
+        raise msgspec.DecodeError(NOT_UTF8) from None
     except RecursionError:
-        raise PlanUnreadable(
-            f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
-            hint=HINT_SHOW,
-            source=source,
-        ) from None
+        raise too_deep(source) from None
     except msgspec.ValidationError as error:
         raise PlanUnreadable(
             f"{where} is not a Terraform plan: {_validation_detail(str(error))}.",
             hint=HINT_SHOW,
             source=source,
         ) from None
+
+
+NOT_UTF8 = "JSON is malformed: text that is not UTF-8"
+"""The decode error for bytes that are not UTF-8 (its reader gives the position)."""
+
+
+def too_deep(source: str) -> PlanUnreadable:
+    """The error for JSON nested deeper than the decoder (or Python) goes."""
+    return PlanUnreadable(
+        f"{source} nests JSON arrays or objects too deeply to be a Terraform plan.",
+        hint=HINT_SHOW,
+        source=source,
+    )
 
 
 def _check_top_level_keys(body: memoryview | bytes, source: str, where: str) -> None:
@@ -283,29 +294,13 @@ def _check_changes(plan: Plan, where: str) -> Plan:
     """Reject action lists that might destroy something signalbox cannot name and resource
     changes whose parts disagree (see the module's docstring), and fill in addresses Terraform
     1.0.0 left out of drift."""
-    for name, changes in (("resource_changes", plan.changes), ("resource_drift", plan.drift)):
+    entries = (("resource_changes", plan.changes), ("resource_drift", plan.drift))
+    for name, changes in entries:
         for position, change in enumerate(changes):  # per change: a few cheap comparisons
-            inner = change.change
-            action = action_of(inner.actions)
-            if action is None:
-                _check_unknown_action(change, where)
-            if (
-                change.mode not in _MODES
-                or not change.type
-                or not change.name
-                or (change.address and not _address_agrees(change))
-                or (action in _BOTH_VALUES and (inner.before is NULL or inner.after is NULL))
-            ):
-                raise _damaged(change, action, f"{name}[{position}]", where)
+            _check_change(change, f"{name}[{position}]", where, values=True)
     for position, deferred in enumerate(plan.deferred):
-        change = deferred.resource_change
-        action = action_of(change.change.actions)
-        if action is None:
-            _check_unknown_action(change, where)
-        if change.mode not in _MODES or not change.type or not change.name:
-            raise _damaged(change, action, f"deferred_changes[{position}]", where)
-        if change.address and not _address_agrees(change):
-            raise _damaged(change, action, f"deferred_changes[{position}]", where)
+        # a deferred change is not planned yet: its values may be missing
+        _check_change(deferred.resource_change, f"deferred_changes[{position}]", where)
     if any(not change.address for change in plan.changes):
         plan.changes[:] = [_addressed(change, {}) for change in plan.changes]
     if any(not change.address for change in plan.drift):
@@ -315,9 +310,30 @@ def _check_changes(plan: Plan, where: str) -> Plan:
 
 
 _MODES = frozenset({"managed", "data"})
-# Terraform writes both values for these; without one, a protection switched off in this plan
-# would read as a protection that was never there.
-_BOTH_VALUES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
+
+
+def _check_change(change: ResourceChange, entry: str, where: str, *, values: bool = False) -> None:
+    """Stop at an action list that might destroy, or at parts that disagree; ``values``:
+    an update, no-op or replace must also carry both ``before`` and ``after``."""
+    inner = change.change
+    action = action_of(inner.actions)
+    if action is None:
+        _check_unknown_action(change, where)
+    if (
+        change.mode not in _MODES
+        or not change.type
+        or not change.name
+        or (change.address and not _address_agrees(change))
+        or (
+            values
+            and action is not None
+            and action.has_both_values
+            and (inner.before is NULL or inner.after is NULL)
+        )
+    ):
+        raise _damaged(change, action, entry, where)
+
+
 _PLAIN_KEY = re.compile(r'[^"\\\x00-\x1f\x7f$%]*')
 
 

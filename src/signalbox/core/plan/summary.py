@@ -21,7 +21,7 @@ MAX_NAMED = 3
 _DESTROYS = ("protected-destroy", "stateful-destroy", "delete")
 _REPLACES = ("stateful-replace", "replace")
 # Findings that tell a move or an import, whatever the change's action (its count key).
-_TOLD_BY_FINDINGS = {"moved": "moved", "import": "import"}
+_TOLD_BY_FINDINGS = ("moved", "import")  # finding ids that are also count keys
 _COUNT_WORDS = (
     ("create", "creates"),
     ("update", "updates"),
@@ -47,7 +47,7 @@ def summary_line(document: Mapping[str, Any] | None) -> str:
     destroyed: list[str] = []
     replaced: list[str] = []
     counts: dict[str, int] = {}
-    told = dict.fromkeys(_TOLD_BY_FINDINGS.values(), 0)
+    told = dict.fromkeys(_TOLD_BY_FINDINGS, 0)
     for plan in document.get("plans", []):
         for key, value in plan.get("counts", {}).items():
             counts[key] = counts.get(key, 0) + int(value)
@@ -57,7 +57,7 @@ def summary_line(document: Mapping[str, Any] | None) -> str:
             if not address:
                 continue
             if found in _TOLD_BY_FINDINGS:
-                told[_TOLD_BY_FINDINGS[found]] += 1
+                told[found] += 1
             if found in _DESTROYS and address not in destroyed:
                 destroyed.append(address)
             elif found in _REPLACES and address not in replaced:

@@ -57,9 +57,9 @@ class WebSessionRepository:
         result = self.session.execute(
             delete(WebSessionRow).where(WebSessionRow.secret_hash == secret_hash)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     def remove_expired(self, *, now: datetime) -> int:
         """Forget sessions past their end (run at each sign-in: they are few)."""
         result = self.session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
-        return int(getattr(result, "rowcount", 0) or 0)
+        return int(result.rowcount)  # type: ignore[attr-defined]
