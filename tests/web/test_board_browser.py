@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from tests.support.browser import accessibility_problems, screenshot, sign_in
@@ -30,6 +32,11 @@ def test_a_hold_placed_from_the_cli_appears_on_the_open_board_without_a_reload(
     expect(dev).to_contain_text("by platform-eng")
     expect(dev).to_contain_text("renaming cognito pool")
     assert page.evaluate("window.__not_reloaded") is True  # the same page, updated in place
+    # the refresh's time is told as the server tells it: the board's zone (the settings'
+    # timezone, UTC here), 24-hour clock, not the browser's "4:17 PM"
+    expect(page.locator("#live-status")).to_have_text(
+        re.compile(r"^Updated \d\d:\d\d UTC \(live\)\.$")
+    )
     assert accessibility_problems(page) == []
     screenshot(page, "board", tmp_path)
 

@@ -117,6 +117,7 @@ def test_a_needs_approval_deploy_shows_its_findings_grouped_and_its_moved_block(
         "  to   = aws_cognito_user_pool.users\n}\n</code></pre>"
     ) in page.text
     assert "was aws_cognito_user_pool.main" in words
+    assert "add a <code>moved</code> block" in page.text  # the hint's code, not backticks
     assert "hunter2" not in page.text
 
 
@@ -291,3 +292,13 @@ def test_the_commander_of_the_incident_may_approve_its_hotfix_here(
     approved = commander.post(f"/deploys/{deploy_id}/approve", data={"csrf": commander.form_token})
     assert approved.status_code == 200  # followed to the page
     assert f"Approved by alice as commander of incident {incident}" in text_of(approved.text)
+
+
+def test_backticked_words_in_a_finding_are_code_and_the_rest_is_escaped() -> None:
+    from signalbox.web.render import code_spans
+
+    told = code_spans("add a `moved` block; <b>not</b> `terraform untaint` & `x<y>`")
+    assert str(told) == (
+        "add a <code>moved</code> block; &lt;b&gt;not&lt;/b&gt; <code>terraform untaint</code>"
+        " &amp; <code>x&lt;y&gt;</code>"
+    )

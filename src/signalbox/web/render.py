@@ -11,6 +11,7 @@ in every form: ``{{ csrf_field() }}``), ``now`` (UTC), ``static(path)`` and the 
     {{ moment | ago }}           "4 min ago", "in 2 h"
     {{ seconds | duration }}     "17 min", "1 h 5 min"
     {{ picture | state_label }}  the state in words: Free, Held, Deploying, Incident ...
+    {{ text | code_spans }}      a finding's sentence with its `backticked` words as <code>
 
 Autoescape is on: every value from a user (reasons, titles, names) is escaped.
 """
@@ -18,6 +19,7 @@ Autoescape is on: every value from a user (reasons, titles, names) is escaped.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,6 +113,16 @@ def when(context: Context, value: datetime | None, timezone: str = "UTC") -> Mar
     return when_tag(value, timezone, context["now"])
 
 
+_BACKTICKED = re.compile(r"`([^`\n]+)`")
+
+
+def code_spans(text: str) -> Markup:
+    """``text`` escaped, its ```backticked``` words (a finding's ``moved`` or
+    ``terraform untaint``) as ``<code>``: the sentences are written for terminals and
+    Markdown, where backticks mark code."""
+    return Markup(_BACKTICKED.sub(r"<code>\1</code>", str(escape(text))))
+
+
 def _span(seconds: float) -> str:
     seconds = abs(int(seconds))
     if seconds < 60:
@@ -151,7 +163,12 @@ def pages() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        when=when, ago=ago, duration=duration, state_label=state_label, state_class=state_class
+        when=when,
+        ago=ago,
+        duration=duration,
+        state_label=state_label,
+        state_class=state_class,
+        code_spans=code_spans,
     )
     environment.globals["version"] = __version__
     environment.globals["static"] = lambda path: f"/static/{path}?v={__version__}"

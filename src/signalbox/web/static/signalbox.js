@@ -12,6 +12,18 @@ function localTitles(root) {
   }
 }
 
+// "17:17 CET": the clock of the board's time zone, as the server writes times (not the
+// viewer's 12-hour "4:17 PM" next to cards in CET)
+function zoneTime(tz) {
+  try {
+    return new Intl.DateTimeFormat("en-GB", {
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: tz, timeZoneName: "short",
+    }).format(new Date());
+  } catch (error) {
+    return new Date().toISOString().slice(11, 16) + " UTC";
+  }
+}
+
 function followBoard() {
   const status = document.getElementById("live-status");
   const board = document.getElementById("board");
@@ -24,7 +36,7 @@ function followBoard() {
       if (!answer.ok) { status.textContent = "Live updates paused (" + answer.status + "); reload the page."; return; }
       board.innerHTML = await answer.text();
       localTitles(board);
-      status.textContent = "Updated " + new Date().toLocaleTimeString(undefined, { timeStyle: "short" }) + " (live).";
+      status.textContent = "Updated " + zoneTime(status.dataset.tz || "UTC") + " (live).";
       board.dataset.updated = String(Date.now());
     } catch (error) {
       status.textContent = "Live updates paused; reload the page.";
