@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from signalbox.core.errors import PayloadTooLarge
 from signalbox.core.tfstate import SEGMENT_SIZE, Segment
@@ -81,3 +82,114 @@ def test_a_failed_upload_leaves_nothing_staged(tmp_path):
     with pytest.raises(PayloadTooLarge):
         anyio.run(stage)
     assert rows(engine, TfStateChunkRow) == 0 and rows(engine, TfStateBlobRow) == 0
+
+
+def crashed_upload(engine, *, at, segments: int) -> int:
+    """The rows a server killed mid-upload leaves: a blob, not done, and its first segments."""
+    from signalbox.storage.repositories.tfstate import create_blob, put_segments
+
+    blob_id = create_blob(engine, now=at)
+    for seq in range(segments):
+        put_segments(engine, blob_id, [(seq, bytes([seq]) * SEGMENT_SIZE)])
+    return blob_id
+
+
+def test_housekeeping_drops_crashed_uploads_and_the_file_shrinks(tmp_path):
+    from signalbox.services.housekeeping import tidy
+    from signalbox.storage.engine import sqlite_pragma
+    from signalbox.storage.state_staging import ORPHANED
+
+    engine = sqlite_engine(tmp_path / "db.sqlite")
+    clock = FakeClock()
+    for _ in range(3):
+        crashed_upload(engine, at=clock.now(), segments=4)
+    pages = sqlite_pragma(engine, "page_count")
+    assert rows(engine, TfStateChunkRow) == 12
+
+    assert tidy(engine, now=clock.advance(ORPHANED / 2)).uploads == 0  # too recent to tell
+    assert rows(engine, TfStateChunkRow) == 12
+
+    tidied = tidy(engine, now=clock.advance(ORPHANED))
+    assert tidied.uploads == 3 and tidied.pages > 0
+    assert rows(engine, TfStateChunkRow) == 0 and rows(engine, TfStateBlobRow) == 0
+    assert sqlite_pragma(engine, "freelist_count") == 0
+    assert sqlite_pragma(engine, "page_count") < pages - 12 * SEGMENT_SIZE // 65536
+    engine.dispose()
+
+
+def test_a_slow_live_upload_is_never_swept(tmp_path):
+    """The upload waits for its client far longer than ORPHANED (on the fake clock); its
+    heartbeat keeps the blob alive, the sweep leaves it, and the body arrives whole."""
+    from signalbox.storage.state_staging import ORPHANED, drop_orphaned_blobs
+
+    engine = sqlite_engine(tmp_path / "db.sqlite")
+    clock = FakeClock()
+    started = clock.now()
+    body = b"s" * (2 * SEGMENT_SIZE)
+
+    async def scenario():
+        more = anyio.Event()
+        swept = []
+
+        async def slow_client():
+            yield Segment(0, False, (body[:SEGMENT_SIZE],))
+            await more.wait()  # the client is silent for a long while
+            yield Segment(1, True, (body[SEGMENT_SIZE:],))
+
+        async def sweeper():
+            while rows(engine, TfStateChunkRow) < 1:  # the first segment is stored
+                await anyio.sleep(0.01)
+            for _ in range(3):  # three times ORPHANED pass, the upload still running
+                target = clock.advance(ORPHANED)
+                while alive_at(engine) < target:  # the next heartbeat has been written
+                    await anyio.sleep(0.01)
+                swept.append(drop_orphaned_blobs(engine, now=clock.now()))
+            more.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(sweeper)
+            staged = await stage_segments(
+                engine,
+                Keyring(),
+                slow_client(),
+                now=started,
+                clock=clock.now,
+                heartbeat=timedelta(seconds=0.02),
+            )
+        return staged, swept
+
+    staged, swept = anyio.run(scenario)
+    assert swept == [0, 0, 0]
+    assert staged.segments == 2 and staged.md5 == hashlib.md5(body).digest()
+    assert rows(engine, TfStateChunkRow) == 2
+    engine.dispose()
+
+
+def alive_at(engine):
+    with engine.connect() as connection:
+        found = connection.execute(select(TfStateBlobRow.alive_at)).scalar_one()
+    return found or datetime.min.replace(tzinfo=UTC)
+
+
+def test_only_uploads_silent_for_longer_than_orphaned_are_dropped(database):
+    """On both databases: the crashed upload goes, a recently beating one and a done blob
+    (a version's body) stay."""
+    from signalbox.storage.state_staging import ORPHANED, drop_orphaned_blobs
+
+    clock = FakeClock()
+    crashed = crashed_upload(database, at=clock.now(), segments=2)
+    beating = crashed_upload(database, at=clock.now(), segments=1)
+    done = crashed_upload(database, at=clock.now(), segments=1)
+    later = clock.advance(ORPHANED * 2)
+    with database.begin() as connection:
+        connection.execute(
+            update(TfStateBlobRow).where(TfStateBlobRow.id == beating).values(alive_at=later)
+        )
+        connection.execute(
+            update(TfStateBlobRow).where(TfStateBlobRow.id == done).values(done=True)
+        )
+    assert drop_orphaned_blobs(database, now=later) == 1
+    with database.connect() as connection:
+        left = set(connection.execute(select(TfStateBlobRow.id)).scalars())
+    assert left == {beating, done} and crashed not in left
+    assert rows(database, TfStateChunkRow) == 2

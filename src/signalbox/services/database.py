@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from signalbox.services.environments import sync_environments
+from signalbox.services.housekeeping import prepare_space, tidy
 from signalbox.services.tfstate.store import StateStore, state_storage_notice
 from signalbox.services.tokens import register_bootstrap_token
 from signalbox.settings import Settings
@@ -35,21 +36,23 @@ _VERSIONS = select(EnvironmentRow.name, EnvironmentRow.version)
 
 def open_engine(settings: Settings) -> Engine:
     """The engine for ``settings.database_url`` (the caller disposes of it)."""
-    return build_engine(settings.database_url)
+    return build_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
 
 
 def start_up(store: StateStore, *, now: datetime) -> None:
     """What a server does before it answers, on ``store``'s database with its settings:
-    migrate, say how states are stored, sync the configured environments and register the
-    bootstrap admin token. Several servers may do it at once on one database: each step is
-    done once."""
+    migrate, say how states are stored, sync the configured environments, register the
+    bootstrap admin token, and tidy (``services.housekeeping``: crashed uploads' segments,
+    free space). Several servers may do it at once on one database: each step is done once."""
     engine, settings = store.engine, store.settings
+    prepare_space(engine)
     upgrade(engine)
     log.log(*state_storage_notice(store.keyring))
     sync_environments(engine, settings, now=now)
     register_bootstrap_token(engine, settings.admin_token, now=now)
     if not settings.environments:
         log.warning("No environments are configured: add [environments.NAME] tables.")
+    tidy(engine, now=now)
 
 
 def environment_versions(engine: Engine) -> dict[str, int]:

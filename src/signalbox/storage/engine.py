@@ -1,6 +1,10 @@
 """The database engine, built once from ``Settings.database_url``.
 
-SQLite (the default, one file): WAL journal, foreign keys on, a busy timeout, and every write
+SQLite (the default, one file): WAL journal, ``synchronous=FULL`` (every commit syncs the WAL
+to disk before it is acknowledged, so acknowledged holds, approvals and state writes survive a
+power loss; the ``sqlite_synchronous`` setting can trade that for speed), incremental
+auto-vacuum (space freed by deleted state segments can be given back, see
+``give_space_back``), foreign keys on, a busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's documented pysqlite recipe: turn
 off the driver's own BEGIN and emit ours in the ``begin`` event), so read-decide-write is
 serialised between threads and processes. Read-only units of work start a deferred ``BEGIN``.
@@ -20,7 +24,15 @@ from sqlalchemy.engine import make_url
 
 from signalbox.core.errors import ConfigError
 
-__all__ = ["READ_ONLY", "build_engine", "is_sqlite"]
+__all__ = [
+    "READ_ONLY",
+    "SQLITE_SYNCHRONOUS",
+    "build_engine",
+    "convert_to_incremental_vacuum",
+    "give_space_back",
+    "is_sqlite",
+    "sqlite_pragma",
+]
 
 READ_ONLY = "signalbox_read_only"
 """Execution option: a unit of work that only reads (SQLite: deferred BEGIN)."""
@@ -32,13 +44,27 @@ pages a 50 MB state is written in under half the time it takes with the 4 KiB de
 about 0.2 ms more per small transaction (measured in bench/tfstate.py and bench/server.py).
 SQLite applies it only while the file is empty; an existing database keeps its page size."""
 
+SQLITE_SYNCHRONOUS = ("full", "normal")
+"""The values of the ``sqlite_synchronous`` setting. ``full`` (the default): each commit
+syncs the WAL before it returns, so whatever the server acknowledged survives a power loss.
+``normal``: the WAL is synced only at checkpoints; safe against a crash of the server
+process, not of the machine (the last commits before a power loss can be lost). The cost of
+``full`` is measured in bench/server.py (``--synchronous normal,full``)."""
+
+VACUUM_STEP_PAGES = 256
+"""Free pages given back to the file system per transaction by ``give_space_back`` (16 MiB
+with 64 KiB pages): the write lock is held for one step at a time, not for the whole file."""
+
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def build_engine(database_url: str, **engine_options: Any) -> Engine:
-    """Create the engine for ``database_url``; a URL we cannot use is a ConfigError."""
+def build_engine(
+    database_url: str, *, sqlite_synchronous: str = "full", **engine_options: Any
+) -> Engine:
+    """Create the engine for ``database_url``; a URL we cannot use is a ConfigError.
+    ``sqlite_synchronous`` (SQLite only): one of ``SQLITE_SYNCHRONOUS``."""
     try:
         url = make_url(database_url)
     except Exception:
@@ -47,7 +73,7 @@ def build_engine(database_url: str, **engine_options: Any) -> Engine:
             hint="Use sqlite:///signalbox.db or postgresql+psycopg://user@host/db.",
         ) from None
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(database_url, **engine_options)
+        return _sqlite_engine(database_url, _synchronous(sqlite_synchronous), **engine_options)
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
@@ -57,6 +83,16 @@ def build_engine(database_url: str, **engine_options: Any) -> Engine:
         f"signalbox cannot use the database {url.get_backend_name()!r}.",
         hint="Use SQLite (sqlite:///signalbox.db) or PostgreSQL (postgresql+psycopg://...).",
     )
+
+
+def _synchronous(value: str) -> str:
+    word = value.strip().lower()
+    if word not in SQLITE_SYNCHRONOUS:
+        raise ConfigError(
+            f"sqlite_synchronous must be full or normal, not {value!r}.",
+            hint="Set sqlite_synchronous to full (survives power loss) or normal (faster).",
+        )
+    return word.upper()
 
 
 def _use_wal(cursor: Any) -> None:
@@ -77,7 +113,7 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.01)  # another connection is switching the file right now
 
 
-def _sqlite_engine(database_url: str, **engine_options: Any) -> Engine:
+def _sqlite_engine(database_url: str, synchronous: str, **engine_options: Any) -> Engine:
     options = {
         "connect_args": {"check_same_thread": False},
         "pool_size": 20,
@@ -92,9 +128,11 @@ def _sqlite_engine(database_url: str, **engine_options: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        # Both apply only while the file is empty (before the first table): see module doc.
         cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
+        cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
         _use_wal(cursor)
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -104,3 +142,55 @@ def _sqlite_engine(database_url: str, **engine_options: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def sqlite_pragma(engine: Engine, name: str) -> Any:
+    """The value of ``PRAGMA name`` on one of ``engine``'s SQLite connections."""
+    connection = engine.raw_connection()
+    try:
+        return connection.cursor().execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def give_space_back(engine: Engine) -> int:
+    """SQLite: return the file's free pages to the file system (``PRAGMA incremental_vacuum``,
+    ``VACUUM_STEP_PAGES`` per transaction so other writers get their turn), then checkpoint
+    the WAL so the file shrinks now; returns the pages given back. Does nothing on another
+    database (PostgreSQL's autovacuum reuses the space) or on a file made before incremental
+    auto-vacuum (``convert_to_incremental_vacuum`` converts it)."""
+    if not is_sqlite(engine):
+        return 0
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if cursor.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # 2: INCREMENTAL
+            return 0
+        given = 0
+        while (free := cursor.execute("PRAGMA freelist_count").fetchone()[0]) > 0:
+            step = min(free, VACUUM_STEP_PAGES)
+            cursor.execute(f"PRAGMA incremental_vacuum({step})").fetchall()  # one page a step
+            given += step
+        if given:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        return given
+    finally:
+        connection.close()
+
+
+def convert_to_incremental_vacuum(engine: Engine) -> bool:
+    """SQLite: turn on incremental auto-vacuum in a file made without it (a one-off VACUUM,
+    which rewrites the whole file: it takes a while on a large one and needs as much free
+    disk again); returns True when it converted. New files have it from the start."""
+    if not is_sqlite(engine):
+        return False
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if cursor.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            return False
+        cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        cursor.execute("VACUUM")
+        return True
+    finally:
+        connection.close()

@@ -9,7 +9,10 @@ read one segment at a time. Retention prunes the bodies of old versions but keep
 A body is a blob (``tf_state_blobs``): its segments are written while the request body
 streams in, each in its own short transaction, before the write is decided; an accepted
 write then only inserts its version row pointing at the blob, a refused one drops the blob.
-A blob that never became a version (the client went away) is dropped after an hour.
+A blob that never became a version is dropped: the upload staging it moves its ``alive_at``
+forward while the request runs (``state_staging.HEARTBEAT``), and the server's housekeeping
+drops the blobs whose upload stopped proving it is alive long ago (``state_staging.ORPHANED``:
+the server crashed or was killed mid-upload), then gives the space back.
 """
 
 from __future__ import annotations
@@ -72,12 +75,14 @@ class TfStateVersionRow(Base):
 
 
 class TfStateBlobRow(Base):
-    """A stored body; ``done`` once a version points at it."""
+    """A stored body; ``done`` once a version points at it. ``alive_at``: the last heartbeat
+    of the upload staging it (None before the first one: ``created_at`` counts)."""
 
     __tablename__ = "tf_state_blobs"
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime]
     done: Mapped[bool] = mapped_column(Boolean, default=False)
+    alive_at: Mapped[datetime | None]
 
 
 class TfStateChunkRow(Base):
