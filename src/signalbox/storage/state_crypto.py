@@ -6,7 +6,9 @@ nonce (12 random bytes) || ciphertext || tag`` and authenticates, as associated 
 random 16-byte ``stream_id`` of the body, the segment's index and whether it is the final
 one. So a changed byte, a segment moved, swapped with another body's, dropped at the end
 (truncation) or added after the final one is detected while reading, and a body of any size
-is encrypted and decrypted one segment at a time.
+is encrypted and decrypted one segment at a time. ``unseal_checked`` also compares the
+clear body's size and MD5 with the stored ones at its end: the only check of a body stored in
+clear, and a second one of an encrypted body.
 
 Keys come from the ``state_keys`` setting: ``"ID:BASE64,ID:BASE64"`` (32-byte keys). The first
 key encrypts; every key decrypts, so a key is rotated by putting a new one first and then
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ __all__ = [
     "seal",
     "seal_segment",
     "unseal",
+    "unseal_checked",
 ]
 
 _NONCE = 12
@@ -197,10 +201,29 @@ def unseal(keyring: Keyring, envelope: Envelope, pieces: Iterable[bytes]) -> Ite
                 nonce, sealed_segment, _associated(envelope.stream_id, index, finished)
             )
         except InvalidTag:
-            raise _damaged(f"segment {index} does not authenticate") from None
+            raise _damaged(f"has a segment ({index}) that does not authenticate") from None
         yield plain
     if not finished:
         raise _damaged("ends before its final segment")
+
+
+def unseal_checked(
+    keyring: Keyring, envelope: Envelope, pieces: Iterable[bytes], *, md5: bytes, size: int
+) -> Iterator[bytes]:
+    """``unseal``, and at the end the clear body's size and MD5 compared with the stored
+    ``size`` and ``md5``; StateIntegrityError when they differ (a body stored in clear has no
+    other check: a changed byte or a missing segment shows only here)."""
+    digest, seen = hashlib.md5(usedforsecurity=False), 0
+    for plain in unseal(keyring, envelope, pieces):
+        seen += len(plain)
+        if seen > size:
+            raise _damaged(f"is longer than the {size} bytes stored")
+        digest.update(plain)
+        yield plain
+    if seen != size:
+        raise _damaged(f"is {seen} bytes, not the {size} bytes stored (a segment is missing)")
+    if digest.digest() != md5:
+        raise _damaged("does not match its stored MD5")
 
 
 def _damaged(what: str) -> StateIntegrityError:
@@ -208,4 +231,5 @@ def _damaged(what: str) -> StateIntegrityError:
         f"A stored state body {what}: it was changed or cut outside signalbox.",
         hint="Restore an earlier version with `signalbox state restore`, and check who can "
         "write to the database.",
+        problem=what,
     )

@@ -88,7 +88,8 @@ async def show(
 ) -> StateChangeRead:
     caller.require(Action.READ_STATE, context.configured(environment))
     key = StateKey(environment, state)
-    change = await run_in_threadpool(lambda: show_version(store, key=key, serial=serial))
+    now = context.now()
+    change = await run_in_threadpool(lambda: show_version(store, key=key, serial=serial, now=now))
     return StateChangeRead.of(change)
 
 

@@ -92,6 +92,10 @@ _STATE: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": {"type": "object"}}},
     },
     404: {"description": "The state has no body yet (Terraform starts a new one)."},
+    500: {
+        "description": "The stored body is damaged (a ``state-integrity`` problem naming the "
+        "state, the serial and what to do); nothing of it is sent."
+    },
 }
 
 
@@ -143,13 +147,15 @@ def get_state(
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),
 ) -> Response:
-    """The newest state body (200), or 404 when the state has none yet."""
+    """The newest state body (200), or 404 when the state has none yet. The body is
+    checked whole before the answer starts: a damaged one is a 500 ``state-integrity``
+    problem naming the state, the serial and what to do, never a cut 200."""
     try:
         context.configured(environment)
     except UnknownEnvironment as error:  # a 404 would read as "no state yet" to Terraform
         return problem_response(error, status=400)
     caller.require(Action.READ_STATE, environment)
-    stored = read_state(store, key=StateKey(environment, state))
+    stored = read_state(store, key=StateKey(environment, state), now=context.now())
     if stored is None:
         return Response(status_code=404)
     headers = {

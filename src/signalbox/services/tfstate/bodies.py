@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 
-from signalbox.core.errors import UnknownState
+from signalbox.core.errors import StateIntegrityError, UnknownState
 from signalbox.core.events import StateDeleted, StateOutOfBand, StatePruned, StateWritten
 from signalbox.core.holds import Granted, HoldRequest
 from signalbox.core.tfstate import (
@@ -34,9 +34,11 @@ from signalbox.services.holds import acquire_hold_in
 from signalbox.services.tfstate.store import (
     StateStore,
     StoredState,
+    checked_body,
     envelope_of,
     load_facts,
     open_state,
+    record_integrity_failure,
     record_refusal,
 )
 from signalbox.storage.repositories.tfstate import (
@@ -44,7 +46,6 @@ from signalbox.storage.repositories.tfstate import (
     read_segments,
     terraform_lock,
 )
-from signalbox.storage.state_crypto import unseal
 from signalbox.storage.state_staging import StagedBody, stage_segments
 from signalbox.storage.tfstate_tables import TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
@@ -60,12 +61,23 @@ __all__ = [
 
 READ_BATCH = 4
 """Segments (1 MiB each) read per short database read while a state is sent."""
+VERIFIED_IN_MEMORY = 8 << 20
+"""A body up to this size is kept from its check and sent from memory; a larger one is read
+twice (checked, then sent): memory per GET stays within this and a few segments."""
 ABANDONED_AFTER = timedelta(hours=1)
 """A staged body that no version points at after this long is dropped."""
 
 
-def read_state(store: StateStore, *, key: StateKey) -> StoredState | None:
-    """The newest body of the state ``key``; None when there is none (or deleted)."""
+def read_state(
+    store: StateStore, *, key: StateKey, now: datetime | None = None
+) -> StoredState | None:
+    """The newest body of the state ``key``; None when there is none (or deleted).
+
+    The body is checked whole before this returns (every segment authenticated, the size
+    and MD5 compared with the stored ones), so an answer never starts with a damaged body:
+    StateIntegrityError instead, and a ``state.integrity-failed`` event at ``now``. A body
+    up to ``VERIFIED_IN_MEMORY`` bytes is kept from that pass; a larger one is read again
+    (and checked again) while it is sent, so memory stays bounded whatever the size."""
     validate_state_name(key.name)
     with UnitOfWork(store.engine, read_only=True) as uow:
         uow.environments.get(key.environment)
@@ -77,8 +89,31 @@ def read_state(store: StateStore, *, key: StateKey) -> StoredState | None:
         assert head.blob_id is not None
         blob_id, segments, envelope = head.blob_id, head.segments, envelope_of(head)
         serial, md5, size = head.serial, bytes.fromhex(head.md5), head.size
-    pieces = _segments(store, blob_id, segments)
-    return StoredState(serial, md5, size, unseal(store.keyring, envelope, pieces))
+
+    def body() -> Iterator[bytes]:
+        pieces = _segments(store, blob_id, segments)
+        return checked_body(store.keyring, key, serial, envelope, pieces, md5=md5, size=size)
+
+    try:
+        verified = _verify(body())
+    except StateIntegrityError as error:
+        record_integrity_failure(store, error, now=now)
+        raise
+    return StoredState(serial, md5, size, iter(verified) if verified is not None else body())
+
+
+def _verify(body: Iterator[bytes]) -> list[bytes] | None:
+    """Read ``body`` to its end (which checks it); its segments when it is small enough to
+    keep (``VERIFIED_IN_MEMORY``), None when it must be read again to be sent."""
+    kept: list[bytes] | None = []
+    held = 0
+    for plain in body:
+        held += len(plain)
+        if kept is not None and held > VERIFIED_IN_MEMORY:
+            kept = None  # too large to keep: it is read again while it is sent
+        elif kept is not None:
+            kept.append(plain)
+    return kept
 
 
 def _segments(store: StateStore, blob_id: int, count: int) -> Iterator[bytes]:

@@ -14,7 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from signalbox.core.errors import InvalidInput, NotHolder, StateRefused, UnknownState
+from signalbox.core.errors import (
+    InvalidInput,
+    NotHolder,
+    StateIntegrityError,
+    StateRefused,
+    UnknownState,
+)
 from signalbox.core.events import StateKeysRotated, StateRestored
 from signalbox.core.tfstate import (
     StateKey,
@@ -28,13 +34,14 @@ from signalbox.core.views import Principal
 from signalbox.services.events import emit
 from signalbox.services.tfstate.store import (
     StateStore,
-    envelope_of,
     load_facts,
     open_state,
+    record_integrity_failure,
     store_body,
+    version_body,
 )
 from signalbox.storage.repositories.tfstate import TfStateRepository, state_key
-from signalbox.storage.state_crypto import seal_segment, unseal
+from signalbox.storage.state_crypto import seal_segment
 from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -133,10 +140,13 @@ def _unknown(key: StateKey, serial: int | None = None) -> UnknownState:
 
 
 def _body(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) -> Iterator[bytes]:
+    """The checked clear body of ``row`` (StateIntegrityError naming it when damaged)."""
     blob_id = row.blob_id
     assert blob_id is not None, "a version with a body has a blob"
     pieces = (repo.segment(blob_id, seq) for seq in range(row.segments))
-    return unseal(store.keyring, envelope_of(row), pieces)
+    state = repo.session.get(TfStateRow, row.state_id)
+    assert state is not None
+    return version_body(store.keyring, state_key(state), row, pieces)
 
 
 def _addresses(
@@ -147,9 +157,23 @@ def _addresses(
     return resource_addresses(b"".join(_body(store, repo, row)))
 
 
-def show_version(store: StateStore, *, key: StateKey, serial: int | None = None) -> StateChange:
+def show_version(
+    store: StateStore,
+    *,
+    key: StateKey,
+    serial: int | None = None,
+    now: datetime | None = None,
+) -> StateChange:
     """What a version of the state ``key`` (default: the newest) changed since the version
-    before it."""
+    before it. A damaged body is StateIntegrityError, recorded as an event at ``now``."""
+    try:
+        return _show(store, key, serial)
+    except StateIntegrityError as error:
+        record_integrity_failure(store, error, now=now)
+        raise
+
+
+def _show(store: StateStore, key: StateKey, serial: int | None) -> StateChange:
     validate_state_name(key.name)
     with UnitOfWork(store.engine, read_only=True) as uow:
         env = uow.environments.get(key.environment)
@@ -191,7 +215,18 @@ def restore_version(
     now: datetime,
 ) -> VersionInfo:
     """Write version ``serial``'s content as the newest version of the state ``key`` (the
-    caller holds its environment)."""
+    caller holds its environment). A damaged source body is StateIntegrityError: nothing is
+    written, and the damage is recorded as an event."""
+    try:
+        return _restore(store, principal, key, serial, now)
+    except StateIntegrityError as error:
+        record_integrity_failure(store, error, now=now)
+        raise
+
+
+def _restore(
+    store: StateStore, principal: Principal, key: StateKey, serial: int, now: datetime
+) -> VersionInfo:
     environment = key.environment
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
@@ -281,12 +316,16 @@ def rotate_keys(store: StateStore, *, now: datetime, batch: int = 10) -> int:
         )
     done = 0
     while True:
-        with UnitOfWork(store.engine) as uow:
-            repo = TfStateRepository(uow.session)
-            rows = repo.to_reencrypt(primary.id, limit=batch)
-            for row in rows:
-                _reencrypt(store, repo, row)
-            done += len(rows)
+        try:
+            with UnitOfWork(store.engine) as uow:
+                repo = TfStateRepository(uow.session)
+                rows = repo.to_reencrypt(primary.id, limit=batch)
+                for row in rows:
+                    _reencrypt(store, repo, row)
+                done += len(rows)
+        except StateIntegrityError as error:  # this batch is rolled back
+            record_integrity_failure(store, error, now=now)
+            raise
         if len(rows) < batch:
             break
     if done:

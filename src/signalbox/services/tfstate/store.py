@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
 from signalbox.core.durations import parse_duration
+from signalbox.core.errors import StateIntegrityError
 from signalbox.core.events import (
     StateDeleteRefused,
+    StateIntegrityFailed,
     StateLockRefused,
     StateRefusalEvent,
     StateUnlockRefused,
@@ -33,7 +35,7 @@ from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
 from signalbox.storage.repositories.reservations import ReservationRepository, reservation_view
 from signalbox.storage.repositories.tfstate import TfStateRepository
-from signalbox.storage.state_crypto import Envelope, Keyring, seal
+from signalbox.storage.state_crypto import Envelope, Keyring, seal, unseal_checked
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
@@ -42,12 +44,15 @@ __all__ = [
     "REFUSAL_EVENTS",
     "StateStore",
     "StoredState",
+    "checked_body",
     "envelope_of",
     "load_facts",
     "open_state",
+    "record_integrity_failure",
     "record_refusal",
     "state_storage_notice",
     "store_body",
+    "version_body",
 ]
 
 REFUSAL_EVENTS: dict[str, type[StateRefusalEvent]] = {
@@ -146,6 +151,75 @@ def open_state(
 
 def envelope_of(version: TfStateVersionRow) -> Envelope:
     return Envelope(version.key_id, bytes(version.stream_id))
+
+
+def checked_body(
+    keyring: Keyring,
+    key: StateKey,
+    serial: int,
+    envelope: Envelope,
+    pieces: Iterator[bytes],
+    *,
+    md5: bytes,
+    size: int,
+) -> Iterator[bytes]:
+    """The clear body of serial ``serial`` of the state ``key`` from its stored ``pieces``,
+    authenticated segment by segment and, at its end, checked against the stored ``size``
+    and ``md5``; a damaged body raises StateIntegrityError naming the state, the serial and
+    what to do (record it with ``record_integrity_failure`` once the transaction is over)."""
+    try:
+        yield from unseal_checked(keyring, envelope, pieces, md5=md5, size=size)
+    except StateIntegrityError as error:
+        raise damaged_state(key, serial, str(error.details.get("problem", error.message))) from None
+
+
+def version_body(
+    keyring: Keyring, key: StateKey, version: TfStateVersionRow, pieces: Iterator[bytes]
+) -> Iterator[bytes]:
+    """``checked_body`` of a stored version (read within its transaction)."""
+    md5, size = bytes.fromhex(version.md5), version.size
+    return checked_body(
+        keyring, key, version.serial, envelope_of(version), pieces, md5=md5, size=size
+    )
+
+
+def damaged_state(key: StateKey, serial: int, problem: str) -> StateIntegrityError:
+    """The error of a damaged stored body: what is wrong and what to do."""
+    return StateIntegrityError(
+        f"The stored body of {key.label} serial {serial} is damaged: it {problem}. It was "
+        "changed or cut outside signalbox, so it is not served.",
+        hint=f"See its versions with `signalbox state versions {key.environment} {key.name}` "
+        f"and restore an earlier one with `signalbox state restore {key.environment} "
+        f"{key.name} --serial N` (under your hold); then check who can write to the database.",
+        environment=key.environment,
+        state=key.name,
+        serial=serial,
+        problem=problem,
+    )
+
+
+def record_integrity_failure(
+    store: StateStore, error: StateIntegrityError, *, now: datetime | None
+) -> None:
+    """Write the ``state.integrity-failed`` event of ``error`` (from ``checked_body``), in
+    its own transaction: run it after the one that read the body is over. ``now`` None is
+    the system clock (callers that have no injected clock)."""
+    details = error.details
+    environment, state, serial = (
+        details.get("environment"),
+        details.get("state"),
+        details.get("serial"),
+    )
+    if (
+        not isinstance(environment, str)
+        or not isinstance(state, str)
+        or not isinstance(serial, int)
+    ):
+        return  # not a body read through checked_body: nothing to name
+    problem = str(error.details.get("problem", ""))
+    event = StateIntegrityFailed(state=state, serial=serial, problem=problem)
+    with UnitOfWork(store.engine) as uow:
+        emit(uow, event, environment=environment, actor="signalbox", now=now or datetime.now(UTC))
 
 
 def record_refusal(

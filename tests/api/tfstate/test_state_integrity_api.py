@@ -1,0 +1,164 @@
+"""A damaged stored body is never served as a cut 200: the whole body is checked before the
+answer starts, the client gets a 500 ``state-integrity`` problem naming the state, the
+serial and what to do, and a ``state.integrity-failed`` event is written (never the body).
+
+The damage is done in the database, as someone with write access to it would: a flipped bit
+in a segment, a missing segment, a digest that no longer matches a body stored in clear."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import delete, select, update
+from tests.api.tfstate.states import state_body
+
+from signalbox.storage.tfstate_tables import TfStateChunkRow, TfStateVersionRow
+from signalbox.storage.uow import UnitOfWork
+
+SECRET = "topsecret-" + "x" * 40_000
+BOTH = pytest.mark.parametrize("settings", ["clear", "encrypted"], indirect=True)
+
+
+def big_body(serial: int) -> bytes:
+    """A state of about 2.5 MB: three segments of 1 MiB."""
+    return state_body(serial, *(f"r{n}" for n in range(60)), secret=SECRET)
+
+
+def newest_chunks(database) -> list[TfStateChunkRow]:
+    with UnitOfWork(database, read_only=True) as uow:
+        version = uow.session.scalars(
+            select(TfStateVersionRow).order_by(TfStateVersionRow.id.desc()).limit(1)
+        ).one()
+        query = select(TfStateChunkRow).where(TfStateChunkRow.blob_id == version.blob_id)
+        chunks = list(uow.session.scalars(query.order_by(TfStateChunkRow.seq)))
+        uow.session.expunge_all()
+        return chunks
+
+
+def flip_a_bit(database, seq: int) -> None:
+    chunk = newest_chunks(database)[seq]
+    data = bytearray(chunk.data)
+    data[len(data) // 2] ^= 0x01
+    with UnitOfWork(database) as uow:
+        uow.session.execute(
+            update(TfStateChunkRow)
+            .where(TfStateChunkRow.blob_id == chunk.blob_id, TfStateChunkRow.seq == seq)
+            .values(data=bytes(data))
+        )
+
+
+def drop_segment(database, seq: int) -> None:
+    chunk = newest_chunks(database)[seq]
+    with UnitOfWork(database) as uow:
+        uow.session.execute(
+            delete(TfStateChunkRow).where(
+                TfStateChunkRow.blob_id == chunk.blob_id, TfStateChunkRow.seq == seq
+            )
+        )
+
+
+def integrity_events(client, headers) -> list[dict]:
+    answer = client.get("/api/events", params={"env": "dev"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return [e for e in answer.json()["events"] if e["kind"] == "state.integrity-failed"]
+
+
+def assert_refused_with_the_way_out(answer, serial: int) -> dict:
+    assert answer.status_code == 500, answer.text
+    problem = answer.json()
+    assert problem["code"] == "state-integrity"
+    assert problem["state"] == "network" and problem["serial"] == serial
+    assert f"dev/network serial {serial} is damaged" in problem["detail"]
+    assert "signalbox state versions dev network" in problem["hint"]
+    assert "signalbox state restore dev network --serial" in problem["hint"]
+    assert SECRET[:16] not in answer.text
+    return problem
+
+
+@BOTH
+def test_a_flipped_bit_in_a_segment_is_a_500_problem_and_an_event(terraform, client, ci):
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    assert terraform.write(ci, big_body(2)).status_code == 200
+    flip_a_bit(client.app.state.server.state_store.engine, 1)
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 2)
+    assert "segment (1)" in problem["problem"] or "MD5" in problem["problem"]
+    [event] = integrity_events(client, ci)
+    assert event["data"] == {"state": "network", "serial": 2, "problem": problem["problem"]}
+    assert event["actor"] == "signalbox" and "restore an earlier version" in event["message"]
+    assert SECRET[:16] not in json.dumps(event)
+
+
+@BOTH
+def test_a_missing_segment_is_a_500_problem_not_a_cut_answer(terraform, client, ci):
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    drop_segment(client.app.state.server.state_store.engine, 2)  # the final one
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] in {
+        "ends before its final segment",
+        f"is 2097152 bytes, not the {len(big_body(1))} bytes stored (a segment is missing)",
+    }
+    assert len(integrity_events(client, ci)) == 1
+
+
+@BOTH
+def test_a_missing_middle_segment_is_found_too(terraform, client, ci):
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    drop_segment(client.app.state.server.state_store.engine, 1)
+    assert_refused_with_the_way_out(terraform.read(ci), 1)
+
+
+def test_a_clear_body_whose_stored_digest_no_longer_matches_is_refused(terraform, client, ci):
+    body = state_body(1, "pool")
+    assert terraform.write(ci, body).status_code == 200
+    with UnitOfWork(client.app.state.server.state_store.engine) as uow:
+        uow.session.execute(update(TfStateVersionRow).values(md5="0" * 32))
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] == "does not match its stored MD5"
+
+
+@BOTH
+def test_show_and_restore_of_a_damaged_version_say_so_and_write_nothing(
+    terraform, client, ci, admin
+):
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    flip_a_bit(client.app.state.server.state_store.engine, 0)
+    assert terraform.write(ci, big_body(2)).status_code == 200
+    shown = client.get("/api/states/dev/network/show", headers=ci)
+    assert shown.status_code == 500 and shown.json()["serial"] == 1
+    held = client.post("/api/environments/dev/hold", headers=admin, json={"reason": "fix"})
+    assert held.status_code == 200, held.text
+    restored = client.post("/api/states/dev/network/restore", headers=admin, json={"serial": 1})
+    assert restored.status_code == 500 and restored.json()["code"] == "state-integrity"
+    listed = client.get("/api/states/dev/network", headers=ci).json()["versions"]
+    assert [v["serial"] for v in listed] == [2, 1]
+    assert len(integrity_events(client, ci)) == 2
+    assert terraform.read(ci).content == big_body(2)  # the newest is whole and served
+
+
+@BOTH
+def test_a_whole_body_is_served_as_it_was_written(terraform, ci):
+    body = big_body(1)
+    assert terraform.write(ci, body).status_code == 200
+    answer = terraform.read(ci)
+    assert answer.status_code == 200 and answer.content == body
+
+
+@BOTH
+def test_a_body_too_large_to_keep_is_checked_then_read_again(terraform, client, ci, settings):
+    """Above VERIFIED_IN_MEMORY the check is a first pass and the answer a second one."""
+    from dataclasses import replace
+
+    from signalbox.services.tfstate.bodies import VERIFIED_IN_MEMORY
+
+    server = client.app.state.server
+    client.app.state.server = replace(
+        server, settings=replace(settings, max_state_bytes=4 * VERIFIED_IN_MEMORY)
+    )
+    body = state_body(1, *(f"r{n}" for n in range(240)), secret=SECRET)
+    assert len(body) > VERIFIED_IN_MEMORY
+    assert terraform.write(ci, body).status_code == 200
+    answer = terraform.read(ci)
+    assert answer.status_code == 200 and answer.content == body
+    flip_a_bit(server.state_store.engine, len(newest_chunks(server.state_store.engine)) - 1)
+    assert_refused_with_the_way_out(terraform.read(ci), 1)
