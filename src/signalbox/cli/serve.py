@@ -52,18 +52,22 @@ def serve(
 
     Applies database migrations and syncs the configured environments at start.
     SIGNALBOX_DATABASE_URL overrides the database; SIGNALBOX_ADMIN_TOKEN is the bootstrap
-    admin token.
+    admin token. A port already in use stops it (exit 2), naming the process that holds the
+    port. A request line and headers above 64 KiB get 431.
     """
     import dataclasses
 
     import uvicorn
 
     from signalbox.api.app import create_app
+    from signalbox.api.header_limit import HeadLimitedHttpTools
+    from signalbox.cli.listen import bind_listener
 
     settings = settings_from(config)
     settings = dataclasses.replace(
         settings, host=host or settings.host, port=port if port is not None else settings.port
     )
+    listener = bind_listener(settings.host, settings.port)  # a taken port stops here, told
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     names = ", ".join(settings.environments) or "none (add [environments.NAME])"
     targets = [target.name for target in settings.notify]  # names only: URLs hold secrets
@@ -82,14 +86,25 @@ def serve(
         console.print(
             "No SIGNALBOX_ADMIN_TOKEN: only tokens already created can sign in.", markup=False
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=access_log,
-        log_level="info" if access_log else "warning",
-        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            http=HeadLimitedHttpTools,  # a request head above 64 KiB gets 431
+            access_log=access_log,
+            log_level="info" if access_log else "warning",
+            timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
+        )
     )
+    with listener:
+        server.run(sockets=[listener])
+    if not server.started:  # the start-up failed (uvicorn has logged why)
+        raise typer.Exit(_UVICORN_STARTUP_FAILURE)
+
+
+_UVICORN_STARTUP_FAILURE = 3
+"""What ``uvicorn.run`` exits with when the start-up fails (kept as it was)."""
 
 
 _SHUTDOWN_GRACE_SECONDS = 3
