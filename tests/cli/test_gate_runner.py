@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from signalbox.cli.child_watch import tree_guarantee_note
 from signalbox.cli.gate_runner import Heartbeat, run_child
 from signalbox.core.errors import NotHolder, ServerUnreachable
 
@@ -145,3 +147,197 @@ def test_a_command_that_does_not_exist_raises_oserror() -> None:
             warn=lambda _: None,
             interactive=False,
         )
+
+
+# The command does not outlive the gate: every way out of run_child stops its process tree,
+# and a gate killed with SIGKILL takes it along (kernel parent-death signal and watchdog).
+
+TREE = (
+    "echo $$ > {cmd}.tmp && mv {cmd}.tmp {cmd}; "
+    "sleep 90 & echo $! > {grandchild}.tmp && mv {grandchild}.tmp {grandchild}; "
+    "{rest}"
+)
+
+
+def _tree_command(tmp_path: Path, rest: str = "wait") -> tuple[list[str], Path, Path]:
+    """``sh`` that writes its pid, starts a grandchild ``sleep 90`` that writes its pid."""
+    cmd, grandchild = tmp_path / "cmd.pid", tmp_path / "grandchild.pid"
+    script = TREE.format(cmd=cmd, grandchild=grandchild, rest=rest)
+    return ["sh", "-c", script], cmd, grandchild
+
+
+def _running(pid: int) -> bool:
+    """``pid`` is a process that runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
+
+
+def _pid(path: Path) -> int:
+    _wait_for(path)
+    return int(path.read_text())
+
+
+def _gone_within(pids: list[int], seconds: float) -> list[int]:
+    """The pids still running after ``seconds`` (polled, so it returns as soon as none is)."""
+    deadline = time.monotonic() + seconds
+    while (left := [pid for pid in pids if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling on a condition with a deadline
+    return left
+
+
+@pytest.fixture
+def leftovers():
+    """Pids a test started; whatever still runs at the end is killed (a failing test must
+    not leave `sleep 90` behind)."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc and relies on PR_SET_PDEATHSIG"
+)
+
+
+@linux_only
+def test_what_the_command_left_in_the_background_is_stopped_when_it_ends(
+    tmp_path: Path, leftovers: list[int]
+) -> None:
+    command, _cmd, grandchild = _tree_command(tmp_path, rest="exit 0")
+    warnings: list[str] = []
+    result = run_child(
+        command, renew=lambda: None, renew_every=60, warn=warnings.append, interactive=False
+    )
+    leftovers.append(_pid(grandchild))
+    assert result.exit_code == 0
+    assert _gone_within([_pid(grandchild)], 0) == []  # gone when run_child returns
+    assert any("left processes running" in line for line in warnings)
+
+
+@linux_only
+def test_a_signal_to_the_gate_stops_the_commands_whole_tree(
+    tmp_path: Path, leftovers: list[int]
+) -> None:
+    command, cmd, grandchild = _tree_command(tmp_path)
+
+    def terminate_when_started() -> None:
+        leftovers.extend([_pid(cmd), _pid(grandchild)])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=terminate_when_started)
+    sender.start()
+    result = run_child(
+        command, renew=lambda: None, renew_every=60, warn=lambda _: None, interactive=False
+    )
+    sender.join()
+    assert result.exit_code == 128 + signal.SIGTERM  # sh got the forwarded SIGTERM
+    assert _gone_within(leftovers, 0) == []
+
+
+class _GateBroke(Exception):
+    pass
+
+
+@linux_only
+@pytest.mark.parametrize("interactive", [False, True])
+def test_an_exception_in_the_gate_stops_the_command(
+    tmp_path: Path, leftovers: list[int], interactive: bool
+) -> None:
+    command, cmd, grandchild = _tree_command(tmp_path)
+
+    def broke(_signum: int, _frame: object) -> None:
+        raise _GateBroke()
+
+    def break_when_started() -> None:
+        leftovers.extend([_pid(cmd), _pid(grandchild)])
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, broke)
+    sender = threading.Thread(target=break_when_started)
+    try:
+        sender.start()
+        with pytest.raises(_GateBroke):
+            run_child(
+                command,
+                renew=lambda: None,
+                renew_every=60,
+                warn=lambda _: None,
+                interactive=interactive,
+            )
+    finally:
+        sender.join()
+        signal.signal(signal.SIGUSR1, previous)
+    command_pid, grandchild_pid = leftovers
+    assert not _running(command_pid)
+    # On a terminal the command shares the gate's process group: only it is stopped.
+    assert _running(grandchild_pid) is interactive
+
+
+MINI_GATE = """
+import sys
+from signalbox.cli.gate_runner import run_child
+run_child(sys.argv[1:], renew=lambda: None, renew_every=60, warn=print, interactive=False)
+"""
+
+
+def _gate_process(command: list[str]) -> subprocess.Popen[bytes]:
+    """A real process that runs ``command`` through ``run_child``, as the gate does."""
+    return subprocess.Popen(
+        [sys.executable, "-c", MINI_GATE, *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _watchdog_of(gate_pid: int) -> int:
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(b")", 1)[1].split()[1]) == gate_pid and b"child_watch" in cmdline:
+            return int(entry.name)
+    raise AssertionError(f"gate {gate_pid} started no watchdog")
+
+
+@linux_only
+def test_a_killed_gate_takes_the_commands_whole_tree_with_it(
+    tmp_path: Path, leftovers: list[int]
+) -> None:
+    command, cmd, grandchild = _tree_command(tmp_path)
+    gate = _gate_process(command)
+    leftovers.extend([_pid(cmd), _pid(grandchild)])
+    gate.kill()  # SIGKILL: the gate runs no cleanup of its own
+    gate.wait(timeout=10)
+    assert _gone_within(leftovers, 2.0) == []
+
+
+@linux_only
+def test_the_kernel_stops_the_command_when_the_gate_and_its_watchdog_die(
+    tmp_path: Path, leftovers: list[int]
+) -> None:
+    command, cmd, grandchild = _tree_command(tmp_path)
+    gate = _gate_process(command)
+    leftovers.extend([_pid(cmd), _pid(grandchild)])
+    os.kill(_watchdog_of(gate.pid), signal.SIGKILL)
+    gate.kill()
+    gate.wait(timeout=10)
+    assert _gone_within([leftovers[0]], 2.0) == []  # PR_SET_PDEATHSIG reached the command
+    assert _running(leftovers[1])  # the documented limit: only the watchdog reaches further
+
+
+def test_the_gate_says_at_start_what_is_not_guaranteed() -> None:
+    warnings: list[str] = []
+    run_child(["true"], renew=lambda: None, renew_every=60, warn=warnings.append, interactive=True)
+    assert warnings == [tree_guarantee_note(interactive=True)]
+    assert "on a terminal only the command itself" in warnings[0]
+    assert tree_guarantee_note(interactive=False, platform="linux") is None
+    elsewhere = tree_guarantee_note(interactive=False, platform="darwin")
+    assert elsewhere is not None and "only a watchdog" in elsewhere

@@ -6,6 +6,13 @@ the whole foreground process group (forwarding it again would make Terraform see
 interrupts and stop without cleaning up). In CI (no terminal) the child runs in its own
 process group and gets exactly the signals the gate gets.
 
+The command does not outlive the gate (``child_watch``): on Linux the kernel sends it
+SIGTERM if the gate dies; on every way out of ``run_child`` the gate stops the command's
+process group (SIGTERM, then SIGKILL after a short grace); and a watchdog process stops the
+group if the gate is killed before it could. On an interactive terminal the command shares
+the gate's process group, so there only the command itself is stopped; the gate says so at
+start (and likewise where the kernel cannot help: not Linux).
+
 While the child runs, a background thread renews the deploy lease every third of the lease.
 If the server says the lease is lost, the gate warns loudly on stderr (the child keeps
 running: killing an apply half-way is worse than finishing it), and reports it at the end.
@@ -23,6 +30,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
 
+from signalbox.cli.child_watch import (
+    Target,
+    Watchdog,
+    parent_death_signal,
+    stop_target,
+    tree_guarantee_note,
+)
 from signalbox.core.errors import Conflict, SignalboxError
 
 __all__ = ["ChildResult", "Heartbeat", "run_child"]
@@ -103,6 +117,17 @@ def _forwarding(
             signal.signal(signal.SIGINT, ignored)
 
 
+def _start_watchdog(warn: Warn) -> Watchdog | None:
+    try:
+        return Watchdog.start()
+    except OSError as error:
+        warn(
+            f"warning: could not start the watchdog ({error}); if the gate is killed, what "
+            "the command started may keep running."
+        )
+        return None
+
+
 def run_child(
     command: Sequence[str],
     *,
@@ -113,21 +138,61 @@ def run_child(
 ) -> ChildResult:
     """Run ``command`` to its end with the lease renewed; return its code and duration.
 
+    Whatever way this returns or raises, the command and (outside a terminal) every process
+    in its process group are stopped first. Call it from the main thread: the kernel's
+    parent-death signal follows the thread that started the command.
+
     Raises ``FileNotFoundError``/``PermissionError`` when the command cannot be started.
     """
     if interactive is None:
         interactive = sys.stdin.isatty()
+    note = tree_guarantee_note(interactive=interactive)
+    if note is not None:
+        warn(note)
+    watchdog = _start_watchdog(warn)
     heartbeat = Heartbeat(renew, interval=renew_every, warn=warn)
     started = time.monotonic()
-    child = subprocess.Popen(list(command), process_group=None if interactive else 0)
-    with _forwarding(child, _forwarded_signals(interactive)):
-        heartbeat.start()
-        try:
-            returncode = child.wait()
-        finally:
-            heartbeat.stop()
+    try:
+        child = subprocess.Popen(
+            list(command),
+            process_group=None if interactive else 0,
+            preexec_fn=parent_death_signal(),
+        )
+    except BaseException:
+        if watchdog is not None:
+            watchdog.stand_down()
+        raise
+    target: Target = ("pid", child.pid) if interactive else ("group", child.pid)
+    try:
+        if watchdog is not None:
+            watchdog.watch(target)
+        with _forwarding(child, _forwarded_signals(interactive)):
+            heartbeat.start()
+            try:
+                returncode = child.wait()
+            finally:
+                heartbeat.stop()
+    finally:
+        _stop_tree(child, target, warn)
+        if watchdog is not None:
+            watchdog.stand_down()
     return ChildResult(
         exit_code=_exit_code(returncode),
         duration_seconds=time.monotonic() - started,
         lease_lost=heartbeat.lease_lost,
     )
+
+
+def _stop_tree(child: subprocess.Popen[bytes], target: Target, warn: Warn) -> None:
+    """Stop what is left of the command: itself if it still runs (an exception left it), and
+    outside a terminal everything in its process group (what it started in the background)."""
+    running = child.poll() is None
+    if target[0] == "pid" and not running:
+        return  # reaped: its pid is no longer ours to signal
+    if stop_target(target) and not running:
+        warn(
+            f"warning: the command left processes running in its process group {target[1]}; "
+            "stopped them (a deploy's processes end with it)."
+        )
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout=5)
