@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalbox.api.models.bounds import MAX_DEPLOY_SECONDS, Counter, ExitCode, RowId
 from signalbox.services.deploys import Approval, Deploy, GateAnswer
 
 __all__ = [
@@ -43,7 +44,7 @@ class DeployCreate(_Body):
     run_url: str = Field("", description="Link to the CI run.")
     plan: str | None = Field(None, description="The plan JSON bytes, base64-encoded.")
     plan_source: str = Field("", description="The plan's file name, for messages.")
-    hotfix: int | None = Field(
+    hotfix: RowId | None = Field(
         None,
         description="The open incident this deploy is a hotfix of (`gate --hotfix N`): it "
         "goes ahead of every queued deploy; only the incident's commander and responders may.",
@@ -51,13 +52,13 @@ class DeployCreate(_Body):
 
 
 class DeployHeartbeat(_Body):
-    fencing_token: int
+    fencing_token: Counter
 
 
 class DeployFinish(_Body):
-    fencing_token: int
-    exit_code: int = Field(description="The command's exit code (128+N: killed by signal N).")
-    duration_seconds: float = Field(ge=0)
+    fencing_token: Counter
+    exit_code: ExitCode = Field(description="The command's exit code (128+N: killed by signal N).")
+    duration_seconds: float = Field(ge=0, le=MAX_DEPLOY_SECONDS, allow_inf_nan=False)
 
 
 class DeployCancel(_Body):

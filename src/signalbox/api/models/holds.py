@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalbox.api.models.bounds import Counter
 from signalbox.core.views import HoldView
 
 __all__ = [
@@ -25,12 +26,12 @@ class _Body(BaseModel):
 
 class HoldCreate(_Body):
     reason: str = Field(description="Why you hold the environment; shown to everyone.")
-    duration: str = Field("4h", description="The lease, e.g. 30m, 4h, 1h30m.")
+    duration: str = Field("4h", description="The lease, e.g. 30m, 4h, 1h30m (at most 14d).")
 
 
 class HoldRenew(_Body):
     duration: str | None = Field(None, description="New lease from now (default: the last).")
-    fencing_token: int | None = Field(None, description="Refuse if this is not the current.")
+    fencing_token: Counter | None = Field(None, description="Refuse if this is not the current.")
 
 
 class ForceReleaseCreate(_Body):

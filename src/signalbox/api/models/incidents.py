@@ -11,6 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalbox.api.models.bounds import WhenText
 from signalbox.services.incidents import Effects, Incident, IncidentUpdate
 
 __all__ = [
@@ -36,7 +37,7 @@ class IncidentCreate(_Body):
     freeze: bool | None = Field(
         None, description="Freeze the environment (default: yes for sev1 and sev2)."
     )
-    eta: str | None = Field(None, description="When it should work again: 30m, 15:30.")
+    eta: WhenText | None = Field(None, description="When it should work again: 30m, 15:30.")
     note: str = Field("", description="What is known so far.")
 
 
@@ -44,7 +45,7 @@ class IncidentUpdateCreate(_Body):
     status: str | None = Field(
         None, description="investigating, identified, mitigated or monitoring."
     )
-    eta: str | None = Field(None, description="A new ETA: 30m, 15:30.")
+    eta: WhenText | None = Field(None, description="A new ETA: 30m, 15:30.")
     note: str = ""
     commander: str | None = Field(None, description="Hand over (the commander or an admin).")
     responders: list[str] = Field(

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalbox.api.models.bounds import RowId
 from signalbox.api.models.environments import BlockerRead
 from signalbox.services.deploys.preflight import PreflightAnswer
 
@@ -26,7 +27,7 @@ class PreflightCreate(BaseModel):
     actor: str = Field("", description="Who triggered the CI run (e.g. GITHUB_ACTOR).")
     plan: str | None = Field(None, description="The plan JSON bytes, base64-encoded.")
     plan_source: str = Field("", description="The plan's file name, for messages.")
-    hotfix: int | None = Field(
+    hotfix: RowId | None = Field(
         None, description="The open incident the deploy would be a hotfix of (`--hotfix N`)."
     )
 

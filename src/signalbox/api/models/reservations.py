@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalbox.api.models.bounds import WhenText
 from signalbox.core.views import ReservationView
 
 __all__ = [
@@ -20,8 +21,10 @@ __all__ = [
 class ReservationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    starts: str = Field(description="15:30 (today, environment's zone), 2026-11-26 15:30, ISO.")
-    ends: str
+    starts: WhenText = Field(
+        description="15:30 (today, environment's zone), 2026-11-26 15:30, ISO; years 2000-2099."
+    )
+    ends: WhenText
     reason: str
 
 

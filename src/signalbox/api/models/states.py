@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from signalbox.api.models.bounds import Counter
 from signalbox.services.tfstate import StateChange, VersionInfo
 
 __all__ = [
@@ -20,7 +21,7 @@ __all__ = [
 
 
 class RestoreCreate(BaseModel):
-    serial: int = Field(ge=0, description="The serial whose content becomes the newest version.")
+    serial: Counter = Field(description="The serial whose content becomes the newest version.")
 
 
 class VersionRead(BaseModel):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -36,6 +35,7 @@ from signalbox.api.longpoll import (
     seconds_until,
     wake,
 )
+from signalbox.api.models.bounds import Counter, Instant, RowId
 from signalbox.api.models.deploys import (
     ApprovalCreate,
     ApprovalRead,
@@ -139,11 +139,11 @@ async def _environment_of(request: Request, caller: Caller, context: Server, dep
 
 @router.get("/{deploy_id}/decision", response_model=GateAnswerRead | UnchangedRead)
 async def decision(
-    deploy_id: int,
+    deploy_id: RowId,
     request: Request,
-    since: int | None = Query(None, description="The version of the last answer."),
+    since: Counter | None = Query(None, description="The version of the last answer."),
     wait: int = Query(25, ge=0, description="Longest time to hold the request, in seconds."),
-    recheck_at: datetime | None = Query(None, description="recheck_at of the last answer."),
+    recheck_at: Instant | None = Query(None, description="recheck_at of the last answer."),
     caller: Caller = Depends(longpoll_caller),
     context: Server = Depends(server),
 ) -> GateAnswerRead | UnchangedRead:
@@ -181,7 +181,7 @@ async def decision(
 
 @router.post("/{deploy_id}/heartbeat", response_model=GateAnswerRead)
 async def heartbeat(
-    deploy_id: int,
+    deploy_id: RowId,
     body: DeployHeartbeat,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
@@ -199,7 +199,7 @@ async def heartbeat(
 
 @router.post("/{deploy_id}/finish", response_model=GateAnswerRead)
 async def finish(
-    deploy_id: int,
+    deploy_id: RowId,
     body: DeployFinish,
     request: Request,
     caller: Caller = Depends(current_caller),
@@ -220,7 +220,7 @@ async def finish(
 
 @router.post("/{deploy_id}/cancel", response_model=GateAnswerRead)
 async def cancel(
-    deploy_id: int,
+    deploy_id: RowId,
     body: DeployCancel,
     request: Request,
     caller: Caller = Depends(current_caller),
@@ -262,7 +262,7 @@ async def _decide_approval(
 
 @router.post("/{deploy_id}/approve", response_model=ApprovalRead)
 async def approve(
-    deploy_id: int,
+    deploy_id: RowId,
     request: Request,
     body: ApprovalCreate | None = None,
     caller: Caller = Depends(current_caller),
@@ -275,7 +275,7 @@ async def approve(
 
 @router.post("/{deploy_id}/deny", response_model=ApprovalRead)
 async def deny(
-    deploy_id: int,
+    deploy_id: RowId,
     body: ApprovalCreate,
     request: Request,
     caller: Caller = Depends(current_caller),
@@ -305,7 +305,7 @@ def deploys_list(
 
 @router.get("/{deploy_id}", response_model=DeployRead)
 async def deploy_detail(
-    deploy_id: int, caller: Caller = Depends(current_caller), context: Server = Depends(server)
+    deploy_id: RowId, caller: Caller = Depends(current_caller), context: Server = Depends(server)
 ) -> DeployRead:
     """One deploy, with its plan analysis (never attribute values)."""
     return DeployRead.of(await _deploy_caller_may(Action.READ, caller, context, deploy_id))

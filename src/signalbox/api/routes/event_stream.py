@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller, token_from_header
 from signalbox.api.context import Server, server
+from signalbox.api.models.bounds import MAX_ROW_ID, Counter
 from signalbox.api.models.events import EventRead
 from signalbox.core.errors import InvalidInput, SignalboxError
 from signalbox.core.roles import ANY_ENVIRONMENT, Action
@@ -57,7 +58,7 @@ def _start(after: int | None, last_event_id: str | None) -> int | None:
         value = int(last_event_id.strip())
     except ValueError:
         value = -1
-    if value < 0:
+    if not 0 <= value <= MAX_ROW_ID:
         raise InvalidInput(
             f"Last-Event-ID {last_event_id!r} is not an event id.",
             hint="Send the id of the last event received (a whole number), or none.",
@@ -80,8 +81,8 @@ def _start(after: int | None, last_event_id: str | None) -> int | None:
 async def stream(
     request: Request,
     env: str | None = Query(None, description="Only this environment."),
-    after: int | None = Query(
-        None, ge=0, description="Start after this event id (default: only new events)."
+    after: Counter | None = Query(
+        None, description="Start after this event id (default: only new events)."
     ),
     last_event_id: str | None = Header(
         None, description="The id of the last event a reconnecting client received."

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models.bounds import RowId
 from signalbox.api.models.events import EventListRead, EventRead
 from signalbox.core.roles import ANY_ENVIRONMENT, Action
 from signalbox.services.events import MAX_EVENTS, list_events
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/events", tags=["events"])
 def events(
     env: str | None = Query(None, description="Only this environment."),
     limit: int = Query(50, ge=1, le=MAX_EVENTS),
-    before: int | None = Query(None, description="Only events older than this id."),
+    before: RowId | None = Query(None, description="Only events older than this id."),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> EventListRead:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models.bounds import Counter, read_duration
 from signalbox.api.models.holds import (
     ForceReleaseCreate,
     HoldCreate,
@@ -21,7 +22,6 @@ from signalbox.api.models.holds import (
     HoldRenew,
     HoldRenewRead,
 )
-from signalbox.core.durations import parse_duration
 from signalbox.core.holds import Denied
 from signalbox.core.roles import Action
 from signalbox.services import holds
@@ -39,7 +39,7 @@ def acquire(
 ) -> HoldGrantRead:
     """Hold the environment, or renew your own hold; 409 ``held`` if someone else holds it."""
     caller.require(Action.HOLD, context.configured(environment))
-    duration = parse_duration(body.duration)
+    duration = read_duration(body.duration, field="duration")
     now = context.now()
     decision = holds.acquire_hold(
         context.engine,
@@ -65,7 +65,7 @@ def renew(
     context: Server = Depends(server),
 ) -> HoldRenewRead:
     caller.require(Action.HOLD, context.configured(environment))
-    duration = parse_duration(body.duration) if body.duration else None
+    duration = read_duration(body.duration, field="duration") if body.duration else None
     hold = holds.renew_hold(
         context.engine,
         environment=environment,
@@ -80,7 +80,7 @@ def renew(
 @router.delete("/{environment}/hold", response_model=HoldReleaseRead)
 def release(
     environment: str,
-    fencing_token: int | None = Query(None),
+    fencing_token: Counter | None = Query(None),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> HoldReleaseRead:

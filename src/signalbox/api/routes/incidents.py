@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
+from signalbox.api.models.bounds import RowId
 from signalbox.api.models.incidents import (
     IncidentCreate,
     IncidentListRead,
@@ -73,7 +74,7 @@ def list_incidents(
 
 @router.get("/{incident_id}", response_model=IncidentRead)
 def show_incident(
-    incident_id: int, caller: Caller = Depends(current_caller), context: Server = Depends(server)
+    incident_id: RowId, caller: Caller = Depends(current_caller), context: Server = Depends(server)
 ) -> IncidentRead:
     """One incident with its updates as posted."""
     found = incidents.get_incident(context.engine, incident_id)
@@ -97,7 +98,7 @@ def _changed(request: Request, environment: str, incident: incidents.Incident) -
 
 @router.post("/{incident_id}/updates", response_model=IncidentRead)
 def post_update(
-    incident_id: int,
+    incident_id: RowId,
     body: IncidentUpdateCreate,
     request: Request,
     caller: Caller = Depends(current_caller),
@@ -122,7 +123,7 @@ def post_update(
 
 @router.post("/{incident_id}/resolve", response_model=IncidentRead)
 def resolve(
-    incident_id: int,
+    incident_id: RowId,
     request: Request,
     body: IncidentNote | None = None,
     caller: Caller = Depends(current_caller),
@@ -142,7 +143,7 @@ def resolve(
 
 @router.post("/{incident_id}/reopen", response_model=IncidentRead)
 def reopen(
-    incident_id: int,
+    incident_id: RowId,
     request: Request,
     body: IncidentNote | None = None,
     caller: Caller = Depends(current_caller),

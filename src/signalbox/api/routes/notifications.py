@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models.bounds import RowId
 from signalbox.api.models.notifications import (
     DeliveryRead,
     NotificationsRead,
@@ -73,7 +74,7 @@ def notifications(
     failed: bool = Query(False, description="Only failing targets and failed deliveries."),
     target: str | None = Query(None, description="Only this target."),
     limit: int = Query(50, ge=1, le=admin.MAX_LISTED),
-    before: int | None = Query(None, description="Only deliveries older than this id."),
+    before: RowId | None = Query(None, description="Only deliveries older than this id."),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> NotificationsRead:
@@ -134,7 +135,7 @@ def retry_target(
 
 @router.post("/api/notifications/{delivery_id}/retry", response_model=RetriedRead)
 def retry_delivery(
-    delivery_id: int,
+    delivery_id: RowId,
     caller: Caller = Depends(notifications_admin),
     context: Server = Depends(server),
 ) -> RetriedRead:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models.bounds import RowId, read_duration
 from signalbox.api.models.postmortems import (
     ActionCreate,
     ActionListRead,
@@ -22,7 +23,6 @@ from signalbox.api.models.postmortems import (
     ActionSet,
     PostmortemRead,
 )
-from signalbox.core.durations import parse_duration
 from signalbox.core.postmortem_markdown import render_markdown
 from signalbox.core.roles import Action
 from signalbox.services.incidents import actions
@@ -44,7 +44,7 @@ _MARKDOWN: dict[int | str, dict[str, Any]] = {
     "/incidents/{incident_id}/postmortem", response_model=PostmortemRead, responses=_MARKDOWN
 )
 def postmortem(
-    incident_id: int,
+    incident_id: RowId,
     since: str = Query("6h", description="How far before the opening to look: 6h, 1d."),
     format: Literal["json", "markdown"] = Query("json", description="json or markdown."),
     caller: Caller = Depends(current_caller),
@@ -53,7 +53,7 @@ def postmortem(
     """The incident's postmortem, drafted from what happened: summary, impact, the changes
     before the break, the timeline, the updates as posted, and the follow-up actions."""
     caller.require(Action.READ, actions.incident_environment(context.engine, incident_id))
-    window = parse_duration(since)
+    window = read_duration(since, field="since")
     drafted = draft_postmortem(
         context.state_store, incident_id=incident_id, now=context.now(), since=window
     )
@@ -64,7 +64,7 @@ def postmortem(
 
 @router.post("/incidents/{incident_id}/actions", status_code=201, response_model=ActionRead)
 def add_action(
-    incident_id: int,
+    incident_id: RowId,
     body: ActionCreate,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
@@ -85,7 +85,7 @@ def add_action(
 
 @router.post("/actions/{action_id}", response_model=ActionRead)
 def set_action(
-    action_id: int,
+    action_id: RowId,
     body: ActionSet,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
@@ -106,7 +106,7 @@ def set_action(
 @router.get("/actions", response_model=ActionListRead)
 def list_actions(
     open: bool = Query(False, description="Only actions not done and not dropped."),
-    incident: int | None = Query(None, description="Only this incident's actions."),
+    incident: RowId | None = Query(None, description="Only this incident's actions."),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> ActionListRead:

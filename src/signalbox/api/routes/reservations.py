@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import wake
+from signalbox.api.models.bounds import RowId
 from signalbox.api.models.reservations import (
     ReservationCancelRead,
     ReservationCreate,
@@ -75,7 +76,7 @@ def list_all(
 
 @router.delete("/reservations/{reservation_id}", response_model=ReservationCancelRead)
 def cancel(
-    reservation_id: int,
+    reservation_id: RowId,
     request: Request,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
