@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # settings (and tomllib) load only for the commands that read
     from signalbox.settings import Settings
 
 db_app = typer.Typer(
-    help="The server's database: apply migrations, show the revision.", no_args_is_help=True
+    help="The server's database: apply migrations, show the revision, back it up, check it.",
+    no_args_is_help=True,
 )
 
 CONFIG_OPTION = typer.Option(
@@ -149,3 +150,53 @@ def db_current(config: Path | None = CONFIG_OPTION) -> None:
     head = head_revision()
     state = "up to date" if revision == head else f"behind head {head}: run signalbox db upgrade"
     typer.echo(f"{revision or '(empty)'} ({state})")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Path = typer.Argument(..., help="The new file to write the copy to."),
+    config: Path | None = CONFIG_OPTION,
+) -> None:
+    """Copy the SQLite database to PATH, consistently, while the server runs.
+
+    Restore: stop the server, copy the backup over the database file, remove the -wal and
+    -shm files beside it, start the server (docs/server.md). PostgreSQL: use pg_dump.
+    """
+    from signalbox.services.database import open_engine
+    from signalbox.services.database_care import back_up
+
+    settings = settings_from(config)
+    engine = open_engine(settings)
+    try:
+        backup = back_up(engine, path)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"Backed up {_safe_url(settings.database_url)} to {backup.path} "
+        f"({backup.size / 1_048_576:.1f} MiB, revision {backup.revision})."
+    )
+
+
+@db_app.command("check")
+def db_check(config: Path | None = CONFIG_OPTION) -> None:
+    """Check the database: SQLite integrity and foreign keys, migrations, state bodies.
+
+    Exit 0 when every check passes, 1 when one finds a problem (each is listed).
+    """
+    from signalbox.cli.exit_codes import ExitCode
+    from signalbox.services.database import open_engine
+    from signalbox.services.database_care import check
+
+    settings = settings_from(config)
+    engine = open_engine(settings)
+    try:
+        checked = check(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"Database {_safe_url(settings.database_url)}:")
+    for line in checked.passed:
+        typer.echo(f"  ok       {line}")
+    for line in checked.problems:
+        typer.echo(f"  PROBLEM  {line}")
+    if checked.problems:
+        raise typer.Exit(int(ExitCode.FAILURE))
