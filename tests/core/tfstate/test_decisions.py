@@ -256,9 +256,18 @@ def unlock(
     requester: Principal,
     admin: bool = False,
     current_owner: Principal | None = CI,
+    held_by: Principal | None = None,
 ) -> Accepted | Refusal:
     current = tf_lock(current_owner) if current_owner else None
-    return decide_unlock(request, requester=requester, requester_is_admin=admin, current=current)
+    return decide_unlock(
+        request,
+        requester=requester,
+        requester_is_admin=admin,
+        current=current,
+        facts=facts(hold=hold(held_by)) if held_by else facts(),
+        key=KEY,
+        now=NOW,
+    )
 
 
 def test_the_owner_unlocks_with_its_lock_json() -> None:
@@ -284,8 +293,36 @@ def test_a_stranger_with_the_right_lock_id_is_refused() -> None:
     assert isinstance(unlock(LockInfo(id="lock-1"), ENGINEER), Refusal)
 
 
-def test_unlocking_an_unlocked_state_is_a_no_op() -> None:
+def test_a_runs_unlock_of_a_lock_already_released_is_a_no_op() -> None:
     assert unlock(LockInfo(id="lock-1"), ENGINEER, current_owner=None) == Accepted(unchanged=True)
+    held = unlock(LockInfo(id="lock-1"), ENGINEER, current_owner=None, held_by=CI)
+    assert held == Accepted(unchanged=True)
+
+
+def test_force_unlock_of_a_held_environment_says_it_is_a_hold_and_who_ends_it() -> None:
+    refused = unlock(None, ADMIN, admin=True, current_owner=None, held_by=ENGINEER)
+    assert isinstance(refused, Refusal) and refused.cause is RefusalCause.HELD
+    assert refused.message.startswith(
+        "dev is held by platform-eng (renaming cognito pool, until 17:00 UTC), not locked by "
+        "Terraform: `terraform force-unlock` cannot end a hold, and nothing was changed."
+    )
+    assert '`signalbox force-release dev --reason "..."`' in refused.message
+    assert refused.whom == "platform-eng"
+
+
+def test_force_unlock_by_the_holder_points_to_release() -> None:
+    refused = unlock(None, ENGINEER, current_owner=None, held_by=ENGINEER)
+    assert isinstance(refused, Refusal) and refused.cause is RefusalCause.HELD
+    assert refused.message.endswith("End your hold with `signalbox release dev`.")
+
+
+def test_force_unlock_of_a_state_nobody_locked_says_there_is_nothing_to_unlock() -> None:
+    refused = unlock(None, ADMIN, admin=True, current_owner=None)
+    assert isinstance(refused, Refusal) and refused.cause is RefusalCause.NOT_LOCKED
+    assert refused.message == (
+        "dev/network is not locked by Terraform and dev is not held: there is nothing to "
+        "unlock, and nothing was changed."
+    )
 
 
 def test_a_run_that_locked_before_the_hold_may_still_save() -> None:

@@ -87,6 +87,23 @@ def test_force_unlock_by_the_owner_works_and_by_a_stranger_does_not(terraform_fo
     assert backend.lock_as("ci-dev", "ci-lock").status_code == 200
 
 
+def test_force_unlock_against_a_hold_fails_and_the_hold_stays(terraform_for, backend):
+    """No Terraform lock, only a signalbox hold: force-unlock must not report success."""
+    admin = terraform_for("root", "pool")
+    admin.init().check("init")
+    backend.hold("platform-eng", "renaming cognito pool")
+    refused = admin.run("force-unlock", "-force", "whatever-id")
+    assert refused.exit_code != 0, output(refused)
+    assert "successfully unlocked" not in output(refused)
+    assert "423" in output(refused)  # all Terraform prints of a refused UNLOCK
+    status = backend.status()
+    assert status["state"] == "held" and status["hold"]["owner"] == "platform-eng"
+    assert any(
+        "not locked by Terraform: `terraform force-unlock` cannot end a hold" in message
+        for message in backend.events()
+    )
+
+
 def test_a_restore_brings_back_the_previous_resources(terraform_for, backend, tmp_path):
     tf = terraform_for("ci-dev", "pool", "site")
     tf.init().check("init")

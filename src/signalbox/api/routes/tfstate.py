@@ -269,7 +269,12 @@ async def unlock(
     store: StateStore = Depends(state_store),
 ) -> Response:
     """Release the lock (UNLOCK, or DELETE on ``/lock``): the owner with its lock JSON; the
-    owner or an admin with none (``terraform force-unlock``)."""
+    owner or an admin with none (``terraform force-unlock``). A force-unlock with no
+    Terraform lock is refused with what is true: 423 when the environment is held (a hold is
+    not a lock: the answer names the holder and ``signalbox release``/``force-release``),
+    409 ``not-locked`` otherwise. Terraform prints only the status code of a refused UNLOCK
+    ("Failed to unlock state: Unexpected HTTP response code 423"); the sentence is in the
+    problem body and in the event log."""
     caller.require(Action.WRITE_STATE, context.configured(environment))
     body = await _small_body(request)
     is_admin = caller.may(Action.FORCE_RELEASE, environment)

@@ -25,9 +25,13 @@ from the stored one; the serial is lower than the stored one, or equal with diff
 content. The same body again (equal serial and MD5) is
 accepted as ``unchanged``.
 
-UNLOCK: nothing locked -> accepted as ``unchanged``; a lock JSON whose ID is not the stored
-lock's -> refused; otherwise the lock's owner or an admin may unlock, with the lock JSON or
-with an empty body (``terraform force-unlock``).
+UNLOCK: nothing locked -> a run's UNLOCK (with its lock JSON) is accepted as ``unchanged``
+(its lock was released meanwhile), but ``terraform force-unlock`` (an empty body) is refused
+with what is true: the environment is held (``held``: a hold is not a Terraform lock, and
+force-unlock cannot end it; the refusal names the holder and the signalbox command that
+can) or nothing is locked (``not-locked``); a lock JSON whose ID is not the stored lock's ->
+refused; otherwise the lock's owner or an admin may unlock, with the lock JSON or with an
+empty body (``terraform force-unlock``).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from signalbox.core.tfstate.refusals import (
     frozen_refusal,
     held_refusal,
     locked_refusal,
+    not_locked_refusal,
     reserved_refusal,
 )
 from signalbox.core.views import HoldView, Principal
@@ -232,8 +237,14 @@ def decide_unlock(
     requester: Principal,
     requester_is_admin: bool,
     current: TerraformLock | None,
+    facts: EnvironmentFacts,
+    key: StateKey,
+    now: datetime,
 ) -> Accepted | Refusal:
     """May ``requester`` remove the stored lock? ``request`` None is a force-unlock."""
+    if current is None and request is None:
+        hold = live_hold(facts.hold, now)
+        return not_locked_refusal(hold, requester, key=key, now=now, tz=facts.timezone)
     if current is None:
         return Accepted(unchanged=True)
     owner = current.owner.name

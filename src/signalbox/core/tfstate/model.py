@@ -115,6 +115,7 @@ class RefusalCause(StrEnum):
     LINEAGE = "lineage"  # the body belongs to another state
     SERIAL = "serial"  # the serial goes backwards
     NOT_OWNER = "not-owner"  # an UNLOCK of someone else's lock
+    NOT_LOCKED = "not-locked"  # a force-unlock of a state nobody has locked
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,14 @@ from datetime import datetime, tzinfo
 
 from signalbox.core.tfstate.lockinfo import LockInfo
 from signalbox.core.tfstate.model import Refusal, RefusalCause, StateKey, TerraformLock
-from signalbox.core.views import HoldKind, HoldView, ReservationView
+from signalbox.core.views import HoldKind, HoldView, Principal, ReservationView
 
 __all__ = [
     "clock",
     "frozen_refusal",
     "held_refusal",
     "locked_refusal",
+    "not_locked_refusal",
     "reserved_refusal",
 ]
 
@@ -127,3 +128,33 @@ def frozen_refusal(reason: str, *, key: StateKey) -> Refusal:
     )
     body = _signalbox_lock(short, sentence, operation="signalbox freeze", who="signalbox", key=key)
     return Refusal(RefusalCause.FROZEN, sentence, lock_body=body)
+
+
+def not_locked_refusal(
+    hold: HoldView | None, requester: Principal, *, key: StateKey, now: datetime, tz: tzinfo
+) -> Refusal:
+    """``terraform force-unlock`` of a state no Terraform run has locked: say what is true.
+    With a live ``hold`` on the environment, name it and the command that ends it (a hold is
+    not a Terraform lock); without one, there is nothing to unlock."""
+    env = key.environment
+    if hold is None:
+        return Refusal(
+            RefusalCause.NOT_LOCKED,
+            f"{key.label} is not locked by Terraform and {env} is not held: there is nothing "
+            "to unlock, and nothing was changed.",
+        )
+    owner = hold.owner.name
+    reason = hold.reason or "no reason given"
+    if owner == requester.name:
+        way_out = f"End your hold with `signalbox release {env}`."
+    else:
+        way_out = (
+            f"Ask {owner}, or an admin can end the hold with "
+            f'`signalbox force-release {env} --reason "..."`.'
+        )
+    until = f"{clock(hold.until, now=now, tz=tz)} {_zone(hold.until, tz)}"
+    sentence = (
+        f"{env} is held by {owner} ({reason}, until {until}), not locked by Terraform: "
+        f"`terraform force-unlock` cannot end a hold, and nothing was changed. {way_out}"
+    )
+    return Refusal(RefusalCause.HELD, sentence, whom=owner, until=hold.until)

@@ -79,14 +79,20 @@ def unlock_state(
     now: datetime,
 ) -> Accepted | Refusal:
     """Terraform's UNLOCK of the state ``key``; an empty ``body`` is ``terraform
-    force-unlock``."""
+    force-unlock`` (refused, saying what is true, when no Terraform run holds the lock)."""
     request = _lock_info(body)
     with UnitOfWork(store.engine) as uow:
-        _, repo, state = open_state(uow, key, now=now)
+        env, repo, state = open_state(uow, key, now=now)
         lock_row = repo.lock(state)
         current = terraform_lock(lock_row, state) if lock_row is not None else None
         decision = decide_unlock(
-            request, requester=principal, requester_is_admin=is_admin, current=current
+            request,
+            requester=principal,
+            requester_is_admin=is_admin,
+            current=current,
+            facts=load_facts(uow, store.settings, env, now),
+            key=key,
+            now=now,
         )
         if isinstance(decision, Refusal):
             return record_refusal(uow, decision, who=principal, what="unlock", key=key, now=now)
