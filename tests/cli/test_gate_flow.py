@@ -364,3 +364,89 @@ def test_an_ordinary_gate_sends_no_hotfix(tmp_path: Path) -> None:
     _code, lines, _marker = run(server, tmp_path)
     [asked] = server.called("deploys")
     assert "hotfix" not in asked["json"] and "hotfix" not in lines[0]
+
+
+class HoldingServer(ScriptedServer):
+    """Holds each long-poll as long as asked (on the injected clock), as the real one does
+    when nothing changes."""
+
+    def __init__(self, script: Mapping[str, list[dict]], clock: Clock) -> None:
+        super().__init__(script)
+        self.clock = clock
+
+    def __call__(self, method: str, path: str, **options: Any) -> Mapping[str, Any]:
+        if path.endswith("decision"):
+            self.clock.now += options["params"]["wait"]
+        return super().__call__(method, path, **options)
+
+
+QUEUED_BEHIND_14 = answer(
+    "wait",
+    position=2,
+    version=5,
+    whom="ci",
+    ahead=14,
+    expected_wait_seconds=12 * 60 + 30,
+    message="Deploy 12 is number 2 in the queue for dev, behind deploy 14 (main by ci).",
+)
+UNCHANGED = {"unchanged": True, "version": 5}
+
+
+def test_a_waiting_gate_says_it_still_waits_every_minute(tmp_path: Path) -> None:
+    clock = Clock()
+    polls = 7  # 25 s each: 175 s of waiting
+    server = HoldingServer(
+        {
+            "deploys": [QUEUED_BEHIND_14],
+            "decision": [UNCHANGED] * polls + [GO],
+            "finish": [FINISHED],
+        },
+        clock,
+    )
+    code, lines, marker = run(server, tmp_path, clock=clock)
+    assert code == 0 and marker.exists()
+    still = [line for line in lines if line.startswith("still waiting")]
+    # a line at 75 s and at 150 s, the estimate counting down from the server's 12m30s
+    assert still == [
+        "still waiting: position 2 behind deploy 14 by ci, about 11 min",
+        "still waiting: position 2 behind deploy 14 by ci, about 10 min",
+    ]
+
+
+def test_the_still_waiting_line_leaves_out_an_estimate_it_does_not_have(tmp_path: Path) -> None:
+    clock = Clock()
+    unknown = answer("wait", position=1, version=5, message="Queued.", ahead=3, whom="ci")
+    short = answer(
+        "wait",
+        position=1,
+        version=5,
+        message="Queued.",
+        ahead=3,
+        whom="ci",
+        expected_wait_seconds=30,
+    )
+    for first in (unknown, short):  # none given; one that ran out while waiting
+        server = HoldingServer(
+            {"deploys": [first], "decision": [UNCHANGED] * 3 + [GO], "finish": [FINISHED]},
+            clock,
+        )
+        _code, lines, _marker = run(server, tmp_path, clock=clock)
+        assert "still waiting: position 1 behind deploy 3 by ci" in lines
+
+
+def test_a_gate_waiting_for_an_approval_says_so_every_minute(tmp_path: Path) -> None:
+    clock = Clock()
+    waiting = answer(
+        "needs-approval", state="awaiting-approval", version=5, link="http://sb/deploys/12"
+    )
+    server = HoldingServer(
+        {"deploys": [waiting], "decision": [UNCHANGED] * 3 + [GO], "finish": [FINISHED]},
+        clock,
+    )
+    _code, lines, _marker = run(server, tmp_path, clock=clock)
+    assert (
+        lines.count(
+            "still waiting for an approval: `signalbox approve 12` or open http://sb/deploys/12"
+        )
+        == 1
+    )

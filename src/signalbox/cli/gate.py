@@ -41,8 +41,9 @@ GATE_HELP = "\n\n".join(
         "Asks the server for a deploy slot on ENV with the plan's analysis, waits in the "
         "queue or for an approval (long-polling, up to --wait), then runs COMMAND with the "
         "deploy lease renewed while it runs, reports its outcome and duration, and releases "
-        "the environment. If the gate is killed, the lease lapses and the environment frees "
-        "itself.",
+        "the environment. If the gate is killed, the command's processes are stopped with it "
+        "(see docs/gate.md for the limits on a terminal), the lease lapses and the "
+        "environment frees itself. While waiting it says so every minute.",
         "Reads SIGNALBOX_URL and SIGNALBOX_TOKEN, and the commit, branch, actor and run link "
         "from GitHub Actions or GitLab CI variables (flags override them). Messages go to "
         "standard error; COMMAND's output is passed through untouched.",

@@ -55,6 +55,8 @@ class DeployAnswer:
     recheck_at: str | None = None  # a time-based change may happen then (echoed in poll)
     analysis: Mapping[str, Any] | None = None
     deploy: Mapping[str, Any] = field(default_factory=dict)
+    ahead: int | None = None  # while waiting: the deploy directly ahead (or running)
+    expected_wait_seconds: int | None = None  # while waiting: about how long; None: unknown
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> DeployAnswer:
@@ -78,12 +80,18 @@ class DeployAnswer:
                 recheck_at=body.get("recheck_at"),
                 analysis=deploy.get("analysis"),
                 deploy=deploy,
+                ahead=_optional_int(body.get("ahead")),
+                expected_wait_seconds=_optional_int(body.get("expected_wait_seconds")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise BadServerResponse(
                 f"The server's answer about a deploy lacks {error}.",
                 hint="Check that SIGNALBOX_URL points at a signalbox server of the same version.",
             ) from None
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 class GateApi:

@@ -24,13 +24,14 @@ from signalbox.cli.gate_runner import ChildResult, run_child
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import ServerUnreachable, SignalboxError
 
-__all__ = ["GateRequest", "render_analysis", "run_gate"]
+__all__ = ["GateRequest", "render_analysis", "run_gate", "still_waiting_line"]
 
 Say = Callable[[str], None]
 Runner = Callable[..., ChildResult]
 
 APPROVAL_TIMEOUT = "approval-expired"
 MIN_POLL_SECONDS = 1.0  # never ask more often than this while nothing changes
+STILL_WAITING_SECONDS = 60.0  # a waiting gate says something at least this often
 FINISH_ATTEMPTS = 4  # the outcome is worth a few retries: else the lease lapses (failed)
 T = TypeVar("T")
 
@@ -92,6 +93,31 @@ def _waiting_line(answer: DeployAnswer) -> str:
     return f"waiting{position}: {answer.message}".rstrip()
 
 
+def _about_minutes(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} min" if minutes < 120 else f"about {round(minutes / 60)} h"
+
+
+def still_waiting_line(answer: DeployAnswer, *, answered_for: float) -> str:
+    """The line a waiting gate prints every minute so a CI log never looks hung:
+    ``still waiting: position 2 behind deploy 14 by ci, about 12 min``. The estimate is the
+    server's, less the ``answered_for`` seconds since it was given; left out when the server
+    could not tell or the time it told has passed (the deploy ahead overran)."""
+    if answer.decision == "needs-approval":
+        link = f" or open {answer.link}" if answer.link else ""
+        return f"still waiting for an approval: `signalbox approve {answer.deploy_id}`{link}"
+    parts = [f"position {answer.position}" if answer.position else "in the queue"]
+    if answer.ahead is not None:
+        by = f" by {answer.whom}" if answer.whom else ""
+        parts.append(f"behind deploy {answer.ahead}{by}")
+    line = f"still waiting: {' '.join(parts)}"
+    if answer.expected_wait_seconds is not None:
+        left = answer.expected_wait_seconds - answered_for
+        if left > 0:
+            line += f", {_about_minutes(left)}"
+    return line
+
+
 @contextlib.contextmanager
 def _interruptible() -> Iterator[None]:
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -114,13 +140,20 @@ def _wait_for_decision(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> DeployAnswer:
-    """Long-poll until the answer is go, refused or finished, or the deadline passes."""
+    """Long-poll until the answer is go, refused or finished, or the deadline passes.
+
+    A new waiting line is printed when it changes, and a "still waiting" line when a minute
+    passed since the last one."""
     shown = ""
+    said_at = answered_at = clock()
     while answer.decision in ("wait", "needs-approval"):
         line = _waiting_line(answer)
         if line != shown:
             say(line)
-            shown = line
+            shown, said_at = line, clock()
+        elif clock() - said_at >= STILL_WAITING_SECONDS:
+            say(still_waiting_line(answer, answered_for=clock() - answered_at))
+            said_at = clock()
         remaining = deadline - clock()
         if remaining <= 0:
             reason = APPROVAL_TIMEOUT if answer.decision == "needs-approval" else "wait-expired"
@@ -136,7 +169,9 @@ def _wait_for_decision(
                 give_up=lambda delay: clock() + delay > deadline,
             ),
         )
-        if answer is last and clock() - asked < MIN_POLL_SECONDS:
+        if answer is not last:
+            answered_at = clock()
+        elif clock() - asked < MIN_POLL_SECONDS:
             sleep(MIN_POLL_SECONDS - (clock() - asked))  # a server that does not hold: no spin
     return answer
 
