@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import typer
-from rich.console import Console
 
+from signalbox.cli.consoles import console_for
 from signalbox.cli.exit_codes import ExitCode
 
 __all__ = ["demo"]
@@ -26,7 +26,7 @@ def demo(
     """
     from signalbox.demo.story import StoryFailed, demo_server, play
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = console_for(soft_wrap=True)
 
     def say(line: str) -> None:
         console.print(line, markup=False)

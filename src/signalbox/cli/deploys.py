@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 from signalbox.core.times import format_local
 
 __all__ = [
@@ -125,4 +125,4 @@ def deploys(
                 datetime.fromisoformat(row["requested_at"]), row.get("timezone") or "UTC", now=now
             ),
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+    console_for(soft_wrap=True).print(table)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 from signalbox.core.times import format_local
 
 
@@ -26,7 +26,7 @@ def _print(answer: dict[str, Any], as_json: bool, text: str) -> None:
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
     else:
-        Console(highlight=False, soft_wrap=True).print(text, markup=False)
+        console_for(soft_wrap=True).print(text, markup=False)
 
 
 def hold(

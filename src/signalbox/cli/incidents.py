@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 from signalbox.cli.local_times import ago, local_time
 
 __all__ = ["INCIDENTS_HELP", "incident_app", "incident_line", "incidents"]
@@ -40,7 +40,7 @@ def incident_line(incident: dict[str, Any], timezone: str, now: datetime) -> str
 
 
 def _print(text: str) -> None:
-    Console(highlight=False, soft_wrap=True).print(text, markup=False)
+    console_for(soft_wrap=True).print(text, markup=False)
 
 
 def _effects(answer: dict[str, Any]) -> list[str]:
@@ -271,7 +271,7 @@ def show_incident(
             local_time(update["eta"], tz, now),
             update["note"],
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+    console_for(soft_wrap=True).print(table)
 
 
 INCIDENTS_HELP = "\n\n".join(
@@ -318,4 +318,4 @@ def incidents(
             local_time(row["eta"], tz, now),
             ago(row["updated_at"], now),
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+    console_for(soft_wrap=True).print(table)

@@ -8,15 +8,17 @@ so these commands need no secret but the token.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 from signalbox.cli.exit_codes import ExitCode
 from signalbox.cli.local_times import local_time
 from signalbox.core.errors import UsageError
@@ -89,7 +91,7 @@ def send_test(
     elif answer["sent"]:
         typer.echo(f"Sent a test message through {name}: {_sentence(answer['answer'])}")
     else:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
+        console_for(sys.stderr, soft_wrap=True).print(
             f"The test message through {name} was not sent: {_sentence(answer['answer'])}",
             markup=False,
         )
@@ -198,7 +200,7 @@ def notifications(
     if as_json:
         typer.echo(json.dumps(answer, indent=2))
         return
-    Console(highlight=False, soft_wrap=True).print(notifications_view(answer, datetime.now(UTC)))
+    console_for(soft_wrap=True).print(notifications_view(answer, datetime.now(UTC)))
 
 
 @notifications_app.command("retry", help=RETRY_HELP)

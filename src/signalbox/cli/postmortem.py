@@ -17,10 +17,10 @@ from enum import StrEnum
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 from signalbox.core.postmortem import from_plain
 from signalbox.core.postmortem_markdown import render_markdown
 
@@ -169,4 +169,4 @@ def actions(
             row["due"] or "-",
             row["text"],
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+    console_for(soft_wrap=True).print(table)

@@ -12,10 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 
 __all__ = [
     "RESERVATIONS_HELP",
@@ -117,7 +117,7 @@ def reservations(
             row["owner"],
             row["reason"],
         )
-    Console(highlight=False, soft_wrap=True).print(table)
+    console_for(soft_wrap=True).print(table)
 
 
 def cancel_reservation(

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from signalbox.cli.client import JSON_OPTION, TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 from signalbox.cli.incidents import incident_line
 from signalbox.cli.local_times import local_time
 
@@ -135,7 +136,7 @@ def status(
         typer.echo(json.dumps(answer, indent=2))
         return
     view = status_view(answer["environments"], datetime.now(UTC))
-    Console(highlight=False, soft_wrap=True).print(view)
+    console_for(soft_wrap=True).print(view)
 
 
 def events(
@@ -158,4 +159,4 @@ def events(
     for event in answer["events"]:
         when = local_time(event["at"], event.get("timezone") or "UTC", now)
         table.add_row(when, event["environment"] or "", event["message"], event["kind"])
-    Console(highlight=False).print(table)
+    console_for().print(table)
