@@ -22,6 +22,7 @@ from signalbox.core.errors import (
     BadServerResponse,
     ServerUnreachable,
     SignalboxError,
+    Unauthenticated,
     all_error_classes,
 )
 
@@ -41,11 +42,18 @@ DEFAULT_URL = "http://127.0.0.1:8787"
 URL_OPTION = typer.Option(
     None,
     "--url",
-    help=f"Server URL [env: SIGNALBOX_URL; default: {DEFAULT_URL}].",
+    envvar="SIGNALBOX_URL",
+    show_envvar=True,
+    help=f"The signalbox server (default: {DEFAULT_URL}).",
     show_default=False,
 )
 TOKEN_OPTION = typer.Option(
-    None, "--token", help="API token [env: SIGNALBOX_TOKEN].", show_default=False
+    None,
+    "--token",
+    envvar="SIGNALBOX_TOKEN",
+    show_envvar=True,
+    help="Your API token (an admin creates one: signalbox token create).",
+    show_default=False,
 )
 JSON_OPTION = typer.Option(False, "--json", help="Print the answer as JSON.")
 
@@ -74,6 +82,7 @@ class ApiClient:
         import httpx
 
         self.base_url = base_url.rstrip("/")
+        self.has_token = bool(token)
         headers = {"User-Agent": "signalbox-cli"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -128,11 +137,30 @@ class ApiClient:
         if response.is_success and body is not None:
             return body
         if isinstance(body, dict) and "code" in body:
-            raise error_from_problem(response.status_code, body)
+            error = error_from_problem(response.status_code, body)
+            if isinstance(error, Unauthenticated):
+                raise self._unauthenticated(error) from None
+            raise error
         raise BadServerResponse(
             f"{self.base_url} answered HTTP {response.status_code}, which is not a signalbox "
             "answer.",
             hint="Check that --url or SIGNALBOX_URL points at a signalbox server.",
+        )
+
+    def _unauthenticated(self, error: Unauthenticated) -> Unauthenticated:
+        """The server's "needs a token" in the words of the CLI's flags and variables."""
+        if not self.has_token:
+            return Unauthenticated(
+                "No token: set SIGNALBOX_TOKEN or pass --token (ask an admin for one: "
+                "`signalbox token create`).",
+                status=error.details.get("status"),
+            )
+        return Unauthenticated(
+            f"The server at {self.base_url} does not accept your token (SIGNALBOX_TOKEN or "
+            "--token): it is unknown there, revoked or expired.",
+            hint="Check that it is the whole token, for this server; or ask an admin for a "
+            "new one (`signalbox token create`).",
+            status=error.details.get("status"),
         )
 
     @contextlib.contextmanager

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from signalbox import __version__
 from signalbox.cli import (
@@ -34,7 +33,9 @@ from signalbox.cli import (
     tokens,
     watch,
 )
+from signalbox.cli.consoles import console_for
 from signalbox.cli.exit_codes import exit_code_for, one_line
+from signalbox.cli.help import HelpfulCommand, HelpfulGroup, use_helpful_help
 from signalbox.core.errors import SignalboxError
 
 __all__ = ["COMMANDS", "Command", "Group", "app", "build_app", "main"]
@@ -110,6 +111,7 @@ def root(
 def build_app(commands: tuple[Command | Group, ...] = COMMANDS) -> typer.Typer:
     """The `signalbox` Typer app with ``commands`` registered."""
     built = typer.Typer(
+        cls=HelpfulGroup,
         name="signalbox",
         help="Interlocking for shared Terraform environments: plan analysis, holds, "
         "reservations, one deploy at a time.",
@@ -120,11 +122,15 @@ def build_app(commands: tuple[Command | Group, ...] = COMMANDS) -> typer.Typer:
     built.callback()(root)
     for entry in commands:
         if isinstance(entry, Group):
-            built.add_typer(entry.commands, name=entry.name)
+            use_helpful_help(entry.commands)
+            built.add_typer(entry.commands, name=entry.name, cls=HelpfulGroup)
         else:
-            built.command(entry.name, help=entry.help, no_args_is_help=entry.no_args_is_help)(
-                entry.function
-            )
+            built.command(
+                entry.name,
+                cls=HelpfulCommand,
+                help=entry.help,
+                no_args_is_help=entry.no_args_is_help,
+            )(entry.function)
     return built
 
 
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         # without standalone mode, click returns a command's typer.Exit code instead of raising
         returned = app(args=argv, standalone_mode=False)
     except SignalboxError as error:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(one_line(error), markup=False)
+        console_for(sys.stderr, soft_wrap=True).print(one_line(error), markup=False)
         sys.exit(int(exit_code_for(error)))
     except typer.Exit as done:
         sys.exit(done.exit_code)

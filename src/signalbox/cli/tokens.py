@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from signalbox.cli.client import TOKEN_OPTION, URL_OPTION, ApiClient
+from signalbox.cli.consoles import console_for
 
 token_app = typer.Typer(help="API tokens for people and CI (admin).", no_args_is_help=True)
 
@@ -21,6 +21,7 @@ def create(
         ...,
         "--grant",
         "-g",
+        metavar="ROLE:ENV",
         help="ROLE:ENV, repeatable; roles: "
         "viewer, stakeholder, developer, approver, admin; ENV "
         "may be *.",
@@ -63,7 +64,7 @@ def list_tokens(
             (info["last_used_at"] or "")[:16],
             (info["revoked_at"] or "")[:16],
         )
-    Console(highlight=False).print(table)
+    console_for().print(table)
 
 
 @token_app.command("revoke")
