@@ -281,7 +281,8 @@ def test_twelve_workers_replaced_for_one_cause_are_one_paragraph(tmp_path: Path)
     assert result.code == 3, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "NEEDS APPROVAL on dev: 12 stateful resources replaced"
-    assert lines[4].split()[:5] == ["HIGH", "stateful-replace", "terraform_data", "×12", "is"]
+    assert lines[1].startswith("Policy: the built-in defaults")  # a catalog, no [policy]
+    assert lines[5].split()[:5] == ["HIGH", "stateful-replace", "terraform_data", "×12", "is"]
     assert result.stdout.count("[stateful-replace]") == 1  # one paragraph, not twelve
     assert "HIGH     terraform_data ×12  [stateful-replace]" in result.stdout
     assert "         Each of these is replaced because triggers_replace changed" in result.stdout
@@ -440,3 +441,57 @@ def test_make_run_shows_the_report_on_the_examples_and_succeeds() -> None:
     assert "`signalbox check` exit code: 3 (needs approval" in completed.stdout
     for secrets in SECRETS.values():
         assert not any(secret in completed.stdout for secret in secrets)
+
+
+# ------------------------------------------------------------------------------ which policy
+
+
+BUILT_IN = (
+    "Policy: the built-in defaults (destroying or replacing a stateful resource needs approval)"
+)
+
+
+def test_the_report_says_the_built_in_policy_applied_without_a_file(tmp_path: Path) -> None:
+    result = run_check(STORY, "--env", "dev", cwd=tmp_path)
+    assert result.stdout.splitlines()[1] == f"{BUILT_IN}; no policy file."
+    document = run_check(STORY, "--env", "dev", "--format", "json", cwd=tmp_path).document()
+    assert document["policy"] == {
+        "file": None,
+        "sections": [],
+        "text": f"{BUILT_IN}; no policy file.",
+    }
+
+
+def test_the_report_names_the_file_and_the_sections_it_applied(tmp_path: Path) -> None:
+    result = run_check(STORY, "--env", "prod", "--policy", EXAMPLE_POLICY, cwd=tmp_path)
+    said = f"Policy: {EXAMPLE_POLICY}, [environments.prod.policy]."
+    assert result.stdout.splitlines()[1] == said
+    assert result.stderr == ""
+    markdown = run_check(
+        STORY, "--env", "prod", "--policy", EXAMPLE_POLICY, "--format", "markdown", cwd=tmp_path
+    )
+    assert f"<sub>{said}</sub>" in markdown.stdout
+
+
+def test_an_environment_a_policy_file_does_not_declare_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "signalbox.toml").write_text('[policy]\nreplace = "routine"\n', "utf-8")
+    result = run_check(STORY, "--env", "prdo", cwd=tmp_path)
+    assert result.code == 3  # a warning, not a failure: the check still runs
+    assert result.stderr.startswith(
+        "warning: signalbox.toml does not declare the environment 'prdo' (no "
+        "[environments.prdo] table): only what applies to every environment was checked."
+    )
+    assert result.stdout.splitlines()[1] == "Policy: signalbox.toml, [policy]."
+
+
+# ------------------------------------------------------------------------------ in a CI log
+
+
+def test_a_long_plan_name_stays_on_one_line_in_a_ci_log(tmp_path: Path) -> None:
+    plan = tmp_path / ("cognito-renamed-without-moved-" + "x" * 120 + ".json")
+    plan.write_bytes(STORY.read_bytes())
+    result = run_check(plan, "--env", "dev", cwd=tmp_path)  # stdout is a pipe
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert lines[0] == "NEEDS APPROVAL on dev: 1 stateful resource destroyed"
+    assert lines[3] == f"{plan} (Terraform 1.9.8, format 1.2)"

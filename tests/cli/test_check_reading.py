@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLANS = ROOT / "tests" / "fixtures" / "plans"
 DAMAGED = PLANS / "derived" / "reading"
 FIXTURE_DELETE = PLANS / "public" / "tfplan-validator" / "fixture-delete.json"
-POLICY = '[[catalog]]\ntype = "local_file"\nloses = "the file\'s content"\n'
+POLICY = '[environments.dev]\n\n[[catalog]]\ntype = "local_file"\nloses = "the file\'s content"\n'
 SECRET_INPUT = "pool-secret-value-do-not-print"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from signalbox.cli.collector import paused_collector
+from signalbox.cli.consoles import console_for
 from signalbox.cli.exit_codes import ExitCode
 from signalbox.cli.render_check import VERDICT_EXIT_CODES
 
@@ -95,8 +96,12 @@ def check(
 ) -> None:
     from signalbox.services import plan_check
 
-    document = _policy_document(policy)
+    policy_file, document = _policy_document(policy)
     environment = plan_check.choose_environment(env, document)
+    used = plan_check.policy_used(policy_file, environment, document)
+    warning = used.warning()
+    if warning:
+        console_for(sys.stderr, soft_wrap=True).print(warning, markup=False)
     if plans.count(plan_check.STDIN) > 1:
         from signalbox.core.errors import UsageError
 
@@ -114,18 +119,20 @@ def check(
         ]
         result = plan_check.check_plan_sources(sources, environment=environment, document=document)
         del sources
+    result.document["policy"] = used.to_plain()
     _render(result.document, output_format)
     raise typer.Exit(int(VERDICT_EXIT_CODES.get(str(result.verdict), ExitCode.FAILURE)))
 
 
-def _policy_document(policy: Path | None) -> dict[str, object]:
+def _policy_document(policy: Path | None) -> tuple[str | None, dict[str, object]]:
+    """The policy file's name as given (None: there is none) and its parsed document."""
     from signalbox.services.plan_check import read_policy_file
 
     if policy is not None:
-        return read_policy_file(policy)
+        return str(policy), read_policy_file(policy)
     if os.path.isfile(DEFAULT_POLICY):
-        return read_policy_file(DEFAULT_POLICY)
-    return {}
+        return DEFAULT_POLICY, read_policy_file(DEFAULT_POLICY)
+    return None, {}
 
 
 def _render(document: dict[str, object], output_format: OutputFormat) -> None:
@@ -136,7 +143,5 @@ def _render(document: dict[str, object], output_format: OutputFormat) -> None:
     elif output_format is OutputFormat.markdown:
         sys.stdout.write(render_check.render_markdown(document))
     else:
-        from rich.console import Console
-
-        render_check.render_text(document, Console(highlight=False, soft_wrap=False))
+        render_check.render_text(document, console_for())
     sys.stdout.flush()

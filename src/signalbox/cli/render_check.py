@@ -71,6 +71,7 @@ MARKDOWN_LIMIT = 65_536  # characters in a GitHub comment
 SHOWN_MOVED_BLOCKS = 5
 SUMMARY_TARGET_WIDTH = 40  # the target column of the summary lines aligns up to this
 INDENT = 9
+READING_WIDTH = 120  # paragraphs wrap here at the most, even in a wider terminal or a CI log
 WHOLE_PLAN = "(the whole plan)"
 ALL_OF_THEM = "`signalbox check --format json` lists them all"
 VERDICT_EXIT_CODES = {
@@ -139,6 +140,12 @@ def counts_line(counts: Mapping[str, int]) -> str:
     return ", ".join(parts) if parts else "no changes"
 
 
+def _policy_text(document: Mapping[str, Any]) -> str:
+    """The sentence naming the policy the check applied (``signalbox check`` adds it)."""
+    policy = document.get("policy")
+    return str(policy.get("text") or "") if isinstance(policy, Mapping) else ""
+
+
 def _plan_title(plan: Mapping[str, Any], index: int, total: int) -> str:
     source = str(plan.get("source", "<plan>"))
     if plan.get("index"):
@@ -196,6 +203,9 @@ def render_text(document: Mapping[str, Any], console: Console) -> None:
 
     verdict = str(document.get("verdict", "routine"))
     console.print(Text(headline(document), style=VERDICT_STYLES.get(verdict, "bold")))
+    policy = _policy_text(document)
+    if policy:
+        console.print(Text(policy, style="dim"))
     plans = list(document.get("plans", []))
     for index, plan in enumerate(plans):
         console.print()
@@ -282,7 +292,7 @@ def _print_group(group: FindingGroup, console: Console) -> None:
     head.append(f"  [{group.id}]", style="dim")
     console.print()
     console.print(head)
-    width = console.width - INDENT
+    width = min(console.width, READING_WIDTH) - INDENT
     body: list[tuple[str, str]] = [(line, "") for line in _wrapped(group.explanation, width)]
     if group.hint:
         body += [(line, "") for line in _wrapped("→ " + group.hint, width)]
@@ -436,6 +446,8 @@ def _markdown(document: Mapping[str, Any], rows: int) -> str:
     verdict = str(document.get("verdict", "routine"))
     icon = VERDICT_ICONS.get(verdict, "")
     lines = [f"## {icon} signalbox: {_cell(headline(document))}", ""]
+    if _policy_text(document):
+        lines += [f"<sub>{_cell(_policy_text(document))}</sub>", ""]
     plans = list(document.get("plans", []))
     for index, plan in enumerate(plans):
         lines += _markdown_plan(plan, index, len(plans), rows)

@@ -6,6 +6,8 @@
                                        plan file shown as JSON by terraform/tofu on PATH
     check_plan_bytes(data, ...)        read, analyse, decide: a CheckResult
     check_plan_sources(sources, ...)   the same for several plans, one report covering all
+    policy_used(file, env, document)   which policy a check applies: the file and its sections
+                                       for the environment, or the built-in defaults
 
 This module stays light to import: `signalbox check` must start fast on big plans.
 """
@@ -44,10 +46,12 @@ from signalbox.core.plan.catalog import Catalog, parse_catalog
 __all__ = [
     "STDIN",
     "CheckResult",
+    "PolicyUsed",
     "check_plan_bytes",
     "check_plan_sources",
     "choose_environment",
     "load_catalog",
+    "policy_used",
     "read_plan_source",
     "read_policy_file",
     "shipped_catalog",
@@ -311,4 +315,70 @@ def choose_environment(requested: str | None, document: Mapping[str, Any]) -> st
     raise UsageError(
         "No environment given.",
         hint="Pass the environment this plan is for with --env, e.g. --env dev.",
+    )
+
+
+BUILT_IN_POLICY = "destroying or replacing a stateful resource needs approval"
+
+
+@dataclass(frozen=True)
+class PolicyUsed:
+    """Which policy a check applied: the policy file (None: there was none) and its
+    sections that apply to the environment, in the order they apply."""
+
+    file: str | None
+    environment: str
+    sections: tuple[str, ...]
+    declared: tuple[str, ...]
+    catalog_types: int = 0
+
+    def sentence(self) -> str:
+        """``Policy: signalbox.toml, [policy] and [environments.prod.policy].``"""
+        if self.file is None:
+            return f"Policy: the built-in defaults ({BUILT_IN_POLICY}); no policy file."
+        if not self.sections:
+            said = (
+                f"Policy: the built-in defaults ({BUILT_IN_POLICY}); {self.file} has no "
+                f"[policy] nor [environments.{self.environment}.policy] section."
+            )
+        else:
+            names = " and ".join(f"[{name}]" for name in self.sections)
+            said = f"Policy: {self.file}, {names}."
+        if self.catalog_types:
+            plural = "s" if self.catalog_types != 1 else ""
+            said += f" Its [[catalog]] adds {self.catalog_types} stateful type{plural}."
+        return said
+
+    def warning(self) -> str | None:
+        """A warning when the environment is not declared in the policy file (a typo there
+        would silently give the checks of every environment, not its own)."""
+        if self.file is None or self.environment in self.declared:
+            return None
+        return (
+            f"warning: {self.file} does not declare the environment {self.environment!r} "
+            f"(no [environments.{self.environment}] table): only what applies to every "
+            "environment was checked. Add the table, or check the spelling of --env."
+        )
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"file": self.file, "sections": list(self.sections), "text": self.sentence()}
+
+
+def policy_used(file: str | None, environment: str, document: Mapping[str, Any]) -> PolicyUsed:
+    """The policy ``check_plan_sources`` applies for ``environment``, read from ``document``
+    (the parsed ``file``; None and an empty document: the built-in defaults)."""
+    tables = document.get("environments")
+    tables = tables if isinstance(tables, Mapping) else {}
+    sections = []
+    if isinstance(document.get("policy"), Mapping):
+        sections.append("policy")
+    table = tables.get(environment)
+    if isinstance(table, Mapping) and isinstance(table.get("policy"), Mapping):
+        sections.append(f"environments.{environment}.policy")
+    return PolicyUsed(
+        file=file,
+        environment=environment,
+        sections=tuple(sections),
+        declared=tuple(sorted(str(name) for name in tables)),
+        catalog_types=len(catalog) if isinstance(catalog := document.get("catalog"), list) else 0,
     )
