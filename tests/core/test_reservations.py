@@ -70,6 +70,18 @@ class TestValidateWindow:
         assert "freeze window" in caught.value.hint
         validate_window(at(0), at(0) + MAX_RESERVATION_LENGTH, at(0))
 
+    def test_times_are_told_in_the_environment_zone(self) -> None:
+        with pytest.raises(InvalidWindow) as caught:
+            validate_window(at(90), at(80), at(0), timezone="Europe/Berlin")
+        assert caught.value.message == (
+            "The window ends (16:20 CET) before or when it starts (16:30 CET)."
+        )
+        with pytest.raises(InvalidWindow) as caught:
+            validate_window(at(-1500), at(-1440), at(0), timezone="America/New_York")
+        assert caught.value.message == (
+            "The window ended already (Wed 25 Nov 09:00 EST; it is now 09:00 EST)."
+        )
+
     def test_the_maximum_length_is_a_parameter(self) -> None:
         with pytest.raises(InvalidWindow):
             validate_window(at(0), at(61), at(0), max_length=timedelta(hours=1))

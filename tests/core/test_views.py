@@ -25,6 +25,7 @@ def test_public_surface() -> None:
         "GateDecision",
         "Go",
         "NeedsApproval",
+        "Reason",
         "RefusalReason",
         "Refused",
         "VERDICTS",

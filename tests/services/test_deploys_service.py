@@ -151,7 +151,8 @@ def test_heartbeat_renews_the_lease_and_a_stale_token_is_refused(engine, setting
 
 
 def test_the_expected_duration_is_learned_from_successful_deploys(engine, settings, clock):
-    for minutes in (5, 6, 7):
+    """Slower than configured: the p90 of the recent deploys (25m) judges, not the 17m."""
+    for minutes in (20, 22, 25):
         run = deploy(engine, settings, clock, commit=f"m{minutes}")
         finish(engine, settings, clock, run, seconds=minutes * 60.0)
     create_reservation(
@@ -161,8 +162,60 @@ def test_the_expected_duration_is_learned_from_successful_deploys(engine, settin
         owner=COO,
         now=clock.now(),
     )
-    clock.set(clock.now().replace(hour=14, minute=20))  # 15:20 Berlin; median 6 minutes
-    assert deploy(engine, settings, clock, commit="fits").decision == "go"
+    clock.set(clock.now().replace(hour=14, minute=10))  # 15:10 Berlin: 15:27 with 17m
+    refused = deploy(engine, settings, clock, commit="late")
+    assert (refused.decision, refused.reason) == ("refused", "reserved")
+    assert (
+        "(it takes about 25m: the p90 of the last 3 deploys, larger than the configured "
+        "expected_deploy, 17m)" in refused.message
+    )
+
+
+def test_one_instant_deploy_does_not_let_a_17_minute_pipeline_into_the_demo(
+    engine, settings, clock
+):
+    """The issue's case: one 0-second (or 1-second) approved deploy made the median 0 s."""
+    for seconds in (0.0, 1.0):
+        run = deploy(engine, settings, clock, commit=f"instant{seconds}")
+        finish(engine, settings, clock, run, seconds=seconds)
+    create_reservation(
+        engine,
+        settings,
+        ReservationCreate("dev", "15:30", "16:30", "demo"),
+        owner=COO,
+        now=clock.now(),
+    )
+    clock.set(clock.now().replace(hour=14, minute=20))  # 15:20 Berlin: 17m reaches 15:37
+    refused = deploy(engine, settings, clock, commit="pipeline")
+    assert (refused.decision, refused.reason, refused.whom) == ("refused", "reserved", "coo")
+    assert (
+        "(it takes about 17m: the configured expected_deploy, larger than the p90 of the "
+        "last deploy, 1s)" in refused.message
+    )
+
+
+def test_the_14_44_refusal_tells_every_reason(engine, settings, clock):
+    """Held, a demo a 17-minute pipeline would overlap, and a plan that needs approval:
+    the answer lists all three, the held one first, every sentence in the message."""
+    engineer_holds_dev(engine, clock)
+    create_reservation(
+        engine,
+        settings,
+        ReservationCreate("dev", "13:15", "14:15", "investor demo"),
+        owner=COO,
+        now=clock.now(),
+    )
+    answer = deploy(engine, settings, clock, plan=COGNITO_PLAN)
+    assert (answer.decision, answer.reason, answer.whom) == ("refused", "held", "platform-eng")
+    assert [(r.reason, r.whom) for r in answer.reasons] == [
+        ("held", "platform-eng"),
+        ("reserved", "coo"),
+        ("needs-approval", None),
+    ]
+    assert answer.message == " ".join(r.message for r in answer.reasons)
+    assert "investor demo" in answer.message and "signalbox approve" in answer.message
+    again = decide(engine, settings, clock, answer.deploy.id)  # read back: what is stored
+    assert again.message == answer.message and again.reason == "held"
 
 
 def test_a_wait_that_runs_out_is_refused_for_now_or_as_approval_expired(engine, settings, clock):

@@ -1,10 +1,14 @@
 """The gate: "may this deploy go now?", decided in exactly one function, ``decide_gate``.
 
 The answer is a value, never an exception: ``Go``, ``Wait`` (queued, with a position),
-``NeedsApproval`` or ``Refused`` (with a reason, a one-sentence message that names whom to
-ask, and until when). ``decide_wait_expiry`` turns a wait that ran out into its refusal:
-a queue wait that expired (``wait-expired``, "refused for now") is told apart from an
-approval that never came (``approval-expired``).
+``NeedsApproval`` or ``Refused``. A refusal tells every reason that applies, not only the
+first (held, and a reservation it would run into, and a plan that needs approval: each a
+``Reason`` with its one-sentence message naming whom to ask); the first is the primary
+``reason``, with whom to ask and until when, and ``message`` holds every sentence.
+
+``decide_wait_expiry`` turns a wait that ran out into its refusal: a queue wait that
+expired (``wait-expired``, "refused for now") is told apart from an approval that never
+came (``approval-expired``).
 
 Times in messages are UTC ISO (``2026-11-26T13:00Z``) unless the snapshot names the
 environment's time zone, in which case they are local (``15:30 CET``).
@@ -17,19 +21,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from signalbox.core.deploy_stats import DeployEstimate
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import InvalidInput, InvalidTransition
 from signalbox.core.holds import is_live
 from signalbox.core.incidents import IncidentView, frozen_message
 from signalbox.core.queue import (
     WAITING_STATES,
+    expected_wait,
     places,
     queue_order,
     running_deploy,
     superseded_message,
 )
-from signalbox.core.reservations import first_conflict, next_free_start
-from signalbox.core.times import format_local, format_utc, require_utc
+from signalbox.core.reservations import next_free_start, overlaps
+from signalbox.core.times import format_for, require_utc
 from signalbox.core.views import (
     DeployState,
     DeployView,
@@ -44,6 +50,7 @@ __all__ = [
     "GateDecision",
     "Go",
     "NeedsApproval",
+    "Reason",
     "RefusalReason",
     "Refused",
     "Wait",
@@ -77,7 +84,9 @@ class EnvironmentSnapshot:
     its hotfixes go even into a reservation (which the incident puts at risk).
     ``unplanned_needs_approval``: a deploy without a plan (verdict ``none``) needs an
     approval, as only routine plans go without one. ``timezone`` (IANA name), when given,
-    renders times in messages as local times.
+    renders times in messages as local times. ``estimate``, when given, is how
+    ``expected_duration`` was found (``core.deploy_stats``): a refusal for a window ahead
+    says which figure it used and why.
 
     ``queue`` (derived, not passed) is the waiting deploys in queue order and ``running``
     the running one, found once per snapshot so that deciding many deploys against it does
@@ -92,6 +101,7 @@ class EnvironmentSnapshot:
     incident: IncidentView | None = None
     unplanned_needs_approval: bool = True
     timezone: str | None = None
+    estimate: DeployEstimate | None = None
     queue: tuple[DeployView, ...] = field(init=False, repr=False, compare=False)
     running: DeployView | None = field(init=False, repr=False, compare=False)
     _places: dict[int, int] = field(init=False, repr=False, compare=False)
@@ -131,12 +141,15 @@ class Go:
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """Queued: ``position`` 1 is next; ``behind`` is the deploy directly ahead (or running)."""
+    """Queued: ``position`` 1 is next; ``behind`` is the deploy directly ahead (or running).
+    ``estimate``: about how long until it goes (``core.queue.expected_wait``; zero when
+    nothing can be told, e.g. the deploy ahead already overran its expected time)."""
 
     deploy_id: int
     position: int
     behind: DeployView | None
     message: str = ""
+    estimate: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +171,35 @@ class RefusalReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason a deploy does not go: ``reason`` (a ``RefusalReason``, or
+    ``needs-approval`` beside a refusal), its sentence naming whom to ask, ``whom`` (None:
+    nobody in particular) and ``until`` when it ends (None: not by waiting)."""
+
+    reason: str
+    message: str
+    whom: str | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Refused:
-    """No, with ``reason``; ``whom`` to ask (None: nobody in particular); ``until``: the
-    earliest time it could go (None: not by waiting)."""
+    """No, with ``reason`` (the primary one); ``whom`` to ask about it (None: nobody in
+    particular); ``until``: the earliest time it could go (None: not by waiting).
+    ``reasons`` is every reason that applies, the primary first; ``message`` every one's
+    sentence. Made without ``reasons``, the primary is the only one."""
 
     deploy_id: int
     reason: RefusalReason
     message: str
     whom: str | None
     until: datetime | None
+    reasons: tuple[Reason, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.reasons:
+            only = Reason(str(self.reason), self.message, self.whom, self.until)
+            object.__setattr__(self, "reasons", (only,))
 
 
 GateDecision = Go | Wait | NeedsApproval | Refused
@@ -175,7 +208,8 @@ GateDecision = Go | Wait | NeedsApproval | Refused
 def decide_gate(
     snapshot: EnvironmentSnapshot, deploy: DeployView, *, now: datetime
 ) -> GateDecision:
-    """May ``deploy`` go now? The checks, in this order, the first that applies answers:
+    """May ``deploy`` go now? The checks, in this order, the first that applies answers
+    (a refusal in steps 2-6 also lists every later reason of steps 2-7 that applies):
 
     0. the deploy is already running: Go (asking again is harmless). A finished deploy
        (succeeded, failed, refused, cancelled) raises InvalidTransition: it cannot go again.
@@ -187,7 +221,8 @@ def decide_gate(
     5. a live work hold by someone other than the requester: Refused(held);
     6. a reservation or freeze window in force now, or starting before
        ``now + expected_duration``: Refused(reserved), ``until`` the first free start (not
-       for a hotfix of the open incident: the incident puts those windows at risk);
+       for a hotfix of the open incident: the incident puts those windows at risk), one
+       reason for each such window;
     7. verdict ``needs-approval`` (or ``none``, unless the snapshot says otherwise) and not
        approved: NeedsApproval;
     8. another deploy is running, a live deploy hold belongs to another deploy, or a deploy
@@ -199,8 +234,8 @@ def decide_gate(
     if deploy.state is DeployState.RUNNING:
         return Go(deploy.id)
     return (
-        _refuse_for_deploy(snapshot, deploy)
-        or _refuse_for_environment(snapshot, deploy, now)
+        _refuse_as_over(snapshot, deploy)
+        or _refuse(snapshot, deploy, now)
         or _needs_approval(snapshot, deploy)
         or _wait_in_queue(snapshot, deploy, now)
         or Go(deploy.id)
@@ -223,7 +258,7 @@ def decide_wait_expiry(
     now, wait_deadline = require_utc(now), require_utc(wait_deadline)
     if now < wait_deadline:
         return None
-    deadline = _render(wait_deadline, timezone, now)
+    deadline = format_for(wait_deadline, timezone, now=now)
     ident = pending.deploy_id
     if isinstance(pending, NeedsApproval):
         message = (
@@ -260,61 +295,88 @@ def _check_belongs(snapshot: EnvironmentSnapshot, deploy: DeployView) -> None:
         )
 
 
-def _refuse_for_deploy(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Refused | None:
-    """Steps 1-3: reasons that belong to this deploy and that waiting will not change."""
+def _refuse_as_over(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Refused | None:
+    """Step 1, and a deploy that stopped waiting: it is over, no other reason matters."""
     ident, env = deploy.id, snapshot.name
     if deploy.state is DeployState.SUPERSEDED:
         message = superseded_message(deploy, _newest_of_branch(snapshot, deploy))
         return Refused(ident, RefusalReason.SUPERSEDED, message, None, None)
-    if deploy.denied or deploy.state is DeployState.DENIED:
-        message = denied_by(env, f"the plan of deploy {ident} to {env}")
-        return Refused(ident, RefusalReason.DENIED, message, None, None)
     if deploy.state is DeployState.EXPIRED:
         message = f"Deploy {ident} to {env} stopped waiting earlier; run the pipeline again."
         return Refused(ident, RefusalReason.WAIT_EXPIRED, message, None, None)
-    if deploy.plan_verdict == "blocked":
-        message = blocked_by(env, f"the plan of deploy {ident}")
-        return Refused(ident, RefusalReason.BLOCKED, message, None, None)
     return None
 
 
-def _refuse_for_environment(
+def _refuse(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime) -> Refused | None:
+    """Steps 2-6, every one that applies, and then step 7 as one more reason; None when no
+    refusal applies (an approval alone makes it wait, not refused)."""
+    found = [*_deploy_reasons(snapshot, deploy), *_environment_reasons(snapshot, deploy, now)]
+    if not found:
+        return None
+    if not (deploy.denied or deploy.state is DeployState.DENIED):
+        wanted = _needs_approval(snapshot, deploy)
+        if wanted is not None:
+            incident = snapshot.incident
+            whom = (
+                incident.commander if incident is not None and is_hotfix(snapshot, deploy) else None
+            )
+            found.append(Reason("needs-approval", wanted.message, whom))
+    refusing = [reason for reason in found if reason.reason != "needs-approval"]
+    primary = refusing[0]
+    untils = [reason.until for reason in refusing]
+    until = None if any(moment is None for moment in untils) else max(filter(None, untils))
+    return Refused(
+        deploy.id,
+        RefusalReason(primary.reason),
+        " ".join(reason.message for reason in found),
+        primary.whom,
+        until,
+        tuple(found),
+    )
+
+
+def _deploy_reasons(snapshot: EnvironmentSnapshot, deploy: DeployView) -> list[Reason]:
+    """Steps 2-3: reasons that belong to this deploy and that waiting will not change."""
+    ident, env = deploy.id, snapshot.name
+    found = []
+    if deploy.denied or deploy.state is DeployState.DENIED:
+        found.append(
+            Reason(RefusalReason.DENIED, denied_by(env, f"the plan of deploy {ident} to {env}"))
+        )
+    if deploy.plan_verdict == "blocked":
+        found.append(Reason(RefusalReason.BLOCKED, blocked_by(env, f"the plan of deploy {ident}")))
+    return found
+
+
+def _environment_reasons(
     snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime
-) -> Refused | None:
+) -> list[Reason]:
     """Steps 4-6: the environment is not available to this deploy now."""
-    ident = deploy.id
+    found = []
     hotfix = is_hotfix(snapshot, deploy)
     if snapshot.incident is not None and snapshot.frozen and not hotfix:
-        commander = snapshot.incident.commander
-        message = frozen_by(snapshot, now=now)
-        return Refused(ident, RefusalReason.FROZEN, message, commander, snapshot.incident.eta)
+        commander, eta = snapshot.incident.commander, snapshot.incident.eta
+        found.append(Reason(RefusalReason.FROZEN, frozen_by(snapshot, now=now), commander, eta))
     hold = snapshot.hold
     if hold is not None and is_live(hold, now) and _blocks_as_held(hold, deploy):
-        return _held(snapshot, deploy, hold, now)
-    if hotfix:
-        return None
-    end = now + snapshot.expected_duration
-    window = first_conflict(snapshot.reservations, now, end)
-    if window is not None:
-        return _reserved(snapshot, deploy, window, now)
-    return None
+        found.append(Reason(RefusalReason.HELD, *held_by(snapshot, hold, now=now)))
+    if not hotfix:
+        end = now + snapshot.expected_duration
+        for window in sorted(snapshot.reservations, key=_start_order):
+            if overlaps(window, now, end):
+                found.append(
+                    Reason(RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
+                )
+    return found
+
+
+def _start_order(window: ReservationView) -> tuple[datetime, datetime, int]:
+    return (window.starts, window.ends, window.id if window.id is not None else -1)
 
 
 def _blocks_as_held(hold: HoldView, deploy: DeployView) -> bool:
     """A work hold of someone else refuses; a deploy hold makes others wait (step 8)."""
     return hold.kind is HoldKind.WORK and hold.owner.name != deploy.requester.name
-
-
-def _held(
-    snapshot: EnvironmentSnapshot, deploy: DeployView, hold: HoldView, now: datetime
-) -> Refused:
-    return Refused(deploy.id, RefusalReason.HELD, *held_by(snapshot, hold, now=now))
-
-
-def _reserved(
-    snapshot: EnvironmentSnapshot, deploy: DeployView, window: ReservationView, now: datetime
-) -> Refused:
-    return Refused(deploy.id, RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
 
 
 def denied_by(env: str, plan: str) -> str:
@@ -355,8 +417,8 @@ def held_by(
     whom to ask and until when."""
     env, holder = snapshot.name, hold.owner.name
     since, until = (
-        _render(hold.since, snapshot.timezone, now),
-        _render(hold.until, snapshot.timezone, now),
+        format_for(hold.since, snapshot.timezone, now=now),
+        format_for(hold.until, snapshot.timezone, now=now),
     )
     message = (
         f"{env} is held by {holder} since {since} until {until}: {hold.reason.rstrip('.')}. "
@@ -372,7 +434,7 @@ def reserved_by(
     deploy would end: the sentence, whom to ask and the first time a deploy could go."""
     env, tz, owner = snapshot.name, snapshot.timezone, window.owner
     free = next_free_start(snapshot.reservations, now, snapshot.expected_duration)
-    starts, ends = _render(window.starts, tz, now), _render(window.ends, tz, now)
+    starts, ends = format_for(window.starts, tz, now=now), format_for(window.ends, tz, now=now)
     freeze = window.kind == "freeze"
     reason = window.reason.rstrip(".")
     if window.starts <= now:
@@ -380,13 +442,21 @@ def reserved_by(
         situation = f"{env} is {what} from {starts} until {ends}: {reason}"
     else:
         what = "a freeze window" if freeze else f"{owner}'s reservation"
-        expected = format_duration(snapshot.expected_duration)
+        expected = _takes(snapshot)
         situation = (
             f"A deploy to {env} now would still be running at {starts} (it takes about "
             f"{expected}), when {what} begins, until {ends}: {reason}"
         )
-    message = f"{situation}. Ask {owner}, or deploy after {_render(free, tz, now)}."
+    message = f"{situation}. Ask {owner}, or deploy after {format_for(free, tz, now=now)}."
     return message, owner, free
+
+
+def _takes(snapshot: EnvironmentSnapshot) -> str:
+    """How long a deploy takes, and why that figure when the snapshot knows."""
+    estimate = snapshot.estimate
+    if estimate is not None and estimate.duration == snapshot.expected_duration:
+        return estimate.explain()
+    return format_duration(snapshot.expected_duration)
 
 
 def needs_approval(snapshot: EnvironmentSnapshot, deploy: DeployView) -> bool:
@@ -454,7 +524,15 @@ def _wait_in_queue(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datet
     message = (
         f"Deploy {deploy.id} is number {position} in the queue for {snapshot.name}, behind {who}."
     )
-    return Wait(deploy.id, position, ahead, message)
+    since: datetime | None = None
+    if running is not None:
+        since = running.started_at or now
+    elif held_by_deploy and snapshot.hold is not None:
+        since = snapshot.hold.since
+    estimate = expected_wait(
+        position - 1, running_since=since, expected=snapshot.expected_duration, now=now
+    )
+    return Wait(deploy.id, position, ahead, message, estimate)
 
 
 def _place_in_queue(
@@ -486,7 +564,3 @@ def _newest_of_branch(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Depl
         and (d.requested_at, d.id) > (deploy.requested_at, deploy.id)
     ]
     return max(newer, key=lambda d: (d.requested_at, d.id), default=None)
-
-
-def _render(moment: datetime, timezone: str | None, now: datetime) -> str:
-    return format_utc(moment) if timezone is None else format_local(moment, timezone, now=now)

@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from signalbox.core.durations import format_duration
 from signalbox.core.errors import InvalidInput, NotHolder, StaleFencingToken
 from signalbox.core.reasons import MAX_REASON_CHARS, check_reason
-from signalbox.core.times import format_utc
+from signalbox.core.times import format_for
 from signalbox.core.views import HoldKind, HoldView, Principal
 
 __all__ = [
@@ -70,13 +71,18 @@ def is_live(hold: HoldView | None, now: datetime) -> bool:
     return hold is not None and hold.until > now
 
 
-def describe_holder(hold: HoldView) -> str:
-    """``dev is held by platform-eng since ... until ...: renaming cognito pool.``"""
+def describe_holder(
+    hold: HoldView, *, timezone: str | None = None, now: datetime | None = None
+) -> str:
+    """``dev is held by platform-eng since ... until ...: renaming cognito pool.``, the times
+    in the environment's ``timezone`` as of ``now`` (UTC ISO without them)."""
     what = "a deploy of " if hold.kind is HoldKind.DEPLOY else ""
     by = f"{what}{hold.owner.name}"
+    zone = timezone if now is not None else None
+    at = now or hold.since
     return (
-        f"{hold.environment} is held by {by} since {format_utc(hold.since)} "
-        f"until {format_utc(hold.until)}: {hold.reason}."
+        f"{hold.environment} is held by {by} since {format_for(hold.since, zone, now=at)} "
+        f"until {format_for(hold.until, zone, now=at)}: {hold.reason}."
     )
 
 
@@ -89,7 +95,8 @@ def validate_request(request: HoldRequest) -> None:
     )
     if request.duration <= timedelta(0) or request.duration > MAX_HOLD:
         raise InvalidInput(
-            f"A hold lasts more than 0 and at most {MAX_HOLD.days} days, not {request.duration}.",
+            f"A hold lasts more than 0s and at most {format_duration(MAX_HOLD)}, "
+            f"not {format_duration(request.duration)}.",
             hint="Use --for with a duration such as 30m or 4h, and renew when you need more.",
             field="duration",
         )
@@ -132,6 +139,7 @@ def _check_holder(
     environment: str,
     fencing_token: int | None,
     now: datetime,
+    timezone: str | None = None,
 ) -> HoldView:
     if current is None:
         raise NotHolder(
@@ -141,14 +149,16 @@ def _check_holder(
         )
     if current.owner.name != owner.name:
         raise NotHolder(
-            f"You ({owner.name}) do not hold {environment}: {describe_holder(current)}",
+            f"You ({owner.name}) do not hold {environment}: "
+            f"{describe_holder(current, timezone=timezone, now=now)}",
             hint=f"Ask {current.owner.name}, or an admin can force-release it.",
             environment=environment,
             holder=current.owner.name,
         )
     if not is_live(current, now):
         raise NotHolder(
-            f"Your hold on {environment} lapsed at {format_utc(current.until)}.",
+            f"Your hold on {environment} lapsed at "
+            f"{format_for(current.until, timezone, now=now)}.",
             hint=f"Hold it again: signalbox hold {environment} --reason TEXT.",
             environment=environment,
         )
@@ -172,9 +182,11 @@ def decide_renew(
     duration: timedelta,
     now: datetime,
     fencing_token: int | None = None,
+    timezone: str | None = None,
 ) -> HoldView:
-    """The renewed hold (same token, ``until = now + duration``); raises if not the holder."""
-    hold = _check_holder(current, owner, environment, fencing_token, now)
+    """The renewed hold (same token, ``until = now + duration``); raises if not the holder
+    (times in the message in the environment's ``timezone``)."""
+    hold = _check_holder(current, owner, environment, fencing_token, now, timezone)
     validate_request(HoldRequest(environment, owner, hold.kind, hold.reason, duration))
     return replace(hold, until=now + duration)
 
@@ -186,6 +198,8 @@ def decide_release(
     environment: str,
     now: datetime,
     fencing_token: int | None = None,
+    timezone: str | None = None,
 ) -> HoldView:
-    """The hold that ``owner`` may release now; raises NotHolder/StaleFencingToken if not."""
-    return _check_holder(current, owner, environment, fencing_token, now)
+    """The hold that ``owner`` may release now; raises NotHolder/StaleFencingToken if not
+    (times in the message in the environment's ``timezone``)."""
+    return _check_holder(current, owner, environment, fencing_token, now, timezone)

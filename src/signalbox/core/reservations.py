@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from signalbox.core.durations import format_duration
 from signalbox.core.errors import InvalidWindow
-from signalbox.core.times import format_utc, require_utc
+from signalbox.core.times import format_for, require_utc
 from signalbox.core.views import ReservationView
 
 __all__ = [
@@ -35,6 +35,7 @@ def validate_window(
     now: datetime,
     *,
     max_length: timedelta = MAX_RESERVATION_LENGTH,
+    timezone: str | None = None,
 ) -> None:
     """Raise InvalidWindow unless ``[starts, ends)`` is a window worth storing.
 
@@ -42,17 +43,22 @@ def validate_window(
     one longer than ``max_length`` (two weeks by default: longer blocks are recurring
     freeze windows in the configuration, or a typo). A window that started a moment ago and
     is still running is accepted: booking the demo that is happening now is legitimate.
+    Times in the messages are in the environment's zone ``timezone`` (``22:00 CET``), or
+    UTC ISO without one.
     """
     starts, ends, now = require_utc(starts), require_utc(ends), require_utc(now)
+
+    def at(moment: datetime) -> str:
+        return format_for(moment, timezone, now=now)
+
     if ends <= starts:
         raise InvalidWindow(
-            f"The window ends ({format_utc(ends)}) before or when it starts "
-            f"({format_utc(starts)}).",
+            f"The window ends ({at(ends)}) before or when it starts ({at(starts)}).",
             hint="Give an end after the start, such as --from 15:30 --to 16:30.",
         )
     if ends <= now:
         raise InvalidWindow(
-            f"The window ended already ({format_utc(ends)}; it is now {format_utc(now)}).",
+            f"The window ended already ({at(ends)}; it is now {at(now)}).",
             hint="Reserve a window that ends in the future; check the date and the time zone.",
         )
     if ends - starts > max_length:

@@ -15,6 +15,7 @@ from signalbox.core.errors import ConfigError, InvalidInput, InvalidTime
 
 __all__ = [
     "ACCEPTED_FORMS",
+    "format_for",
     "format_local",
     "format_utc",
     "load_zone",
@@ -106,6 +107,12 @@ def format_utc(value: datetime) -> str:
     utc = require_utc(value)
     seconds = f":{utc:%S}" if utc.second else ""
     return f"{utc:%Y-%m-%dT%H:%M}{seconds}Z"
+
+
+def format_for(value: datetime, tz: str | None, *, now: datetime) -> str:
+    """For messages about an environment: ``value`` in its zone ``tz`` (``format_local``),
+    or UTC ISO (``format_utc``) when no zone is known."""
+    return format_utc(value) if tz is None else format_local(value, tz, now=now)
 
 
 def _clock_time(text: str, clock: re.Match[str]) -> time:

@@ -202,6 +202,7 @@ def renew_hold(
                 duration=lease,
                 now=now,
                 fencing_token=fencing_token,
+                timezone=env.timezone,
             )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
@@ -229,6 +230,7 @@ def release_hold(
                 environment=environment,
                 now=now,
                 fencing_token=fencing_token,
+                timezone=env.timezone,
             )
         assert row is not None
         uow.holds.close(row, at=now, by=principal.name, reason="released")

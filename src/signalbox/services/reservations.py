@@ -101,7 +101,7 @@ def create_reservation(
         tz = environment_timezone(settings, request.environment)
         starts = parse_when(request.starts, now=now, tz=tz)
         ends = parse_when(request.ends, now=now, tz=tz)
-        validate_window(starts, ends, now)
+        validate_window(starts, ends, now, timezone=tz)
         row = ReservationRepository(uow.session).add(
             ReservationRow(
                 environment=request.environment,

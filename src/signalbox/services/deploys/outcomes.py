@@ -99,7 +99,12 @@ def apply_decision(
         decision = started
     if isinstance(decision, Refused):
         refuse(uow, row, decision, now=now)
-        answer = replace(final_answer(row, version=0), whom=decision.whom, until=decision.until)
+        answer = replace(
+            final_answer(row, version=0),
+            whom=decision.whom,
+            until=decision.until,
+            reasons=decision.reasons,
+        )
         return Outcome(answer)
     if isinstance(decision, NeedsApproval) and row.state != DeployState.AWAITING_APPROVAL:
         row.state = DeployState.AWAITING_APPROVAL

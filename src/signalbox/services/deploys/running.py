@@ -77,6 +77,7 @@ def heartbeat_deploy(
             duration=lease,
             now=now,
             fencing_token=fencing_token,
+            timezone=env.timezone,
         )
         hold_row.until = renewed.until
         return go_answer(row, renewed, settings=settings, version=env.version)
@@ -118,6 +119,7 @@ def finish_deploy(
             duration=timedelta(seconds=1),
             now=now,
             fencing_token=fencing_token,
+            timezone=env.timezone,
         )
         succeeded = exit_code == 0
         row.state = DeployState.SUCCEEDED if succeeded else DeployState.FAILED

@@ -3,7 +3,8 @@
 ``load_snapshot`` reads the environment's hold and its open incident once, tidies what time
 has ended (``tidy.tidy_deploys``: lapsed running deploys are failed, abandoned waiting ones
 expired), then reads the active deploys (with their approval state), the reservations and freeze
-windows ahead, and the expected duration from the recent deploys kept on the environment's row.
+windows ahead, and the expected duration (``core.deploy_stats``: the larger of the configured
+one and the p90 of the recent deploys kept on the environment's row).
 
 ``read_snapshot`` is the same picture for a read-only transaction (a preflight): it writes
 nothing, so what tidying would end (a lapsed running deploy, an abandoned waiting one) is
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from signalbox.core.deploy_stats import expected_duration
+from signalbox.core.deploy_stats import DeployEstimate, estimate_duration
 from signalbox.core.gate import EnvironmentSnapshot
 from signalbox.core.views import DeployView, HoldView
 from signalbox.services.deploys.tidy import ended_by_time, tidy_deploys
@@ -42,6 +43,7 @@ from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
+    "estimate_for",
     "expected_for",
     "load_snapshot",
     "read_snapshot",
@@ -73,13 +75,19 @@ def view_in(uow: UnitOfWork, snapshot: EnvironmentSnapshot, row: DeployRow) -> D
     return snapshot.waiting_deploy(row.id) or view_of(uow, row)
 
 
-def expected_for(settings: Settings, environment: EnvironmentRow | Row[Any]) -> timedelta:
-    """How long a deploy to ``environment`` is expected to take: from the durations of its
-    last successful deploys (kept on its row), or the configured figure without any."""
+def estimate_for(settings: Settings, environment: EnvironmentRow | Row[Any]) -> DeployEstimate:
+    """How long a deploy to ``environment`` is expected to take, and why: the larger of its
+    configured ``expected_deploy`` and the p90 of its last successful deploys (kept on its
+    row)."""
     config = settings.environments.get(environment.name)
     configured = timedelta(seconds=config.expected_deploy_seconds if config else 600)
     recent = [timedelta(seconds=seconds) for seconds in environment.recent_deploy_seconds or ()]
-    return expected_duration(recent, configured)
+    return estimate_duration(recent, configured)
+
+
+def expected_for(settings: Settings, environment: EnvironmentRow | Row[Any]) -> timedelta:
+    """The figure of ``estimate_for`` alone."""
+    return estimate_for(settings, environment).duration
 
 
 def load_snapshot(
@@ -118,7 +126,8 @@ def _snapshot(
     now: datetime,
 ) -> EnvironmentSnapshot:
     environment = env.name
-    expected = expected_for(settings, env)
+    estimate = estimate_for(settings, env)
+    expected = estimate.duration
     rows = ReservationRepository(uow.session).not_over(environments=[environment], now=now)
     horizon = now + expected + _RESERVATION_HORIZON
     windows = [reservation_view(row) for row in rows if row.starts < horizon]
@@ -130,6 +139,7 @@ def _snapshot(
         deploys=views_of(uow, environment, active),
         reservations=tuple(sorted(windows, key=lambda w: (w.starts, w.ends))),
         expected_duration=expected,
+        estimate=estimate,
         incident=incident_view(incident) if incident is not None else None,
         timezone=timezone,
     )
