@@ -192,9 +192,13 @@ class Watchdog:
     def pid(self) -> int:
         return self._process.pid
 
-    def watch(self, target: Target) -> None:
-        """From now on, the gate's death stops ``target``."""
-        self._pipe.write(f"{target[0]} {target[1]}\n".encode("ascii"))
+    def watch(self, target: Target) -> bool:
+        """From now on, the gate's death stops ``target``; False if the watchdog is gone."""
+        try:
+            self._pipe.write(f"{target[0]} {target[1]}\n".encode("ascii"))
+        except OSError:
+            return False
+        return True
 
     def stand_down(self) -> None:
         """The gate cleaned up itself: the watchdog exits without stopping anything."""

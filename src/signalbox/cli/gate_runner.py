@@ -117,14 +117,17 @@ def _forwarding(
             signal.signal(signal.SIGINT, ignored)
 
 
+_NO_WATCHDOG = (
+    "warning: no watchdog ({reason}): if the gate is killed, what the command started may "
+    "keep running."
+)
+
+
 def _start_watchdog(warn: Warn) -> Watchdog | None:
     try:
         return Watchdog.start()
     except OSError as error:
-        warn(
-            f"warning: could not start the watchdog ({error}); if the gate is killed, what "
-            "the command started may keep running."
-        )
+        warn(_NO_WATCHDOG.format(reason=error))
         return None
 
 
@@ -164,8 +167,8 @@ def run_child(
         raise
     target: Target = ("pid", child.pid) if interactive else ("group", child.pid)
     try:
-        if watchdog is not None:
-            watchdog.watch(target)
+        if watchdog is not None and not watchdog.watch(target):
+            warn(_NO_WATCHDOG.format(reason="it exited"))
         with _forwarding(child, _forwarded_signals(interactive)):
             heartbeat.start()
             try:
