@@ -183,13 +183,15 @@ async def put_state(
     declared = decode_content_md5(request.headers.get("content-md5"))
     receiver = BodyReceiver(limit=context.settings.max_state_bytes)
     staged = await stage_upload(store, receiver.segments(request.stream()), now=context.now())
+    reading = await run_in_threadpool(receiver.reading)  # the whole body, strictly
     decision = await run_in_threadpool(
         lambda: write_state(
             store,
             principal=caller.principal,
             key=key,
             staged=staged,
-            head=receiver.head,
+            head=reading.head,
+            head_problem=reading.problem,
             declared_md5=declared,
             lock_id=request.query_params.get("ID"),
             now=context.now(),

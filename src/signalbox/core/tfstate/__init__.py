@@ -24,7 +24,13 @@ from signalbox.core.tfstate.model import (
 from signalbox.core.tfstate.out_of_band import AutomaticHold, automatic_hold
 from signalbox.core.tfstate.segments import SEGMENT_SIZE, Segment
 from signalbox.core.tfstate.statediff import StateDiff, diff_states, resource_addresses
-from signalbox.core.tfstate.statehead import StateHeadScanner, read_state_head, rewrite_serial
+from signalbox.core.tfstate.statehead import (
+    HeadReading,
+    StateHeadScanner,
+    read_state_head,
+    read_whole_state_head,
+    rewrite_serial,
+)
 
 __all__ = [
     "READ_ONLY_OPERATIONS",
@@ -32,6 +38,7 @@ __all__ = [
     "Accepted",
     "AutomaticHold",
     "EnvironmentFacts",
+    "HeadReading",
     "LockInfo",
     "Refusal",
     "RefusalCause",
@@ -51,6 +58,7 @@ __all__ = [
     "live_hold",
     "parse_lock_info",
     "read_state_head",
+    "read_whole_state_head",
     "resource_addresses",
     "rewrite_serial",
     "validate_state_name",

@@ -16,7 +16,9 @@ LOCK, checked in this order:
 
 Write (POST/PUT), checked in this order: Content-MD5 does not match the body (a missing
 header is accepted: Terraform always sends it, other clients may not); the body is not a
-state (no lineage and serial); the state is locked and the ``?ID=`` is missing (``-lock=false``)
+state (not one JSON object, something after it, a top-level key twice, no whole-number
+serial or no lineage: ``statehead.read_whole_state_head``, so a cut body is refused without
+Content-MD5 too); the state is locked and the ``?ID=`` is missing (``-lock=false``)
 or is not the lock's id, or the writer is not the lock's owner; the state is not locked but
 an ``?ID=`` is given (the lock was force-unlocked meanwhile); the environment is held by
 someone else (except for a run that took its lock before the hold began: it may still save
@@ -195,10 +197,11 @@ def decide_write(
             "Nothing was stored; run Terraform again.",
         )
     if request.head is None:
+        why = request.head_problem or "no top-level lineage and serial"
         return Refusal(
             RefusalCause.NOT_A_STATE,
-            "The body is not a Terraform state (no top-level lineage and serial). Nothing "
-            "was stored.",
+            f"The body is not a Terraform state: {why}. Nothing was stored; send the whole "
+            "state, as Terraform writes it.",
         )
     refusal = _lock_refusal(request.lock_id, request.writer, current_lock)
     if refusal is not None:

@@ -92,7 +92,7 @@ class WriteRequest:
     ``lock_id`` is the ``?ID=`` query value (None when Terraform runs with ``-lock=false``
     or without a lock address); ``declared_md5`` is the decoded ``Content-MD5`` header (None
     when absent); ``actual_md5`` is the MD5 of the body received; ``head`` is None when the
-    body is not a Terraform state.
+    body is not a Terraform state, and ``head_problem`` then says why and where.
     """
 
     writer: Principal
@@ -100,6 +100,7 @@ class WriteRequest:
     declared_md5: bytes | None
     actual_md5: bytes
     head: StateHead | None
+    head_problem: str = ""
 
 
 class RefusalCause(StrEnum):
@@ -111,7 +112,7 @@ class RefusalCause(StrEnum):
     FROZEN = "frozen"  # an apply while the environment is frozen by an incident
     LOCK_MISMATCH = "lock-mismatch"  # a write without the current lock's id
     CHECKSUM = "checksum"  # Content-MD5 does not match the body
-    NOT_A_STATE = "not-a-state"  # the body has no lineage and serial
+    NOT_A_STATE = "not-a-state"  # not one JSON object with one lineage and serial
     LINEAGE = "lineage"  # the body belongs to another state
     SERIAL = "serial"  # the serial goes backwards
     NOT_OWNER = "not-owner"  # an UNLOCK of someone else's lock

@@ -1,21 +1,37 @@
-"""Find a state body's top-level ``lineage`` and ``serial`` while it streams in.
+"""A state body's top-level ``lineage`` and ``serial``: strictly from the whole body
+(``read_whole_state_head``), or from its first bytes while it streams (``StateHeadScanner``).
 
-Terraform writes ``version``, ``terraform_version``, ``serial`` and ``lineage`` first, so the
-scanner usually stops after a few hundred bytes and never holds the body. It follows the
-JSON structure (strings, nesting) so that a ``"serial"`` inside a resource is not taken for
-the state's. Feed chunks with ``feed``; read ``head`` when done (None: not a state).
+``read_whole_state_head`` is the check of a write: the body must be one JSON object, nothing
+after it, each top-level key once (Terraform's reader keeps the *last* of a duplicated
+``serial``, a scanner the first: two readers must never see two states), with a whole-number
+``serial`` and a ``lineage``. It parses with msgspec into the top-level values as raw JSON
+(about 1 ms per MB) and walks the top level to find duplicated keys; what is wrong is told
+with its byte position.
+
+The scanner (used to rewrite the serial of a restored body) stops after a few hundred bytes,
+as Terraform writes ``version``, ``terraform_version``, ``serial`` and ``lineage`` first, and
+never holds the body. It follows the JSON structure (strings, nesting) so that a
+``"serial"`` inside a resource is not taken for the state's. Feed chunks with ``feed``;
+read ``head`` when done (None: not a state).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import msgspec
 
 from signalbox.core.tfstate.model import StateHead
 
-__all__ = ["StateHeadScanner", "read_state_head", "rewrite_serial"]
+__all__ = [
+    "HeadReading",
+    "StateHeadScanner",
+    "read_state_head",
+    "read_whole_state_head",
+    "rewrite_serial",
+]
 
 _TOKEN = re.compile(
     rb'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<punct>[{}\[\]:,])|(?P<scalar>[^\s{}\[\]:,"]+))'
@@ -124,6 +140,91 @@ def _decode(token: bytes) -> object:
         return msgspec.json.decode(token)
     except msgspec.DecodeError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class HeadReading:
+    """What ``read_whole_state_head`` found: the head, or why the body is not a state."""
+
+    head: StateHead | None
+    problem: str = ""
+    """What is wrong and where (byte position), e.g. ``it ends at byte 812, inside its
+    JSON (cut short?)``; empty when ``head`` is set."""
+
+
+_TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_OPEN = re.compile(rb"[ \t\r\n]*\{[ \t\r\n]*")
+_KEY = re.compile(rb'"(?:[^"\\]|\\.)*"[ \t\r\n]*:[ \t\r\n]*')
+_TRAILING = re.compile(r"^trailing characters \(byte (\d+)\)")
+_NEXT = re.compile(rb"[ \t\r\n]*([,}])[ \t\r\n]*")
+
+
+def read_whole_state_head(body: bytes | bytearray) -> HeadReading:
+    """The head of the whole ``body``, checked strictly (see the module doc)."""
+    try:
+        values = _TOP_LEVEL.decode(body)
+    except msgspec.ValidationError:
+        return HeadReading(None, "it is JSON but not a JSON object")
+    except msgspec.DecodeError as error:
+        return HeadReading(None, _malformed(str(error), len(body)))
+    duplicate = _duplicated_key(body, values)
+    if duplicate:
+        return HeadReading(None, duplicate)
+    return _head_of(values)
+
+
+def _malformed(message: str, size: int) -> str:
+    if "truncated" in message:
+        return f"it ends at byte {size}, inside its JSON (cut short?)"
+    detail = message.removeprefix("JSON is malformed: ")
+    trailing = _TRAILING.search(detail)
+    if trailing is not None:  # msgspec counts the first trailing byte from 1
+        return f"it has more after its JSON object, from byte {int(trailing.group(1)) - 1}"
+    return f"it is not valid JSON: {detail}"
+
+
+def _duplicated_key(body: bytes | bytearray, values: dict[str, msgspec.Raw]) -> str:
+    """Why ``body`` has a top-level key twice, or "". ``values`` holds each key's *last*
+    value (msgspec's dict keeps the last), so walking the top level by those values finds
+    either a key seen before or a value that is not the last one: both are duplicates."""
+    opened = _OPEN.match(body)
+    assert opened is not None, "a decoded object starts with {"
+    position, seen = opened.end(), set()
+    while body[position : position + 1] != b"}":
+        key_match = _KEY.match(body, position)
+        assert key_match is not None, "a decoded object has a key here"
+        key = msgspec.json.decode(key_match.group().rstrip(b" \t\r\n:"), type=str)
+        raw = values[key]
+        if key in seen or not body.startswith(raw, key_match.end()):  # type: ignore[arg-type]
+            return f"its top-level key {key!r} appears more than once (at byte {position})"
+        seen.add(key)
+        after = _NEXT.match(body, key_match.end() + len(raw))
+        if after is None:  # a prefix of the last value: this one is another
+            return f"its top-level key {key!r} appears more than once (at byte {position})"
+        if after.group(1) == b"}":
+            break
+        position = after.end()
+    return ""
+
+
+def _head_of(values: dict[str, msgspec.Raw]) -> HeadReading:
+    serial, lineage = values.get("serial"), values.get("lineage")
+    if serial is None or lineage is None:
+        missing = " and ".join(k for k in ("serial", "lineage") if values.get(k) is None)
+        return HeadReading(None, f"it has no top-level {missing}")
+    try:
+        number = msgspec.json.decode(serial, type=int)
+    except msgspec.ValidationError:
+        number = -1
+    if not 0 <= number < MAX_SERIAL:
+        return HeadReading(None, f"its serial is not a whole number from 0 to {MAX_SERIAL - 1}")
+    try:
+        name = msgspec.json.decode(lineage, type=str)
+    except msgspec.ValidationError:
+        name = ""
+    if not 0 < len(name) <= MAX_LINEAGE:
+        return HeadReading(None, f"its lineage is not a string of 1 to {MAX_LINEAGE} characters")
+    return HeadReading(StateHead(lineage=name, serial=number))
 
 
 def read_state_head(body: bytes) -> StateHead | None:

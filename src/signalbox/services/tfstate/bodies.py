@@ -146,11 +146,12 @@ def write_state(
     declared_md5: bytes | None,
     lock_id: str | None,
     now: datetime,
+    head_problem: str = "",
 ) -> Accepted | Refusal:
     """Terraform's POST/PUT of a state body, already staged (``stage_upload``; ``head`` is
-    the state head read from it, None when it is not a state): an accepted write points a
-    new version at the staged blob, a refused one drops it."""
-    request = WriteRequest(principal, lock_id or None, declared_md5, staged.md5, head)
+    the state head read from it, None when it is not a state, ``head_problem`` then says
+    why): an accepted write points a new version at the staged blob, a refused one drops it."""
+    request = WriteRequest(principal, lock_id or None, declared_md5, staged.md5, head, head_problem)
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
         lock_row = repo.lock(state)
