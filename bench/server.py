@@ -3,6 +3,11 @@
     .venv/bin/python bench/server.py                      # SQLite (a temporary file)
     .venv/bin/python bench/server.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/server.py --seconds 5 --clients 32
+    .venv/bin/python bench/server.py --synchronous normal,full   # SQLite's cost of FULL
+
+``--synchronous`` runs the SQLite phases once per value of the ``sqlite_synchronous``
+setting (default: full, the server's default), each on a fresh file and server, and prints
+each one's ratio to its own floor.
 
 PostgreSQL also runs when SIGNALBOX_TEST_DATABASE_URL is set (a throw-away database is
 created next to the one in the URL and dropped afterwards).
@@ -200,15 +205,23 @@ async def bench(
     return floor, own, shared
 
 
-def run_on(database: str, database_url: str, folder: Path, args: argparse.Namespace) -> None:
+def run_on(
+    database: str,
+    database_url: str,
+    folder: Path,
+    args: argparse.Namespace,
+    settings: dict[str, str] | None = None,
+) -> None:
     config = folder / "signalbox.toml"
     config.write_text(config_text(args.clients))
     env = {
         "SIGNALBOX_DATABASE_URL": database_url,
         "SIGNALBOX_ADMIN_TOKEN": ADMIN,
         "SIGNALBOX_BENCH_ENDPOINTS": "true",  # the floor
+        **(settings or {}),
     }
-    with ServerProcess(config=config, env=env, log=folder / f"{database}.log") as server:
+    log = folder / f"{database.replace(' ', '_')}.log"
+    with ServerProcess(config=config, env=env, log=log) as server:
         assert server.process is not None
         phases = asyncio.run(
             bench(server.url, server.process.pid, args.clients, args.seconds, args.warmup)
@@ -227,6 +240,11 @@ def main() -> None:
         help="PostgreSQL URL (default: SIGNALBOX_TEST_DATABASE_URL)",
     )
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--synchronous",
+        default="full",
+        help="SQLite: the sqlite_synchronous values to run, comma-separated (e.g. normal,full)",
+    )
     args = parser.parse_args()
     print(
         f"{args.clients} clients, {args.seconds:.0f} s per phase after {args.warmup:.0f} s "
@@ -235,7 +253,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="signalbox-bench-") as tmp:
         folder = Path(tmp)
         if not args.no_sqlite:
-            run_on("SQLite", f"sqlite:///{folder / 'bench.db'}", folder, args)
+            for value in [word.strip() for word in args.synchronous.split(",") if word.strip()]:
+                run_on(
+                    f"SQLite synchronous={value}",
+                    f"sqlite:///{folder / f'bench-{value}.db'}",
+                    folder,
+                    args,
+                    {"SIGNALBOX_SQLITE_SYNCHRONOUS": value},
+                )
         if args.pg:
             databases = PostgresDatabases(args.pg)
             try:

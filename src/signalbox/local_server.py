@@ -71,7 +71,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"signalbox serve exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"signalbox serve exited with {self.process.returncode}{self._log_tail()}"
+                )
             try:
                 if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
                     return
@@ -80,6 +82,13 @@ class ServerProcess:
             time.sleep(0.05)  # polling for process start-up, with a deadline
         self.stop()
         raise RuntimeError(f"signalbox serve did not answer on {self.url} within {timeout}s")
+
+    def _log_tail(self) -> str:
+        """The end of the server's log, to tell why it did not start."""
+        if self.log is None or not self.log.is_file():
+            return ""
+        lines = self.log.read_text(errors="replace").splitlines()[-8:]
+        return ":\n" + "\n".join(lines) if lines else ""
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
