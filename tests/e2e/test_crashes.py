@@ -227,3 +227,32 @@ def test_a_state_upload_killed_at_any_point_serves_a_whole_version(crashable):
     assert stored_state(server) == bodies[4]
     versions = crashable.query("SELECT serial FROM tf_state_versions ORDER BY id")
     assert [serial for (serial,) in versions] in ([1, 4], [1, 3, 4])
+
+
+def test_a_starting_server_drops_crashed_uploads_and_the_file_shrinks(tmp_path):
+    """The rows a server killed mid-upload leaves, silent for an hour: the next start drops
+    them and gives the pages back (SQLite's page count falls)."""
+    from datetime import UTC, datetime, timedelta
+
+    from signalbox.storage.engine import sqlite_pragma
+    from signalbox.storage.repositories.tfstate import create_blob, put_segments
+    from signalbox.testing import sqlite_engine
+
+    path = tmp_path / "signalbox.db"
+    engine = sqlite_engine(path)
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    for _ in range(3):
+        blob_id = create_blob(engine, now=an_hour_ago)
+        put_segments(engine, blob_id, [(seq, b"c" * (1 << 20)) for seq in range(4)])
+    pages = sqlite_pragma(engine, "page_count")
+    engine.dispose()
+
+    crashable = Crashable(tmp_path, f"sqlite:///{path}")
+    try:
+        crashable.start()
+        assert crashable.query("SELECT count(*) FROM tf_state_chunks") == [(0,)]
+        assert crashable.query("SELECT count(*) FROM tf_state_blobs") == [(0,)]
+        left = crashable.query("PRAGMA page_count")[0][0]
+    finally:
+        crashable.stop()
+    assert left < pages - 12 * (1 << 20) // 65536  # 12 MiB of 64 KiB pages given back
