@@ -11,6 +11,11 @@ nothing is pruned within the 100 kept versions) receives:
 - pull: ``GET /tf/bench/main`` (decrypting when encrypted); the floor is
   ``GET /api/noop-download?size=N`` (authenticated, N zero bytes streamed).
 The floors answer only with the server setting ``bench_endpoints`` on, and only admin tokens.
+The checks inside those figures are also timed alone, in this process, against the same
+database and floors: the integrity check of a pull (every segment read, authenticated and
+the MD5 compared, before the answer starts; ``read_state`` returns after it, as a body above
+8 MiB is read again while it is sent) and the strict parse of a push
+(``read_whole_state_head``: one JSON object, each top-level key once).
 Runs are interleaved (floor, backend, floor, ...); figures are medians. For context, the
 storage floor is the time SQLite alone (same pragmas as the server: page size, WAL,
 synchronous=NORMAL) needs to write the same bytes as 1 MiB BLOB rows, one transaction per
@@ -36,6 +41,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from signalbox.core.tfstate import StateKey, read_whole_state_head  # noqa: E402
+from signalbox.services.database import open_engine  # noqa: E402
+from signalbox.services.tfstate import StateStore, read_state  # noqa: E402
+from signalbox.settings import Settings  # noqa: E402
 from signalbox.storage.engine import SQLITE_PAGE_SIZE  # noqa: E402
 from signalbox.storage.state_crypto import new_key_text  # noqa: E402
 from signalbox.testing import ServerProcess  # noqa: E402
@@ -107,6 +116,17 @@ def sqlite_floor(data: bytes, directory: str) -> float:
     return elapsed
 
 
+def check(store: StateStore) -> None:
+    """The integrity check of a pull alone: ``read_state`` reads and checks the whole body
+    before it returns (a body above 8 MiB is then read again only while it is sent)."""
+    assert read_state(store, key=StateKey("bench", "main")) is not None
+
+
+def parse(data: bytes) -> None:
+    """The strict parse of a push alone."""
+    assert read_whole_state_head(data).head is not None
+
+
 def timed(action) -> float:
     started = time.perf_counter()
     action()
@@ -143,7 +163,13 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
                 "pull": [],
                 "pull floor": [],
                 "sqlite": [],
+                "check": [],
+                "parse": [],
             }
+            keys = env["SIGNALBOX_STATE_KEYS"]
+            settings = Settings(database_url=env["SIGNALBOX_DATABASE_URL"], state_keys=keys)
+            engine = open_engine(settings)
+            store = StateStore.from_settings(engine, settings)
             with httpx.Client(base_url=server.url, auth=auth, timeout=600) as client:
                 for run in range(1, runs + 1):
                     data = set_serial(body, run)
@@ -178,9 +204,12 @@ def measure(label: str, megabytes: int, runs: int, encrypted: bool) -> dict[str,
                     times["push"].append(timed(push))
                     times["pull floor"].append(timed(pull_floor))
                     times["pull"].append(timed(pull))
+                    times["check"].append(timed(lambda: check(store)))
+                    times["parse"].append(timed(lambda data=data: parse(data)))
                     if run == 1:  # the backend gives back exactly what it was given
                         assert client.get("/tf/bench/main").content == data
             peak_rss = rss_kib(pid, "VmHWM")
+            engine.dispose()
     medians = {name: statistics.median(values) for name, values in times.items()}
     return {
         "label": label,
@@ -204,6 +233,15 @@ def report(result: dict[str, object]) -> None:
             f"floor {floor * 1000:7.0f} ms ({mb / floor:6.0f} MB/s)   "
             f"ratio {backend / floor:4.2f}x (target <= 1.5x)"
         )
+    check, parse = medians["check"], medians["parse"]
+    print(
+        f"  integrity check of a pull alone {check * 1000:5.0f} ms = "
+        f"{check / medians['pull floor']:4.2f}x the pull floor (inside the pull figure)"
+    )
+    print(
+        f"  strict parse of a push alone    {parse * 1000:5.0f} ms = "
+        f"{parse / medians['push floor']:4.2f}x the push floor (inside the push figure)"
+    )
     print(
         f"  storage floor: SQLite alone writes the state in {medians['sqlite'] * 1000:.0f} ms "
         f"({mb / medians['sqlite']:.0f} MB/s)"

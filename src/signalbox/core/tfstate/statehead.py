@@ -195,7 +195,7 @@ def _duplicated_key(body: bytes | bytearray, values: dict[str, msgspec.Raw]) -> 
         assert key_match is not None, "a decoded object has a key here"
         key = msgspec.json.decode(key_match.group().rstrip(b" \t\r\n:"), type=str)
         raw = values[key]
-        if key in seen or not body.startswith(raw, key_match.end()):  # type: ignore[arg-type]
+        if key in seen or not body.startswith(raw, key_match.end()):
             return f"its top-level key {key!r} appears more than once (at byte {position})"
         seen.add(key)
         after = _NEXT.match(body, key_match.end() + len(raw))
