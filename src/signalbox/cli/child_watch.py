@@ -12,8 +12,9 @@ would overlap it. Three layers, so that every way the gate can end is covered:
    ``GRACE_SECONDS``.
 3. A watchdog: a tiny process (this file, run as a script by the gate's Python, standard
    library only) in its own session, holding the read end of a pipe whose write end only
-   the gate holds. The gate writes the target (``group PGID`` or ``pid PID``) and, when it
-   has cleaned up, ``done``. If the pipe reaches its end without ``done``, the gate died
+   the gate holds. The command itself writes its target (``group PGID`` or ``pid PID``)
+   between fork and exec, before it can start anything; the gate writes ``done`` when it
+   has cleaned up. If the pipe reaches its end without ``done``, the gate died
    without cleaning up (``kill -9``, a crash): the watchdog stops the target as in 2 and
    exits. It is in its own session, so a signal to the gate's process group or terminal
    does not take it along.
@@ -41,6 +42,7 @@ __all__ = [
     "Target",
     "Watchdog",
     "alive",
+    "child_setup",
     "kernel_ties_child",
     "parent_death_signal",
     "stop_target",
@@ -102,6 +104,28 @@ def parent_death_signal(signum: int = signal.SIGTERM) -> Callable[[], None] | No
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
         if os.getppid() != parent:  # the gate died before we asked: follow it
             os.kill(os.getpid(), signum)
+
+    return in_child
+
+
+def child_setup(watchdog: Watchdog | None, *, whole_group: bool) -> Callable[[], None] | None:
+    """The ``preexec_fn`` for the command, run in it between fork and exec: ask for the
+    parent-death signal (Linux), and tell the watchdog the target (``group PGID`` when the
+    command leads its own process group, else ``pid PID``) before the command runs at all,
+    so that there is no moment in which it could start processes the watchdog would not
+    stop. None when there is nothing to do."""
+    tie = parent_death_signal()
+    fd = watchdog.fileno() if watchdog is not None else None
+    kind = "group" if whole_group else "pid"
+    if tie is None and fd is None:
+        return None
+
+    def in_child() -> None:
+        if tie is not None:
+            tie()
+        if fd is not None:
+            with contextlib.suppress(OSError):  # a watchdog gone must not stop the deploy
+                os.write(fd, f"{kind} {os.getpid()}\n".encode("ascii"))
 
     return in_child
 
@@ -192,13 +216,12 @@ class Watchdog:
     def pid(self) -> int:
         return self._process.pid
 
-    def watch(self, target: Target) -> bool:
-        """From now on, the gate's death stops ``target``; False if the watchdog is gone."""
-        try:
-            self._pipe.write(f"{target[0]} {target[1]}\n".encode("ascii"))
-        except OSError:
-            return False
-        return True
+    def fileno(self) -> int:
+        """The write end of the pipe (the command writes its target there, ``child_setup``)."""
+        return self._pipe.fileno()
+
+    def running(self) -> bool:
+        return self._process.poll() is None
 
     def stand_down(self) -> None:
         """The gate cleaned up itself: the watchdog exits without stopping anything."""

@@ -33,7 +33,7 @@ from types import FrameType
 from signalbox.cli.child_watch import (
     Target,
     Watchdog,
-    parent_death_signal,
+    child_setup,
     stop_target,
     tree_guarantee_note,
 )
@@ -159,7 +159,7 @@ def run_child(
         child = subprocess.Popen(
             list(command),
             process_group=None if interactive else 0,
-            preexec_fn=parent_death_signal(),
+            preexec_fn=child_setup(watchdog, whole_group=not interactive),
         )
     except BaseException:
         if watchdog is not None:
@@ -167,7 +167,7 @@ def run_child(
         raise
     target: Target = ("pid", child.pid) if interactive else ("group", child.pid)
     try:
-        if watchdog is not None and not watchdog.watch(target):
+        if watchdog is not None and not watchdog.running():
             warn(_NO_WATCHDOG.format(reason="it exited"))
         with _forwarding(child, _forwarded_signals(interactive)):
             heartbeat.start()
