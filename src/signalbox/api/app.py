@@ -10,6 +10,8 @@ reverse order at shutdown.
 ``ROUTERS`` lists every router with the setting that turns it on (None: always on). A route
 prefix with a larger body limit goes in ``LARGE_BODY_ROUTES`` (path prefix -> the Settings
 field holding it, or None for routes that enforce their own limit while streaming).
+``RequestMetrics``, the outermost middleware, counts every request by route template and
+status for ``GET /metrics`` (``api.metrics``).
 ``/docs`` and ``/redoc`` load their assets from the server itself, under ``DOCS_ASSETS``
 (``fastapi-offline``): they work with no network.
 """
@@ -32,6 +34,7 @@ from signalbox import __version__
 from signalbox.api.body_limit import BodySizeLimit
 from signalbox.api.context import Server
 from signalbox.api.longpoll import Batches, build_feed
+from signalbox.api.metrics import DatabaseCollector, RequestMetrics, ServerMetrics
 from signalbox.api.models.environments import PictureJson
 from signalbox.api.problems import install_problem_handlers
 from signalbox.api.routes import (
@@ -43,6 +46,7 @@ from signalbox.api.routes import (
     health,
     holds,
     incidents,
+    metrics,
     notifications,
     postmortems,
     preflight,
@@ -88,6 +92,7 @@ ROUTERS: list[tuple[APIRouter, str | None]] = [
     (reservations.router, None),
     (tfstate.router, None),
     (states.router, None),
+    (metrics.router, None),
     (bench.router, "bench_endpoints"),
 ]
 """Every router, with the name of the boolean setting that turns it on (None: always on)."""
@@ -203,6 +208,9 @@ def create_app(
     targets = build_targets(settings)  # a URL Apprise cannot read stops the start
     database = engine or open_engine(settings)
     notifier = Notifier(database, settings, targets, clock.now) if targets else None
+    server_metrics = ServerMetrics.create(
+        DatabaseCollector(database, clock.now, settings.environments, notifying=bool(targets))
+    )
     context = Server(
         settings=settings,
         engine=database,
@@ -216,6 +224,7 @@ def create_app(
         picture_json=PictureJson(),
         targets=targets,
         notifier=notifier,
+        metrics=server_metrics,
     )
     loops = background_loops(context, sweep_seconds=sweep_seconds)
     app = FastAPIOffline(
@@ -233,4 +242,5 @@ def create_app(
             app.include_router(router)
     install_pages(app)
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
+    app.add_middleware(RequestMetrics, metrics=server_metrics)  # outermost: counts 413s too
     return app

@@ -1,7 +1,7 @@
 """What every route needs, each built once by ``create_app`` and held here for the app's life:
 settings, engine, clock, the Terraform state store, the pictures of the environments, the
-long-poll's change feed, decision batches and caches, and the notification targets and their
-notifier. Nothing here is built on first use."""
+long-poll's change feed, decision batches and caches, the notification targets and their
+notifier, and the metrics. Nothing here is built on first use."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from signalbox.settings import Settings
 
 if TYPE_CHECKING:
     from signalbox.api.longpoll import Batches
+    from signalbox.api.metrics import ServerMetrics
     from signalbox.services.notify.targets import Target
     from signalbox.services.notify.worker import Notifier
 
@@ -53,6 +54,8 @@ class Server:
     """The notification targets by name (``services.notify.targets``; URLs never leave)."""
     notifier: Notifier | None = None
     """The loop that delivers notifications; None when no target is configured."""
+    metrics: ServerMetrics | None = None
+    """What ``GET /metrics`` answers from (``api.metrics``)."""
 
     def now(self) -> datetime:
         return self.clock.now()
