@@ -129,8 +129,10 @@ def _sqlite_engine(database_url: str, synchronous: str, **engine_options: Any) -
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         # Both apply only while the file is empty (before the first table): see module doc.
+        # Setting auto_vacuum on a file in use would wait for its write lock: only when new.
         cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
-        cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
+            cursor.execute("PRAGMA auto_vacuum = INCREMENTAL")
         _use_wal(cursor)
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
