@@ -29,7 +29,7 @@ def test_configured_value_without_history() -> None:
     estimate = estimate_duration([], CONFIGURED)
     assert estimate == DeployEstimate(CONFIGURED, CONFIGURED, None, 0)
     assert estimate.explain() == (
-        "17m: the configured expected_deploy (no successful deploy to learn from yet)"
+        "17m: the configured expected_deploy, with no successful deploy to learn from yet"
     )
 
 

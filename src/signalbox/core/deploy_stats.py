@@ -61,7 +61,7 @@ class DeployEstimate:
         figure = format_duration(self.duration)
         configured = "the configured expected_deploy"
         if self.observed is None:
-            return f"{figure}: {configured} (no successful deploy to learn from yet)"
+            return f"{figure}: {configured}, with no successful deploy to learn from yet"
         deploys = "the last deploy" if self.count == 1 else f"the last {self.count} deploys"
         observed = f"the p{PERCENTILE} of {deploys}"
         if self.from_history:

@@ -26,6 +26,7 @@ def sync_environments(engine: Engine, settings: Settings, *, now: datetime) -> l
         zone(name)  # an unknown time zone stops the start, with the name in the message
     with UnitOfWork(engine) as uow:
         uow.lock_startup()
+        now = uow.now(now)
         added = uow.environments.sync(zones, now=now)
         for name in added:
             emit(uow, EnvironmentAdded(), environment=name, actor="signalbox", now=now)

@@ -61,7 +61,9 @@ def emit(
     """Write ``event`` (a record declared in ``core.events``; UndeclaredEvent otherwise) in
     ``uow``'s transaction, with its words told in the environment's time zone (UTC for
     global events); it advances the environment's ``version``. A record with a
-    ``deploy_id`` field is linked to that deploy."""
+    ``deploy_id`` field is linked to that deploy. It is stamped with ``uow.now(now)``: the
+    time read after the transaction's write lock, so the log never runs backwards."""
+    now = uow.now(now)
     data = to_data(event)
     row = uow.session.get(EnvironmentRow, environment) if environment is not None else None
     if row is not None:

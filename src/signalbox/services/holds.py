@@ -103,6 +103,7 @@ def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime) -> None:
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
     """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of)."""
     environment = uow.lock_environment(request.environment)
+    now = uow.now(now)
     if request.kind is HoldKind.WORK:
         _refuse_if_frozen(uow, environment, request, now=now)
     row, current = _current(uow, request.environment)
@@ -192,6 +193,7 @@ def renew_hold(
     """Extend your live hold to ``now + duration`` (default: its original lease)."""
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(environment)
+        now = uow.now(now)
         row, current = _current(uow, environment)
         lease = duration or timedelta(seconds=row.lease_seconds if row else 0)
         with _holder_named_locally(current, env.timezone, now):
@@ -222,6 +224,7 @@ def release_hold(
     given is not the current one."""
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(environment)
+        now = uow.now(now)
         row, current = _current(uow, environment)
         with _holder_named_locally(current, env.timezone, now):
             hold = decide_release(
@@ -250,6 +253,7 @@ def force_release(
         )
     with UnitOfWork(engine) as uow:
         uow.lock_environment(environment)
+        now = uow.now(now)
         row, current = _current(uow, environment)
         if row is None or current is None:
             raise NotHolder(
@@ -272,10 +276,11 @@ def expire_lapsed(engine: Engine, *, now: datetime) -> list[HoldView]:
     for environment in candidates:
         with UnitOfWork(engine) as uow:
             uow.lock_environment(environment)
+            at = uow.now(now)
             row = uow.holds.current(environment)
             if row is not None and row.until <= now:
                 expired.append(hold_view(row))
-                _close_lapsed(uow, row, now=now)
+                _close_lapsed(uow, row, now=at)
     return expired
 
 

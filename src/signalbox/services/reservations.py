@@ -98,6 +98,7 @@ def create_reservation(
     reason = validated_reason(request.reason)
     with UnitOfWork(engine) as uow:
         uow.lock_environment(request.environment)
+        now = uow.now(now)
         tz = environment_timezone(settings, request.environment)
         starts = parse_when(request.starts, now=now, tz=tz)
         ends = parse_when(request.ends, now=now, tz=tz)
@@ -159,6 +160,7 @@ def cancel_reservation(
         repository = ReservationRepository(uow.session)
         environment = repository.get(reservation_id).environment
         uow.lock_environment(environment)
+        now = uow.now(now)
         row = repository.get(reservation_id)
         if row.cancelled_at is not None:
             raise InvalidTransition(

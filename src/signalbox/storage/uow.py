@@ -11,6 +11,14 @@ writer decides at a time; on PostgreSQL ``lock_environment`` takes ``SELECT ... 
 on the environment row, so deciders of the same environment queue up on that row and each
 sees the previous one's committed result. ``read_only=True`` is for pure reads.
 
+**The transaction's time is read after its write lock** (``uow.now(requested)``): a
+service that read the clock before queueing for the lock would write its events with a time
+earlier than the writer that went before it, and the event log (ordered by id) would run
+backwards. With a clock attached to the engine (``attach_clock``: the server attaches its
+own), ``now`` reads it once the lock is held (SQLite: after ``BEGIN IMMEDIATE``; PostgreSQL:
+re-read by each ``lock_environment``, after its ``FOR UPDATE``), never earlier than what the
+caller asked with; without one (tests that pass their own times), it is the caller's time.
+
 Write units of work do not nest (in one thread, on one engine): the inner one would wait for
 the outer one's locks. Opening one inside another raises at once; compose with the
 ``*_in(uow, ...)`` service variants instead.
@@ -20,7 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -37,7 +46,7 @@ from signalbox.storage.repositories import (
 from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 
-__all__ = ["STARTUP_LOCK_ID", "UnitOfWork", "read_connection"]
+__all__ = ["STARTUP_LOCK_ID", "UnitOfWork", "attach_clock", "read_connection"]
 
 STARTUP_LOCK_ID = 0x5167_B0C6
 
@@ -49,6 +58,17 @@ def _read_only(engine: Engine) -> Engine:
         twin = engine.execution_options(**{READ_ONLY: True})
         engine._signalbox_read_only = twin  # type: ignore[attr-defined]
     return twin
+
+
+def attach_clock(engine: Engine, now: Callable[[], datetime] | None) -> None:
+    """Make ``now`` (the server's clock) the time of every write unit of work on ``engine``,
+    read after its write lock (``UnitOfWork.now``); None detaches it."""
+    engine._signalbox_clock = now  # type: ignore[attr-defined]
+
+
+def _clock_of(engine: Engine) -> Callable[[], datetime] | None:
+    clock: Callable[[], datetime] | None = getattr(engine, "_signalbox_clock", None)
+    return clock
 
 
 def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
@@ -106,6 +126,8 @@ class UnitOfWork:
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only
+        self._clock = None if read_only else _clock_of(engine)
+        self._now: datetime | None = None
 
     def __enter__(self) -> Self:
         if not self.read_only:
@@ -154,9 +176,28 @@ class UnitOfWork:
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": STARTUP_LOCK_ID})
 
+    def now(self, requested: datetime) -> datetime:
+        """The time of this transaction's writes, read after its write lock.
+
+        Without a clock attached to the engine (or in a read-only unit of work): ``requested``,
+        the caller's time. With one: the clock read once the write lock is held (SQLite: this
+        starts the ``BEGIN IMMEDIATE`` transaction first; PostgreSQL: read again by every
+        ``lock_environment``), never earlier than ``requested``. Services call it right after
+        taking their lock; ``services.events.emit`` stamps events with it."""
+        if self._clock is None:
+            return requested
+        if self._now is None:
+            self.session.connection()  # SQLite: BEGIN IMMEDIATE, the write lock, if not yet
+            self._now = self._clock()
+        return max(self._now, requested)
+
     def lock_environment(self, name: str) -> EnvironmentRow:
-        """Load environment ``name`` locked for this transaction (UnknownEnvironment if none)."""
-        return self.environments.get(name, for_update=True)
+        """Load environment ``name`` locked for this transaction (UnknownEnvironment if none);
+        with a clock attached, the transaction's ``now`` is read again behind the lock."""
+        row = self.environments.get(name, for_update=True)
+        if self._clock is not None:
+            self._now = self._clock()
+        return row
 
     def lock_deploy(self, deploy_id: int) -> tuple[DeployRow, EnvironmentRow]:
         """Deploy ``deploy_id`` read again once its environment is locked (UnknownDeploy if

@@ -181,6 +181,7 @@ def _decide(
     )
     with UnitOfWork(engine) as uow:
         row, _ = uow.lock_deploy(deploy_id)
+        now = uow.now(now)
         decision = "approve" if approve else "deny"
         commander_of = None if approver_role else _as_commander(uow, row, approver)
         if not approver_role and commander_of is None:

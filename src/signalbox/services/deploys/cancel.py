@@ -48,6 +48,7 @@ def cancel_deploy(
         )
     with UnitOfWork(engine) as uow:
         row, env = uow.lock_deploy(deploy_id)
+        now = uow.now(now)
         if row.state not in WAITING_STATES:
             return settled_answer(uow, settings, row, version=env.version)
         if row.requester != principal.name:

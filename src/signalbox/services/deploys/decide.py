@@ -42,6 +42,7 @@ def decide_deploy(
     """Decide again (a waiting gate asks): may deploy ``deploy_id`` go now?"""
     with UnitOfWork(engine) as uow:
         row, env = uow.lock_deploy(deploy_id)
+        now = uow.now(now)
         if row.state not in WAITING_STATES:
             return settled_answer(uow, settings, row, version=env.version)
         # a gate that asks after its deadline has left the queue (tidying records it, as
@@ -67,6 +68,7 @@ def decide_waiting(
     """
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(environment)
+        now = uow.now(now)
         snapshot = load_snapshot(uow, settings, environment, timezone=env.timezone, now=now)
         rows = {row.id: row for row in DeployRepository(uow.session).active(environment)}
         answers: dict[int, GateAnswer] = {}

@@ -69,6 +69,7 @@ def request_deploy(
     )
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(request.environment)
+        now = uow.now(now)
         if request.hotfix is not None:  # checked with the environment locked: no race
             hotfix_incident(
                 uow,

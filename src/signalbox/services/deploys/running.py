@@ -69,6 +69,7 @@ def heartbeat_deploy(
     lease = timedelta(seconds=settings.deploy_lease_seconds)
     with UnitOfWork(engine) as uow:
         row, env = uow.lock_deploy(deploy_id)
+        now = uow.now(now)
         hold_row = _running_hold(uow, row, principal)
         renewed = decide_renew(
             hold_view(hold_row),
@@ -103,6 +104,7 @@ def finish_deploy(
         )
     with UnitOfWork(engine) as uow:
         row, env = uow.lock_deploy(deploy_id)
+        now = uow.now(now)
         _check_requester(row, principal)
         if row.state == DeployState.FAILED and row.outcome == "lease-lapsed":
             row.exit_code, row.duration_seconds = exit_code, duration_seconds

@@ -37,7 +37,8 @@ __all__ = ["ended_by_time", "expire_stale_deploys", "tidy_deploys", "touch_waiti
 def touch_waiting(engine: Engine, deploy_ids: Collection[int], *, now: datetime) -> int:
     """Keep the given waiting deploys in the queue: their gates are still connected."""
     with UnitOfWork(engine) as uow:
-        return DeployRepository(uow.session).extend_waiting(deploy_ids, until=now + WAITING_LEASE)
+        until = uow.now(now) + WAITING_LEASE
+        return DeployRepository(uow.session).extend_waiting(deploy_ids, until=until)
 
 
 def _fail_lapsed(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
@@ -94,5 +95,5 @@ def expire_stale_deploys(engine: Engine, *, now: datetime) -> list[str]:
             uow.lock_environment(environment)
             current = uow.holds.current(environment)
             hold = hold_view(current) if current is not None else None
-            tidy_deploys(uow, environment, hold, now=now)
+            tidy_deploys(uow, environment, hold, now=uow.now(now))
     return stale
