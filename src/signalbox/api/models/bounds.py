@@ -5,11 +5,13 @@ parameter and a body field (FastAPI and pydantic read the same bounds, and the O
 schema shows them). A value out of range is answered 422 ``invalid-input`` naming the field
 (``path.deploy_id``, ``query.before``, ``duration``), never a 500 from deeper down:
 
-- ``RowId``: a row id (deploy, incident, reservation, action, delivery) or a cursor of one,
-  from 1 to 2^63-1, the range of a 64-bit signed integer (SQLite's INTEGER; the ids of
-  PostgreSQL's INTEGER columns stay below 2^31, so a larger one is simply not found, 404).
-- ``Counter``: a version or fencing token, from 0 to 2^63-1.
-- ``ExitCode``: a command's exit code, a 32-bit signed integer (PostgreSQL's INTEGER).
+- ``RowId``: a row id (deploy, incident, reservation, action, delivery, event) or a cursor
+  of one, from 1 to 2^31-1: the ids are INTEGER columns, 32-bit on PostgreSQL (64-bit on
+  SQLite), and PostgreSQL refuses to compare a larger value with one ("integer out of
+  range"); the same bound on both keeps the API the same whatever the database.
+- ``Counter``: a version or fencing token (INTEGER columns too), from 0 to 2^31-1.
+- ``ExitCode``: a command's exit code, a 32-bit signed integer.
+- ``StateSerial``: a Terraform state's serial, from 0 to 2^63-1 (a BIGINT column).
 - ``Instant``: a date and time with an offset, in ``HORIZON`` (years 2000 to 2099).
 - ``WhenText``: a time as people type it (``15:30``, ``2026-11-26 15:30``, ISO 8601); a
   written date must lie in ``HORIZON``. The rest of the checks stay in ``core.times``.
@@ -41,16 +43,20 @@ __all__ = [
     "HORIZON",
     "MAX_DEPLOY_SECONDS",
     "MAX_ROW_ID",
+    "MAX_SERIAL",
     "Counter",
     "ExitCode",
     "Instant",
     "RowId",
+    "StateSerial",
     "WhenText",
     "read_duration",
 ]
 
-MAX_ROW_ID = 2**63 - 1
-"""The largest 64-bit signed integer: the largest id or counter a database can hold."""
+MAX_ROW_ID = 2**31 - 1
+"""The largest INTEGER of PostgreSQL: the largest id, version or fencing token."""
+MAX_SERIAL = 2**63 - 1
+"""The largest BIGINT: the largest serial of a Terraform state."""
 
 MAX_DEPLOY_SECONDS = 366 * 86400.0
 """The longest a deploy may say it ran (a year): longer is a clock or a unit gone wrong."""
@@ -61,6 +67,7 @@ HORIZON = (2000, 2099)
 RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 Counter = Annotated[int, Ge(0), Le(MAX_ROW_ID)]
 ExitCode = Annotated[int, Ge(-(2**31)), Le(2**31 - 1)]
+StateSerial = Annotated[int, Ge(0), Le(MAX_SERIAL)]
 
 _WRITTEN_YEAR = re.compile(r"^\s*(\d+)-")
 

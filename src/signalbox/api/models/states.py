@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from signalbox.api.models.bounds import Counter
+from signalbox.api.models.bounds import StateSerial
 from signalbox.services.tfstate import StateChange, VersionInfo
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
 
 
 class RestoreCreate(BaseModel):
-    serial: Counter = Field(description="The serial whose content becomes the newest version.")
+    serial: StateSerial = Field(description="The serial whose content becomes the newest version.")
 
 
 class VersionRead(BaseModel):
