@@ -28,7 +28,6 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -159,7 +158,7 @@ def database_families(
     )
     for each in snapshot.durations:
         pairs = zip(DURATION_BUCKETS, each.at_most, strict=True)
-        buckets = [(floatToGoString(bound), count) for bound, count in pairs]
+        buckets = [(_le(bound), count) for bound, count in pairs]
         buckets.append(("+Inf", each.count))
         durations.add_metric([each.environment, each.outcome], buckets, each.total_seconds)
 
@@ -205,6 +204,11 @@ def database_families(
     info = _gauge("signalbox_build_info", "The signalbox version this server runs.", ["version"])
     info.add_metric([__version__], 1)
     return [*families, info]
+
+
+def _le(bound: float) -> str:
+    """A bucket's upper bound as Prometheus writes it: ``60.0``, ``0.5``."""
+    return repr(float(bound))
 
 
 _EMPTY = MetricsSnapshot(

@@ -117,7 +117,7 @@ def _state_writes(uow: UnitOfWork) -> list[tuple[str, int, int]]:
 
 
 def _deliveries(uow: UnitOfWork) -> list[tuple[str, str, int]]:
-    def counted(*states: str) -> Select[tuple[str, str, int]]:
+    def counted(*states: str) -> Select[str, str, int]:
         table = EventDeliveryRow
         return (
             select(table.target, table.state, func.count())
@@ -129,7 +129,7 @@ def _deliveries(uow: UnitOfWork) -> list[tuple[str, str, int]]:
     rows = uow.session.execute(
         union_all(counted(*OPEN_DELIVERY_STATES), counted(DeliveryState.GIVEN_UP))
     )
-    return [(target, state, int(count)) for target, state, count in rows]
+    return [(row[0], row[1], int(row[2])) for row in rows]
 
 
 def _events_to_fan_out(uow: UnitOfWork) -> int:
