@@ -238,6 +238,9 @@ ANSWER_FIELDS = {
     "lease_seconds",
     "lease_until",
     "recheck_at",
+    "ahead",
+    "expected_wait_seconds",
+    "reasons",
 }
 
 
@@ -251,6 +254,7 @@ def test_the_answers_keep_every_field_the_gate_and_the_cli_read_null_ones_too(
     waiting = request(client, ci, branch="b")
     assert waiting["decision"] == "wait" and waiting["position"] == 1
     assert waiting["recheck_at"] is not None and waiting["fencing_token"] is None
+    assert waiting["ahead"] == go["deploy"]["id"] and waiting["expected_wait_seconds"] > 0
     awaiting = request(client, ci, plan=COGNITO, branch="c")
     assert awaiting["decision"] == "needs-approval"
     listed = client.get("/api/deploys", headers=ci).json()["deploys"]

@@ -193,6 +193,7 @@ class TestEachRule:
             None,
             "Deploy 1 is number 1 in the queue for dev, behind a deploy whose lease has not "
             "lapsed yet.",
+            timedelta(minutes=14),  # 17 expected, its hold taken 3 minutes ago
         )
         assert decide(deploy(1), current=replace(other, until=at(0))) == Go(1)
 
@@ -227,6 +228,7 @@ class TestEachRule:
             running,
             "Deploy 8 is number 1 in the queue for dev, behind deploy 7 (feature @ c0ffee0 by "
             "ci-dev).",
+            timedelta(minutes=7),  # 17 expected, running for 10
         )
 
     def test_waits_behind_earlier_and_higher_priority_deploys(self) -> None:

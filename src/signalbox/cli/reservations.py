@@ -45,8 +45,9 @@ RESERVE_HELP = "\n\n".join(
     (
         "Reserve a time window on ENV: deploys that would still run in it are refused.",
         "Needs the stakeholder (or developer, or admin) role on ENV. A deploy is refused when"
-        " its expected duration (the median of recent successful deploys, or the configured "
-        "one) would reach into the window. Times are read in the environment's time zone.",
+        " its expected duration (the configured expected_deploy, or the p90 of the last 20"
+        " successful deploys when longer) would reach into the window. Times are read in the"
+        " environment's time zone.",
         'Example: signalbox reserve dev --from 15:30 --to 16:30 --reason "investor demo"',
     )
 )

@@ -27,6 +27,7 @@ __all__ = [
     "DeployRead",
     "GateAnswerRead",
     "ListedDeployRead",
+    "RefusalReasonRead",
     "UnchangedDeployRead",
     "UnchangedRead",
 ]
@@ -126,6 +127,15 @@ class DeployListRead(BaseModel):
     deploys: list[ListedDeployRead]
 
 
+class RefusalReasonRead(BaseModel):
+    """One reason a deploy is refused (or, beside a refusal, ``needs-approval``)."""
+
+    reason: str = Field(description="held, reserved, frozen, blocked, denied, needs-approval, ...")
+    message: str = Field(description="One sentence, naming whom to ask.")
+    whom: str | None = Field(None, description="Whom to ask; null: nobody in particular.")
+    until: datetime | None = Field(None, description="When this reason ends, if it does.")
+
+
 class GateAnswerRead(BaseModel):
     """What the gate is told about its deploy: ``decision`` go (with ``fencing_token`` and
     the lease), wait (with ``position``), needs-approval, refused (with ``reason``, ``whom``
@@ -147,6 +157,19 @@ class GateAnswerRead(BaseModel):
     recheck_at: datetime | None = Field(
         description="When time alone may change the answer (a lease lapses, a window nears)."
     )
+    ahead: int | None = Field(
+        None, description="While waiting: the deploy directly ahead in the queue (or running)."
+    )
+    reasons: list[RefusalReasonRead] = Field(
+        default_factory=list,
+        description="When refused: every reason that applies, the primary `reason` first "
+        "(`message` holds every sentence); empty otherwise.",
+    )
+    expected_wait_seconds: int | None = Field(
+        None,
+        description="While waiting: about how long until it goes (the expected deploy "
+        "duration for each deploy ahead); null when it cannot be told. An estimate.",
+    )
 
     @classmethod
     def of(cls, answer: GateAnswer) -> GateAnswerRead:
@@ -164,6 +187,14 @@ class GateAnswerRead(BaseModel):
             lease_seconds=answer.lease_seconds,
             lease_until=answer.lease_until,
             recheck_at=answer.recheck_at,
+            ahead=answer.ahead,
+            expected_wait_seconds=answer.expected_wait_seconds,
+            reasons=[
+                RefusalReasonRead(
+                    reason=str(r.reason), message=r.message, whom=r.whom, until=r.until
+                )
+                for r in answer.reasons
+            ],
         )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from signalbox.core.gate import NeedsApproval, Wait
+from signalbox.core.gate import NeedsApproval, Reason, Wait
 from signalbox.core.queue import lapsed_message
 from signalbox.core.views import DeployState, HoldView
 from signalbox.settings import Settings
@@ -109,6 +109,15 @@ class GateAnswer:
     lease_seconds: int | None = None
     lease_until: datetime | None = None
     recheck_at: datetime | None = None
+    reasons: tuple[Reason, ...] = ()
+    """A refusal's every reason (the primary ``reason`` first), each with its sentence and
+    whom to ask; ``message`` holds every sentence. Read back from a finished deploy: the
+    stored reason and message."""
+    ahead: int | None = None
+    """While waiting in the queue: the deploy directly ahead (or running), if one is known."""
+    expected_wait_seconds: int | None = None
+    """While waiting in the queue: about how long until it goes (the environment's expected
+    deploy duration for each deploy ahead); None when it cannot be told."""
 
 
 def deploy_link(settings: Settings, deploy_id: int) -> str:
@@ -133,12 +142,10 @@ def final_answer(row: DeployRow, *, version: int) -> GateAnswer:
                 f"{row.exit_code}{took}); {row.environment} is released."
             )
         return GateAnswer(_brief(row), "finished", message, version)
+    message = row.refusal_message or f"Deploy {row.id} is {row.state}."
+    reason = row.refusal_reason or str(row.state)
     return GateAnswer(
-        _brief(row),
-        "refused",
-        row.refusal_message or f"Deploy {row.id} is {row.state}.",
-        version,
-        reason=row.refusal_reason or str(row.state),
+        _brief(row), "refused", message, version, reason=reason, reasons=(Reason(reason, message),)
     )
 
 
@@ -172,6 +179,7 @@ def waiting_answer(
         return GateAnswer(
             _brief(row), "needs-approval", decision.message, version, link=link, recheck_at=recheck
         )
+    estimate = round(decision.estimate.total_seconds())
     return GateAnswer(
         _brief(row),
         "wait",
@@ -181,6 +189,8 @@ def waiting_answer(
         position=decision.position,
         link=link,
         recheck_at=recheck,
+        ahead=decision.behind.id if decision.behind is not None else None,
+        expected_wait_seconds=estimate if estimate > 0 else None,
     )
 
 
