@@ -182,6 +182,23 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "(admin tokens only), which the benchmarks in bench/ turn on. Off: they answer 404 "
         "and are not in /openapi.json.",
     ),
+    SettingSpec(
+        "sqlite_synchronous",
+        str,
+        "full",
+        "SQLite only: `full` (default) syncs every commit to disk before it is acknowledged, "
+        "so holds, approvals and state writes survive a power loss; `normal` is faster and "
+        "safe against a crash of the server, not of the machine (the last commits before a "
+        "power loss can be lost). For benchmarks and throw-away servers.",
+    ),
+    SettingSpec(
+        "metrics_public",
+        bool,
+        False,
+        "Whether `GET /metrics` (Prometheus text format) answers without a token, for a "
+        "scraper that cannot send one. Off: it needs a token with the grant `admin:*`. The "
+        "figures carry environment and target names and counts, never a reason or a token.",
+    ),
 )
 
 
@@ -221,6 +238,8 @@ class Settings:
     board_public: bool = False
     session_lifetime: str = "12h"
     bench_endpoints: bool = False
+    sqlite_synchronous: str = "full"
+    metrics_public: bool = False
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
     notify: tuple[NotifyTarget, ...] = ()
     config_path: str = ""
@@ -259,7 +278,7 @@ def _duration_setting(name: str, value: str) -> timedelta:
         return parse_duration(value)
     except InvalidDuration as error:
         raise ConfigError(
-            f"{name}: {error.message}", hint=f"Set {name} to a duration such as 30m or 6h."
+            f"{name}: {error.message}", hint=f"Set {name} to a duration. {error.hint}"
         ) from None
 
 

@@ -45,6 +45,7 @@ def test_the_background_loops_are_one_list(app):
     assert [loop.name for loop in background_loops(server, sweep_seconds=5)] == [
         "change feed",
         "lapsed-hold sweeper",
+        "housekeeping",
     ]
     assert [loop.name for loop in background_loops(server, sweep_seconds=None)] == ["change feed"]
 

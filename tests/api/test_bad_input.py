@@ -71,6 +71,7 @@ def test_a_path_id_out_of_range_is_refused_naming_it(client, method, path, field
         (f"/api/notifications?before={HUGE}", "query.before"),
         (f"/api/actions?incident={HUGE}", "query.incident"),
         (f"/api/actions?incident={BEYOND_32_BITS}", "query.incident"),
+        (f"/api/states/dev/network/show?serial={HUGE}", "query.serial"),
     ],
 )
 def test_a_cursor_out_of_range_is_refused_naming_it(client, url, field):

@@ -55,9 +55,10 @@ from signalbox.api.routes import (
     tfstate,
     tokens,
 )
-from signalbox.services.clock import Clock, SystemClock
+from signalbox.services.clock import Clock, SystemClock, attach_clock
 from signalbox.services.database import open_engine, start_up
 from signalbox.services.holds import expire_lapsed
+from signalbox.services.housekeeping import housekeeping_loop
 from signalbox.services.notify.targets import build_targets
 from signalbox.services.notify.worker import Notifier
 from signalbox.services.status import PictureCache
@@ -154,6 +155,9 @@ def background_loops(context: Server, *, sweep_seconds: float | None) -> list[Ba
       changes made by other servers), expires lapsed deploys, keeps waiting gates alive;
     - the lapsed-hold sweeper: every ``sweep_seconds``, ends holds whose lease lapsed (with
       a ``hold.lapsed`` event); None turns it off (tests with a fake clock sweep themselves);
+    - the housekeeping (with the sweeper): every ``HOUSEKEEPING_EVERY`` s, drops crashed
+      uploads' segments and gives the space back (``services.housekeeping``; start-up does
+      one round too);
     - the notifier, when a ``[[notify]]`` target is configured: delivers the outbox, woken
       by the change feed (``services.notify.worker``).
     """
@@ -161,6 +165,8 @@ def background_loops(context: Server, *, sweep_seconds: float | None) -> list[Ba
     if sweep_seconds:
         sweep = sweep_seconds
         loops.append(_task_loop("lapsed-hold sweeper", lambda: _sweep_lapsed(context, sweep)))
+        tidy = lambda: housekeeping_loop(context.engine, context.now)  # noqa: E731
+        loops.append(_task_loop("housekeeping", tidy))
     notifier = context.notifier
     if notifier is not None:
         context.feed.listen(notifier.poke)
@@ -207,6 +213,7 @@ def create_app(
     clock = clock or SystemClock()
     targets = build_targets(settings)  # a URL Apprise cannot read stops the start
     database = engine or open_engine(settings)
+    attach_clock(database, clock.now)  # every write's time is read after its write lock
     notifier = Notifier(database, settings, targets, clock.now) if targets else None
     server_metrics = ServerMetrics.create(
         DatabaseCollector(database, clock.now, settings.environments, notifying=bool(targets))

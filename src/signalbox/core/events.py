@@ -973,6 +973,23 @@ class StateKeysRotated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StateIntegrityFailed(StateEvent):
+    """A stored state body failed its check when read (a segment that does not
+    authenticate, a missing segment, a digest that no longer matches): it was not served.
+    ``problem`` says what was wrong, never what the body holds."""
+
+    kind: ClassVar[str] = "state.integrity-failed"
+    serial: int
+    problem: str
+
+    def words(self, telling: Telling) -> str:
+        return (
+            f"The stored body of {_state(self, telling)} serial {self.serial} is damaged "
+            f"({self.problem}) and was not served: restore an earlier version."
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StateRefusalEvent(StateEvent):
     """The fields of every refused state request: why (``cause``, a ``RefusalCause``), whom
     to ask, and the refusal's sentence as the requester read it."""
@@ -1066,6 +1083,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     StateDeleted,
     StateRestored,
     StateKeysRotated,
+    StateIntegrityFailed,
     StateLockRefused,
     StateWriteRefused,
     StateDeleteRefused,

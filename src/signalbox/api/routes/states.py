@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models.bounds import StateSerial
 from signalbox.api.models.states import (
     RestoreCreate,
     RestoreRead,
@@ -81,7 +82,7 @@ def state_versions(
 async def show(
     environment: str,
     state: str,
-    serial: int | None = Query(None, ge=0),
+    serial: StateSerial | None = Query(None),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
     store: StateStore = Depends(state_store),

@@ -296,7 +296,7 @@ class BookingFields:
         starts_text, ends_text = self.texts()
         starts = parse_when(starts_text, now=now, tz=timezone)
         ends = parse_when(ends_text, now=now, tz=timezone)
-        validate_window(starts, ends, now)
+        validate_window(starts, ends, now, timezone=timezone)
         return starts, ends
 
     def request(self, environment: str) -> ReservationCreate:
