@@ -14,6 +14,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 from tests.services.deploy_helpers import APPROVER, CI, COGNITO_PLAN, decide, deploy, finish
 from tests.support.states import write
 
@@ -36,6 +37,8 @@ from signalbox.services.incidents.postmortem import draft_postmortem
 from signalbox.services.incidents.resolve import resolve_incident
 from signalbox.services.incidents.update import update_incident
 from signalbox.services.tfstate import StateStore
+from signalbox.storage.tfstate_tables import TfStateChunkRow, TfStateVersionRow
+from signalbox.storage.uow import UnitOfWork
 
 POOL = "aws_cognito_user_pool.main"
 SECRET = "pool-secret-do-not-print"
@@ -192,6 +195,35 @@ def test_a_laptop_write_that_removed_resources_is_the_breaking_change(engine, se
     assert taken.destroyed == (POOL,) and drafted.time_to_detect_seconds == 5 * 60
     assert "out-of-band" in {c.kind for c in drafted.changes_before}
     assert drafted.resolved_at is None and drafted.impact.ends is None
+
+
+def test_a_damaged_state_body_is_told_in_the_draft_not_a_failed_draft(engine, settings, clock):
+    store = StateStore.from_settings(engine, settings)
+    write(store, MAIN, state(1, POOL), principal=ENGINEER, now=clock.now())
+    minutes(clock, 10)
+    write(store, MAIN, state(2), principal=ENGINEER, now=clock.now())
+    with UnitOfWork(engine) as uow:  # one bit of the newest body flips at rest
+        newest = uow.session.scalars(
+            select(TfStateVersionRow).order_by(TfStateVersionRow.id.desc()).limit(1)
+        ).one()
+        chunk = uow.session.scalars(
+            select(TfStateChunkRow).where(TfStateChunkRow.blob_id == newest.blob_id)
+        ).first()
+        assert chunk is not None
+        chunk.data = bytes([chunk.data[0] ^ 0x01]) + chunk.data[1:]
+    minutes(clock, 5)
+    incident = open_incident(
+        engine,
+        settings,
+        environment="dev",
+        title="pool gone",
+        severity="sev2",
+        opener=ALICE,
+        now=clock.now(),
+    )
+    drafted = draft_postmortem(store, incident_id=incident.view.id, now=clock.now())
+    damaged = [c for c in drafted.changes_before if "serial 2" in c.text]
+    assert len(damaged) == 1 and "stored body is damaged" in damaged[0].text
 
 
 def test_an_unknown_incident_and_a_bad_window_are_refused(engine, settings, clock):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from signalbox.core.errors import InvalidInput, UnknownState
+from signalbox.core.errors import InvalidInput, StateIntegrityError, UnknownState
 from signalbox.core.postmortem import (
     DEFAULT_SINCE,
     DeployFact,
@@ -166,6 +166,9 @@ def _state_write(store: StateStore, environment: str, event: EventFact) -> State
         return StateWriteFact(name, serial, event.at, event.actor, deploy, (), note)
     except ValueError:  # a body that is not a state of the expected shape
         note = "its body could not be read as a state; what it removed is unknown"
+        return StateWriteFact(name, serial, event.at, event.actor, deploy, (), note)
+    except StateIntegrityError:  # damaged at rest: told (and recorded) by show_version
+        note = "its stored body is damaged (see `signalbox db check`); what it removed is unknown"
         return StateWriteFact(name, serial, event.at, event.actor, deploy, (), note)
     if deploy is None:
         deploy = change.version.deploy_id

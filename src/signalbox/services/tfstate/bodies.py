@@ -9,7 +9,7 @@ write on a free environment places the automatic hold (the out-of-band rule).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from signalbox.core.errors import StateIntegrityError, UnknownState
 from signalbox.core.events import StateDeleted, StateOutOfBand, StatePruned, StateWritten
@@ -64,8 +64,6 @@ READ_BATCH = 4
 VERIFIED_IN_MEMORY = 8 << 20
 """A body up to this size is kept from its check and sent from memory; a larger one is read
 twice (checked, then sent): memory per GET stays within this and a few segments."""
-ABANDONED_AFTER = timedelta(hours=1)
-"""A staged body that no version points at after this long is dropped."""
 
 
 def read_state(
@@ -166,7 +164,6 @@ def write_state(
             key=key,
             now=now,
         )
-        repo.drop_abandoned_blobs(before=now - ABANDONED_AFTER)
         if isinstance(decision, Refusal) or decision.unchanged:
             repo.delete_blob(staged.blob_id)
         if isinstance(decision, Refusal):

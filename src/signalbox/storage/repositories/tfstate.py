@@ -238,16 +238,6 @@ class TfStateRepository:
         self.session.execute(delete(TfStateChunkRow).where(TfStateChunkRow.blob_id == blob_id))
         self.session.execute(delete(TfStateBlobRow).where(TfStateBlobRow.id == blob_id))
 
-    def drop_abandoned_blobs(self, *, before: datetime) -> int:
-        """Blobs staged before ``before`` that never became a version (the client left)."""
-        query = select(TfStateBlobRow.id).where(
-            TfStateBlobRow.done.is_(False), TfStateBlobRow.created_at < before
-        )
-        abandoned = list(self.session.scalars(query))
-        for blob_id in abandoned:
-            self.delete_blob(blob_id)
-        return len(abandoned)
-
     def prune(self, state: TfStateRow, *, keep: int, now: datetime) -> list[int]:
         """Drop the bodies of all but the newest ``keep`` (at least 1) versions; returns
         the serials pruned. The rows stay: who wrote what, and when, is history."""
