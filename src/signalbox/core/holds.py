@@ -157,8 +157,7 @@ def _check_holder(
         )
     if not is_live(current, now):
         raise NotHolder(
-            f"Your hold on {environment} lapsed at "
-            f"{format_for(current.until, timezone, now=now)}.",
+            f"Your hold on {environment} lapsed at {format_for(current.until, timezone, now=now)}.",
             hint=f"Hold it again: signalbox hold {environment} --reason TEXT.",
             environment=environment,
         )
