@@ -974,9 +974,10 @@ class StateKeysRotated(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StateIntegrityFailed(StateEvent):
-    """A stored state body failed its check when read (a segment that does not
-    authenticate, a missing segment, a digest that no longer matches): it was not served.
-    ``problem`` says what was wrong, never what the body holds."""
+    """A stored state body failed its check when read, and was not served.
+
+    The check fails on a segment that does not authenticate, a missing segment, or a digest
+    that no longer matches. ``problem`` says what was wrong, never what the body holds."""
 
     kind: ClassVar[str] = "state.integrity-failed"
     serial: int
