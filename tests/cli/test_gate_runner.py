@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from signalbox.cli.child_watch import tree_guarantee_note
+from signalbox.cli.child_watch import Watchdog, child_setup, tree_guarantee_note
 from signalbox.cli.gate_runner import Heartbeat, run_child
 from signalbox.core.errors import NotHolder, ServerUnreachable
 
@@ -341,3 +341,20 @@ def test_the_gate_says_at_start_what_is_not_guaranteed() -> None:
     assert tree_guarantee_note(interactive=False, platform="linux") is None
     elsewhere = tree_guarantee_note(interactive=False, platform="darwin")
     assert elsewhere is not None and "only a watchdog" in elsewhere
+
+
+@linux_only
+def test_a_watchdog_already_gone_does_not_stop_the_command() -> None:
+    watchdog = Watchdog.start()
+    os.kill(watchdog.pid, signal.SIGKILL)
+    os.waitpid(watchdog.pid, 0)  # gone: the pipe's read end is closed
+    ran = subprocess.run(
+        ["sh", "-c", "echo ran; kill -PIPE $$ 2>/dev/null || true"],
+        preexec_fn=child_setup(watchdog, whole_group=True),
+        process_group=0,
+        capture_output=True,
+        check=False,
+    )
+    # it ran (no SIGPIPE from the write to the dead watchdog), and SIGPIPE is the default
+    # again for the command: it kills itself with it
+    assert ran.stdout == b"ran\n" and ran.returncode == -signal.SIGPIPE

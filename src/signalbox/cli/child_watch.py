@@ -124,8 +124,12 @@ def child_setup(watchdog: Watchdog | None, *, whole_group: bool) -> Callable[[],
         if tie is not None:
             tie()
         if fd is not None:
-            with contextlib.suppress(OSError):  # a watchdog gone must not stop the deploy
+            # A watchdog gone must not stop the deploy: its closed pipe would answer the
+            # write with SIGPIPE, which subprocess has reset to "terminate" by now.
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            with contextlib.suppress(OSError):
                 os.write(fd, f"{kind} {os.getpid()}\n".encode("ascii"))
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as the command expects it
 
     return in_child
 
