@@ -132,6 +132,7 @@ def add_action(
         repo = IncidentRepository(uow.session)
         environment = repo.get(incident_id).environment
         env = uow.lock_environment(environment)
+        now = uow.now(now)  # read after the environment's lock
         row = repo.add_action(
             IncidentActionRow(
                 incident_id=incident_id,
@@ -173,6 +174,7 @@ def set_action(
         repo = IncidentRepository(uow.session)
         environment = repo.get(repo.action(action_id).incident_id).environment
         env = uow.lock_environment(environment)
+        now = uow.now(now)  # read after the environment's lock
         row = repo.action(action_id)
         row.status = wanted.value
         if said:

@@ -59,6 +59,7 @@ def open_incident(
     said = check_note(note)
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(environment)
+        now = uow.now(now)  # read after the environment's lock
         expected = parse_eta(eta, now=now, timezone=env.timezone) if eta else None
         repo = IncidentRepository(uow.session)
         existing = repo.open_in(environment)

@@ -34,6 +34,7 @@ def resolve_incident(
     said = check_note(note)
     with UnitOfWork(engine) as uow:
         row, env = lock_incident(uow, incident_id)
+        now = uow.now(now)  # read after the environment's lock
         require_open(incident_view(row), doing="resolved again")
         row.status = str(IncidentStatus.RESOLVED)
         row.resolved_at, row.resolved_by = now, caller.name
@@ -67,6 +68,7 @@ def reopen_incident(
     said = check_note(note)
     with UnitOfWork(engine) as uow:
         row, env = lock_incident(uow, incident_id)
+        now = uow.now(now)  # read after the environment's lock
         require_resolved(incident_view(row))
         repo = IncidentRepository(uow.session)
         other = repo.open_in(row.environment)

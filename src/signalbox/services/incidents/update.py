@@ -53,6 +53,7 @@ def update_incident(
         )
     with UnitOfWork(engine) as uow:
         row, env = lock_incident(uow, incident_id)
+        now = uow.now(now)  # read after the environment's lock
         view = incident_view(row)
         require_open(view, doing="updated")
         new_status = parse_status(status, incident_id=row.id) if status else None

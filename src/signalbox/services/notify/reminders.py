@@ -44,6 +44,7 @@ def _reservations_due(engine: Engine, *, now: datetime, lead: timedelta) -> list
 def _remind_reservation(engine: Engine, row: ReservationRow, *, now: datetime) -> bool:
     with UnitOfWork(engine) as uow:
         uow.lock_environment(row.environment)
+        now = uow.now(now)  # read after the environment's lock
         marked = uow.session.execute(
             update(ReservationRow)
             .where(
@@ -82,6 +83,7 @@ def _incidents_due(engine: Engine, *, now: datetime, every: timedelta) -> list[i
 def _remind_incident(engine: Engine, incident_id: int, *, now: datetime, every: timedelta) -> bool:
     with UnitOfWork(engine) as uow:
         row, _env = lock_incident(uow, incident_id)
+        now = uow.now(now)  # read after the environment's lock
         last = max(row.updated_at, row.update_reminded_at or row.updated_at)
         if row.status == str(IncidentStatus.RESOLVED) or last + every > now:
             return False  # updated, resolved or reminded meanwhile

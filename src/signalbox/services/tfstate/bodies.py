@@ -152,6 +152,7 @@ def write_state(
     request = WriteRequest(principal, lock_id or None, declared_md5, staged.md5, head, head_problem)
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
+        now = uow.now(now)  # read after the environment's lock
         lock_row = repo.lock(state)
         facts = load_facts(uow, store.settings, env, now)
         stored, stored_md5 = _stored_head(repo.head(state))
@@ -283,6 +284,7 @@ def delete_state(
     """Terraform's DELETE: a deletion version is written; the history stays."""
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
+        now = uow.now(now)  # read after the environment's lock
         head = repo.head(state)
         if head is None or head.deleted:
             raise UnknownState(

@@ -230,6 +230,7 @@ def _restore(
     environment = key.environment
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
+        now = uow.now(now)  # read after the environment's lock
         hold = live_hold(load_facts(uow, store.settings, env, now).hold, now)
         if hold is None or hold.owner.name != principal.name:
             raise NotHolder(

@@ -52,6 +52,7 @@ def lock_state(
         )
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
+        now = uow.now(now)  # read after the environment's lock
         lock_row = repo.lock(state)
         current = terraform_lock(lock_row, state) if lock_row is not None else None
         facts = load_facts(uow, store.settings, env, now)
@@ -83,6 +84,7 @@ def unlock_state(
     request = _lock_info(body)
     with UnitOfWork(store.engine) as uow:
         env, repo, state = open_state(uow, key, now=now)
+        now = uow.now(now)  # read after the environment's lock
         lock_row = repo.lock(state)
         current = terraform_lock(lock_row, state) if lock_row is not None else None
         decision = decide_unlock(
