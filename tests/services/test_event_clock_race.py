@@ -8,9 +8,9 @@ times: globally on SQLite (one writer at a time), per environment on PostgreSQL 
 one environment queue on its row; different environments commit side by side, and their
 ids are taken from a sequence in no common order with their times).
 
-Without the clock attached (the time as the caller read it, as before the fix) the same
-race writes later events with earlier times: ``test_without_the_clock_the_log_runs_backwards``
-shows the race is real on this machine, so the first test is not passing by luck.
+The race's outcome depends on the scheduler, so the mechanism is also shown without one:
+a write that read its time before another but took the lock after it is stamped after it
+with the clock attached, and a second earlier without (the control, as before the fix).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from signalbox.core.views import Principal
 from signalbox.services.clock import SystemClock, attach_clock
@@ -122,17 +122,48 @@ def test_the_event_log_never_runs_backwards(attached) -> None:
     assert backwards(events, per_environment=per_environment) == []
 
 
-def test_without_the_clock_the_log_runs_backwards(engine, settings) -> None:
-    """The control: the same race with the time read before the lock (as before the fix)
-    writes some later event with an earlier time. Tried a few times: the race is real but
-    not certain on every run."""
-    global SETTINGS
-    SETTINGS = settings
-    per_environment = engine.dialect.name == "postgresql"
-    for _ in range(5):
-        if backwards(race(engine), per_environment=per_environment):
-            return
-    pytest.fail("five races without the attached clock never wrote a time out of order")
+def _read_early_lock_late(engine, *, clock: FakeClock) -> list[tuple[int, str | None, datetime]]:
+    """Two writers, one after the other: ann reads the time first but takes the lock second
+    (a request that waited for the lock), bob reads it a second later and writes first."""
+    with UnitOfWork(engine, read_only=True) as uow:
+        before = uow.session.scalar(select(func.coalesce(func.max(EventRow.id), 0)))
+    early = clock.now()
+    clock.advance(timedelta(seconds=1))
+    for who, env, now in (("bob", "dev", clock.now()), ("ann", "prod", early)):
+        acquire_hold(
+            engine,
+            environment=env,
+            principal=Principal(who, False),
+            reason="read early, locked late" if who == "ann" else "read late, locked early",
+            duration=timedelta(minutes=5),
+            now=now,
+        )
+    with UnitOfWork(engine, read_only=True) as uow:
+        rows = uow.session.execute(
+            select(EventRow.id, EventRow.environment, EventRow.at)
+            .where(EventRow.id > before)
+            .order_by(EventRow.id)
+        ).all()
+    return [(row.id, row.environment, _aware(row.at)) for row in rows]
+
+
+def test_a_write_that_read_the_time_early_but_locked_late_is_stamped_after_the_lock(
+    engine,
+) -> None:
+    clock = FakeClock()
+    attach_clock(engine, clock.now)
+    try:
+        events = _read_early_lock_late(engine, clock=clock)
+    finally:
+        attach_clock(engine, None)
+    assert len(events) == 2 and backwards(events, per_environment=False) == []
+
+
+def test_without_the_clock_the_early_read_time_runs_backwards(engine) -> None:
+    """The control (the time as the caller read it, as before the fix): the same two
+    writes log the second event a second before the first."""
+    events = _read_early_lock_late(engine, clock=FakeClock())
+    assert len(backwards(events, per_environment=False)) == 1
 
 
 def test_the_transaction_time_is_the_attached_clock_read_behind_the_lock(engine) -> None:

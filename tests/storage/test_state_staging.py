@@ -18,6 +18,13 @@ from signalbox.storage.tfstate_tables import TfStateBlobRow, TfStateChunkRow
 from signalbox.testing import FakeClock, sqlite_engine
 
 
+async def until(condition, timeout: float = 30.0) -> None:
+    """Wait for ``condition`` (polled every 10 ms), failing after ``timeout`` seconds."""
+    with anyio.fail_after(timeout):
+        while not condition():
+            await anyio.sleep(0.01)  # polling a condition, bounded by the deadline
+
+
 async def segments_of(body: bytes, piece: int = 65536) -> AsyncIterator[Segment]:
     """``body`` in segments of SEGMENT_SIZE, each as pieces of ``piece`` bytes (as a request
     streams in); the last one final."""
@@ -137,12 +144,10 @@ def test_a_slow_live_upload_is_never_swept(tmp_path):
             yield Segment(1, True, (body[SEGMENT_SIZE:],))
 
         async def sweeper():
-            while rows(engine, TfStateChunkRow) < 1:  # the first segment is stored
-                await anyio.sleep(0.01)
+            await until(lambda: rows(engine, TfStateChunkRow) >= 1)  # a segment is stored
             for _ in range(3):  # three times ORPHANED pass, the upload still running
                 target = clock.advance(ORPHANED)
-                while alive_at(engine) < target:  # the next heartbeat has been written
-                    await anyio.sleep(0.01)
+                await until(lambda t=target: alive_at(engine) >= t)  # the next heartbeat is in
                 swept.append(drop_orphaned_blobs(engine, now=clock.now()))
             more.set()
 
