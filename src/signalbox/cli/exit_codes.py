@@ -14,7 +14,7 @@ class ExitCode(IntEnum):
     """Exit codes of every signalbox command. ``gate`` passes COMMAND's own code through."""
 
     OK = 0  # success; for `check`: the verdict is routine
-    FAILURE = 1  # the plan could not be read, or the server could not be reached or understood
+    FAILURE = 1  # the plan could not be read, the server unreachable, or `serve` failed to start
     USAGE = 2  # bad flags, arguments, settings or input values
     NEEDS_APPROVAL = 3  # `check`: the plan needs an approver
     BLOCKED = 4  # `check`: the policy blocks the plan

@@ -17,21 +17,21 @@ _LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` (not yet listening: uvicorn does that). A port in use
-    is a ConfigError naming the process that holds it, when it can be found."""
+    """A socket bound to ``host:port`` (not yet listening: uvicorn does that), of the family
+    uvicorn would choose (IPv6 only for an address with a colon; a name such as localhost is
+    IPv4, so the default URL http://127.0.0.1:PORT reaches it). A port in use is a
+    ConfigError naming the process that holds it, when it can be found."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
+        listener.bind((host, port))
     except socket.gaierror as error:
+        listener.close()
         raise ConfigError(
             f"Cannot listen on {host}: {error.strerror}.",
             hint="Set host (or --host) to an address of this machine, such as 127.0.0.1.",
         ) from None
-    listener = socket.socket(family, kind, proto)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-    try:
-        listener.bind(address)
     except OSError as error:
         listener.close()
         if error.errno == errno.EADDRINUSE:
@@ -82,9 +82,22 @@ def _listening_inodes(port: int) -> set[str]:
 
 
 def _command_line(process: Path) -> str:
+    """The program and what it runs (``python -m signalbox serve``), up to its first option:
+    options and what follows them may carry secrets (``--password=...``), so they are not
+    told (``ps -p PID -o args`` shows them to whoever may see them)."""
     try:
-        words = (process / "cmdline").read_bytes().split(b"\0")
+        words = [
+            w.decode(errors="replace") for w in (process / "cmdline").read_bytes().split(b"\0") if w
+        ]
     except OSError:
         return "command unknown"
-    line = " ".join(word.decode(errors="replace") for word in words if word)
-    return line if len(line) <= 200 else line[:199] + "…"
+    if not words:
+        return "command unknown"
+    told = [os.path.basename(words[0])]
+    for word in words[1:]:
+        if word.startswith("-") and word != "-m":
+            told.append("...")
+            break
+        told.append(word)
+    line = " ".join(told)
+    return line if len(line) <= 120 else line[:119] + "…"

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from signalbox.cli.exit_codes import ExitCode
+
 if TYPE_CHECKING:  # settings (and tomllib) load only for the commands that read them
     from signalbox.settings import Settings
 
@@ -101,11 +103,7 @@ def serve(
     with listener:
         server.run(sockets=[listener])
     if not server.started:  # the start-up failed (uvicorn has logged why)
-        raise typer.Exit(_UVICORN_STARTUP_FAILURE)
-
-
-_UVICORN_STARTUP_FAILURE = 3
-"""What ``uvicorn.run`` exits with when the start-up fails (kept as it was)."""
+        raise typer.Exit(int(ExitCode.FAILURE))
 
 
 _SHUTDOWN_GRACE_SECONDS = 3

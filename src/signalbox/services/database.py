@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from signalbox.services.environments import sync_environments
-from signalbox.services.housekeeping import prepare_space, tidy
+from signalbox.services.housekeeping import prepare_space, tidy_at_start
 from signalbox.services.tfstate.store import StateStore, state_storage_notice
 from signalbox.services.tokens import register_bootstrap_token
 from signalbox.settings import Settings
@@ -52,7 +52,7 @@ def start_up(store: StateStore, *, now: datetime) -> None:
     register_bootstrap_token(engine, settings.admin_token, now=now)
     if not settings.environments:
         log.warning("No environments are configured: add [environments.NAME] tables.")
-    tidy(engine, now=now)
+    tidy_at_start(engine, now=now)
 
 
 def environment_versions(engine: Engine) -> dict[str, int]:

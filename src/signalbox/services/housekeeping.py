@@ -24,7 +24,14 @@ from sqlalchemy import Engine
 from signalbox.storage.engine import convert_to_incremental_vacuum, give_space_back
 from signalbox.storage.state_staging import drop_orphaned_blobs
 
-__all__ = ["HOUSEKEEPING_EVERY", "Tidied", "housekeeping_loop", "prepare_space", "tidy"]
+__all__ = [
+    "HOUSEKEEPING_EVERY",
+    "Tidied",
+    "housekeeping_loop",
+    "prepare_space",
+    "tidy",
+    "tidy_at_start",
+]
 
 log = logging.getLogger("signalbox.server")
 
@@ -61,6 +68,15 @@ def prepare_space(engine: Engine) -> None:
             log.warning("SQLite file converted to incremental auto-vacuum (a one-off VACUUM).")
     except Exception as error:  # never stop a start for it
         log.warning("Could not convert the SQLite file to incremental auto-vacuum: %s", error)
+
+
+def tidy_at_start(engine: Engine, *, now: datetime) -> None:
+    """``tidy`` once at start-up; a failure (a file another process keeps busy beyond the
+    busy timeout) is logged, never stops the start: the periodic round tries again."""
+    try:
+        tidy(engine, now=now)
+    except Exception as error:
+        log.warning("Start-up housekeeping failed (tried again in a while): %s", error)
 
 
 async def housekeeping_loop(
