@@ -158,3 +158,14 @@ def test_check_finds_broken_references_and_missing_state_segments(tmp_path, caps
     told = capsys.readouterr().out
     assert "foreign_key_check: tf_states row 7 points at a missing environments row" in told
     assert "state bodies: nowhere/network serial 4 has 1 of its 2 segments" in told
+
+
+def test_check_and_backup_of_a_database_that_is_not_there_make_no_file(
+    tmp_path, capsys, monkeypatch
+):
+    missing = tmp_path / "typo.db"
+    monkeypatch.setenv("SIGNALBOX_DATABASE_URL", f"sqlite:///{missing}")
+    assert run("db", "check") == 2
+    assert run("db", "backup", str(tmp_path / "copy.db")) == 2
+    assert f"There is no SQLite database at {missing}" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the database nor a copy

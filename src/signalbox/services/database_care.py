@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,31 +64,71 @@ def back_up(engine: Engine, path: Path) -> Backup:
         raise UsageError(
             f"The folder {path.parent} does not exist.", hint="Create it, or pass another path."
         )
-    partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
+    _require_file(engine)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        verdict = _copy(engine, partial)
+        if verdict != "ok":
+            raise UsageError(
+                f"The copy failed its check ({verdict}); nothing was written to {path}.",
+                hint="Run signalbox db check on the database.",
+            )
+        _sync(partial)
+        try:
+            os.link(partial, path)  # never replaces: a file made at path meanwhile stays
+        except FileExistsError:
+            raise UsageError(
+                f"{path} appeared while the backup was made: a backup never replaces a file.",
+                hint="Pass a new path.",
+            ) from None
+        _sync(path.parent)  # the new name survives a power loss too
+    finally:
+        partial.unlink(missing_ok=True)
+    return Backup(path, path.stat().st_size, current_revision(engine))
+
+
+def _copy(engine: Engine, partial: Path) -> str:
+    """Back the database up into ``partial`` and check the copy: ``ok`` or what is wrong."""
     source = engine.raw_connection()
     try:
         target = sqlite3.connect(partial)
         try:
             source.driver_connection.backup(target)  # type: ignore[union-attr]
-            verdict = target.execute("PRAGMA quick_check").fetchone()[0]
+            verdict = str(target.execute("PRAGMA quick_check").fetchone()[0])
             target.execute("PRAGMA journal_mode = DELETE")  # one file, no -wal beside it
         finally:
             target.close()
     finally:
         source.close()
-    if verdict != "ok":
-        partial.unlink(missing_ok=True)
+    return verdict
+
+
+def _sync(path: Path) -> None:
+    """fsync ``path`` (a file, or a folder after a new name in it)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _require_file(engine: Engine) -> None:
+    """A SQLite database that is not there is a mistyped path, not an empty database to
+    make: refused before anything connects (connecting would create the file)."""
+    database = engine.url.database
+    if is_sqlite(engine) and database and database != ":memory:" and not Path(database).exists():
         raise UsageError(
-            f"The copy failed its check ({verdict}); nothing was written to {path}.",
-            hint="Run signalbox db check on the database.",
+            f"There is no SQLite database at {database}.",
+            hint="Check database_url (or SIGNALBOX_DATABASE_URL, --config): it names a file "
+            "the server has used.",
         )
-    os.replace(partial, path)
-    return Backup(path, path.stat().st_size, current_revision(engine))
 
 
 def check(engine: Engine) -> Checked:
     """Every check that applies to ``engine``'s database (see the module doc)."""
+    _require_file(engine)
     checked = Checked()
     revision, head = current_revision(engine), head_revision()
     if revision == head:
