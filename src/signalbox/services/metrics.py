@@ -2,8 +2,11 @@
 
 Counts that live in the database are read from it at every scrape, never counted in one
 server's memory: several servers sharing one database report the same figures. Each family
-is one cheap aggregate query (``GROUP BY`` over an index, or a partial index's few rows), all
-in one read-only transaction; ``api.metrics`` turns the result into Prometheus families.
+is one aggregate query, all in one read-only transaction; ``api.metrics`` turns the result
+into Prometheus families. Holds, waiting gates and the notification backlog read few rows;
+the deploy-duration histogram and the state-write totals aggregate every deploy and state
+version ever kept, so their cost grows with history (milliseconds for thousands of rows;
+running totals kept by the writes would make it constant, not done yet).
 """
 
 from __future__ import annotations
