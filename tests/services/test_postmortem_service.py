@@ -171,6 +171,19 @@ def test_a_short_window_misses_the_change_and_counts_from_the_opening(engine, se
     assert drafted.changes_before == ()
 
 
+def pool_gone(engine, settings, clock):
+    """alice opens a sev2 incident on dev: the pool is gone."""
+    return open_incident(
+        engine,
+        settings,
+        environment="dev",
+        title="pool gone",
+        severity="sev2",
+        opener=ALICE,
+        now=clock.now(),
+    )
+
+
 def test_a_laptop_write_that_removed_resources_is_the_breaking_change(engine, settings, clock):
     store = StateStore.from_settings(engine, settings)
     assert isinstance(
@@ -180,15 +193,7 @@ def test_a_laptop_write_that_removed_resources_is_the_breaking_change(engine, se
     removed = write(store, MAIN, state(2), principal=ENGINEER, now=clock.now())
     assert isinstance(removed, Accepted)
     minutes(clock, 5)
-    incident = open_incident(
-        engine,
-        settings,
-        environment="dev",
-        title="pool gone",
-        severity="sev2",
-        opener=ALICE,
-        now=clock.now(),
-    )
+    incident = pool_gone(engine, settings, clock)
     drafted = draft_postmortem(store, incident_id=incident.view.id, now=clock.now())
     taken = drafted.breaking_change
     assert taken is not None and taken.kind == "state-write" and taken.who == "platform-eng"
@@ -212,15 +217,7 @@ def test_a_damaged_state_body_is_told_in_the_draft_not_a_failed_draft(engine, se
         assert chunk is not None
         chunk.data = bytes([chunk.data[0] ^ 0x01]) + chunk.data[1:]
     minutes(clock, 5)
-    incident = open_incident(
-        engine,
-        settings,
-        environment="dev",
-        title="pool gone",
-        severity="sev2",
-        opener=ALICE,
-        now=clock.now(),
-    )
+    incident = pool_gone(engine, settings, clock)
     drafted = draft_postmortem(store, incident_id=incident.view.id, now=clock.now())
     damaged = [c for c in drafted.changes_before if "serial 2" in c.text]
     assert len(damaged) == 1 and "stored body is damaged" in damaged[0].text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,8 @@ from rich.console import Console
 from signalbox.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:  # settings (and tomllib) load only for the commands that read them
+    from sqlalchemy import Engine
+
     from signalbox.settings import Settings
 
 db_app = typer.Typer(
@@ -120,31 +124,36 @@ def _safe_url(url: str) -> str:
         return "(unreadable URL)"
 
 
-@db_app.command("upgrade")
-def db_upgrade(config: Path | None = CONFIG_OPTION) -> None:
-    """Apply every migration the database lacks (the server also does this at start)."""
-    from signalbox.services.database import open_engine, upgrade
+@contextlib.contextmanager
+def _database(config: Path | None) -> Iterator[tuple[Settings, Engine]]:
+    """The settings and an engine on their database, disposed of at the end."""
+    from signalbox.services.database import open_engine
 
     settings = settings_from(config)
     engine = open_engine(settings)
     try:
-        revision = upgrade(engine)
+        yield settings, engine
     finally:
         engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: Path | None = CONFIG_OPTION) -> None:
+    """Apply every migration the database lacks (the server also does this at start)."""
+    from signalbox.services.database import upgrade
+
+    with _database(config) as (settings, engine):
+        revision = upgrade(engine)
     typer.echo(f"Database {_safe_url(settings.database_url)} is at revision {revision} (head).")
 
 
 @db_app.command("current")
 def db_current(config: Path | None = CONFIG_OPTION) -> None:
     """Show the database's migration revision and whether it is the newest."""
-    from signalbox.services.database import current_revision, head_revision, open_engine
+    from signalbox.services.database import current_revision, head_revision
 
-    settings = settings_from(config)
-    engine = open_engine(settings)
-    try:
+    with _database(config) as (_settings, engine):
         revision = current_revision(engine)
-    finally:
-        engine.dispose()
     head = head_revision()
     state = "up to date" if revision == head else f"behind head {head}: run signalbox db upgrade"
     typer.echo(f"{revision or '(empty)'} ({state})")
@@ -160,15 +169,10 @@ def db_backup(
     Restore: stop the server, copy the backup over the database file, remove the -wal and
     -shm files beside it, start the server (docs/server.md). PostgreSQL: use pg_dump.
     """
-    from signalbox.services.database import open_engine
     from signalbox.services.database_care import back_up
 
-    settings = settings_from(config)
-    engine = open_engine(settings)
-    try:
+    with _database(config) as (settings, engine):
         backup = back_up(engine, path)
-    finally:
-        engine.dispose()
     typer.echo(
         f"Backed up {_safe_url(settings.database_url)} to {backup.path} "
         f"({backup.size / 1_048_576:.1f} MiB, revision {backup.revision})."
@@ -181,16 +185,10 @@ def db_check(config: Path | None = CONFIG_OPTION) -> None:
 
     Exit 0 when every check passes, 1 when one finds a problem (each is listed).
     """
-    from signalbox.cli.exit_codes import ExitCode
-    from signalbox.services.database import open_engine
     from signalbox.services.database_care import check
 
-    settings = settings_from(config)
-    engine = open_engine(settings)
-    try:
+    with _database(config) as (settings, engine):
         checked = check(engine)
-    finally:
-        engine.dispose()
     typer.echo(f"Database {_safe_url(settings.database_url)}:")
     for line in checked.passed:
         typer.echo(f"  ok       {line}")
