@@ -66,6 +66,7 @@ def serve() -> None:
     host = os.environ.get("SIGNALBOX_HOST", "127.0.0.1")
     port = os.environ.get("SIGNALBOX_PORT", "8787")
     url = f"http://{host}:{port}"
+    _port_is_free(host, int(port))  # before the instructions: a second `make run` stops here
     print(
         f"""signalbox: starting the server on {url} with {CONFIG} (environments dev, prod)
   database: {os.environ["SIGNALBOX_DATABASE_URL"]}
@@ -87,6 +88,19 @@ The whole story, on a server of its own: .venv/bin/signalbox demo
         flush=True,
     )
     main(["serve", "--config", CONFIG, "--host", host, "--port", port])
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """Exit 2 with ``serve``'s own message (naming the process) when the port is taken."""
+    from signalbox.cli.exit_codes import ExitCode, one_line
+    from signalbox.cli.listen import bind_listener
+    from signalbox.core.errors import ConfigError
+
+    try:
+        bind_listener(host, port).close()
+    except ConfigError as taken:
+        print(one_line(taken), file=sys.stderr)
+        raise SystemExit(int(ExitCode.USAGE)) from None
 
 
 if __name__ == "__main__":
