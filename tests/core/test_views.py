@@ -36,6 +36,7 @@ def test_public_surface() -> None:
         "decide_wait_expiry",
         "denied_by",
         "deploy_hold_of_another",
+        "environment_reasons",
         "frozen_by",
         "held_by",
         "is_hotfix",

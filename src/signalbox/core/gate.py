@@ -17,7 +17,7 @@ environment's time zone, in which case they are local (``15:30 CET``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -34,7 +34,7 @@ from signalbox.core.queue import (
     running_deploy,
     superseded_message,
 )
-from signalbox.core.reservations import next_free_start, overlaps
+from signalbox.core.reservations import conflicts, next_free_start
 from signalbox.core.times import format_for, require_utc
 from signalbox.core.views import (
     DeployState,
@@ -60,6 +60,7 @@ __all__ = [
     "decide_wait_expiry",
     "denied_by",
     "deploy_hold_of_another",
+    "environment_reasons",
     "frozen_by",
     "held_by",
     "is_hotfix",
@@ -310,7 +311,11 @@ def _refuse_as_over(snapshot: EnvironmentSnapshot, deploy: DeployView) -> Refuse
 def _refuse(snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime) -> Refused | None:
     """Steps 2-6, every one that applies, and then step 7 as one more reason; None when no
     refusal applies (an approval alone makes it wait, not refused)."""
-    found = [*_deploy_reasons(snapshot, deploy), *_environment_reasons(snapshot, deploy, now)]
+    found = [*_deploy_reasons(snapshot, deploy)]
+    for reason in environment_reasons(snapshot, deploy, now):  # the protocol's word is reserved
+        found.append(
+            replace(reason, reason=RefusalReason.RESERVED) if reason.reason == "freeze" else reason
+        )
     if not found:
         return None
     if not (deploy.denied or deploy.state is DeployState.DENIED):
@@ -348,35 +353,34 @@ def _deploy_reasons(snapshot: EnvironmentSnapshot, deploy: DeployView) -> list[R
     return found
 
 
-def _environment_reasons(
-    snapshot: EnvironmentSnapshot, deploy: DeployView, now: datetime
+def environment_reasons(
+    snapshot: EnvironmentSnapshot, deploy: DeployView | None, now: datetime
 ) -> list[Reason]:
-    """Steps 4-6: the environment is not available to this deploy now."""
+    """Steps 4-6, every one that applies: the environment is not available to ``deploy``
+    now (None: a deploy anyone might request, as the picture asks). Frozen (not for a hotfix
+    of the open incident), held by someone other than its requester (a deploy hold makes
+    others wait, step 8), and each reservation or freeze window a deploy started now would
+    run into, earliest first (not for a hotfix): a freeze window's reason is ``freeze``."""
     found = []
-    hotfix = is_hotfix(snapshot, deploy)
-    if snapshot.incident is not None and snapshot.frozen and not hotfix:
-        commander, eta = snapshot.incident.commander, snapshot.incident.eta
-        found.append(Reason(RefusalReason.FROZEN, frozen_by(snapshot, now=now), commander, eta))
+    hotfix = deploy is not None and is_hotfix(snapshot, deploy)
+    incident = snapshot.incident
+    if incident is not None and snapshot.frozen and not hotfix:
+        message = frozen_by(snapshot, now=now)
+        found.append(Reason(RefusalReason.FROZEN, message, incident.commander, incident.eta))
     hold = snapshot.hold
-    if hold is not None and is_live(hold, now) and _blocks_as_held(hold, deploy):
+    requester = deploy.requester.name if deploy is not None else None
+    if (
+        hold is not None
+        and is_live(hold, now)
+        and hold.kind is HoldKind.WORK
+        and hold.owner.name != requester
+    ):
         found.append(Reason(RefusalReason.HELD, *held_by(snapshot, hold, now=now)))
     if not hotfix:
-        end = now + snapshot.expected_duration
-        for window in sorted(snapshot.reservations, key=_start_order):
-            if overlaps(window, now, end):
-                found.append(
-                    Reason(RefusalReason.RESERVED, *reserved_by(snapshot, window, now=now))
-                )
+        for window in conflicts(snapshot.reservations, now, now + snapshot.expected_duration):
+            reason = "freeze" if window.kind == "freeze" else RefusalReason.RESERVED
+            found.append(Reason(reason, *reserved_by(snapshot, window, now=now)))
     return found
-
-
-def _start_order(window: ReservationView) -> tuple[datetime, datetime, int]:
-    return (window.starts, window.ends, window.id if window.id is not None else -1)
-
-
-def _blocks_as_held(hold: HoldView, deploy: DeployView) -> bool:
-    """A work hold of someone else refuses; a deploy hold makes others wait (step 8)."""
-    return hold.kind is HoldKind.WORK and hold.owner.name != deploy.requester.name
 
 
 def denied_by(env: str, plan: str) -> str:

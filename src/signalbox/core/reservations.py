@@ -19,6 +19,7 @@ from signalbox.core.views import ReservationView
 __all__ = [
     "MAX_RESERVATION_LENGTH",
     "active_at",
+    "conflicts",
     "first_conflict",
     "next_free_start",
     "next_reservation",
@@ -86,12 +87,18 @@ def next_reservation(windows: Iterable[ReservationView], now: datetime) -> Reser
     return min(not_over, key=_start_order, default=None)
 
 
+def conflicts(
+    windows: Iterable[ReservationView], start: datetime, end: datetime
+) -> list[ReservationView]:
+    """Every window that ``[start, end)`` overlaps, the earliest-starting first."""
+    return sorted((w for w in windows if overlaps(w, start, end)), key=_start_order)
+
+
 def first_conflict(
     windows: Iterable[ReservationView], start: datetime, end: datetime
 ) -> ReservationView | None:
     """The earliest-starting window that ``[start, end)`` overlaps, or None."""
-    hits = [window for window in windows if overlaps(window, start, end)]
-    return min(hits, key=_start_order, default=None)
+    return next(iter(conflicts(windows, start, end)), None)
 
 
 def next_free_start(

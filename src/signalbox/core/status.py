@@ -34,12 +34,10 @@ from signalbox.core.gate import (
     blocked_by,
     denied_by,
     deploy_hold_of_another,
-    frozen_by,
-    held_by,
+    environment_reasons,
     is_hotfix,
     needs_approval,
     plan_lacking,
-    reserved_by,
 )
 from signalbox.core.holds import is_live
 from signalbox.core.incidents import AT_RISK_WITHOUT_ETA, IncidentView, at_risk
@@ -372,20 +370,11 @@ def every_reason(
         found.append(Blocker("denied", "refused", denied_by(env, f"this plan for {env}")))
     if deploy is not None and deploy.plan_verdict == "blocked":
         found.append(Blocker("blocked", "refused", blocked_by(env, "this plan")))
+    found += [
+        Blocker(str(reason.reason), "refused", reason.message, reason.whom, reason.until)
+        for reason in environment_reasons(snapshot, deploy, now)
+    ]
     incident = snapshot.incident
-    if incident is not None and snapshot.frozen and not hotfix:
-        message = frozen_by(snapshot, now=now)
-        found.append(Blocker("frozen", "refused", message, incident.commander, incident.eta))
-    hold = snapshot.hold if is_live(snapshot.hold, now) else None
-    requester = deploy.requester.name if deploy is not None else None
-    if hold is not None and hold.kind is HoldKind.WORK and hold.owner.name != requester:
-        found.append(Blocker("held", "refused", *held_by(snapshot, hold, now=now)))
-    if not hotfix:
-        end = now + snapshot.expected_duration
-        for window in snapshot.reservations:
-            if overlaps(window, now, end):
-                reason = "freeze" if window.kind == "freeze" else "reserved"
-                found.append(Blocker(reason, "refused", *reserved_by(snapshot, window, now=now)))
     if deploy is not None and needs_approval(snapshot, deploy):
         whom = incident.commander if incident is not None and hotfix else None
         found.append(Blocker("needs-approval", "waits", approval_wanted(snapshot, deploy), whom))
