@@ -76,7 +76,7 @@ def describe_holder(
 ) -> str:
     """``dev is held by platform-eng since ... until ...: renaming cognito pool.``, the times
     in the environment's ``timezone`` as of ``now`` (UTC ISO without them)."""
-    what = "a deploy of " if hold.kind is HoldKind.DEPLOY else ""
+    what = "a deploy by " if hold.kind is HoldKind.DEPLOY else ""
     by = f"{what}{hold.owner.name}"
     zone = timezone if now is not None else None
     at = now or hold.since
@@ -149,7 +149,7 @@ def _check_holder(
         )
     if current.owner.name != owner.name:
         raise NotHolder(
-            f"You ({owner.name}) do not hold {environment}: "
+            f"You do not hold {environment}: "
             f"{describe_holder(current, timezone=timezone, now=now)}",
             hint=f"Ask {current.owner.name}, or an admin can force-release it.",
             environment=environment,

@@ -15,8 +15,6 @@ holds are the gate's, which decides about the freeze itself.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,9 +36,9 @@ from signalbox.core.holds import (
     decide_hold,
     decide_release,
     decide_renew,
+    describe_holder,
 )
 from signalbox.core.incidents import frozen_message
-from signalbox.core.times import format_local
 from signalbox.core.views import HoldKind, HoldView, Principal
 from signalbox.services.events import emit
 from signalbox.storage.repositories import hold_view
@@ -167,20 +165,6 @@ def acquire_hold(
         return acquire_hold_in(uow, request, now=now)
 
 
-@contextlib.contextmanager
-def _holder_named_locally(current: HoldView | None, timezone: str, now: datetime) -> Iterator[None]:
-    """Re-word the core's NotHolder (UTC times) with the environment's local times."""
-    try:
-        yield
-    except NotHolder as error:
-        if current is None or current.until <= now or "holder" not in error.details:
-            raise
-        message, _ = describe_denial(Denied(current, ""), timezone, now=now)
-        raise NotHolder(
-            f"You do not hold {current.environment}: {message}", hint=error.hint, **error.details
-        ) from None
-
-
 def renew_hold(
     engine: Engine,
     *,
@@ -196,16 +180,15 @@ def renew_hold(
         now = uow.now(now)
         row, current = _current(uow, environment)
         lease = duration or timedelta(seconds=row.lease_seconds if row else 0)
-        with _holder_named_locally(current, env.timezone, now):
-            hold = decide_renew(
-                current,
-                owner=principal,
-                environment=environment,
-                duration=lease,
-                now=now,
-                fencing_token=fencing_token,
-                timezone=env.timezone,
-            )
+        hold = decide_renew(
+            current,
+            owner=principal,
+            environment=environment,
+            duration=lease,
+            now=now,
+            fencing_token=fencing_token,
+            timezone=env.timezone,
+        )
         assert row is not None
         row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
         record_hold_event(uow, HoldRenewed, hold, actor=principal.name, now=now)
@@ -226,15 +209,14 @@ def release_hold(
         env = uow.lock_environment(environment)
         now = uow.now(now)
         row, current = _current(uow, environment)
-        with _holder_named_locally(current, env.timezone, now):
-            hold = decide_release(
-                current,
-                owner=principal,
-                environment=environment,
-                now=now,
-                fencing_token=fencing_token,
-                timezone=env.timezone,
-            )
+        hold = decide_release(
+            current,
+            owner=principal,
+            environment=environment,
+            now=now,
+            fencing_token=fencing_token,
+            timezone=env.timezone,
+        )
         assert row is not None
         uow.holds.close(row, at=now, by=principal.name, reason="released")
         record_hold_event(uow, HoldReleased, hold, actor=principal.name, now=now)
@@ -295,12 +277,7 @@ def current_hold(engine: Engine, *, environment: str, now: datetime) -> HoldView
 def describe_denial(denied: Denied, where: str, *, now: datetime) -> tuple[str, str]:
     """(message, hint) in the environment's time zone, for people."""
     holder = denied.holder
-    what = "a deploy by " if holder.kind is HoldKind.DEPLOY else ""
-    message = (
-        f"{holder.environment} is held by {what}{holder.owner.name} since "
-        f"{format_local(holder.since, where, now=now)} until "
-        f"{format_local(holder.until, where, now=now)}: {holder.reason}."
-    )
+    message = describe_holder(holder, timezone=where, now=now)
     hint = f"Ask {holder.owner.name}, or wait for `signalbox release {holder.environment}`."
     return message, hint
 
