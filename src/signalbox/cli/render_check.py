@@ -387,8 +387,9 @@ def _minor_summary(groups: Sequence[FindingGroup]) -> str:
     return ", ".join(_phrase(fid, by_id[fid]) for fid in _order(by_id))
 
 
-def _markdown_plan(plan: Mapping[str, Any], index: int, total: int, rows: int) -> list[str]:
-    groups = _groups(plan)
+def _markdown_plan(
+    plan: Mapping[str, Any], groups: Sequence[FindingGroup], index: int, total: int, rows: int
+) -> list[str]:
     major = [g for g in groups if g.severity in THAT_MATTER]
     minor = [g for g in groups if g.severity not in THAT_MATTER]
     verdict = str(plan.get("verdict", "routine"))
@@ -420,10 +421,11 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     plan, the ``moved`` blocks, the low and info groups folded; never longer than a comment
     may be (fewer rows until it fits, then cut)."""
     rows = MARKDOWN_ROWS
-    markdown = _markdown(document, rows)
+    grouped = [_groups(plan) for plan in document.get("plans", [])]  # once, whatever the rows
+    markdown = _markdown(document, grouped, rows)
     while len(markdown) > MARKDOWN_LIMIT and rows > 1:
         rows = max(1, rows // 2)
-        markdown = _markdown(document, rows)
+        markdown = _markdown(document, grouped, rows)
     if len(markdown) > MARKDOWN_LIMIT:  # even one row per table is too much (many plans)
         markdown = _cut(markdown, MARKDOWN_LIMIT)
     return markdown
@@ -442,15 +444,17 @@ def _cut(markdown: str, limit: int) -> str:
     return kept + note
 
 
-def _markdown(document: Mapping[str, Any], rows: int) -> str:
+def _markdown(
+    document: Mapping[str, Any], grouped: Sequence[Sequence[FindingGroup]], rows: int
+) -> str:
     verdict = str(document.get("verdict", "routine"))
     icon = VERDICT_ICONS.get(verdict, "")
     lines = [f"## {icon} signalbox: {_cell(headline(document))}", ""]
     if _policy_text(document):
         lines += [f"<sub>{_cell(_policy_text(document))}</sub>", ""]
     plans = list(document.get("plans", []))
-    for index, plan in enumerate(plans):
-        lines += _markdown_plan(plan, index, len(plans), rows)
+    for index, (plan, groups) in enumerate(zip(plans, grouped, strict=True)):
+        lines += _markdown_plan(plan, groups, index, len(plans), rows)
     if not plans:
         lines += ["No plans were checked.", ""]
     lines.append(

@@ -30,7 +30,6 @@ __all__ = [
     "Plan",
     "ProviderConfig",
     "ResourceChange",
-    "action_of",
     "actions_text",
     "decode_raw",
     "is_null",
@@ -88,13 +87,6 @@ class Action(StrEnum):
     def is_replace(self) -> bool:
         return self in (Action.REPLACE, Action.REPLACE_CREATE_FIRST)
 
-    @property
-    def keeps_object(self) -> bool:
-        """True when a managed object exists after apply with its attributes in ``after``."""
-        return self in (Action.CREATE, Action.UPDATE, Action.NO_OP, Action.FORGET_CREATE) or (
-            self.is_replace
-        )
-
 
 _DESTROYING = frozenset({Action.DELETE, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
 _BOTH_VALUES = frozenset({Action.UPDATE, Action.NO_OP, Action.REPLACE, Action.REPLACE_CREATE_FIRST})
@@ -139,11 +131,6 @@ def printable_name(name: str, limit: int = 64) -> str:
     printable characters only, shortened."""
     shown = "".join(c if c.isprintable() and c != '"' else "?" for c in name[:limit])
     return shown + ("..." if len(name) > limit else "")
-
-
-def action_of(actions: tuple[str, ...]) -> Action | None:
-    """The action for a JSON ``actions`` list, or None when it is not one Terraform writes."""
-    return ACTIONS_BY_JSON.get(actions)
 
 
 class Change(msgspec.Struct, frozen=True, gc=False, kw_only=True):

@@ -358,7 +358,6 @@ def _line_column(text: bytes, offset: int) -> tuple[int, int]:
 
 
 _KEY = re.compile(rb'"([A-Za-z0-9_.\-]{1,64})"[ \t]*:')
-_PRINTABLE = re.compile(rb"[\x20-\x7e]")
 _SHOWN = 40
 _FIRST_WORD = re.compile(rb'[^\s=:"]*')
 
@@ -410,9 +409,7 @@ def _describe(text: bytes, offset: int, *, in_json: bool = False) -> str:
 def _printable(line: bytes) -> str:
     """``line`` shortened to :data:`_SHOWN` characters, every byte that is not printable ASCII
     written as an escape."""
-    shown = "".join(
-        chr(b) if _PRINTABLE.fullmatch(bytes([b])) else f"\\x{b:02x}" for b in line[:_SHOWN]
-    ).rstrip()
+    shown = "".join(chr(b) if 0x20 <= b <= 0x7E else f"\\x{b:02x}" for b in line[:_SHOWN]).rstrip()
     return shown + ("..." if len(line) > _SHOWN else "")
 
 

@@ -23,13 +23,13 @@ from msgspec import UNSET, UnsetType
 from signalbox.core.errors import PlanFormatUnsupported, PlanUnreadable
 from signalbox.core.plan.addresses import instance_address
 from signalbox.core.plan.model import (
+    ACTIONS_BY_JSON,
     NULL,
     Action,
     DeferredChange,
     Plan,
     ProviderConfig,
     ResourceChange,
-    action_of,
     actions_text,
     printable_name,
 )
@@ -316,20 +316,15 @@ def _check_change(change: ResourceChange, entry: str, where: str, *, values: boo
     """Stop at an action list that might destroy, or at parts that disagree; ``values``:
     an update, no-op or replace must also carry both ``before`` and ``after``."""
     inner = change.change
-    action = action_of(inner.actions)
-    if action is None:
+    action = ACTIONS_BY_JSON[inner.actions]
+    if action is Action.UNKNOWN:
         _check_unknown_action(change, where)
     if (
         change.mode not in _MODES
         or not change.type
         or not change.name
         or (change.address and not _address_agrees(change))
-        or (
-            values
-            and action is not None
-            and action.has_both_values
-            and (inner.before is NULL or inner.after is NULL)
-        )
+        or (values and action.has_both_values and (inner.before is NULL or inner.after is NULL))
     ):
         raise _damaged(change, action, entry, where)
 
@@ -378,9 +373,7 @@ def _address_agrees(change: ResourceChange) -> bool:
     return not head or (head.startswith("module.") and head.endswith("."))
 
 
-def _damaged(
-    change: ResourceChange, action: Action | None, entry: str, where: str
-) -> PlanUnreadable:
+def _damaged(change: ResourceChange, action: Action, entry: str, where: str) -> PlanUnreadable:
     """The error for a change whose parts disagree: it names the entry and what is wrong."""
     name = printable_name(change.address or f"{change.type}.{change.name}")
     if change.mode not in _MODES:

@@ -289,8 +289,8 @@ async def _resolve_or_reopen(
     viewer = form.viewer
     environment = await run_in_threadpool(_changer_of, context, viewer, incident_id)
     name = "reopen" if reopen else "resolve"
-    entered = {f"{name}_note": form.text("note")}
     caller, note = viewer.caller.principal, form.text("note")
+    entered = {f"{name}_note": note}
 
     def change() -> None:
         if reopen:
