@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 
-from signalbox.core.errors import StateIntegrityError, UnknownState
+from signalbox.core.errors import UnknownState
 from signalbox.core.events import StateDeleted, StateOutOfBand, StatePruned, StateWritten
 from signalbox.core.holds import Granted, HoldRequest
 from signalbox.core.tfstate import (
@@ -36,9 +36,9 @@ from signalbox.services.tfstate.store import (
     StoredState,
     checked_body,
     envelope_of,
+    integrity_recorded,
     load_facts,
     open_state,
-    record_integrity_failure,
     record_refusal,
 )
 from signalbox.storage.repositories.tfstate import (
@@ -92,11 +92,8 @@ def read_state(
         pieces = _segments(store, blob_id, segments)
         return checked_body(store.keyring, key, serial, envelope, pieces, md5=md5, size=size)
 
-    try:
+    with integrity_recorded(store, now=now):
         verified = _verify(body())
-    except StateIntegrityError as error:
-        record_integrity_failure(store, error, now=now)
-        raise
     return StoredState(serial, md5, size, iter(verified) if verified is not None else body())
 
 

@@ -17,7 +17,6 @@ from datetime import datetime
 from signalbox.core.errors import (
     InvalidInput,
     NotHolder,
-    StateIntegrityError,
     StateRefused,
     UnknownState,
 )
@@ -34,9 +33,9 @@ from signalbox.core.views import Principal
 from signalbox.services.events import emit
 from signalbox.services.tfstate.store import (
     StateStore,
+    integrity_recorded,
     load_facts,
     open_state,
-    record_integrity_failure,
     store_body,
     version_body,
 )
@@ -166,11 +165,8 @@ def show_version(
 ) -> StateChange:
     """What a version of the state ``key`` (default: the newest) changed since the version
     before it. A damaged body is StateIntegrityError, recorded as an event at ``now``."""
-    try:
+    with integrity_recorded(store, now=now):
         return _show(store, key, serial)
-    except StateIntegrityError as error:
-        record_integrity_failure(store, error, now=now)
-        raise
 
 
 def _show(store: StateStore, key: StateKey, serial: int | None) -> StateChange:
@@ -217,11 +213,8 @@ def restore_version(
     """Write version ``serial``'s content as the newest version of the state ``key`` (the
     caller holds its environment). A damaged source body is StateIntegrityError: nothing is
     written, and the damage is recorded as an event."""
-    try:
+    with integrity_recorded(store, now=now):
         return _restore(store, principal, key, serial, now)
-    except StateIntegrityError as error:
-        record_integrity_failure(store, error, now=now)
-        raise
 
 
 def _restore(
@@ -317,16 +310,13 @@ def rotate_keys(store: StateStore, *, now: datetime, batch: int = 10) -> int:
         )
     done = 0
     while True:
-        try:
-            with UnitOfWork(store.engine) as uow:
-                repo = TfStateRepository(uow.session)
-                rows = repo.to_reencrypt(primary.id, limit=batch)
-                for row in rows:
-                    _reencrypt(store, repo, row)
-                done += len(rows)
-        except StateIntegrityError as error:  # this batch is rolled back
-            record_integrity_failure(store, error, now=now)
-            raise
+        # a damaged body rolls this batch back, then is recorded
+        with integrity_recorded(store, now=now), UnitOfWork(store.engine) as uow:
+            repo = TfStateRepository(uow.session)
+            rows = repo.to_reencrypt(primary.id, limit=batch)
+            for row in rows:
+                _reencrypt(store, repo, row)
+            done += len(rows)
         if len(rows) < batch:
             break
     if done:

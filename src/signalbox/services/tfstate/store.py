@@ -8,6 +8,7 @@ timeline shows who was stopped. Bodies move one segment at a time, never whole.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ __all__ = [
     "StoredState",
     "checked_body",
     "envelope_of",
+    "integrity_recorded",
     "load_facts",
     "open_state",
     "record_integrity_failure",
@@ -196,6 +198,17 @@ def damaged_state(key: StateKey, serial: int, problem: str) -> StateIntegrityErr
         serial=serial,
         problem=problem,
     )
+
+
+@contextlib.contextmanager
+def integrity_recorded(store: StateStore, *, now: datetime | None) -> Iterator[None]:
+    """Run a read of stored bodies; a StateIntegrityError it raises is recorded
+    (``record_integrity_failure``, after the read's transaction is over) and raised again."""
+    try:
+        yield
+    except StateIntegrityError as error:
+        record_integrity_failure(store, error, now=now)
+        raise
 
 
 def record_integrity_failure(
