@@ -13,9 +13,9 @@ nothing is pruned within the 100 kept versions) receives:
 The floors answer only with the server setting ``bench_endpoints`` on, and only admin tokens.
 The checks inside those figures are also timed alone, in this process, against the same
 database and floors: the integrity check of a pull (every segment read, authenticated and
-the MD5 compared, before the answer starts; ``read_state`` returns after it, as a body above
-8 MiB is read again while it is sent) and the strict parse of a push
-(``read_whole_state_head``: one JSON object, each top-level key once).
+the MD5 compared, before the answer starts; ``read_state`` returns after it, and the answer
+is sent from that pass while the GETs in flight hold under 128 MiB of bodies) and the
+strict parse of a push (``read_whole_state_head``: one JSON object, each top-level key once).
 Runs are interleaved (floor, backend, floor, ...); figures are medians. For context, the
 storage floor is the time SQLite alone (same pragmas as the server: page size, WAL,
 synchronous=NORMAL) needs to write the same bytes as 1 MiB BLOB rows, one transaction per
@@ -118,7 +118,7 @@ def sqlite_floor(data: bytes, directory: str) -> float:
 
 def check(store: StateStore) -> None:
     """The integrity check of a pull alone: ``read_state`` reads and checks the whole body
-    before it returns (a body above 8 MiB is then read again only while it is sent)."""
+    before it returns (the answer is then sent from that pass; the body is let go here)."""
     assert read_state(store, key=StateKey("bench", "main")) is not None
 
 

@@ -152,7 +152,7 @@ class SegmentSealer:
         self.envelope = Envelope(key.id if key else None, os.urandom(16))
         self._cipher = AESGCM(key.secret) if key else None
 
-    def seal(self, index: int, final: bool, plain: bytes) -> bytes:
+    def seal(self, index: int, final: bool, plain: bytes | memoryview) -> bytes | memoryview:
         if self._cipher is None:
             return plain
         return _seal_with(self._cipher, self.envelope.stream_id, index, final, plain)
@@ -165,13 +165,16 @@ def seal(keyring: Keyring, chunks: Iterable[bytes]) -> tuple[Envelope, Iterator[
         return sealer.envelope, rechunk(chunks)
 
     def sealed() -> Iterator[bytes]:
+        assert sealer._cipher is not None
         for index, segment, final in _with_final_flag(rechunk(chunks)):
-            yield sealer.seal(index, final, segment)
+            yield _seal_with(sealer._cipher, sealer.envelope.stream_id, index, final, segment)
 
     return sealer.envelope, sealed()
 
 
-def _seal_with(cipher: AESGCM, stream_id: bytes, index: int, final: bool, plain: bytes) -> bytes:
+def _seal_with(
+    cipher: AESGCM, stream_id: bytes, index: int, final: bool, plain: bytes | memoryview
+) -> bytes:
     nonce = os.urandom(_NONCE)
     flag = b"\x01" if final else b"\x00"
     return flag + nonce + cipher.encrypt(nonce, plain, _associated(stream_id, index, final))

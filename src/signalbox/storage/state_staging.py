@@ -1,13 +1,20 @@
 """Staging a state body in the database while it streams in.
 
 The body arrives as segments (the API's upload reader cuts the request into them while it
-streams in); worker threads join, hash (MD5) and seal the segments that have arrived (up to
-``BATCH`` per thread hop), and store each sealed batch in one short transaction, while the
-next ones are received: receiving, sealing and storing overlap, and no transaction is held
-open while a slow client uploads. At most ``depth`` segments wait to be sealed and one
-sealed batch waits to be stored (memory stays bounded: under 7 x BATCH MiB). If anything
-fails, the receiving included, the staged blob is dropped. The write decision then only
-points a new version at the blob, or drops it.
+streams in, as views of the one buffer it receives the body into); worker threads hash (MD5)
+and seal the segments that have arrived (up to ``BATCH`` per thread hop), and store each
+sealed batch in one short transaction, while the next ones are received: receiving, sealing
+and storing overlap, and no transaction is held open while a slow client uploads. At most
+``depth`` segments wait to be sealed (views: no copy of their own) and one sealed batch
+waits to be stored (a copy when sealed with a key: under 2 x BATCH MiB). If anything fails,
+the receiving included, the staged blob is dropped. The write decision then only points a
+new version at the blob, or drops it.
+
+The segments before the last are committed without waiting for the disk, and the commit of
+the last batch waits for all of them (``put_segments``: the logs are written in order): a
+staged body is durable before a version can point at it, and the upload does not wait for
+a sync of every batch. The staging transactions do not checkpoint SQLite's log either: the
+route does that after it has answered (``checkpoint``).
 
 A server killed mid-upload cannot drop its blob: while the upload runs, a heartbeat moves the
 blob's ``alive_at`` forward every ``HEARTBEAT``, whether the client is sending or not, and
@@ -39,6 +46,7 @@ from signalbox.storage.tfstate_tables import TfStateBlobRow, TfStateChunkRow
 
 __all__ = [
     "BATCH",
+    "DEPTH",
     "HEARTBEAT",
     "ORPHANED",
     "StagedBody",
@@ -49,6 +57,10 @@ __all__ = [
 BATCH = 8
 """At most this many segments (1 MiB each) are sealed per thread hop and stored per
 transaction."""
+
+DEPTH = 64
+"""At most this many received segments wait to be sealed: views of the receiver's buffer,
+so a slow disk does not slow the receiving down (see the module doc)."""
 
 HEARTBEAT = timedelta(seconds=30)
 """How often a running upload moves its blob's ``alive_at`` forward."""
@@ -69,7 +81,8 @@ class StagedBody:
     segments: int
 
 
-Sealed = tuple[int, bytes]
+Sealed = tuple[int, bytes | memoryview, bool]
+"""A sealed segment: (index, stored bytes, final)."""
 Item = TypeVar("Item")
 
 
@@ -101,16 +114,17 @@ async def _seal_segments(
     segments: MemoryObjectReceiveStream[Segment],
     sealed: MemoryObjectSendStream[list[Sealed]],
 ) -> None:
-    """Stage 2 (a worker thread per batch): join, MD5 and seal, in order."""
+    """Stage 2 (a worker thread per batch): MD5 and seal, in order."""
 
     def seal(batch: list[Segment]) -> list[Sealed]:
-        done = []
+        done: list[Sealed] = []
         for segment in batch:
             plain = segment.plain
             tally.digest.update(plain)
             tally.size += len(plain)
             tally.segments += 1
-            done.append((segment.index, sealer.seal(segment.index, segment.final, plain)))
+            sealed = sealer.seal(segment.index, segment.final, plain)
+            done.append((segment.index, sealed, segment.final))
         return done
 
     async with segments, sealed:
@@ -121,10 +135,16 @@ async def _seal_segments(
 async def _store_segments(
     engine: Engine, blob_id: int, sealed: MemoryObjectReceiveStream[list[Sealed]]
 ) -> None:
-    """Stage 3 (a worker thread per transaction): store what has arrived, up to BATCH."""
+    """Stage 3 (a worker thread per transaction): store what has arrived, up to BATCH; the
+    batch with the final segment is committed durably, and with it all the earlier ones."""
+
+    def store(batch: list[Sealed]) -> None:
+        rows = [(index, data) for index, data, _ in batch]
+        put_segments(engine, blob_id, rows, durable=any(final for _, _, final in batch))
+
     async with sealed:
         async for batch in sealed:
-            await anyio.to_thread.run_sync(put_segments, engine, blob_id, batch)
+            await anyio.to_thread.run_sync(store, batch)
 
 
 def _touch_blob(engine: Engine, blob_id: int, at: datetime) -> None:
@@ -159,14 +179,17 @@ async def stage_segments(
     segments: AsyncIterator[Segment],
     *,
     now: datetime,
-    depth: int = BATCH,
+    depth: int = DEPTH,
     clock: Callable[[], datetime] | None = None,
     heartbeat: timedelta = HEARTBEAT,
+    received: Callable[[], object] | None = None,
 ) -> StagedBody:
     """Store ``segments`` (in order, the last one final) as a new staged blob; see the
     module doc. An error raised by ``segments`` (a body above the limit) drops the blob and
     is raised as it is. ``clock`` dates the heartbeats (default: ``now`` plus the time
-    elapsed since)."""
+    elapsed since). ``received`` runs in a worker thread once the last segment has arrived,
+    while the last ones are sealed and stored (the route's whole-body parse); an error it
+    raises drops the blob too."""
     blob_id = await anyio.to_thread.run_sync(lambda: create_blob(engine, now=now))
     sealer = SegmentSealer(keyring)
     tally = _Tally(hashlib.md5(usedforsecurity=False))
@@ -181,6 +204,8 @@ async def stage_segments(
                 async with plain_in:
                     async for segment in segments:
                         await plain_in.send(segment)
+                if received is not None:
+                    await anyio.to_thread.run_sync(received)
             alive.cancel_scope.cancel()
     except BaseException as failure:
         with anyio.CancelScope(shield=True):

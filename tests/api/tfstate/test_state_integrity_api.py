@@ -145,12 +145,16 @@ def test_a_whole_body_is_served_as_it_was_written(terraform, ci):
 
 
 @BOTH
-def test_a_body_too_large_to_keep_is_checked_then_read_again(terraform, client, ci, settings):
+def test_a_body_too_large_to_keep_is_checked_then_read_again(
+    terraform, client, ci, settings, monkeypatch
+):
     """Above VERIFIED_IN_MEMORY the check is a first pass and the answer a second one."""
     from dataclasses import replace
 
-    from signalbox.services.tfstate.bodies import VERIFIED_IN_MEMORY
+    from signalbox.services.tfstate import bodies
 
+    VERIFIED_IN_MEMORY = 8 << 20  # the budget, small enough for a test body to exceed it
+    monkeypatch.setattr(bodies, "VERIFIED_IN_MEMORY", VERIFIED_IN_MEMORY)
     server = client.app.state.server
     client.app.state.server = replace(
         server, settings=replace(settings, max_state_bytes=4 * VERIFIED_IN_MEMORY)

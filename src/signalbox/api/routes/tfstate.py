@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.problems import problem_response
-from signalbox.api.state_upload import BodyReceiver, decode_content_md5
+from signalbox.api.state_upload import BodyReceiver, announced_size, decode_content_md5
 from signalbox.core.errors import (
     PayloadTooLarge,
     StateBodyInvalid,
@@ -43,9 +43,9 @@ from signalbox.core.tfstate import (
 from signalbox.core.tfstate.lockinfo import FIELDS as LOCK_FIELDS
 from signalbox.services.tfstate import (
     StateStore,
+    after_write,
     delete_state,
     lock_state,
-    prune_state,
     read_state,
     stage_upload,
     unlock_state,
@@ -181,9 +181,15 @@ async def put_state(
     caller.require(Action.WRITE_STATE, context.configured(environment))
     key = StateKey(environment, validate_state_name(state))
     declared = decode_content_md5(request.headers.get("content-md5"))
-    receiver = BodyReceiver(limit=context.settings.max_state_bytes)
-    staged = await stage_upload(store, receiver.segments(request.stream()), now=context.now())
-    reading = await run_in_threadpool(receiver.reading)  # the whole body, strictly
+    expected = announced_size(request.headers.get("content-length"))
+    receiver = BodyReceiver(limit=context.settings.max_state_bytes, expected=expected)
+    staged = await stage_upload(
+        store,
+        receiver.segments(request.stream()),
+        now=context.now(),
+        received=receiver.reading,  # the whole body, strictly, while the last is stored
+    )
+    reading = receiver.reading()
     decision = await run_in_threadpool(
         lambda: write_state(
             store,
@@ -199,8 +205,8 @@ async def put_state(
     )
     if _accepted(decision).unchanged:
         return Response(status_code=200)
-    prune = BackgroundTask(prune_state, store, key=key, now=context.now())
-    return Response(status_code=200, background=prune)
+    after = BackgroundTask(after_write, store, key=key, now=context.now())
+    return Response(status_code=200, background=after)
 
 
 @router.delete(_PATH, operation_id="delete_state", response_class=Response, responses=_DONE)

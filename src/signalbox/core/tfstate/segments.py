@@ -13,14 +13,14 @@ SEGMENT_SIZE = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """Segment ``index`` of a body, as the received pieces that make it up (all ``bytes``):
-    ``plain`` joins them, the one copy of the bytes, meant for a worker thread (``bytes.join``
-    releases the GIL above 1 MiB when every piece is ``bytes``)."""
+    """Segment ``index`` of a body, as the received pieces that make it up (``bytes``, or
+    views of the buffer the body was received into): ``plain`` joins them (no copy for one
+    piece), meant for a worker thread."""
 
     index: int
     final: bool
-    pieces: tuple[bytes, ...]
+    pieces: tuple[bytes | memoryview, ...]
 
     @property
-    def plain(self) -> bytes:
+    def plain(self) -> bytes | memoryview:
         return self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)

@@ -17,6 +17,7 @@ read ``head`` when done (None: not a state).
 
 from __future__ import annotations
 
+import mmap
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -159,7 +160,11 @@ _TRAILING = re.compile(r"^trailing characters \(byte (\d+)\)")
 _NEXT = re.compile(rb"[ \t\r\n]*([,}])[ \t\r\n]*")
 
 
-def read_whole_state_head(body: bytes | bytearray) -> HeadReading:
+Body = bytes | bytearray | mmap.mmap
+"""A whole body in memory (the API receives it into anonymous memory, ``mmap.mmap``)."""
+
+
+def read_whole_state_head(body: Body) -> HeadReading:
     """The head of the whole ``body``, checked strictly (see the module doc)."""
     try:
         values = _TOP_LEVEL.decode(body)
@@ -183,7 +188,14 @@ def _malformed(message: str, size: int) -> str:
     return f"it is not valid JSON: {detail}"
 
 
-def _duplicated_key(body: bytes | bytearray, values: dict[str, msgspec.Raw]) -> str:
+def _has_at(body: Body, value: msgspec.Raw, position: int) -> bool:
+    """``body`` holds ``value`` from ``position`` (compared at memory speed)."""
+    if isinstance(body, mmap.mmap):
+        return body.find(value, position, position + len(value)) == position
+    return body.startswith(value, position)
+
+
+def _duplicated_key(body: Body, values: dict[str, msgspec.Raw]) -> str:
     """Why ``body`` has a top-level key twice, or "". ``values`` holds each key's *last*
     value (msgspec's dict keeps the last), so walking the top level by those values finds
     either a key seen before or a value that is not the last one: both are duplicates."""
@@ -195,7 +207,7 @@ def _duplicated_key(body: bytes | bytearray, values: dict[str, msgspec.Raw]) -> 
         assert key_match is not None, "a decoded object has a key here"
         key = msgspec.json.decode(key_match.group().rstrip(b" \t\r\n:"), type=str)
         raw = values[key]
-        if key in seen or not body.startswith(raw, key_match.end()):
+        if key in seen or not _has_at(body, raw, key_match.end()):
             return f"its top-level key {key!r} appears more than once (at byte {position})"
         seen.add(key)
         after = _NEXT.match(body, key_match.end() + len(raw))

@@ -4,6 +4,7 @@ A state is identified by its ``core.tfstate.StateKey`` (environment, name) throu
 
 from signalbox.services.tfstate.bodies import (
     StagedBody,
+    after_write,
     delete_state,
     prune_state,
     read_state,
@@ -28,6 +29,7 @@ __all__ = [
     "StateStore",
     "StoredState",
     "VersionInfo",
+    "after_write",
     "delete_state",
     "list_state_versions",
     "list_versions",

@@ -8,7 +8,10 @@ write on a free environment places the automatic hold (the out-of-band rule).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import collections
+import concurrent.futures
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 
 from signalbox.core.errors import UnknownState
@@ -43,6 +46,7 @@ from signalbox.services.tfstate.store import (
 )
 from signalbox.storage.repositories.tfstate import (
     TfStateRepository,
+    checkpoint,
     read_segments,
     terraform_lock,
 )
@@ -52,6 +56,7 @@ from signalbox.storage.uow import UnitOfWork
 
 __all__ = [
     "StagedBody",
+    "after_write",
     "delete_state",
     "prune_state",
     "read_state",
@@ -61,9 +66,60 @@ __all__ = [
 
 READ_BATCH = 4
 """Segments (1 MiB each) read per short database read while a state is sent."""
-VERIFIED_IN_MEMORY = 8 << 20
-"""A body up to this size is kept from its check and sent from memory; a larger one is read
-twice (checked, then sent): memory per GET stays within this and a few segments."""
+VERIFIED_IN_MEMORY = 128 << 20
+"""Bytes of checked bodies that the GETs in flight may keep in memory together: a body that
+fits in what is left is read once, checked, and sent from that copy (released as it is
+sent); one that does not is read twice (checked, then sent), so memory stays bounded
+whatever the size and the number of readers."""
+
+
+class _Budget:
+    """The bytes of ``VERIFIED_IN_MEMORY`` that the GETs in flight hold (any thread)."""
+
+    def __init__(self) -> None:
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if self._held + size > VERIFIED_IN_MEMORY:
+                return False
+            self._held += size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self._held -= size
+
+
+_KEPT = _Budget()
+
+
+class _KeptBody:
+    """A checked body sent from memory: each segment is let go once it has been handed on,
+    and the budget given back at the end (or when the answer is dropped unsent)."""
+
+    def __init__(self, segments: list[bytes], size: int) -> None:
+        self._segments = collections.deque(segments)
+        self._size: int | None = size
+
+    def __iter__(self) -> _KeptBody:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._segments:
+            return self._segments.popleft()
+        self.release()
+        raise StopIteration
+
+    def release(self) -> None:
+        self._segments.clear()
+        size, self._size = self._size, None
+        if size is not None:
+            _KEPT.give(size)
+
+    def __del__(self) -> None:
+        self.release()
 
 
 def read_state(
@@ -74,8 +130,8 @@ def read_state(
     The body is checked whole before this returns (every segment authenticated, the size
     and MD5 compared with the stored ones), so an answer never starts with a damaged body:
     StateIntegrityError instead, and a ``state.integrity-failed`` event at ``now``. A body
-    up to ``VERIFIED_IN_MEMORY`` bytes is kept from that pass; a larger one is read again
-    (and checked again) while it is sent, so memory stays bounded whatever the size."""
+    that fits in ``VERIFIED_IN_MEMORY`` is kept from that pass and sent from it; a larger
+    one is read again (and checked again) while it is sent."""
     validate_state_name(key.name)
     with UnitOfWork(store.engine, read_only=True) as uow:
         uow.environments.get(key.environment)
@@ -88,32 +144,50 @@ def read_state(
         blob_id, segments, envelope = head.blob_id, head.segments, envelope_of(head)
         serial, md5, size = head.serial, bytes.fromhex(head.md5), head.size
 
-    def body() -> Iterator[bytes]:
-        pieces = _segments(store, blob_id, segments)
+    def body(ahead: bool) -> Iterator[bytes]:
+        pieces = _segments(store, blob_id, segments, ahead=ahead)
         return checked_body(store.keyring, key, serial, envelope, pieces, md5=md5, size=size)
 
-    with integrity_recorded(store, now=now):
-        verified = _verify(body())
-    return StoredState(serial, md5, size, iter(verified) if verified is not None else body())
+    kept = _KEPT.take(size)
+    try:
+        with integrity_recorded(store, now=now):
+            checked = list(body(ahead=True)) if kept else _drain(body(ahead=True))
+    except BaseException:
+        if kept:
+            _KEPT.give(size)
+        raise
+    if kept:
+        return StoredState(serial, md5, size, _KeptBody(checked, size))
+    return StoredState(serial, md5, size, body(ahead=False))
 
 
-def _verify(body: Iterator[bytes]) -> list[bytes] | None:
-    """Read ``body`` to its end (which checks it); its segments when it is small enough to
-    keep (``VERIFIED_IN_MEMORY``), None when it must be read again to be sent."""
-    kept: list[bytes] | None = []
-    held = 0
-    for plain in body:
-        held += len(plain)
-        if kept is not None and held > VERIFIED_IN_MEMORY:
-            kept = None  # too large to keep: it is read again while it is sent
-        elif kept is not None:
-            kept.append(plain)
-    return kept
+def _drain(body: Iterator[bytes]) -> list[bytes]:
+    """Read ``body`` to its end (which checks it), keeping nothing."""
+    for _ in body:
+        pass
+    return []
 
 
-def _segments(store: StateStore, blob_id: int, count: int) -> Iterator[bytes]:
-    for start in range(0, count, READ_BATCH):
-        yield from read_segments(store.engine, blob_id, start, min(READ_BATCH, count - start))
+def _segments(store: StateStore, blob_id: int, count: int, *, ahead: bool) -> Iterator[bytes]:
+    """The stored segments, ``READ_BATCH`` per short read; ``ahead``: the next batch is read
+    in a thread of its own while the caller checks this one (both let the GIL go)."""
+    starts = range(0, count, READ_BATCH)
+
+    def batch(start: int) -> list[bytes]:
+        return read_segments(store.engine, blob_id, start, min(READ_BATCH, count - start))
+
+    if not ahead or len(starts) < 2:
+        for start in starts:
+            yield from batch(start)
+        return
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="state-read") as reader:
+        coming = reader.submit(batch, starts[0])
+        for following in [*starts[1:], None]:
+            current = coming.result()
+            if following is not None:
+                coming = reader.submit(batch, following)
+            yield from current
+            del current
 
 
 def _stored_head(head: TfStateVersionRow | None) -> tuple[StateHead | None, bytes | None]:
@@ -123,12 +197,24 @@ def _stored_head(head: TfStateVersionRow | None) -> tuple[StateHead | None, byte
 
 
 async def stage_upload(
-    store: StateStore, segments: AsyncIterator[Segment], *, now: datetime
+    store: StateStore,
+    segments: AsyncIterator[Segment],
+    *,
+    now: datetime,
+    received: Callable[[], object] | None = None,
 ) -> StagedBody:
     """Store a body that streams in as ``segments`` (sealed under the first key) as a staged
-    blob, before any write is decided; ``write_state`` then keeps it or drops it. Memory
-    stays bounded whatever the size (``storage.state_staging``)."""
-    return await stage_segments(store.engine, store.keyring, segments, now=now)
+    blob, before any write is decided; ``write_state`` then keeps it or drops it.
+    ``received`` runs in a worker thread once the whole body has arrived, while its last
+    segments are stored (``storage.state_staging``)."""
+    return await stage_segments(store.engine, store.keyring, segments, now=now, received=received)
+
+
+def after_write(store: StateStore, *, key: StateKey, now: datetime) -> None:
+    """What follows an accepted write once it has been answered: prune the old bodies
+    (``prune_state``), then checkpoint SQLite's log, which the staging left to this."""
+    prune_state(store, key=key, now=now)
+    checkpoint(store.engine)
 
 
 def write_state(

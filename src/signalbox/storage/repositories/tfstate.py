@@ -8,14 +8,16 @@ streams in, before the write is decided (see ``tfstate_tables``).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from signalbox.core.tfstate import LockInfo, StateKey, TerraformLock
 from signalbox.core.views import Principal
-from signalbox.storage.engine import READ_ONLY
+from signalbox.storage.engine import READ_ONLY, is_sqlite
 from signalbox.storage.tfstate_tables import (
     TfLockRow,
     TfStateBlobRow,
@@ -26,6 +28,7 @@ from signalbox.storage.tfstate_tables import (
 
 __all__ = [
     "TfStateRepository",
+    "checkpoint",
     "create_blob",
     "drop_blob",
     "put_segments",
@@ -82,11 +85,69 @@ def create_blob(engine: Engine, *, now: datetime) -> int:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def put_segments(engine: Engine, blob_id: int, segments: list[tuple[int, bytes]]) -> None:
-    """Store a few segments (seq, data) of a blob in one short transaction."""
+def put_segments(
+    engine: Engine,
+    blob_id: int,
+    segments: Sequence[tuple[int, bytes | memoryview]],
+    *,
+    durable: bool = True,
+) -> None:
+    """Store a few segments (seq, data) of a blob in one short transaction.
+
+    ``durable`` False (segments of a body still being staged, not yet any version's): the
+    commit does not wait for the disk (SQLite: ``synchronous = NORMAL`` and no automatic
+    checkpoint for this transaction; PostgreSQL: ``synchronous_commit = off``). The commit
+    of the last segments is durable, and it makes the earlier ones durable with it: both
+    databases write their log in order, and its sync covers every record before it (a
+    SQLite checkpoint syncs the log before copying it). A crash before that loses at most
+    segments of a blob that no version points at, which housekeeping drops
+    (``state_staging.drop_orphaned_blobs``)."""
     rows = [{"blob_id": blob_id, "seq": seq, "data": data} for seq, data in segments]
-    with engine.begin() as connection:
-        connection.execute(insert(TfStateChunkRow), rows)
+    with engine.connect() as connection:
+        if durable:
+            with connection.begin():
+                connection.execute(insert(TfStateChunkRow), rows)
+        elif is_sqlite(engine):
+            with _sqlite_lazy_commit(connection), connection.begin():
+                connection.execute(insert(TfStateChunkRow), rows)
+        else:
+            with connection.begin():
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                connection.execute(insert(TfStateChunkRow), rows)
+
+
+@contextlib.contextmanager
+def _sqlite_lazy_commit(connection: Connection) -> Iterator[None]:
+    """This SQLite connection commits without syncing and without checkpointing until the
+    block ends; then its settings are put back (a connection that cannot is discarded)."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    synchronous = raw.execute("PRAGMA synchronous").fetchone()[0]
+    checkpoint = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    try:
+        raw.execute("PRAGMA synchronous = NORMAL")
+        raw.execute("PRAGMA wal_autocheckpoint = 0")
+        yield
+    finally:
+        try:
+            raw.execute(f"PRAGMA synchronous = {int(synchronous)}")
+            raw.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
+        except Exception:
+            connection.invalidate()
+            raise
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy what the write-ahead log holds into the database file, without waiting
+    for readers or writers (``PRAGMA wal_checkpoint(PASSIVE)``), so that the next large
+    write starts on a short log. Run after a state write has been answered (the staged
+    segments do not checkpoint, see ``put_segments``). Nothing to do on PostgreSQL."""
+    if not is_sqlite(engine):
+        return
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def drop_blob(engine: Engine, blob_id: int) -> None:
