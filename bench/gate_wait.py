@@ -1,20 +1,35 @@
-"""1,000 gates waiting at once (long-poll) against a real `signalbox serve`: what it costs.
+"""Gates waiting at once (long-poll) against a real `signalbox serve`: what waiting costs,
+and how fast a change reaches the gates of the changed environment.
 
-    .venv/bin/python bench/gate_wait.py                    # 1000 gates, 30 s, SQLite
+    .venv/bin/python bench/gate_wait.py                          # 1000 gates, one environment
+    .venv/bin/python bench/gate_wait.py --gates 10000 --environments 100
+    .venv/bin/python bench/gate_wait.py --table                  # the growth table (below)
     .venv/bin/python bench/gate_wait.py --gates 200 --seconds 10
     .venv/bin/python bench/gate_wait.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-One deploy runs on dev (its lease is long, so nothing lapses); ``--gates`` more deploys are
-requested and queue behind it. Then every one of them long-polls like `signalbox gate`
-does (``GET /api/deploys/{id}/decision?since=VERSION&wait=25``, again after each answer)
-from one asyncio client process, one connection per gate. While nothing changes the server
-holds each request up to ``longpoll_seconds`` (25 s) and answers "unchanged".
+``--environments N`` spreads the gates over N environments, as real teams do. In each
+environment one deploy runs (its lease is an hour, so nothing lapses); the gates' deploys are
+requested and queue behind it, and each gate, once its deploy is requested, long-polls as
+`signalbox gate` does (``GET /api/deploys/{id}/decision?since=VERSION&wait=25``, again after
+each answer), one keep-alive connection per gate, all from one asyncio client process.
+While nothing changes the server holds each request up to ``longpoll_seconds`` (25 s) and
+answers "unchanged".
 
-Measured on the server process alone (/proc): resident memory (RSS) and CPU time over
-``--seconds``, once idle with no gate (the floor) and once with every gate waiting.
-Targets: under 200 MB and under 5% of one core while nothing changes.
-At the end one change (the running deploy finishes) is made and the time until every
-gate has its new answer is printed: waiting is cheap, and waking is immediate.
+Measured on the server process alone (/proc): resident memory (peak RSS) and CPU time over
+``--seconds``, once idle with no gate (the floor) and once with every gate waiting. Then one
+change: the running deploy of the first environment finishes. Printed: the time until every
+gate of that environment has its new answer, and how many gates of the other environments
+were answered meanwhile (none should be: a change costs one decision for its environment).
+
+Targets (issue 13): 10,000 gates over 100 environments: RSS < 600 MB, CPU < 10% of a core
+while nothing changes, the changed environment's gates all answered within 1 s; 2,000 gates on
+one environment: CPU < 10%, all answered within 2 s. ``--table`` runs 1,000, 2,000, 5,000 and
+10,000 gates on one environment, then 10,000 over 100, and prints one table.
+
+The server's limit on open files (``Max open files`` of /proc/PID/limits, raised by the server
+to the hard limit at start) is printed with the number it had open at the peak: each waiting
+gate holds one. Past ``max_connections`` (below that limit) a new connection gets HTTP 503
+``server-busy`` at once (``bench/gate_wait.py --over-limit`` shows it).
 """
 
 from __future__ import annotations
@@ -25,10 +40,11 @@ import base64
 import contextlib
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +54,13 @@ from signalbox.testing import PostgresDatabases, ServerProcess
 
 ADMIN = "sbx_bench-admin"
 ROUTINE = Path(__file__).resolve().parents[1] / "examples/plans/routine-frontend-change.json"
-CONFIG = '[environments.dev]\ntimezone = "UTC"\nexpected_deploy = "17m"\n'
-TARGET_MB = 200.0
-TARGET_CPU_PERCENT = 5.0
+PLAN = base64.b64encode(ROUTINE.read_bytes()).decode()
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TABLE = ((1000, 1), (2000, 1), (5000, 1), (10000, 1), (10000, 100))
+TARGETS = {  # (gates, environments): (RSS MB, idle CPU % of a core, all answered within s)
+    (10000, 100): (600.0, 10.0, 1.0),
+    (2000, 1): (None, 10.0, 2.0),
+}
 
 
 @dataclass
@@ -58,6 +77,13 @@ def sample(pid: int) -> Sample:
     return Sample(rss_kb / 1024, (utime + stime) / CLOCK_TICKS)
 
 
+def open_files(pid: int) -> tuple[int, int]:
+    """(files open now, the soft limit) of process ``pid``."""
+    limits = Path(f"/proc/{pid}/limits").read_text().splitlines()
+    soft = next(int(line.split()[3]) for line in limits if line.startswith("Max open files"))
+    return len(os.listdir(f"/proc/{pid}/fd")), soft
+
+
 def measure(pid: int, seconds: float) -> tuple[float, float]:
     """(peak RSS in MB, CPU % of one core) over ``seconds``."""
     start, peak = sample(pid), 0.0
@@ -70,83 +96,81 @@ def measure(pid: int, seconds: float) -> tuple[float, float]:
     return max(peak, end.rss_mb), 100.0 * (end.cpu_seconds - start.cpu_seconds) / elapsed
 
 
-def deploy_body(index: int) -> dict[str, object]:
+def environment_names(count: int) -> list[str]:
+    return ["dev"] if count == 1 else [f"env-{index:03d}" for index in range(count)]
+
+
+def deploy_body(environment: str, index: int) -> dict[str, object]:
     return {
-        "environment": "dev",
+        "environment": environment,
         "branch": f"b{index}",
         "commit": f"{index:07x}",
-        "plan": base64.b64encode(ROUTINE.read_bytes()).decode(),
+        "plan": PLAN,
         "plan_source": "plan.json",
     }
 
 
-async def request_deploys(
-    url: str, token: str, count: int, *, first_goes: bool = True
-) -> list[dict]:
-    """With ``first_goes``: one deploy that goes, then ``count`` that wait behind it (all
-    answers, the first first); without: only the ``count`` that wait (one already runs)."""
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
-        first = None
-        if first_goes:
-            first = (await client.post("/api/deploys", json=deploy_body(0))).json()
-            assert first["decision"] == "go", first
-        answers = []
-        for start in range(1, count + 1, 50):
-            batch = [
-                client.post("/api/deploys", json=deploy_body(i))
-                for i in range(start, min(count + 1, start + 50))
-            ]
-            answers += [response.json() for response in await asyncio.gather(*batch)]
-        assert all(a["decision"] == "wait" for a in answers), answers[:1]
-        return [first, *answers] if first is not None else answers
-
-
 class Gates:
-    """Every waiting deploy long-polls until told to stop; counts what it got back.
+    """Every gate requests its deploy, then long-polls until told to stop, each on its own
+    keep-alive HTTP/1.1 connection spoken with asyncio streams (a pooled HTTP client library
+    spends more time managing 10,000 connections than the server does)."""
 
-    Each gate is one keep-alive HTTP/1.1 connection spoken with asyncio streams: a pooled
-    HTTP client library spends more time managing 1,000 connections than the server does.
-    """
-
-    def __init__(self, url: str, token: str, answers: list[dict]) -> None:
+    def __init__(self, url: str, token: str) -> None:
         address = httpx.URL(url)
         self.host, self.port = address.host, address.port or 80
         self.token = token
-        self.answers = answers
         self.polls = 0
         self.parked = 0
-        self.woken: dict[int, float] = {}  # deploy id -> first new answer after the change
+        self.environment_of: dict[int, str] = {}
+        self.woken: dict[int, float] = {}  # deploy id -> first new answer since `clear`
         self.stop = False
         self.errors: list[str] = []
 
-    async def ask(self, reader, writer, path: str) -> dict:  # type: ignore[no-untyped-def]
-        writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Authorization: Bearer {self.token}\r\n\r\n".encode()
+    async def ask(self, reader, writer, method: str, path: str, body: bytes = b"") -> dict:  # type: ignore[no-untyped-def]
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {self.token}\r\n"
         )
+        if body:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        writer.write(head.encode() + b"\r\n" + body)
         await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
+        answer_head = await reader.readuntil(b"\r\n\r\n")
+        status = int(answer_head.split(b" ", 2)[1])
         length = next(
             int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
+            for line in answer_head.split(b"\r\n")
             if line.lower().startswith(b"content-length:")
         )
-        body = json.loads(await reader.readexactly(length))
+        answer = json.loads(await reader.readexactly(length))
         if status != 200:
-            raise RuntimeError(f"HTTP {status}: {body}")
-        return body
+            raise RuntimeError(f"HTTP {status}: {answer}")
+        return answer
 
-    async def gate(self, answer: dict, version: int) -> None:
-        deploy_id = answer["deploy"]["id"]
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+    async def gate(self, environment: str, index: int, requests: asyncio.Semaphore) -> None:
         try:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        except OSError as error:
+            self.errors.append(f"connect: {error!r}"[:200])
+            return
+        try:
+            async with requests:
+                answer = await self.ask(
+                    reader,
+                    writer,
+                    "POST",
+                    "/api/deploys",
+                    json.dumps(deploy_body(environment, index)).encode(),
+                )
+            if answer["decision"] != "wait":
+                raise RuntimeError(f"expected wait, got {answer['decision']}")
+            deploy_id, version = answer["deploy"]["id"], answer["version"]
+            self.environment_of[deploy_id] = environment
             while not self.stop:
                 self.parked += 1
                 try:
                     path = f"/api/deploys/{deploy_id}/decision?since={version}&wait=25"
-                    body = await self.ask(reader, writer, path)
+                    body = await self.ask(reader, writer, "GET", path)
                 finally:
                     self.parked -= 1
                 self.polls += 1
@@ -156,112 +180,194 @@ class Gates:
                     if self.answered(deploy_id, body):
                         return
         except (OSError, RuntimeError, ValueError, asyncio.IncompleteReadError) as error:
-            self.errors.append(repr(error)[:200])
+            if not self.stop:
+                self.errors.append(repr(error)[:200])
         finally:
             writer.close()
 
+    async def until(self, condition: Callable[[], bool], what: str, limit: float = 900) -> None:
+        """Wait until ``condition()`` (the bench's own poll of its counters); stop the bench
+        with what went wrong when a gate failed or ``limit`` seconds passed."""
+        deadline = time.monotonic() + limit
+        while not condition():
+            if self.errors or time.monotonic() > deadline:
+                raise SystemExit(
+                    f"gave up waiting for {what} ({self.parked} parked, "
+                    f"{len(self.errors)} gates failed: {self.errors[:3]})"
+                )
+            await asyncio.sleep(0.02)
+
     def answered(self, deploy_id: int, body: dict) -> bool:
         """A new answer came; True to stop asking (as a gate told go or refused does)."""
-        return False
+        return body["decision"] not in ("wait", "needs-approval")
 
-    async def run(self, until: asyncio.Event, version: int) -> None:
-        tasks = [asyncio.create_task(self.gate(a, version)) for a in self.answers]
-        await until.wait()
+    def start(self, environments: list[str], gates: int, *, first: int = 1) -> list[asyncio.Task]:
+        """``gates`` gates spread over ``environments``, their branches numbered from
+        ``first``; at most 32 requests at once, as a busy CI would send."""
+        requests = asyncio.Semaphore(32)
+        return [
+            asyncio.create_task(
+                self.gate(environments[index % len(environments)], first + index, requests)
+            )
+            for index in range(gates)
+        ]
+
+    async def finish(self, tasks: list[asyncio.Task]) -> None:
         self.stop = True
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def start_running(client: httpx.AsyncClient, environment: str) -> dict:
+    """A deploy that goes at once and runs (nobody runs it: its lease is an hour)."""
+    answer = (await client.post("/api/deploys", json=deploy_body(environment, 0))).json()
+    assert answer["decision"] == "go", answer
+    return answer
+
+
+@dataclass
+class Result:
+    gates: int
+    environments: int
+    floor_mb: float
+    floor_cpu: float
+    requested_per_second: float
+    mb: float
+    cpu: float
+    polls_per_second: float
+    wake_all: float
+    wake_half: float
+    changed_gates: int
+    others_woken: int
+    files_open: int
+    files_limit: int
+
+
 async def scenario(
-    server: ServerProcess, token: str, gates: int, seconds: float, label: str
-) -> None:
+    server: ServerProcess, token: str, gates: int, environments: int, seconds: float
+) -> Result:
     assert server.process is not None
     pid = server.process.pid
+    names = environment_names(environments)
     floor_mb, floor_cpu = await asyncio.to_thread(measure, pid, min(10.0, seconds))
-    answers = await request_deploys(server.url, token, gates)
-    queued_mb, _ = await asyncio.to_thread(measure, pid, 3.0)
-    running, waiting = answers[0], answers[1:]
-    crowd = Gates(server.url, token, waiting)
-    done = asyncio.Event()
-    async with httpx.AsyncClient(
-        base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        # every gate starts from the latest version, as a gate that just got its answer does
-        version = (await client.get("/api/environments/dev")).json()["version"]
-    runner = asyncio.create_task(crowd.run(done, version))
-    while crowd.parked < gates:  # every gate has its request in the server
-        await asyncio.sleep(0.1)
+    headers = {"Authorization": f"Bearer {token}"}
+    running: dict[str, dict] = {}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as client:
+        for name in names:  # one deploy runs in each environment; the gates queue behind it
+            running[name] = await start_running(client, name)
+    crowd = Gates(server.url, token)
+    began = time.monotonic()
+    tasks = crowd.start(names, gates)
+    await crowd.until(lambda: crowd.parked >= gates, "every gate parked")
+    requested_per_second = gates / (time.monotonic() - began)
     await asyncio.sleep(3)  # settle
     polls_before = crowd.polls
-    waiting_mb, waiting_cpu = await asyncio.to_thread(measure, pid, seconds)
+    mb, cpu = await asyncio.to_thread(measure, pid, seconds)
     polls = crowd.polls - polls_before
+    files_open, files_limit = open_files(pid)
     crowd.woken.clear()
+    changed_env = names[0]
+    of_changed = sum(1 for env in crowd.environment_of.values() if env == changed_env)
     changed = time.monotonic()
-    async with httpx.AsyncClient(
-        base_url=server.url, timeout=60, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        await client.post(
-            f"/api/deploys/{running['deploy']['id']}/finish",
-            json={"fencing_token": running["fencing_token"], "exit_code": 0, "duration_seconds": 1},
+    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as client:
+        first = running[changed_env]
+        finished = await client.post(
+            f"/api/deploys/{first['deploy']['id']}/finish",
+            json={"fencing_token": first["fencing_token"], "exit_code": 0, "duration_seconds": 1},
         )
-    while len(crowd.woken) < gates:
-        await asyncio.sleep(0.05)
-    wake_all = max(crowd.woken.values()) - changed
-    delays = sorted(at - changed for at in crowd.woken.values())
-    wake_half = delays[len(delays) // 2]
-    done.set()
-    await runner
-    report(label, gates, seconds, floor_mb, floor_cpu, waiting_mb, waiting_cpu, polls, wake_all)
-    print(
-        f"  (RSS with the {gates} deploys queued but no gate connected: {queued_mb:.1f} MB, "
-        f"so {(waiting_mb - queued_mb) * 1024 / gates:.1f} KB per connected waiting gate)"
+        finished.raise_for_status()
+
+    def woken_in_changed() -> list[float]:
+        return [
+            at - changed
+            for deploy_id, at in crowd.woken.items()
+            if crowd.environment_of[deploy_id] == changed_env
+        ]
+
+    await crowd.until(lambda: len(woken_in_changed()) >= of_changed, "its gates answered")
+    delays = sorted(woken_in_changed())
+    await asyncio.sleep(1)  # what else a change woke, if anything, would have answered by now
+    others = sum(1 for d in crowd.woken if crowd.environment_of[d] != changed_env)
+    await crowd.finish(tasks)
+    return Result(
+        gates=gates,
+        environments=environments,
+        floor_mb=floor_mb,
+        floor_cpu=floor_cpu,
+        requested_per_second=requested_per_second,
+        mb=mb,
+        cpu=cpu,
+        polls_per_second=polls / seconds,
+        wake_all=delays[-1],
+        wake_half=delays[len(delays) // 2],
+        changed_gates=of_changed,
+        others_woken=others,
+        files_open=files_open,
+        files_limit=files_limit,
     )
-    print(f"  (half of them within {wake_half:.2f} s)")
 
 
-def report(
-    label: str,
-    gates: int,
-    seconds: float,
-    floor_mb: float,
-    floor_cpu: float,
-    mb: float,
-    cpu: float,
-    polls: int,
-    wake_all: float,
-) -> None:
-    ok_mb, ok_cpu = mb < TARGET_MB, cpu < TARGET_CPU_PERCENT
+def report(label: str, seconds: float, r: Result) -> None:
+    where = "one environment" if r.environments == 1 else f"{r.environments} environments"
+    print(f"signalbox serve ({label}), {r.gates} gates over {where}, {seconds:.0f} s unchanged")
+    print(f"  idle floor (no gates):  RSS {r.floor_mb:6.1f} MB   CPU {r.floor_cpu:5.2f}% of a core")
     print(
-        f"signalbox serve ({label}), {gates} gates long-polling, {seconds:.0f} s, nothing changing"
-    )
-    print(f"  idle floor (no gates):  RSS {floor_mb:6.1f} MB   CPU {floor_cpu:5.2f}% of a core")
-    print(
-        f"  {gates} gates waiting:    RSS {mb:6.1f} MB   CPU {cpu:5.2f}% of a core   "
-        f"({polls} re-polls answered 'unchanged', {polls / seconds:.1f}/s)"
+        f"  {r.gates} gates waiting:   RSS {r.mb:6.1f} MB   CPU {r.cpu:5.2f}% of a core   "
+        f"({r.polls_per_second:.1f} re-polls/s answered 'unchanged')"
     )
     print(
-        f"  extra per waiting gate: {(mb - floor_mb) * 1024 / gates:.1f} KB, "
-        f"{(cpu - floor_cpu) / gates * 1000:.3f} milli-% CPU"
+        f"  extra per waiting gate: {(r.mb - r.floor_mb) * 1024 / r.gates:.1f} KB, "
+        f"{(r.cpu - r.floor_cpu) / r.gates * 1000:.3f} milli-% CPU; requests while "
+        f"queueing them: {r.requested_per_second:.0f} deploys/s"
     )
     print(
-        f"  target RSS < {TARGET_MB:.0f} MB: {'met' if ok_mb else 'MISSED'} "
-        f"({mb / TARGET_MB:.0%} of it); CPU < {TARGET_CPU_PERCENT:.0f}%: "
-        f"{'met' if ok_cpu else 'MISSED'} ({cpu / TARGET_CPU_PERCENT:.0%} of it)"
+        f"  one change (a running deploy finishes): its {r.changed_gates} gates all answered "
+        f"{r.wake_all:.2f} s later (half within {r.wake_half:.2f} s); gates of other "
+        f"environments answered meanwhile: {r.others_woken}"
     )
+    print(f"  open files at the peak: {r.files_open} of the server's limit {r.files_limit}")
+    target = TARGETS.get((r.gates, r.environments))
+    if target is not None:
+        rss, cpu, wake = target
+        verdicts = [] if rss is None else [f"RSS < {rss:.0f} MB: {_met(r.mb < rss)}"]
+        verdicts += [f"CPU < {cpu:.0f}%: {_met(r.cpu < cpu)}"]
+        verdicts += [f"all answered < {wake:.0f} s: {_met(r.wake_all < wake)}"]
+        print("  targets: " + "; ".join(verdicts))
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def table(label: str, results: list[Result]) -> None:
+    print(f"\n{label}:\n")
     print(
-        f"  one change (the running deploy finishes): all {gates} gates had their new "
-        f"answer {wake_all:.2f} s later"
+        "| waiting gates | environments | server RSS | server CPU while nothing changes "
+        "| re-polls/s | changed environment's gates all answered | deploys requested/s |"
     )
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r.gates:,} | {r.environments} | {r.mb:.0f} MB | {r.cpu:.1f}% of a core "
+            f"| {r.polls_per_second:.0f} | {r.wake_all:.2f} s ({r.changed_gates:,} gates) "
+            f"| {r.requested_per_second:.0f} |"
+        )
 
 
 @contextlib.contextmanager
-def dev_server(database_url: str) -> Iterator[tuple[ServerProcess, str]]:
-    """A real `signalbox serve` on ``database_url`` with dev (deploy leases of an hour, so
-    nothing lapses while the bench runs) and a CI token with the developer role there."""
+def bench_server(database_url: str, environments: int) -> Iterator[tuple[ServerProcess, str]]:
+    """A real `signalbox serve` on ``database_url`` with the environments (deploy leases of an
+    hour, so nothing lapses while the bench runs) and a CI token with the developer role on
+    each."""
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "signalbox.toml"
-        config.write_text(CONFIG)
+        config.write_text(
+            "".join(
+                f'[environments.{name}]\ntimezone = "UTC"\nexpected_deploy = "17m"\n'
+                for name in environment_names(environments)
+            )
+        )
         env = {
             "SIGNALBOX_DATABASE_URL": database_url,
             "SIGNALBOX_ADMIN_TOKEN": ADMIN,
@@ -271,32 +377,50 @@ def dev_server(database_url: str) -> Iterator[tuple[ServerProcess, str]]:
             created = httpx.post(
                 f"{server.url}/api/tokens",
                 headers={"Authorization": f"Bearer {ADMIN}"},
-                json={"name": "ci-bench", "grants": ["developer:dev"], "ci": True},
+                json={"name": "ci-bench", "grants": ["developer:*"], "ci": True},
             )
             created.raise_for_status()
             yield server, created.json()["token"]
 
 
-def run_against(database_url: str, label: str, gates: int, seconds: float) -> None:
-    with dev_server(database_url) as (server, token):
-        asyncio.run(scenario(server, token, gates, seconds, label))
+def run_against(database_url: str, gates: int, environments: int, seconds: float) -> Result:
+    with bench_server(database_url, environments) as (server, token):
+        return asyncio.run(scenario(server, token, gates, environments, seconds))
+
+
+def raise_open_file_limit() -> None:
+    """This client holds one connection per gate: lift its own soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gates", type=int, default=1000)
+    parser.add_argument("--environments", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--table", action="store_true", help="1k, 2k, 5k, 10k gates, then 10k/100")
     parser.add_argument("--pg", help="also on PostgreSQL: a throw-away database next to URL")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        run_against(f"sqlite:///{folder}/bench.db", "SQLite", options.gates, options.seconds)
-    if options.pg:
-        databases = PostgresDatabases(options.pg)
-        try:
-            url = databases.create()
-            run_against(url, "PostgreSQL", options.gates, options.seconds)
-        finally:
-            databases.drop_all()
+    raise_open_file_limit()
+    runs = TABLE if options.table else ((options.gates, options.environments),)
+    databases = PostgresDatabases(options.pg) if options.pg else None
+    for label in ("SQLite", "PostgreSQL") if databases else ("SQLite",):
+        results = []
+        for gates, environments in runs:
+            with tempfile.TemporaryDirectory() as folder:
+                if databases is None or label == "SQLite":
+                    url = f"sqlite:///{folder}/bench.db"
+                else:
+                    url = databases.create()
+                result = run_against(url, gates, environments, options.seconds)
+            report(label, options.seconds, result)
+            results.append(result)
+        if options.table:
+            table(label, results)
+    if databases is not None:
+        databases.drop_all()
     return 0
 
 

@@ -31,7 +31,7 @@ import time
 
 import httpx
 
-from gate_wait import Gates, dev_server, request_deploys
+from gate_wait import Gates, bench_server, start_running
 from signalbox.testing import PostgresDatabases, ServerProcess
 
 TARGET_RATIO = 2.0
@@ -41,8 +41,8 @@ class FinalGates(Gates):
     """Gates that stop asking once told ``go`` or ``refused`` (as `signalbox gate` runs its
     command or exits); ``went`` is the answer of the one that went."""
 
-    def __init__(self, url: str, token: str, answers: list[dict]) -> None:
-        super().__init__(url, token, answers)
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(url, token)
         self.refused: dict[int, float] = {}
         self.went: dict | None = None
 
@@ -67,16 +67,13 @@ async def until(condition, timeout: float = 120.0) -> None:  # type: ignore[no-u
 
 
 async def one_round(
-    client: httpx.AsyncClient, url: str, token: str, running: dict, gates: int
+    client: httpx.AsyncClient, url: str, token: str, running: dict, gates: int, first: int
 ) -> tuple[dict, float, float, float]:
-    """``gates`` deploys queue behind ``running`` and wait; it finishes (the floor); the
-    incident opens (the freeze) and is resolved. Returns the deploy that went meanwhile
-    (it runs now) and the three durations."""
-    answers = await request_deploys(url, token, gates, first_goes=False)
-    crowd = FinalGates(url, token, answers)
-    done = asyncio.Event()
-    version = (await client.get("/api/environments/dev")).json()["version"]
-    runner = asyncio.create_task(crowd.run(done, version))
+    """``gates`` deploys (branches numbered from ``first``) queue behind ``running`` and
+    wait; it finishes (the floor); the incident opens (the freeze) and is resolved. Returns
+    the deploy that went meanwhile (it runs now) and the three durations."""
+    crowd = FinalGates(url, token)
+    tasks = crowd.start(["dev"], gates, first=first)
     await until(lambda: crowd.parked >= gates)
     changed = time.monotonic()
     finished = await client.post(
@@ -97,8 +94,7 @@ async def one_round(
     opened.raise_for_status()
     await until(lambda: len(crowd.refused) >= still)
     freeze = max(crowd.refused.values()) - opened_at
-    done.set()
-    await runner
+    await crowd.finish(tasks)
     if crowd.errors or crowd.went is None:
         raise RuntimeError(f"{len(crowd.errors)} gates failed: {crowd.errors[:3]}")
     resolved = await client.post(f"/api/incidents/{opened.json()['id']}/resolve", json={})
@@ -112,17 +108,18 @@ async def scenario(
     """The medians over ``rounds`` of (floor, opening request, freeze)."""
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=server.url, timeout=120, headers=headers) as client:
-        [running] = await request_deploys(server.url, token, 0)
+        running = await start_running(client, "dev")
         figures = []
-        for _ in range(rounds):
-            running, *measured = await one_round(client, server.url, token, running, gates)
+        for round_ in range(rounds):
+            first = 1 + round_ * gates
+            running, *measured = await one_round(client, server.url, token, running, gates, first)
             figures.append(measured)
     floor, request, freeze = (statistics.median(column) for column in zip(*figures, strict=True))
     return floor, request, freeze
 
 
 def run_against(database_url: str, label: str, gates: int, rounds: int) -> None:
-    with dev_server(database_url) as (server, token):
+    with bench_server(database_url, 1) as (server, token):
         floor, request, freeze = asyncio.run(scenario(server, token, gates, rounds))
     ratio = freeze / floor
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"

@@ -157,3 +157,30 @@ def test_waiting_on_several_environments_wakes_on_any_one_and_says_whether_it_mo
         return moved, quiet, nothing
 
     assert asyncio.run(scenario()) == (True, False, False)
+
+
+def test_a_change_that_wakes_no_waiter_leaves_the_gates_parked_but_tells_the_listeners() -> None:
+    """A deploy queued at the tail changes no waiting gate's answer: the waiters of its
+    environment stay parked (they time out), while listeners and the version see it; the
+    next change that wakes wakes them at once."""
+    table = VersionTable()
+
+    async def scenario() -> tuple[list[bool], int, int, bool]:
+        feed = ChangeFeed(table.read, tick_seconds=3600)
+        feed.ensure_started()
+        heard: list[int] = []
+        feed.listen(lambda: heard.append(feed.version("dev")))
+        parked = [asyncio.create_task(feed.wait("dev", since=1, timeout=0.2)) for _ in range(3)]
+        await asyncio.sleep(0)
+        feed.notify("dev", 2, wakes_waiters=False)
+        timed_out = list(await asyncio.gather(*parked))
+        later = asyncio.create_task(feed.wait("dev", since=1, timeout=30))
+        await asyncio.sleep(0)
+        feed.notify("dev", 3)
+        woken = await asyncio.wait_for(later, 5)
+        await feed.stop()
+        return timed_out, feed.version("dev"), len(heard), woken
+
+    timed_out, version, heard, woken = asyncio.run(scenario())
+    assert timed_out == [False, False, False]
+    assert (version, heard, woken) == (3, 2, True)

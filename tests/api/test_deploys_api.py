@@ -170,8 +170,10 @@ def test_reservation_errors_and_cancel(client, token_for):
 
 
 def test_a_poll_with_nothing_changed_answers_unchanged(client, ci):
-    request(client, ci, branch="a")
+    first = request(client, ci, branch="a")
     second = request(client, ci, branch="b")
+    third = request(client, ci, branch="c")  # queued behind: second's answer holds
+    assert third["version"] > second["version"]
     polled = client.get(
         f"/api/deploys/{second['deploy']['id']}/decision",
         params={"since": second["version"], "wait": 1},
@@ -184,10 +186,11 @@ def test_a_poll_with_nothing_changed_answers_unchanged(client, ci):
     }
     other = client.get(
         f"/api/deploys/{second['deploy']['id']}/decision",
-        params={"since": second["version"] - 1, "wait": 600},
+        params={"since": first["version"] - 1, "wait": 600},
         headers=ci,
     ).json()
-    assert other["decision"] == "wait"  # an older version answers at once, decided again
+    assert other["decision"] == "wait"  # a change after `since` answers at once, decided again
+    assert other["version"] == third["version"]
 
 
 def test_the_long_poll_checks_the_token(client, ci):

@@ -468,3 +468,19 @@ def test_a_late_report_of_a_lapsed_deploy_is_an_event(engine, settings, clock):
     assert event.kind == "deploy.reported-late" and "exit code 0 after 4m50s" in event.message
     seen = environment_picture(engine, settings, "dev", now=clock.now(), cache=cache)
     assert seen.last_deploy is not None and seen.last_deploy.duration_seconds == 290.0
+
+
+def test_only_a_request_queued_behind_everyone_that_changes_nothing_else_leaves_gates_parked(
+    engine, settings, clock
+):
+    """The answer of a request says whether it may change another waiting gate's answer:
+    the long-poll wakes the waiting gates only then."""
+    running = deploy(engine, settings, clock, branch="a")
+    assert running.decision == "go" and running.wakes_waiters  # the environment is taken
+    waiting = deploy(engine, settings, clock, branch="b")
+    assert waiting.decision == "wait" and not waiting.wakes_waiters  # behind everyone
+    behind = deploy(engine, settings, clock, branch="c")
+    assert behind.decision == "wait" and not behind.wakes_waiters
+    again = deploy(engine, settings, clock, branch="b", commit="bbbbbbb")
+    assert again.wakes_waiters  # it superseded the first of branch b: that gate must hear
+    assert decide(engine, settings, clock, waiting.deploy.id).decision == "refused"

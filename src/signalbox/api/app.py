@@ -11,7 +11,8 @@ reverse order at shutdown.
 prefix with a larger body limit goes in ``LARGE_BODY_ROUTES`` (path prefix -> the Settings
 field holding it, or None for routes that enforce their own limit while streaming).
 ``RequestMetrics``, the outermost middleware, counts every request by route template and
-status for ``GET /metrics`` (``api.metrics``).
+status for ``GET /metrics`` (``api.metrics``); ``ParkedPolls``, the innermost of ours, parks
+the waiting gates' re-polls before the framework (``api.parked_polls``).
 ``/docs`` and ``/redoc`` load their assets from the server itself, under ``DOCS_ASSETS``
 (``fastapi-offline``): they work with no network.
 """
@@ -36,6 +37,7 @@ from signalbox.api.context import Server
 from signalbox.api.longpoll import Batches, build_feed
 from signalbox.api.metrics import DatabaseCollector, RequestMetrics, ServerMetrics
 from signalbox.api.models.environments import PictureJson
+from signalbox.api.parked_polls import ParkedPolls
 from signalbox.api.problems import install_problem_handlers
 from signalbox.api.routes import (
     bench,
@@ -241,6 +243,9 @@ def create_app(
         lifespan=_lifespan(context, loops, own_engine=engine is None),
         static_url=DOCS_ASSETS,
         swagger_ui_parameters={"validatorUrl": None},  # never the online validator badge
+        # FastAPI's OpenTelemetry hooks asked for a tracer provider on every request (an
+        # environment lookup each time): nothing here configures one
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.server = context
     install_problem_handlers(app, pages=page_error, is_page=is_page)
@@ -248,6 +253,10 @@ def create_app(
         if setting is None or getattr(settings, setting):
             app.include_router(router)
     install_pages(app)
+    decision = next(
+        r for r in deploys.router.routes if getattr(r, "endpoint", None) is deploys.decision
+    )
+    app.add_middleware(ParkedPolls, context=context, route=decision)  # inside the two below
     app.add_middleware(BodySizeLimit, limit_for=_body_limit(settings))
     app.add_middleware(RequestMetrics, metrics=server_metrics)  # outermost: counts 413s too
     return app

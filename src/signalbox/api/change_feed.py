@@ -3,10 +3,13 @@
 A gate that waits (queued, or for an approval) asks "tell me when environment ENV changes
 after version V, or after at most N seconds". Each server process has one ``ChangeFeed``:
 
-- waiters are coroutines awaiting one ``asyncio.Event`` per environment: no thread, no
-  query and no timer work per waiter while nothing changes;
+- a waiter is one future parked in its environment's set, with one timer for its timeout:
+  no task, no thread, no query and no work per waiter while nothing changes, and a
+  change resolves exactly the waiters of its environment;
 - a change made by this process wakes them at once (``notify``, thread-safe: services run
-  in worker threads);
+  in worker threads); a change that cannot alter a waiting gate's answer (a deploy queued
+  at the tail) is recorded with ``wakes_waiters=False``: the streams and the notifier see
+  it, the waiting gates stay parked (a change read from another process always wakes);
 - one background task per process reads every environment's change counter
   (``environments.version``) once per tick, so changes made by *other* server processes
   sharing the database wake the waiters here within one tick: one query per process per
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -44,6 +48,11 @@ TouchWaiting = Callable[[Collection[int]], None]
 
 Housekeeping = Callable[[], object]
 """Periodic tidying (expire what time ended), run in a worker thread."""
+
+
+def _resolve(parked: asyncio.Future[None]) -> None:
+    if not parked.done():
+        parked.set_result(None)
 
 
 class ChangeFeed:
@@ -66,7 +75,10 @@ class ChangeFeed:
         self._housekeeping = housekeeping
         self.housekeeping_seconds = housekeeping_seconds
         self._versions: dict[str, int] = {}
-        self._events: dict[str, asyncio.Event] = {}
+        self._waking: dict[str, int] = {}
+        """The version of each environment's latest change that wakes the waiting gates."""
+        self._parked: dict[str, set[asyncio.Future[None]]] = {}
+        """Each environment's parked waiters: one future each, resolved at its change."""
         self._any_change: asyncio.Event | None = None
         """Set (and forgotten) at any environment's change: what ``wait_any`` waits on."""
         self._waiting_deploys: Counter[int] = Counter()
@@ -98,8 +110,9 @@ class ChangeFeed:
     def version(self, environment: str) -> int:
         return self._versions.get(environment, 0)
 
-    def notify(self, environment: str, version: int) -> None:
-        """Environment changed to ``version`` (committed). Safe from any thread."""
+    def notify(self, environment: str, version: int, *, wakes_waiters: bool = True) -> None:
+        """Environment changed to ``version`` (committed). Safe from any thread.
+        ``wakes_waiters=False``: no waiting gate's answer changed with it (see the module)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -108,9 +121,13 @@ class ChangeFeed:
         except RuntimeError:
             running = None
         if running is loop:
-            self._apply_versions({environment: version})
+            self._apply_versions({environment: version}, wakes_waiters=wakes_waiters)
         else:
-            loop.call_soon_threadsafe(self._apply_versions, {environment: version})
+            loop.call_soon_threadsafe(
+                functools.partial(
+                    self._apply_versions, {environment: version}, wakes_waiters=wakes_waiters
+                )
+            )
 
     async def wait(
         self,
@@ -127,14 +144,25 @@ class ChangeFeed:
         self.ensure_started()
         deadline = time.monotonic() + max(0.0, timeout)
         with self._waiting(deploy_id):
-            while self.version(environment) <= since:
+            while self._waking.get(environment, 0) <= since:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                event = self._events.setdefault(environment, asyncio.Event())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), remaining)
+                await self._park(environment, remaining)
         return True
+
+    async def _park(self, environment: str, timeout: float) -> None:
+        """Until the next change of ``environment`` that wakes waiters, or ``timeout``."""
+        loop = asyncio.get_running_loop()
+        parked = loop.create_future()
+        waiters = self._parked.setdefault(environment, set())
+        waiters.add(parked)
+        timer = loop.call_later(timeout, _resolve, parked)
+        try:
+            await parked
+        finally:
+            timer.cancel()
+            waiters.discard(parked)
 
     async def wait_any(self, versions: Mapping[str, int], *, timeout: float) -> bool:
         """Wait until one environment of ``versions`` is past its version there, or
@@ -182,16 +210,19 @@ class ChangeFeed:
                 if self._waiting_deploys[deploy_id] <= 0:
                     del self._waiting_deploys[deploy_id]
 
-    def _apply_versions(self, versions: Mapping[str, int]) -> None:
-        """On the loop: record newer versions and wake the waiters of those environments."""
+    def _apply_versions(self, versions: Mapping[str, int], *, wakes_waiters: bool = True) -> None:
+        """On the loop: record newer versions and wake the waiters of those environments
+        (with ``wakes_waiters``)."""
         changed = False
         for environment, version in versions.items():
             if version > self._versions.get(environment, -1):
                 changed = True
                 self._versions[environment] = version
-                event = self._events.pop(environment, None)
-                if event is not None:
-                    event.set()
+                if not wakes_waiters:
+                    continue
+                self._waking[environment] = version
+                for parked in self._parked.pop(environment, ()):
+                    _resolve(parked)
         if changed:
             if self._any_change is not None:
                 self._any_change.set()

@@ -25,6 +25,8 @@ from sqlalchemy import Engine
 from signalbox.api.auth import token_from_header
 from signalbox.api.change_feed import ChangeFeed
 from signalbox.api.context import Server, server, server_of
+from signalbox.api.models.deploys import UnchangedDeployRead, UnchangedRead
+from signalbox.core.errors import Unauthenticated
 from signalbox.services.clock import Clock
 from signalbox.services.database import environment_versions
 from signalbox.services.deploys import GateAnswer, expire_stale_deploys, touch_waiting
@@ -35,11 +37,13 @@ __all__ = [
     "Batches",
     "batches_of",
     "build_feed",
+    "cached_caller",
     "environment_cache",
     "feed_of",
     "hold_seconds",
     "longpoll_caller",
     "seconds_until",
+    "unchanged_answer",
 ]
 
 TICK_SECONDS = 0.5
@@ -114,9 +118,8 @@ async def longpoll_caller(request: Request, context: Server = Depends(server)) -
     gates share one CI token, so the token check is remembered briefly (no thread, no
     query) instead of repeated."""
     secret = token_from_header(request.headers.get("authorization"))
-    key = hashlib.sha256(secret.encode("utf-8")).hexdigest()
     callers = context.longpoll_callers
-    cached = callers.get(key)
+    cached = callers.get(_cache_key(secret))
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     caller = await anyio.to_thread.run_sync(
@@ -124,8 +127,32 @@ async def longpoll_caller(request: Request, context: Server = Depends(server)) -
     )
     if len(callers) >= _CALLER_CACHE_SIZE:
         callers.clear()
-    callers[key] = (time.monotonic() + CALLER_CACHE_SECONDS, caller)
+    callers[_cache_key(secret)] = (time.monotonic() + CALLER_CACHE_SECONDS, caller)
     return caller
+
+
+def cached_caller(context: Server, authorization: str | None) -> Caller | None:
+    """The caller whose token (the Authorization header) ``longpoll_caller`` checked less
+    than ``CALLER_CACHE_SECONDS`` ago; None for any other header (no query made)."""
+    try:
+        secret = token_from_header(authorization)
+    except Unauthenticated:
+        return None
+    cached = context.longpoll_callers.get(_cache_key(secret))
+    if cached is None or cached[0] <= time.monotonic():
+        return None
+    return cached[1]
+
+
+def _cache_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def unchanged_answer(deploy_id: int, version: int) -> bytes:
+    """The JSON of the long-poll's "unchanged" answer (``UnchangedRead``): the gate's last
+    answer, of ``version``, still holds."""
+    answer = UnchangedRead(version=version, deploy=UnchangedDeployRead(id=deploy_id))
+    return answer.model_dump_json().encode()
 
 
 def environment_cache(request: Request) -> dict[int, str]:

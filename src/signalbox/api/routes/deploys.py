@@ -21,7 +21,8 @@ import binascii
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
@@ -33,6 +34,7 @@ from signalbox.api.longpoll import (
     hold_seconds,
     longpoll_caller,
     seconds_until,
+    unchanged_answer,
     wake,
 )
 from signalbox.api.models.bounds import Counter, Instant, RowId
@@ -47,7 +49,6 @@ from signalbox.api.models.deploys import (
     DeployRead,
     GateAnswerRead,
     ListedDeployRead,
-    UnchangedDeployRead,
     UnchangedRead,
 )
 from signalbox.core.errors import InvalidInput
@@ -82,9 +83,17 @@ async def _call_service(context: Server, function: Callable[..., T], **kw: Any) 
 
 
 def _published(request: Request, answer: deploys.GateAnswer) -> GateAnswerRead:
-    """Wake this process's waiters of the environment at once, and answer."""
-    feed_of(request).notify(answer.deploy.environment, answer.version)
+    """Wake this process's waiters of the environment at once (unless the answer says no
+    waiting gate's answer changed), and answer."""
+    feed = feed_of(request)
+    feed.notify(answer.deploy.environment, answer.version, wakes_waiters=answer.wakes_waiters)
     return GateAnswerRead.of(answer)
+
+
+def _json(model: BaseModel) -> Response:
+    """``model`` already validated, as the answer: the long-poll's answers skip FastAPI's
+    second validation of the response model (thousands of gates ask again every 25 s)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.post("", response_model=GateAnswerRead)
@@ -146,7 +155,7 @@ async def decision(
     recheck_at: Instant | None = Query(None, description="recheck_at of the last answer."),
     caller: Caller = Depends(longpoll_caller),
     context: Server = Depends(server),
-) -> GateAnswerRead | UnchangedRead:
+) -> Response:
     """Decide again. With ``since`` (the ``version`` of the last answer), first wait up to
     ``wait`` seconds for the environment to change after that version, or for
     ``recheck_at`` to come; if neither happened, answer ``{"unchanged": true}`` (the last
@@ -161,7 +170,7 @@ async def decision(
         changed = await feed.wait(environment, since=since, timeout=timeout, deploy_id=deploy_id)
         recheck_due = recheck_at is not None and context.now() >= recheck_at
         if not changed and not recheck_due:
-            return UnchangedRead(version=since, deploy=UnchangedDeployRead(id=deploy_id))
+            return Response(unchanged_answer(deploy_id, since), media_type="application/json")
         present = {deploy_id, *feed.waiting_deploys()}
         batch = await batches_of(request).decide(
             environment,
@@ -174,9 +183,9 @@ async def decision(
             ),
         )
         if deploy_id in batch:
-            return _published(request, batch[deploy_id])
+            return _json(_published(request, batch[deploy_id]))
     answer = await _call_service(context, deploys.decide_deploy, deploy_id=deploy_id)
-    return _published(request, answer)
+    return _json(_published(request, answer))
 
 
 @router.post("/{deploy_id}/heartbeat", response_model=GateAnswerRead)

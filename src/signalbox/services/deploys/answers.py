@@ -118,6 +118,10 @@ class GateAnswer:
     expected_wait_seconds: int | None = None
     """While waiting in the queue: about how long until it goes (the environment's expected
     deploy duration for each deploy ahead); None when it cannot be told."""
+    wakes_waiters: bool = True
+    """Whether the change this answer records may alter another waiting deploy's answer.
+    False for a deploy requested at the tail of the queue that superseded nothing: the
+    gates already waiting are not woken for it (not part of the wire format)."""
 
 
 def deploy_link(settings: Settings, deploy_id: int) -> str:

@@ -42,7 +42,15 @@ from signalbox.storage.repositories.deploys import ApprovalRepository, approval_
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["Outcome", "apply_decision", "decide_row", "pending_recheck", "refuse"]
+__all__ = [
+    "Outcome",
+    "apply_decision",
+    "decide_row",
+    "decide_row_in",
+    "last_in_queue",
+    "pending_recheck",
+    "refuse",
+]
 
 _REFUSED_STATE = {
     RefusalReason.SUPERSEDED: DeployState.SUPERSEDED,
@@ -65,12 +73,25 @@ def decide_row(
     uow: UnitOfWork, settings: Settings, row: DeployRow, env: EnvironmentRow, *, now: datetime
 ) -> GateAnswer:
     """Decide waiting deploy ``row`` of ``env`` (locked by the caller) and write the outcome."""
+    return decide_row_in(uow, settings, row, env, now=now)[0]
+
+
+def decide_row_in(
+    uow: UnitOfWork, settings: Settings, row: DeployRow, env: EnvironmentRow, *, now: datetime
+) -> tuple[GateAnswer, EnvironmentSnapshot]:
+    """``decide_row``, with the snapshot the decision was made against."""
     snapshot = load_snapshot(uow, settings, row.environment, timezone=env.timezone, now=now)
     if row.state not in WAITING_STATES:  # the tidying just ended it
-        return settled_answer(uow, settings, row, version=env.version)
+        return settled_answer(uow, settings, row, version=env.version), snapshot
     decision = decide_gate(snapshot, view_in(uow, snapshot, row), now=now)
     answer = apply_decision(uow, settings, row, decision, timezone=env.timezone, now=now).answer
-    return replace(answer, version=env.version, recheck_at=pending_recheck(answer, snapshot, now))
+    recheck = pending_recheck(answer, snapshot, now)
+    return replace(answer, version=env.version, recheck_at=recheck), snapshot
+
+
+def last_in_queue(snapshot: EnvironmentSnapshot, deploy_id: int) -> bool:
+    """``deploy_id`` is behind every other waiting deploy of ``snapshot`` (or not waiting)."""
+    return snapshot.waiting_deploy(deploy_id) is None or snapshot.queue[-1].id == deploy_id
 
 
 def pending_recheck(

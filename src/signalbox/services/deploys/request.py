@@ -4,7 +4,9 @@ The plan is analysed with the environment's policy (the same code as `signalbox 
 ``plans.analyse_plan``) before the transaction; then, with the environment locked, the
 deploy is stored (``deploy.requested``), older waiting deploys of the same branch leave the
 queue (``deploy.superseded``: their gates stop at once) and the gate decides
-(``outcomes.decide_row``). The answer carries the plan's analysis, once.
+(``outcomes.decide_row``). The answer carries the plan's analysis, once. A deploy queued
+behind every other, whose request was the transaction's only event, changes no waiting
+gate's answer: its answer says so (``wakes_waiters``), and the long-poll leaves them parked.
 
 A hotfix (``hotfix=N``) is checked with the environment locked (``hotfix.hotfix_incident``:
 the incident exists, is this environment's, is open, and the requester is in its team) and
@@ -26,7 +28,7 @@ from signalbox.core.views import DeployState, Principal
 from signalbox.services.deploys.answers import Deploy, GateAnswer
 from signalbox.services.deploys.events import deploy_fields
 from signalbox.services.deploys.hotfix import HOTFIX_PRIORITY, hotfix_incident
-from signalbox.services.deploys.outcomes import decide_row
+from signalbox.services.deploys.outcomes import decide_row_in, last_in_queue
 from signalbox.services.deploys.plans import DeployRequest, analyse_plan
 from signalbox.services.deploys.snapshot import views_of
 from signalbox.services.events import emit
@@ -69,6 +71,7 @@ def request_deploy(
     )
     with UnitOfWork(engine) as uow:
         env = uow.lock_environment(request.environment)
+        version_before = env.version
         now = uow.now(now)
         if request.hotfix is not None:  # checked with the environment locked: no race
             hotfix_incident(
@@ -100,21 +103,27 @@ def request_deploy(
         event = DeployRequested(**deploy_fields(row))
         emit(uow, event, environment=row.environment, actor=requester.name, now=now)
         _supersede_older(uow, row, now)
-        answer = decide_row(uow, settings, row, env, now=now)
-        return replace(answer, deploy=Deploy.of(row))  # with the plan analysis, once
+        answer, snapshot = decide_row_in(uow, settings, row, env, now=now)
+        # its request was the only event (nothing superseded, tidied or started) and it
+        # queues behind everyone: no waiting gate's answer changes, none is woken
+        alone = env.version == version_before + 1
+        quiet = alone and answer.decision != "go" and last_in_queue(snapshot, row.id)
+        return replace(answer, deploy=Deploy.of(row), wakes_waiters=not quiet)
 
 
 def _supersede_older(uow: UnitOfWork, newer: DeployRow, now: datetime) -> None:
     """Older waiting deploys of the same branch leave the queue (not without a branch: two
-    deploys requested by hand without CI context are not versions of one another)."""
+    deploys requested by hand without CI context are not versions of one another). Only
+    that branch's waiting deploys are read, not the whole queue."""
     if not newer.branch:
         return
     repository = DeployRepository(uow.session)
-    active = repository.active(newer.environment)
-    views = {view.id: view for view in views_of(uow, newer.environment, active)}
+    same_branch = repository.waiting_of_branch(newer.environment, newer.branch)
+    rows = {row.id: row for row in same_branch}
+    views = {view.id: view for view in views_of(uow, newer.environment, same_branch)}
     newer_view = views[newer.id]
     for deploy_id in superseded_by(views.values(), newer_view):
-        old = repository.get(deploy_id)
+        old = rows[deploy_id]
         old.state = DeployState.SUPERSEDED
         old.superseded_by = newer.id
         old.finished_at = now

@@ -16,6 +16,7 @@ lapses, a reservation comes within reach or ends): waiting gates are woken then.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,7 +63,9 @@ def view_of(uow: UnitOfWork, row: DeployRow) -> DeployView:
     return deploy_view(row, approval=latest.decision if latest is not None else None)
 
 
-def views_of(uow: UnitOfWork, environment: str, rows: list[DeployRow]) -> tuple[DeployView, ...]:
+def views_of(
+    uow: UnitOfWork, environment: str, rows: Sequence[DeployRow | Row[Any]]
+) -> tuple[DeployView, ...]:
     """The core's views of ``rows`` (one environment), approvals read in one query."""
     digests = [approval_key(row) for row in rows]
     decisions = ApprovalRepository(uow.session).latest_by_digest(environment, digests)
@@ -96,7 +99,8 @@ def load_snapshot(
     """The snapshot of ``environment`` (whose row the caller has locked)."""
     current = uow.holds.current(environment)
     hold = hold_view(current) if current is not None else None
-    active = tidy_deploys(uow, environment, hold, now=now)
+    tidy_deploys(uow, environment, hold, now=now)
+    active = DeployRepository(uow.session).active_facts(environment)
     env = uow.environments.locked(environment)
     return _snapshot(uow, settings, env, hold, active, timezone=timezone, now=now)
 
@@ -110,7 +114,7 @@ def read_snapshot(
     env = uow.environments.get(environment)
     current = uow.holds.current(environment)
     hold = hold_view(current) if current is not None else None
-    rows = DeployRepository(uow.session).active(environment)
+    rows = DeployRepository(uow.session).active_facts(environment)
     active = [row for row in rows if not ended_by_time(row, hold, now=now)]
     return _snapshot(uow, settings, env, hold, active, timezone=env.timezone, now=now)
 
@@ -120,7 +124,7 @@ def _snapshot(
     settings: Settings,
     env: EnvironmentRow,
     hold: HoldView | None,
-    active: list[DeployRow],
+    active: Sequence[DeployRow | Row[Any]],
     *,
     timezone: str,
     now: datetime,

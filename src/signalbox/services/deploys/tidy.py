@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
 from signalbox.core.events import DeployAbandoned, DeployLapsed
 from signalbox.core.queue import (
@@ -59,7 +60,7 @@ def _expire_abandoned(uow: UnitOfWork, row: DeployRow, now: datetime) -> None:
     emit(uow, event, environment=row.environment, actor="signalbox", now=now)
 
 
-def ended_by_time(row: DeployRow, hold: HoldView | None, *, now: datetime) -> bool:
+def ended_by_time(row: DeployRow | Row[Any], hold: HoldView | None, *, now: datetime) -> bool:
     """Time has ended active deploy ``row``: it runs without its live lease (``hold`` is the
     environment's current one), or it waits and its gate went away."""
     if row.state == DeployState.RUNNING:
@@ -69,19 +70,17 @@ def ended_by_time(row: DeployRow, hold: HoldView | None, *, now: datetime) -> bo
 
 def tidy_deploys(
     uow: UnitOfWork, environment: str, hold: HoldView | None, *, now: datetime
-) -> list[DeployRow]:
-    """The active deploys of ``environment`` (whose current ``hold`` the caller read) left
-    once running deploys without their live lease are failed and abandoned waiting ones
-    expired."""
-    active = []
-    for row in DeployRepository(uow.session).active(environment):
+) -> None:
+    """Fail the running deploys of ``environment`` without their live lease (``hold`` is its
+    current one, read by the caller) and expire the abandoned waiting ones. Reads only
+    those time may have ended (``may_have_ended``), not the whole queue."""
+    for row in DeployRepository(uow.session).may_have_ended(environment, now=now):
         if not ended_by_time(row, hold, now=now):
-            active.append(row)
-        elif row.state == DeployState.RUNNING:
+            continue
+        if row.state == DeployState.RUNNING:
             _fail_lapsed(uow, row, now)
         else:
             _expire_abandoned(uow, row, now)
-    return active
 
 
 def expire_stale_deploys(engine: Engine, *, now: datetime) -> list[str]:

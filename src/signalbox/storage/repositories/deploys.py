@@ -23,6 +23,22 @@ __all__ = [
 
 _ACTIVE = sorted(ACTIVE_STATES)  # core.queue's states, in a stable order for the SQL
 _WAITING = sorted(WAITING_STATES)
+_FACTS = (
+    DeployRow.id,
+    DeployRow.environment,
+    DeployRow.requester,
+    DeployRow.requester_is_ci,
+    DeployRow.branch,
+    DeployRow.commit,
+    DeployRow.state,
+    DeployRow.priority,
+    DeployRow.requested_at,
+    DeployRow.plan_verdict,
+    DeployRow.plan_digest,
+    DeployRow.started_at,
+    DeployRow.incident_id,
+    DeployRow.wait_deadline,
+)
 
 
 def approval_key(row: DeployRow | Row[Any]) -> str:
@@ -78,6 +94,47 @@ class DeployRepository:
             .where(DeployRow.environment == environment, DeployRow.state.in_(_ACTIVE))
             .order_by(DeployRow.id)
             .options(defer(DeployRow.analysis))  # large; loaded only when read
+        )
+        return list(self.session.scalars(query))
+
+    def active_facts(self, environment: str) -> list[Row[Any]]:
+        """What the gate reads of each active deploy of ``environment`` (``deploy_view``'s
+        columns and ``wait_deadline``), oldest first, as plain rows: a queue of thousands
+        is read without building an ORM object for each."""
+        query = (
+            select(*_FACTS)
+            .where(DeployRow.environment == environment, DeployRow.state.in_(_ACTIVE))
+            .order_by(DeployRow.id)
+        )
+        return list(self.session.execute(query))
+
+    def may_have_ended(self, environment: str, *, now: datetime) -> list[DeployRow]:
+        """The active deploys of ``environment`` that time may have ended: the running ones
+        (their lease is checked against the hold by the caller) and the waiting ones whose
+        ``wait_deadline`` passed. The few, not the whole queue."""
+        query = (
+            select(DeployRow)
+            .where(
+                DeployRow.environment == environment,
+                (DeployRow.state == DeployState.RUNNING)
+                | (DeployRow.state.in_(_WAITING) & (DeployRow.wait_deadline <= now)),
+            )
+            .order_by(DeployRow.id)
+            .options(defer(DeployRow.analysis))
+        )
+        return list(self.session.scalars(query))
+
+    def waiting_of_branch(self, environment: str, branch: str) -> list[DeployRow]:
+        """The waiting deploys of ``branch`` in ``environment``, oldest first."""
+        query = (
+            select(DeployRow)
+            .where(
+                DeployRow.environment == environment,
+                DeployRow.branch == branch,
+                DeployRow.state.in_(_WAITING),
+            )
+            .order_by(DeployRow.id)
+            .options(defer(DeployRow.analysis))
         )
         return list(self.session.scalars(query))
 

@@ -1,0 +1,105 @@
+"""The waiting gates' re-polls, parked before FastAPI: what thousands of idle gates cost.
+
+A gate that waits asks again every 25 s (``GET /api/deploys/{id}/decision?since=V&wait=N``)
+and, while nothing changes, hears ``{"unchanged": true}``. With 10,000 gates that is 400
+requests a second that change nothing; through FastAPI's routing, dependencies and
+response validation each cost more than the whole rest of the wait. ``ParkedPolls`` (an
+ASGI middleware) takes the common case before the framework: a re-poll whose token this
+process checked moments ago (``longpoll_caller``'s cache) for a deploy whose environment it
+knows (``environment_cache``), with ``since`` and ``wait`` only. It parks the request on the
+change feed exactly as the route would; if nothing changed, it writes the route's own
+"unchanged" answer (``unchanged_answer``). Everything else goes on to the route unchanged:
+a change (the route then decides at once: the environment is past ``since``), a first ask, a
+``recheck_at``, an unknown or expired token, anything malformed (the route's validation and
+errors answer it). The request is counted under the route's template (``GET /metrics``).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from signalbox.api.context import Server
+from signalbox.api.longpoll import cached_caller, hold_seconds, unchanged_answer
+from signalbox.api.models.bounds import MAX_ROW_ID
+from signalbox.core.roles import Action
+
+__all__ = ["ParkedPolls"]
+
+_DECISION = re.compile(r"/api/deploys/([1-9][0-9]{0,9})/decision")
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+class ParkedPolls:
+    """See the module docstring. ``route`` is the decision route (for the metrics label)."""
+
+    def __init__(self, app: ASGIApp, context: Server, route: BaseRoute | None) -> None:
+        self.app = app
+        self.context = context
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        parked = self._parkable(scope) if scope["type"] == "http" else None
+        if parked is None:
+            await self.app(scope, receive, send)
+            return
+        deploy_id, environment, since, wait = parked
+        context = self.context
+        timeout = hold_seconds(wait, context.settings.longpoll_seconds)
+        changed = await context.feed.wait(
+            environment, since=since, timeout=timeout, deploy_id=deploy_id
+        )
+        if changed:  # the route decides (it does not wait: the environment is past `since`)
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route
+        body = unchanged_answer(deploy_id, since)
+        headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _parkable(self, scope: Scope) -> tuple[int, str, int, int] | None:
+        """(deploy id, environment, since, wait) of a re-poll this process can park, or None."""
+        if scope["method"] != "GET":
+            return None
+        match = _DECISION.fullmatch(scope["path"])
+        if match is None:
+            return None
+        deploy_id = int(match.group(1))
+        environment = self.context.deploy_environments.get(deploy_id)
+        if environment is None or deploy_id > MAX_ROW_ID:
+            return None
+        asked = _since_and_wait(scope["query_string"])
+        if asked is None:
+            return None
+        caller = cached_caller(self.context, _authorization(scope))
+        if caller is None or not caller.may(Action.READ, environment):
+            return None
+        return deploy_id, environment, *asked
+
+
+def _since_and_wait(query: bytes) -> tuple[int, int] | None:
+    """``since`` and ``wait`` (25 when absent) when they are the query's only parameters,
+    each once, as plain decimal numbers in range; None otherwise."""
+    try:
+        pairs = parse_qsl(query.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    given = dict(pairs)
+    if len(given) != len(pairs) or "since" not in given or not given.keys() <= {"since", "wait"}:
+        return None
+    numbers = [given["since"], given.get("wait", "25")]
+    if not all(text.isascii() and text.isdigit() and len(text) <= 10 for text in numbers):
+        return None
+    since, wait = (int(text) for text in numbers)
+    return (since, wait) if since <= MAX_ROW_ID else None  # else the route's 422
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
