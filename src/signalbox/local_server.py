@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -18,6 +19,10 @@ from pathlib import Path
 import httpx
 
 __all__ = ["ServerProcess", "free_port"]
+
+
+def _limit_open_files(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
 def free_port() -> int:
@@ -40,6 +45,8 @@ class ServerProcess:
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = 0
     log: Path | None = None
+    open_files: int | None = None
+    """A limit on the server's open files (soft and hard), as a host's ``ulimit -n`` sets."""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,7 +69,14 @@ class ServerProcess:
             command += ["--config", str(self.config)]
         environ = {**os.environ, **self.env}
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(command, env=environ, stdout=output, stderr=output)
+        limit = self.open_files
+        self.process = subprocess.Popen(
+            command,
+            env=environ,
+            stdout=output,
+            stderr=output,
+            preexec_fn=None if limit is None else lambda: _limit_open_files(limit),
+        )
         self._wait_until_healthy(timeout)
         return self
 

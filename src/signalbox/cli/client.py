@@ -141,6 +141,12 @@ class ApiClient:
             if isinstance(error, Unauthenticated):
                 raise self._unauthenticated(error) from None
             raise error
+        if response.status_code == 503:  # at its connection limit (`signalbox serve`)
+            raise ServerUnreachable(
+                f"The signalbox server at {self.base_url} is busy (HTTP 503: it has as many "
+                "connections as it can take).",
+                hint="Ask again in a moment; a waiting gate does so by itself.",
+            )
         raise BadServerResponse(
             f"{self.base_url} answered HTTP {response.status_code}, which is not a signalbox "
             "answer.",

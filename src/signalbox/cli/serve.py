@@ -60,7 +60,9 @@ def serve(
     Applies database migrations and syncs the configured environments at start.
     SIGNALBOX_DATABASE_URL overrides the database; SIGNALBOX_ADMIN_TOKEN is the bootstrap
     admin token. A port already in use stops it (exit 2), naming the process that holds the
-    port. A request line and headers above 64 KiB get 431.
+    port. A request line and headers above 64 KiB get 431. It lifts its limit on open
+    files to the hard limit and takes connections up to 256 below it; past that a new
+    request gets 503 at once.
     """
     import dataclasses
 
@@ -69,6 +71,7 @@ def serve(
     from signalbox.api.app import create_app
     from signalbox.api.header_limit import HeadLimitedHttpTools
     from signalbox.cli.listen import bind_listener
+    from signalbox.cli.open_files import connection_cap
 
     settings = settings_from(config)
     settings = dataclasses.replace(
@@ -93,12 +96,14 @@ def serve(
         console.print(
             "No SIGNALBOX_ADMIN_TOKEN: only tokens already created can sign in.", markup=False
         )
+    _, cap = connection_cap()  # past it a new connection gets 503, not a hang
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
             host=settings.host,
             port=settings.port,
             http=HeadLimitedHttpTools,  # a request head above 64 KiB gets 431
+            limit_concurrency=cap,
             access_log=access_log,
             log_level="info" if access_log else "warning",
             timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
