@@ -12,8 +12,9 @@ nothing is pruned within the 100 kept versions) receives:
   ``GET /api/noop-download?size=N`` (authenticated, N zero bytes streamed).
 The floors answer only with the server setting ``bench_endpoints`` on, and only admin tokens.
 The checks inside those figures are also timed alone, in this process, against the same
-database and floors: the integrity check of a pull (every segment read, authenticated and
-the MD5 compared, before the answer starts; ``read_state`` returns after it, and the answer
+database and floors: the integrity check of a pull (every segment read and compared with
+its stored checksum, or authenticated when encrypted, and the size compared, before the
+answer starts; ``read_state`` returns after it, and the answer
 is sent from that pass while the GETs in flight hold under 128 MiB of bodies) and the
 strict parse of a push (``read_whole_state_head``: one JSON object, each top-level key once).
 Runs are interleaved (floor, backend, floor, ...); figures are medians. For context, the

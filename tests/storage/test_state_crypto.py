@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 
 import pytest
@@ -13,10 +14,13 @@ from signalbox.storage.state_crypto import (
     EncryptionKey,
     Envelope,
     Keyring,
+    StoredSegment,
     new_key_text,
     rechunk,
     seal,
+    segment_checksum,
     unseal,
+    unseal_checked,
 )
 
 OLD = EncryptionKey("k1", b"\x01" * 32)
@@ -144,3 +148,60 @@ def test_keys_from_the_setting() -> None:
 def test_bad_key_settings_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError):
         Keyring.from_setting(text)
+
+
+CLEAR = Keyring()
+
+
+def stored(blob_id: int, body: bytes, *, checksums: bool = True) -> list[StoredSegment]:
+    _, segments = store(CLEAR, body)
+    return [
+        StoredSegment(seq, data, segment_checksum(blob_id, seq, data) if checksums else None)
+        for seq, data in enumerate(segments)
+    ]
+
+
+def read_checked(segments: list[StoredSegment], body: bytes, blob_id: int = 7) -> bytes:
+    envelope = Envelope(None, b"\x00" * 16)
+    md5 = hashlib.md5(body).digest()
+    checked = unseal_checked(CLEAR, envelope, segments, blob_id=blob_id, md5=md5, size=len(body))
+    return b"".join(checked)
+
+
+def test_a_clear_body_with_checksums_reads_back_and_a_flipped_bit_names_its_segment() -> None:
+    body = os.urandom(SEGMENT_SIZE * 2 + 10)
+    segments = stored(7, body)
+    assert read_checked(segments, body) == body
+    damaged = bytearray(segments[1].data)
+    damaged[5] ^= 0x10
+    segments[1] = segments[1]._replace(data=bytes(damaged))
+    with pytest.raises(StateIntegrityError, match=r"segment \(1\) that does not match"):
+        read_checked(segments, body)
+
+
+def test_a_segment_of_another_blob_or_place_does_not_match_its_checksum() -> None:
+    body = os.urandom(SEGMENT_SIZE * 2 + 10)
+    with pytest.raises(StateIntegrityError, match="does not match its stored checksum"):
+        read_checked(stored(8, body), body, blob_id=7)
+    first, second, last = stored(7, body)
+    with pytest.raises(StateIntegrityError):
+        read_checked([second._replace(seq=0), first._replace(seq=1), last], body)
+
+
+def test_a_missing_segment_or_checksum_is_damage() -> None:
+    body = os.urandom(SEGMENT_SIZE * 2 + 10)
+    first, second, last = stored(7, body)
+    with pytest.raises(StateIntegrityError, match=r"missing its segment \(1\)"):
+        read_checked([first, last], body)
+    with pytest.raises(StateIntegrityError, match="stored without its checksum"):
+        read_checked([first, second._replace(checksum=None), last], body)
+
+
+def test_a_body_without_checksums_is_checked_by_its_md5() -> None:
+    body = os.urandom(SEGMENT_SIZE + 10)
+    segments = stored(7, body, checksums=False)
+    assert read_checked(segments, body) == body
+    damaged = bytearray(segments[0].data)
+    damaged[0] ^= 0x01
+    with pytest.raises(StateIntegrityError, match="does not match its stored MD5"):
+        read_checked([segments[0]._replace(data=bytes(damaged)), segments[1]], body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -198,3 +199,46 @@ def test_only_uploads_silent_for_longer_than_orphaned_are_dropped(database):
         left = set(connection.execute(select(TfStateBlobRow.id)).scalars())
     assert left == {beating, done} and crashed not in left
     assert rows(database, TfStateChunkRow) == 2
+
+
+@pytest.mark.parametrize("keys", ["", new_key_text("k")], ids=["clear", "encrypted"])
+def test_each_staged_segment_has_its_checksum_and_the_last_commit_is_durable(
+    tmp_path, keys, monkeypatch
+):
+    """Every segment is stored with the checksum of its stored bytes; a commit waits for the
+    disk every SYNC_EVERY segments and at the last one, never later than the last."""
+    from signalbox.storage import state_staging
+    from signalbox.storage.state_crypto import segment_checksum
+
+    engine = sqlite_engine(tmp_path / "db.sqlite")
+    keyring = Keyring.from_setting(keys)
+    body = os.urandom(SEGMENT_SIZE * 9 + 5)  # ten segments
+    commits: list[tuple[int, bool]] = []  # (last seq, durable)
+    put = state_staging.put_segments
+
+    def recorded(engine, blob_id, segments, *, durable):  # type: ignore[no-untyped-def]
+        put(engine, blob_id, segments, durable=durable)
+        commits.append((segments[-1][0], durable))
+
+    monkeypatch.setattr(state_staging, "put_segments", recorded)
+    monkeypatch.setattr(state_staging, "SYNC_EVERY", 4)
+
+    async def stage():
+        return await stage_segments(engine, keyring, segments_of(body), now=FakeClock().now())
+
+    staged = anyio.run(stage)
+    assert staged.md5 == hashlib.md5(body).digest() and staged.segments == 10
+    assert commits[-1] == (9, True)  # the last segment's commit is durable
+    durable_at = [seq for seq, durable in commits if durable]
+    stored_since = [b - a for a, b in zip([-1, *durable_at], durable_at, strict=False)]
+    assert all(count <= 4 + state_staging.BATCH - 1 for count in stored_since)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(TfStateChunkRow.seq, TfStateChunkRow.data, TfStateChunkRow.checksum)
+            .where(TfStateChunkRow.blob_id == staged.blob_id)
+            .order_by(TfStateChunkRow.seq)
+        ).all()
+    assert [seq for seq, _, _ in stored] == list(range(10))
+    assert all(
+        checksum == segment_checksum(staged.blob_id, seq, data) for seq, data, checksum in stored
+    )

@@ -1,20 +1,24 @@
 """Staging a state body in the database while it streams in.
 
 The body arrives as segments (the API's upload reader cuts the request into them while it
-streams in, as views of the one buffer it receives the body into); worker threads hash (MD5)
-and seal the segments that have arrived (up to ``BATCH`` per thread hop), and store each
-sealed batch in one short transaction, while the next ones are received: receiving, sealing
-and storing overlap, and no transaction is held open while a slow client uploads. At most
-``depth`` segments wait to be sealed (views: no copy of their own) and one sealed batch
-waits to be stored (a copy when sealed with a key: under 2 x BATCH MiB). If anything fails,
-the receiving included, the staged blob is dropped. The write decision then only points a
-new version at the blob, or drops it.
+streams in, as views of the one buffer it receives the body into). Each segment is handed,
+as it arrives, to a thread of the upload's own that computes the body's MD5 in order
+(``_Digest``), so that once the body has arrived only its last segment is left to hash.
+A worker thread seals the segments that have arrived (up to ``BATCH`` per thread hop; a
+body stored in clear needs no sealing) and stores them in one short transaction, with a
+checksum of each segment (``put_segments``), while the next ones are received: receiving,
+hashing and storing overlap, and no transaction is held open while a slow client uploads.
+At most ``depth`` segments wait to be stored (views: no copy of their own), and a body
+sealed with a key has at most one batch sealed in memory (``BATCH`` MiB). If anything
+fails, the receiving included, the staged blob is dropped. The write decision then only
+points a new version at the blob, or drops it.
 
-The segments before the last are committed without waiting for the disk, and the commit of
-the last batch waits for all of them (``put_segments``: the logs are written in order): a
-staged body is durable before a version can point at it, and the upload does not wait for
-a sync of every batch. The staging transactions do not checkpoint SQLite's log either: the
-route does that after it has answered (``checkpoint``).
+Most staging commits do not wait for the disk; one every ``SYNC_EVERY`` segments does, and
+so does the commit of the last batch, which makes all the earlier ones durable with it
+(``put_segments``: the logs are written in order): a staged body is durable before a
+version can point at it, the disk writes it while it arrives, and the last commit waits
+only for what came after the previous sync. The staging transactions do not checkpoint
+SQLite's log: the route does that after it has answered (``checkpoint``).
 
 A server killed mid-upload cannot drop its blob: while the upload runs, a heartbeat moves the
 blob's ``alive_at`` forward every ``HEARTBEAT``, whether the client is sending or not, and
@@ -27,15 +31,16 @@ the same database, is not mistaken for a dead one.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 from sqlalchemy import ColumnElement, Engine, delete, func, select, update
 
 from signalbox.core.tfstate import Segment
@@ -49,14 +54,18 @@ __all__ = [
     "DEPTH",
     "HEARTBEAT",
     "ORPHANED",
+    "SYNC_EVERY",
     "StagedBody",
     "drop_orphaned_blobs",
     "stage_segments",
 ]
 
-BATCH = 8
-"""At most this many segments (1 MiB each) are sealed per thread hop and stored per
-transaction."""
+BATCH = 4
+"""At most this many segments (1 MiB each) are sealed and stored per thread hop and
+transaction: a body sealed with a key holds at most this many sealed segments in memory."""
+
+SYNC_EVERY = 16
+"""Every this many segments (1 MiB each) stored, a staging commit waits for the disk."""
 
 DEPTH = 64
 """At most this many received segments wait to be sealed: views of the receiver's buffer,
@@ -81,18 +90,37 @@ class StagedBody:
     segments: int
 
 
-Sealed = tuple[int, bytes | memoryview, bool]
-"""A sealed segment: (index, stored bytes, final)."""
 Item = TypeVar("Item")
 
 
-@dataclass
-class _Tally:
-    """What the sealing stage has seen of the body (written by one worker thread at a time)."""
+class _Digest:
+    """The MD5, size and number of segments of the body, counted as the segments arrive:
+    each is handed to a thread of this upload's own, which hashes them in order while the
+    next ones are received (hashlib lets the GIL go), so that only the last segment's MD5
+    is left once the body has arrived (``digest``)."""
 
-    digest: Any
-    size: int = 0
-    segments: int = 0
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="state-md5")
+        self._hashed: concurrent.futures.Future[None] | None = None
+        self.size = 0
+        self.segments = 0
+
+    def add(self, plain: bytes | memoryview) -> None:
+        self.size += len(plain)
+        self.segments += 1
+        self._hashed = self._thread.submit(self._md5.update, plain)
+
+    async def digest(self) -> bytes:
+        """The MD5 of every segment added, once the thread has hashed the last one."""
+        hashed = self._hashed
+        if hashed is not None:
+            await anyio.to_thread.run_sync(hashed.result)
+        return self._md5.digest()
+
+    def close(self) -> None:
+        """Let the thread go (what it has not hashed yet is dropped: a failed upload)."""
+        self._thread.shutdown(wait=False, cancel_futures=True)
 
 
 async def _batches(stream: MemoryObjectReceiveStream[Item], most: int) -> AsyncIterator[list[Item]]:
@@ -108,42 +136,33 @@ async def _batches(stream: MemoryObjectReceiveStream[Item], most: int) -> AsyncI
         yield batch
 
 
-async def _seal_segments(
-    sealer: SegmentSealer,
-    tally: _Tally,
-    segments: MemoryObjectReceiveStream[Segment],
-    sealed: MemoryObjectSendStream[list[Sealed]],
-) -> None:
-    """Stage 2 (a worker thread per batch): MD5 and seal, in order."""
-
-    def seal(batch: list[Segment]) -> list[Sealed]:
-        done: list[Sealed] = []
-        for segment in batch:
-            plain = segment.plain
-            tally.digest.update(plain)
-            tally.size += len(plain)
-            tally.segments += 1
-            sealed = sealer.seal(segment.index, segment.final, plain)
-            done.append((segment.index, sealed, segment.final))
-        return done
-
-    async with segments, sealed:
-        async for batch in _batches(segments, BATCH):
-            await sealed.send(await anyio.to_thread.run_sync(seal, batch))
-
-
 async def _store_segments(
-    engine: Engine, blob_id: int, sealed: MemoryObjectReceiveStream[list[Sealed]]
+    engine: Engine,
+    sealer: SegmentSealer,
+    blob_id: int,
+    segments: MemoryObjectReceiveStream[Segment],
 ) -> None:
-    """Stage 3 (a worker thread per transaction): store what has arrived, up to BATCH; the
-    batch with the final segment is committed durably, and with it all the earlier ones."""
+    """Seal and store what has arrived, up to BATCH segments per worker-thread hop and
+    transaction (sealing costs little beside storing: one stage, so only the batch in hand
+    is held sealed). The batch with the final segment is committed durably, and with it all
+    the earlier ones; so is one every ``SYNC_EVERY`` segments, so that the disk writes the
+    body while it arrives and the last commit waits only for what came after."""
+    unsynced = 0
 
-    def store(batch: list[Sealed]) -> None:
-        rows = [(index, data) for index, data, _ in batch]
-        put_segments(engine, blob_id, rows, durable=any(final for _, _, final in batch))
+    def store(batch: list[Segment]) -> None:
+        nonlocal unsynced
+        unsynced += len(batch)
+        durable = unsynced >= SYNC_EVERY or any(segment.final for segment in batch)
+        rows = [
+            (segment.index, sealer.seal(segment.index, segment.final, segment.plain))
+            for segment in batch
+        ]
+        put_segments(engine, blob_id, rows, durable=durable)
+        if durable:
+            unsynced = 0
 
-    async with sealed:
-        async for batch in sealed:
+    async with segments:
+        async for batch in _batches(segments, BATCH):
             await anyio.to_thread.run_sync(store, batch)
 
 
@@ -192,20 +211,20 @@ async def stage_segments(
     raises drops the blob too."""
     blob_id = await anyio.to_thread.run_sync(lambda: create_blob(engine, now=now))
     sealer = SegmentSealer(keyring)
-    tally = _Tally(hashlib.md5(usedforsecurity=False))
+    digest = _Digest()
     try:
         plain_in, plain_out = anyio.create_memory_object_stream[Segment](depth)
-        sealed_in, sealed_out = anyio.create_memory_object_stream[list[Sealed]](1)
         async with anyio.create_task_group() as alive:
             alive.start_soon(_heartbeat, engine, blob_id, clock or _elapsed_since(now), heartbeat)
             async with anyio.create_task_group() as group:
-                group.start_soon(_seal_segments, sealer, tally, plain_out, sealed_in)
-                group.start_soon(_store_segments, engine, blob_id, sealed_out)
+                group.start_soon(_store_segments, engine, sealer, blob_id, plain_out)
                 async with plain_in:
                     async for segment in segments:
+                        digest.add(segment.plain)
                         await plain_in.send(segment)
                 if received is not None:
                     await anyio.to_thread.run_sync(received)
+                md5 = await digest.digest()
             alive.cancel_scope.cancel()
     except BaseException as failure:
         with anyio.CancelScope(shield=True):
@@ -214,7 +233,9 @@ async def stage_segments(
         if cause is failure:
             raise
         raise cause from None
-    return StagedBody(blob_id, sealer.envelope, tally.size, tally.digest.digest(), tally.segments)
+    finally:
+        digest.close()
+    return StagedBody(blob_id, sealer.envelope, digest.size, md5, digest.segments)
 
 
 def _orphaned(now: datetime) -> ColumnElement[bool]:

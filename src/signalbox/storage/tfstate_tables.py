@@ -86,12 +86,16 @@ class TfStateBlobRow(Base):
 
 
 class TfStateChunkRow(Base):
-    """One stored segment of a body, in order (``seq`` from 0)."""
+    """One stored segment of a body, in order (``seq`` from 0). ``checksum``: the CRC-32 of
+    the stored bytes, bound to the blob and ``seq`` (``repositories.tfstate.segment_checksum``),
+    written with the segment; None for segments stored before migration 0009 (their body is
+    checked by its MD5 instead)."""
 
     __tablename__ = "tf_state_chunks"
     blob_id: Mapped[int] = mapped_column(ForeignKey("tf_state_blobs.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    checksum: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TfLockRow(Base):

@@ -108,13 +108,97 @@ def test_a_missing_middle_segment_is_found_too(terraform, client, ci):
     assert_refused_with_the_way_out(terraform.read(ci), 1)
 
 
-def test_a_clear_body_whose_stored_digest_no_longer_matches_is_refused(terraform, client, ci):
+def as_before_checksums(database) -> None:
+    """The newest body as a server before migration 0009 stored it: no segment checksums."""
+    blob_id = newest_chunks(database)[0].blob_id
+    with UnitOfWork(database) as uow:
+        uow.session.execute(
+            update(TfStateChunkRow).where(TfStateChunkRow.blob_id == blob_id).values(checksum=None)
+        )
+
+
+def test_a_clear_body_whose_stored_checksum_no_longer_matches_is_refused(terraform, client, ci):
     body = state_body(1, "pool")
     assert terraform.write(ci, body).status_code == 200
+    [chunk] = newest_chunks(client.app.state.server.state_store.engine)
+    assert chunk.checksum is not None
+    with UnitOfWork(client.app.state.server.state_store.engine) as uow:
+        uow.session.execute(update(TfStateChunkRow).values(checksum=chunk.checksum ^ 1))
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] == "has a segment (0) that does not match its stored checksum"
+
+
+def test_a_clear_body_stored_before_checksums_whose_md5_no_longer_matches_is_refused(
+    terraform, client, ci
+):
+    body = state_body(1, "pool")
+    assert terraform.write(ci, body).status_code == 200
+    as_before_checksums(client.app.state.server.state_store.engine)
     with UnitOfWork(client.app.state.server.state_store.engine) as uow:
         uow.session.execute(update(TfStateVersionRow).values(md5="0" * 32))
     problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
     assert problem["problem"] == "does not match its stored MD5"
+
+
+def test_a_flipped_bit_in_a_clear_segment_is_found_by_its_checksum(terraform, client, ci):
+    """Segment by segment: the damaged one is named, before the MD5 would have been."""
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    assert all(
+        chunk.checksum is not None
+        for chunk in newest_chunks(client.app.state.server.state_store.engine)
+    )
+    flip_a_bit(client.app.state.server.state_store.engine, 1)
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] == "has a segment (1) that does not match its stored checksum"
+    [event] = integrity_events(client, ci)
+    assert event["data"] == {"state": "network", "serial": 1, "problem": problem["problem"]}
+
+
+def test_a_segment_moved_to_another_place_does_not_match_its_checksum(terraform, client, ci):
+    engine = client.app.state.server.state_store.engine
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    first, second = newest_chunks(engine)[:2]
+    with UnitOfWork(engine) as uow:  # segment 1 and its checksum, written over segment 0
+        uow.session.execute(
+            update(TfStateChunkRow)
+            .where(TfStateChunkRow.blob_id == first.blob_id, TfStateChunkRow.seq == 0)
+            .values(data=second.data, checksum=second.checksum)
+        )
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] == "has a segment (0) that does not match its stored checksum"
+
+
+@BOTH
+def test_a_body_stored_before_checksums_is_checked_by_its_md5(terraform, client, ci):
+    engine = client.app.state.server.state_store.engine
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    as_before_checksums(engine)
+    answer = terraform.read(ci)  # whole: served
+    assert answer.status_code == 200 and answer.content == big_body(1)
+    chunk = newest_chunks(engine)[1]
+    assert chunk.checksum is None
+    flip_a_bit(engine, 1)
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] in {
+        "does not match its stored MD5",  # in clear: only the MD5 sees it
+        "has a segment (1) that does not authenticate",  # encrypted: the tag, first
+    }
+    assert len(integrity_events(client, ci)) == 1
+
+
+def test_a_clear_segment_whose_checksum_was_removed_is_refused(terraform, client, ci):
+    """A body's first segment has a checksum: each of its segments must have one."""
+    engine = client.app.state.server.state_store.engine
+    assert terraform.write(ci, big_body(1)).status_code == 200
+    chunk = newest_chunks(engine)[2]
+    with UnitOfWork(engine) as uow:
+        uow.session.execute(
+            update(TfStateChunkRow)
+            .where(TfStateChunkRow.blob_id == chunk.blob_id, TfStateChunkRow.seq == 2)
+            .values(checksum=None)
+        )
+    problem = assert_refused_with_the_way_out(terraform.read(ci), 1)
+    assert problem["problem"] == "has a segment (2) stored without its checksum"
 
 
 @BOTH

@@ -50,6 +50,7 @@ from signalbox.storage.repositories.tfstate import (
     read_segments,
     terraform_lock,
 )
+from signalbox.storage.state_crypto import StoredSegment
 from signalbox.storage.state_staging import StagedBody, stage_segments
 from signalbox.storage.tfstate_tables import TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
@@ -64,8 +65,9 @@ __all__ = [
     "write_state",
 ]
 
-READ_BATCH = 4
-"""Segments (1 MiB each) read per short database read while a state is sent."""
+READ_BATCH = 2
+"""Segments (1 MiB each) read per short database read while a state is sent (an encrypted
+body's read holds two such batches sealed beside its clear copy: kept small for memory)."""
 VERIFIED_IN_MEMORY = 128 << 20
 """Bytes of checked bodies that the GETs in flight may keep in memory together: a body that
 fits in what is left is read once, checked, and sent from that copy (released as it is
@@ -127,8 +129,10 @@ def read_state(
 ) -> StoredState | None:
     """The newest body of the state ``key``; None when there is none (or deleted).
 
-    The body is checked whole before this returns (every segment authenticated, the size
-    and MD5 compared with the stored ones), so an answer never starts with a damaged body:
+    The body is checked whole before this returns (every segment in its place and matching
+    its stored checksum, or authenticated when encrypted; the size compared with the stored
+    one; the MD5 too for a body stored before segments had checksums: ``checked_body``), so
+    an answer never starts with a damaged body:
     StateIntegrityError instead, and a ``state.integrity-failed`` event at ``now``. A body
     that fits in ``VERIFIED_IN_MEMORY`` is kept from that pass and sent from it; a larger
     one is read again (and checked again) while it is sent."""
@@ -145,8 +149,10 @@ def read_state(
         serial, md5, size = head.serial, bytes.fromhex(head.md5), head.size
 
     def body(ahead: bool) -> Iterator[bytes]:
-        pieces = _segments(store, blob_id, segments, ahead=ahead)
-        return checked_body(store.keyring, key, serial, envelope, pieces, md5=md5, size=size)
+        stored = _segments(store, blob_id, segments, ahead=ahead)
+        return checked_body(
+            store.keyring, key, serial, envelope, stored, blob_id=blob_id, md5=md5, size=size
+        )
 
     kept = _KEPT.take(size)
     try:
@@ -168,12 +174,14 @@ def _drain(body: Iterator[bytes]) -> list[bytes]:
     return []
 
 
-def _segments(store: StateStore, blob_id: int, count: int, *, ahead: bool) -> Iterator[bytes]:
+def _segments(
+    store: StateStore, blob_id: int, count: int, *, ahead: bool
+) -> Iterator[StoredSegment]:
     """The stored segments, ``READ_BATCH`` per short read; ``ahead``: the next batch is read
     in a thread of its own while the caller checks this one (both let the GIL go)."""
     starts = range(0, count, READ_BATCH)
 
-    def batch(start: int) -> list[bytes]:
+    def batch(start: int) -> list[StoredSegment]:
         return read_segments(store.engine, blob_id, start, min(READ_BATCH, count - start))
 
     if not ahead or len(starts) < 2:

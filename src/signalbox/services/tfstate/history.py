@@ -142,10 +142,10 @@ def _body(store: StateStore, repo: TfStateRepository, row: TfStateVersionRow) ->
     """The checked clear body of ``row`` (StateIntegrityError naming it when damaged)."""
     blob_id = row.blob_id
     assert blob_id is not None, "a version with a body has a blob"
-    pieces = (repo.segment(blob_id, seq) for seq in range(row.segments))
+    stored = (repo.segment(blob_id, seq) for seq in range(row.segments))
     state = repo.session.get(TfStateRow, row.state_id)
     assert state is not None
-    return version_body(store.keyring, state_key(state), row, pieces)
+    return version_body(store.keyring, state_key(state), row, stored)
 
 
 def _addresses(

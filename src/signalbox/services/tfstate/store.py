@@ -36,7 +36,13 @@ from signalbox.storage.repositories import hold_view
 from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
 from signalbox.storage.repositories.reservations import ReservationRepository, reservation_view
 from signalbox.storage.repositories.tfstate import TfStateRepository
-from signalbox.storage.state_crypto import Envelope, Keyring, seal, unseal_checked
+from signalbox.storage.state_crypto import (
+    Envelope,
+    Keyring,
+    StoredSegment,
+    seal,
+    unseal_checked,
+)
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 from signalbox.storage.tfstate_tables import TfStateRow, TfStateVersionRow
 from signalbox.storage.uow import UnitOfWork
@@ -160,28 +166,40 @@ def checked_body(
     key: StateKey,
     serial: int,
     envelope: Envelope,
-    pieces: Iterator[bytes],
+    segments: Iterator[StoredSegment],
     *,
+    blob_id: int,
     md5: bytes,
     size: int,
 ) -> Iterator[bytes]:
-    """The clear body of serial ``serial`` of the state ``key`` from its stored ``pieces``,
-    authenticated segment by segment and, at its end, checked against the stored ``size``
-    and ``md5``; a damaged body raises StateIntegrityError naming the state, the serial and
-    what to do (record it with ``record_integrity_failure`` once the transaction is over)."""
+    """The clear body of serial ``serial`` of the state ``key`` from its stored ``segments``
+    (those of blob ``blob_id``), each checked as it is read (its place, and its checksum or
+    its tag) and, at its end, the stored ``size`` (and the stored ``md5`` when the segments
+    have no checksums: stored before migration 0009); a damaged body raises
+    StateIntegrityError naming the state, the serial and what to do (record it with
+    ``record_integrity_failure`` once the transaction is over)."""
     try:
-        yield from unseal_checked(keyring, envelope, pieces, md5=md5, size=size)
+        yield from unseal_checked(keyring, envelope, segments, blob_id=blob_id, md5=md5, size=size)
     except StateIntegrityError as error:
         raise damaged_state(key, serial, str(error.details.get("problem", error.message))) from None
 
 
 def version_body(
-    keyring: Keyring, key: StateKey, version: TfStateVersionRow, pieces: Iterator[bytes]
+    keyring: Keyring, key: StateKey, version: TfStateVersionRow, segments: Iterator[StoredSegment]
 ) -> Iterator[bytes]:
     """``checked_body`` of a stored version (read within its transaction)."""
+    assert version.blob_id is not None, "a version with a body has a blob"
     md5, size = bytes.fromhex(version.md5), version.size
+    envelope = envelope_of(version)
     return checked_body(
-        keyring, key, version.serial, envelope_of(version), pieces, md5=md5, size=size
+        keyring,
+        key,
+        version.serial,
+        envelope,
+        segments,
+        blob_id=version.blob_id,
+        md5=md5,
+        size=size,
     )
 
 

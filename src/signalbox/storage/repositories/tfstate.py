@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from signalbox.core.tfstate import LockInfo, StateKey, TerraformLock
 from signalbox.core.views import Principal
 from signalbox.storage.engine import READ_ONLY, is_sqlite
+from signalbox.storage.state_crypto import StoredSegment, segment_checksum
 from signalbox.storage.tfstate_tables import (
     TfLockRow,
     TfStateBlobRow,
@@ -60,20 +61,21 @@ def terraform_lock(row: TfLockRow, state: TfStateRow) -> TerraformLock:
     )
 
 
-def read_segments(engine: Engine, blob_id: int, start: int, count: int) -> list[bytes]:
-    """Segments ``start .. start+count-1`` of a blob, in one short read (blobs never change
-    once a version points at them, except when key rotation re-seals them in place)."""
+def read_segments(engine: Engine, blob_id: int, start: int, count: int) -> list[StoredSegment]:
+    """Segments ``start .. start+count-1`` of a blob with their checksums, in one short read
+    (blobs never change once a version points at them, except when key rotation re-seals
+    them in place)."""
+    chunk = TfStateChunkRow
     query = (
-        select(TfStateChunkRow.data)
-        .where(
-            TfStateChunkRow.blob_id == blob_id,
-            TfStateChunkRow.seq >= start,
-            TfStateChunkRow.seq < start + count,
-        )
-        .order_by(TfStateChunkRow.seq)
+        select(chunk.seq, chunk.data, chunk.checksum)
+        .where(chunk.blob_id == blob_id, chunk.seq >= start, chunk.seq < start + count)
+        .order_by(chunk.seq)
     )
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
-        found = [bytes(data) for data in connection.execute(query).scalars()]
+        found = [
+            StoredSegment(seq, bytes(data), checksum)
+            for seq, data, checksum in connection.execute(query)
+        ]
         connection.rollback()
     return found
 
@@ -92,40 +94,48 @@ def put_segments(
     *,
     durable: bool = True,
 ) -> None:
-    """Store a few segments (seq, data) of a blob in one short transaction.
+    """Store a few segments (seq, data) of a blob being staged, each with its checksum, in
+    one short transaction (run it in a worker thread: the checksums let the GIL go).
 
-    ``durable`` False (segments of a body still being staged, not yet any version's): the
-    commit does not wait for the disk (SQLite: ``synchronous = NORMAL`` and no automatic
-    checkpoint for this transaction; PostgreSQL: ``synchronous_commit = off``). The commit
-    of the last segments is durable, and it makes the earlier ones durable with it: both
-    databases write their log in order, and its sync covers every record before it (a
-    SQLite checkpoint syncs the log before copying it). A crash before that loses at most
-    segments of a blob that no version points at, which housekeeping drops
-    (``state_staging.drop_orphaned_blobs``)."""
-    rows = [{"blob_id": blob_id, "seq": seq, "data": data} for seq, data in segments]
+    ``durable`` False: the commit does not wait for the disk (SQLite: ``synchronous =
+    NORMAL`` for this transaction; PostgreSQL: ``synchronous_commit = off``). A durable
+    commit (the last segments of a body, and one every few MiB before them) makes the
+    earlier ones durable with it: both databases write their log in order, and its sync
+    covers every record before it. A crash before the last one loses at most segments of a
+    blob that no version points at, which housekeeping drops
+    (``state_staging.drop_orphaned_blobs``). None of these commits checkpoints SQLite's log
+    (a checkpoint syncs the log before copying it): the route does once it has answered
+    (``checkpoint``)."""
+    rows = [_chunk(blob_id, seq, data) for seq, data in segments]
     with engine.connect() as connection:
-        if durable:
-            with connection.begin():
-                connection.execute(insert(TfStateChunkRow), rows)
-        elif is_sqlite(engine):
-            with _sqlite_lazy_commit(connection), connection.begin():
+        if is_sqlite(engine):
+            with _sqlite_staging_commit(connection, durable=durable), connection.begin():
                 connection.execute(insert(TfStateChunkRow), rows)
         else:
             with connection.begin():
-                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                if not durable:
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 connection.execute(insert(TfStateChunkRow), rows)
 
 
+def _chunk(blob_id: int, seq: int, data: bytes | memoryview) -> dict[str, object]:
+    """The row of a segment, with its checksum (``state_crypto.segment_checksum``)."""
+    checksum = segment_checksum(blob_id, seq, data)
+    return {"blob_id": blob_id, "seq": seq, "data": data, "checksum": checksum}
+
+
 @contextlib.contextmanager
-def _sqlite_lazy_commit(connection: Connection) -> Iterator[None]:
-    """This SQLite connection commits without syncing and without checkpointing until the
-    block ends; then its settings are put back (a connection that cannot is discarded)."""
+def _sqlite_staging_commit(connection: Connection, *, durable: bool) -> Iterator[None]:
+    """This SQLite connection commits without checkpointing (and, unless ``durable``,
+    without syncing) until the block ends; then its settings are put back (a connection
+    that cannot is discarded)."""
     raw = connection.connection.dbapi_connection
     assert raw is not None
     synchronous = raw.execute("PRAGMA synchronous").fetchone()[0]
     checkpoint = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     try:
-        raw.execute("PRAGMA synchronous = NORMAL")
+        if not durable:
+            raw.execute("PRAGMA synchronous = NORMAL")
         raw.execute("PRAGMA wal_autocheckpoint = 0")
         yield
     finally:
@@ -273,21 +283,21 @@ class TfStateRepository:
         return blob.id
 
     def add_segment(self, blob_id: int, seq: int, data: bytes) -> None:
-        self.session.execute(
-            insert(TfStateChunkRow), [{"blob_id": blob_id, "seq": seq, "data": data}]
-        )
+        self.session.execute(insert(TfStateChunkRow), [_chunk(blob_id, seq, data)])
 
-    def segment(self, blob_id: int, seq: int) -> bytes:
-        query = select(TfStateChunkRow.data).where(
+    def segment(self, blob_id: int, seq: int) -> StoredSegment:
+        query = select(TfStateChunkRow.data, TfStateChunkRow.checksum).where(
             TfStateChunkRow.blob_id == blob_id, TfStateChunkRow.seq == seq
         )
-        return bytes(self.session.execute(query).scalar_one())
+        data, checksum = self.session.execute(query).one()
+        return StoredSegment(seq, bytes(data), checksum)
 
     def replace_segment(self, blob_id: int, seq: int, data: bytes) -> None:
+        """Re-seal a segment in place (key rotation), with its new checksum."""
         self.session.execute(
             update(TfStateChunkRow)
             .where(TfStateChunkRow.blob_id == blob_id, TfStateChunkRow.seq == seq)
-            .values(data=data)
+            .values(data=data, checksum=segment_checksum(blob_id, seq, data))
         )
 
     def finish_blob(self, blob_id: int) -> None:
