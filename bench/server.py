@@ -4,6 +4,7 @@
     .venv/bin/python bench/server.py --pg postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/server.py --seconds 5 --clients 32
     .venv/bin/python bench/server.py --synchronous normal,full   # SQLite's cost of FULL
+    .venv/bin/python bench/server.py --runs 3                    # medians of 3 runs
 
 ``--synchronous`` runs the SQLite phases once per value of the ``sqlite_synchronous``
 setting (default: full, the server's default), each on a fresh file and server, and prints
@@ -19,6 +20,10 @@ concurrent clients (asyncio + httpx, one connection each) on loopback:
   own env  each client holds its own environment and releases it: POST + DELETE per round trip;
   shared   every client contends for one environment; a winner releases at once, the refused
            get 409 ``held``.
+Each phase also reports the server's CPU per operation (user + system, from /proc) and the
+benchmark client's own (on a small machine the client shares the cores with the server, so
+the ratio is bounded by the client's cost per request too). ``--runs N`` repeats the three
+phases N times on the same server and prints each run and the median of every figure.
 Checked: zero double grants (fencing tokens unique and consecutive per environment; and in
 the shared phase no grant is received before the previous holder sent its release).
 Targets: hold round trips >= 40% of floor operations per second; p99 < 50 ms on SQLite.
@@ -30,6 +35,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -52,10 +58,15 @@ class Phase:
     grants: list[tuple[str, int, float, float]] = field(default_factory=list)
     refusals: int = 0
     server_cpu: float = 0.0  # CPU seconds the server process used during the phase
+    client_cpu: float = 0.0  # CPU seconds this benchmark process used during the phase
 
     @property
     def cpu_ms_per_op(self) -> float:
         return self.server_cpu / self.operations * 1000 if self.operations else float("nan")
+
+    @property
+    def client_ms_per_op(self) -> float:
+        return self.client_cpu / self.operations * 1000 if self.operations else float("nan")
 
     @property
     def per_second(self) -> float:
@@ -109,9 +120,10 @@ async def run_phase(
 
     async def measure_cpu() -> None:
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        before = cpu_seconds(pid)
+        before, mine = cpu_seconds(pid), time.process_time()
         await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
         phase.server_cpu = cpu_seconds(pid) - before
+        phase.client_cpu = time.process_time() - mine
 
     async def client(index: int) -> None:
         env = "shared" if phase.name == "shared" else f"env-{index:02d}"
@@ -167,42 +179,74 @@ def double_grants(phase: Phase) -> int:
     return problems
 
 
-def report(database: str, floor: Phase, own: Phase, shared: Phase) -> None:
+ROWS = (
+    ("floor  GET /api/noop", "floor"),
+    ("own env  hold+release round trip", "own"),
+    ("shared env  hold attempt(+release)", "shared"),
+)
+
+
+def _row(label: str, phase: Phase, floor: Phase) -> str:
+    ratio = phase.per_second / floor.per_second if floor.per_second else 0
+    return (
+        f"{label:<36}{phase.per_second:>8.0f}{phase.percentile(0.5):>8.1f}"
+        f"{phase.percentile(0.99):>8.1f}{ratio:>7.0%}{phase.cpu_ms_per_op:>12.2f}"
+        f"{phase.client_ms_per_op:>12.2f}"
+    )
+
+
+HEADER = (
+    f"{'phase':<36}{'ops/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
+    f"{'server CPU':>12}{'client CPU':>12}   (CPU: ms per operation)"
+)
+
+
+def report(database: str, runs: list[tuple[Phase, Phase, Phase]]) -> None:
     print(f"\n== {database} ==")
-    print(
-        f"{'phase':<34}{'ops/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}{'server CPU ms/op':>18}"
-    )
-    rows = [
-        ("floor  GET /api/noop", floor),
-        ("own env  hold+release round trip", own),
-        ("shared env  hold attempt(+release)", shared),
-    ]
-    for label, phase in rows:
-        ratio = phase.per_second / floor.per_second if floor.per_second else 0
+    print(HEADER)
+    for index, (floor, own, shared) in enumerate(runs, 1):
+        if len(runs) > 1:
+            print(f"run {index}")
+        for (label, _), phase in zip(ROWS, (floor, own, shared), strict=True):
+            print(_row(label, phase, floor))
+    if len(runs) > 1:
+        print("median of the runs")
+        for position, (label, _) in enumerate(ROWS):
+            phases = [run[position] for run in runs]
+            ratios = [run[position].per_second / run[0].per_second for run in runs]
+            print(
+                f"{label:<36}{statistics.median(p.per_second for p in phases):>8.0f}"
+                f"{statistics.median(p.percentile(0.5) for p in phases):>8.1f}"
+                f"{statistics.median(p.percentile(0.99) for p in phases):>8.1f}"
+                f"{statistics.median(ratios):>7.0%}"
+                f"{statistics.median(p.cpu_ms_per_op for p in phases):>12.2f}"
+                f"{statistics.median(p.client_ms_per_op for p in phases):>12.2f}"
+            )
+    doubles = 0
+    for floor, own, shared in runs:
+        requests_own = own.per_second * 2
         print(
-            f"{label:<34}{phase.per_second:>9.0f}{phase.percentile(0.5):>9.1f}"
-            f"{phase.percentile(0.99):>9.1f}{ratio:>8.0%}{phase.cpu_ms_per_op:>18.2f}"
+            f"own env: {requests_own:.0f} requests/s = {requests_own / floor.per_second:.0%} "
+            f"of the floor's requests/s; shared env: {len(shared.grants)} grants, "
+            f"{shared.refusals} refusals (409 held)"
         )
-    requests_own = own.per_second * 2
-    print(
-        f"own env: {requests_own:.0f} requests/s = {requests_own / floor.per_second:.0%} "
-        "of the floor's requests/s"
-    )
-    print(f"shared env: {len(shared.grants)} grants, {shared.refusals} refusals (409 held)")
-    doubles = double_grants(own) + double_grants(shared)
+        doubles += double_grants(own) + double_grants(shared)
     print(f"double grants: {doubles}")
     if doubles:
         sys.exit("FAILED: double grants")
 
 
 async def bench(
-    url: str, pid: int, clients: int, seconds: float, warmup: float
-) -> tuple[Phase, ...]:
+    url: str, pid: int, clients: int, seconds: float, warmup: float, runs: int
+) -> list[tuple[Phase, Phase, Phase]]:
     tokens = await make_tokens(url, clients)
-    floor = await run_phase(url, tokens, Phase("floor"), seconds, warmup, pid)
-    own = await run_phase(url, tokens, Phase("own"), seconds, warmup, pid)
-    shared = await run_phase(url, tokens, Phase("shared"), seconds, warmup, pid)
-    return floor, own, shared
+    results = []
+    for _ in range(runs):
+        floor = await run_phase(url, tokens, Phase("floor"), seconds, warmup, pid)
+        own = await run_phase(url, tokens, Phase("own"), seconds, warmup, pid)
+        shared = await run_phase(url, tokens, Phase("shared"), seconds, warmup, pid)
+        results.append((floor, own, shared))
+    return results
 
 
 def run_on(
@@ -223,10 +267,17 @@ def run_on(
     log = folder / f"{database.replace(' ', '_')}.log"
     with ServerProcess(config=config, env=env, log=log) as server:
         assert server.process is not None
-        phases = asyncio.run(
-            bench(server.url, server.process.pid, args.clients, args.seconds, args.warmup)
+        runs = asyncio.run(
+            bench(
+                server.url,
+                server.process.pid,
+                args.clients,
+                args.seconds,
+                args.warmup,
+                args.runs,
+            )
         )
-    report(database, *phases)
+    report(database, runs)
 
 
 def main() -> None:
@@ -234,6 +285,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--runs", type=int, default=1, help="repeat the phases; medians")
     parser.add_argument(
         "--pg",
         default=os.environ.get("SIGNALBOX_TEST_DATABASE_URL", ""),

@@ -154,3 +154,70 @@ def test_last_used_is_written_only_once_it_is_five_minutes_old(engine, clock):
             hash_secret(secret), now=later + timedelta(minutes=1), unless_used_since=first
         )
     assert _last_used(engine, secret) == later
+
+
+def _counting_queries(engine):
+    """A list that grows by one with every statement ``engine`` runs (and its remover)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_token_found_valid_is_remembered_briefly_without_a_query(engine, clock):
+    from datetime import timedelta
+
+    from signalbox.services.tokens import CALLER_CACHE_SECONDS
+
+    secret, _ = create_token(
+        engine, name="ci-dev", grants=["developer:dev"], is_ci=True, created_by="r", now=clock.now()
+    )
+    first = authenticate(engine, secret, now=clock.now())
+    seen, stop = _counting_queries(engine)
+    try:
+        assert authenticate(engine, secret, now=clock.now()) == first
+        assert seen == []  # remembered: no query
+        clock.advance(timedelta(seconds=CALLER_CACHE_SECONDS))
+        assert authenticate(engine, secret, now=clock.now()) == first
+        assert seen != []  # too old: checked again
+    finally:
+        stop()
+
+
+def test_revoking_forgets_a_remembered_token_at_once(engine, clock):
+    secret, _ = create_token(
+        engine, name="ci-dev", grants=["developer:dev"], is_ci=True, created_by="r", now=clock.now()
+    )
+    authenticate(engine, secret, now=clock.now())  # remembered now
+    revoke_token(engine, name="ci-dev", revoked_by="root", now=clock.now())
+    with pytest.raises(Unauthenticated):
+        authenticate(engine, secret, now=clock.now())
+
+
+def test_a_check_that_read_the_token_before_its_revocation_does_not_remember_it(engine, clock):
+    """An authentication that read the row, then saw a revocation commit before it could
+    remember the caller, must not remember it (the revocation moved the generation on)."""
+    from signalbox.services import tokens
+
+    secret, _ = create_token(
+        engine, name="ci-dev", grants=["developer:dev"], is_ci=True, created_by="r", now=clock.now()
+    )
+    callers = tokens._callers_of(engine)
+    remember = callers.remember
+
+    def revoked_in_between(*args, **kwargs):
+        revoke_token(engine, name="ci-dev", revoked_by="root", now=clock.now())
+        remember(*args, **kwargs)
+
+    callers.remember = revoked_in_between  # type: ignore[method-assign]
+    try:
+        authenticate(engine, secret, now=clock.now())  # read before the revocation: valid
+    finally:
+        callers.remember = remember  # type: ignore[method-assign]
+    with pytest.raises(Unauthenticated):
+        authenticate(engine, secret, now=clock.now())

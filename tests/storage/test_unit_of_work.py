@@ -173,3 +173,98 @@ def test_locking_refreshes_an_environment_read_earlier_in_the_transaction(postgr
         assert done.wait(timeout=30)
         thread.join()
         assert first.lock_environment("dev").last_fencing_token == 1
+
+
+def _group_work(environment, *, fail=False):
+    """A grouped work: an event about ``environment`` (a Core write), then maybe a failure."""
+
+    def work(uow):
+        uow.lock_environment_fields(environment)
+        emit(uow, TokenRevoked(name=environment), environment=environment, actor="a", now=NOW)
+        if fail:
+            raise RuntimeError(f"{environment} failed")
+        return environment
+
+    return work
+
+
+def test_a_group_commit_undoes_only_the_work_that_failed(database):
+    from signalbox.storage.uow import _run_group, _Work
+
+    _add_environments(database, "dev", "prod", "qa")
+    group = [_Work(_group_work("dev")), _Work(_group_work("prod", fail=True))]
+    group.append(_Work(_group_work("qa")))
+    _run_group(database, group)
+    assert group[0].outcome() == "dev" and group[2].outcome() == "qa"
+    with pytest.raises(RuntimeError, match="prod failed"):
+        group[1].outcome()
+    assert sorted(event.environment for event in list_events(database)) == ["dev", "qa"]
+    with UnitOfWork(database, read_only=True) as uow:
+        versions = {name: uow.environments.get(name).version for name in ("dev", "prod", "qa")}
+    assert versions == {"dev": 1, "prod": 0, "qa": 1}
+
+
+def test_a_group_whose_commit_fails_answers_every_work_with_the_failure(database):
+    from sqlalchemy import event
+
+    from signalbox.storage.uow import _run_group, _Work
+
+    _add_environments(database, "dev", "prod")
+    group = [_Work(_group_work("dev")), _Work(_group_work("prod"))]
+
+    def refuse(_connection):
+        raise OSError("disk gone")
+
+    event.listen(database, "commit", refuse)
+    try:
+        _run_group(database, group)
+    finally:
+        event.remove(database, "commit", refuse)
+    for work in group:
+        with pytest.raises(OSError, match="disk gone"):
+            work.outcome()
+    assert list_events(database) == []
+
+
+def test_run_write_inside_a_write_unit_of_work_fails_at_once(database):
+    from signalbox.storage.uow import run_write
+
+    _add_environments(database, "dev")
+    with UnitOfWork(database), pytest.raises(RuntimeError, match="inside another"):
+        run_write(database, _group_work("dev"))
+
+
+def test_run_write_from_many_threads_commits_every_work(database):
+    from signalbox.storage.uow import run_write
+
+    names = [f"env-{index}" for index in range(12)]
+    _add_environments(database, *names)
+    answers: list[str] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(names))
+
+    def one(name):
+        start.wait()
+        try:
+            answers.append(run_write(database, _group_work(name)))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=one, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and sorted(answers) == sorted(names)
+    assert sorted(event.environment for event in list_events(database, limit=100)) == sorted(names)
+
+
+def test_a_grouped_work_for_an_unknown_environment_fails_alone(database):
+    from signalbox.storage.uow import _run_group, _Work
+
+    _add_environments(database, "dev", "prod")
+    group = [_Work(_group_work("dev")), _Work(_group_work("nope")), _Work(_group_work("prod"))]
+    _run_group(database, group)
+    with pytest.raises(UnknownEnvironment, match="dev"):  # names the known ones
+        group[1].outcome()
+    assert (group[0].outcome(), group[2].outcome()) == ("dev", "prod")

@@ -3,6 +3,10 @@
 ``limit_for(path)`` chooses the limit (Settings.max_body_bytes by default; routes that take
 plans or states register a larger one in ``app.LARGE_BODY_ROUTES``). Both a declared
 Content-Length and a chunked body that grows past the limit are stopped.
+
+Per request it does no more than it must: a request without a body (no Content-Length, no
+Transfer-Encoding: a GET, a DELETE) passes untouched, and the limit of a path is looked up
+once and remembered (``_LIMITS_KEPT`` paths at most).
 """
 
 from __future__ import annotations
@@ -32,21 +36,47 @@ class _BodyTooLarge(StarletteHTTPException):
         super().__init__(413, detail=_too_large(limit).message)
 
 
+_LIMITS_KEPT = 4096
+
+
+def _body_headers(scope: Scope) -> tuple[bytes | None, bool]:
+    """(Content-Length, whether a Transfer-Encoding is given) of the request."""
+    declared, encoded = None, False
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            declared = value
+        elif name == b"transfer-encoding":
+            encoded = True
+    return declared, encoded
+
+
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, limit_for: Callable[[str], int | None]) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.limits: dict[str, int | None] = {}
+
+    def _limit(self, path: str) -> int | None:
+        try:
+            return self.limits[path]
+        except KeyError:
+            if len(self.limits) >= _LIMITS_KEPT:
+                self.limits.clear()
+            limit = self.limits[path] = self.limit_for(path)
+            return limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
+        declared, encoded = _body_headers(scope)
+        if declared is None and not encoded:  # no body to limit
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
         if limit is None:
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await problem_response(_too_large(limit))(scope, receive, send)
             return

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import (
@@ -79,6 +80,24 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # the labelled children, found once per (method, route, status): ``labels()`` takes
+        # a lock and builds its key on every call. Bounded: routes are templates.
+        self.counts: dict[tuple[str, str, int], Any] = {}
+        self.timings: dict[tuple[str, str], Any] = {}
+
+    def _count(self, method: str, route: str, status: int) -> Any:
+        key = (method, route, status)
+        child = self.counts.get(key)
+        if child is None:
+            child = self.counts[key] = self.metrics.requests.labels(method, route, str(status))
+        return child
+
+    def _timing(self, method: str, route: str) -> Any:
+        key = (method, route)
+        child = self.timings.get(key)
+        if child is None:
+            child = self.timings[key] = self.metrics.durations.labels(method, route)
+        return child
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,8 +117,8 @@ class RequestMetrics:
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.durations.labels(method, route).observe(time.perf_counter() - started)
+            self._count(method, route, status).inc()
+            self._timing(method, route).observe(time.perf_counter() - started)
 
 
 def _gauge(name: str, help_text: str, labels: list[str]) -> GaugeMetricFamily:

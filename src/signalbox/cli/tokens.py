@@ -73,6 +73,7 @@ def revoke(
     url: str | None = URL_OPTION,
     token: str | None = TOKEN_OPTION,
 ) -> None:
-    """Revoke a token: requests with it get 401 from now on."""
+    """Revoke a token: requests with it get 401 from now on (on this server at once; another
+    server sharing the database may still accept it for up to 5 s)."""
     ApiClient.from_options(url, token).delete(f"/api/tokens/{name}")
     typer.echo(f"Revoked the token {name}.")

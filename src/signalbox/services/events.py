@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from signalbox.core.errors import unknown_environment
 from signalbox.core.events import SCHEMA_VERSION, Event, Telling, parse, retold, to_data
+from signalbox.storage.repositories.events import advance_version, insert_event
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
@@ -65,21 +66,31 @@ def emit(
     time read after the transaction's write lock, so the log never runs backwards."""
     now = uow.now(now)
     data = to_data(event)
-    row = uow.session.get(EnvironmentRow, environment) if environment is not None else None
-    if row is not None:
-        row.version += 1
-    timezone = row.timezone if row is not None else "UTC"
+    if uow.session_started:
+        # ORM rows of this transaction may be pending or loaded: keep them coherent
+        row = uow.session.get(EnvironmentRow, environment) if environment is not None else None
+        if row is not None:
+            row.version += 1
+        zone = row.timezone if row is not None else None
+    else:
+        # no Session (the hold requests' hot path): one Core UPDATE ... RETURNING
+        zone = advance_version(uow.connection, environment) if environment is not None else None
+    timezone = zone or "UTC"
     telling = Telling(actor=actor, environment=environment, timezone=timezone, now=now)
-    uow.events.add(
-        environment=environment,
-        at=now,
-        actor=actor,
-        kind=event.kind,
-        message=event.words(telling),
-        data=data,
-        deploy_id=data.get("deploy_id"),
-        schema_version=SCHEMA_VERSION,
-    )
+    fields: dict[str, Any] = {
+        "environment": environment,
+        "at": now,
+        "actor": actor,
+        "kind": event.kind,
+        "message": event.words(telling),
+        "data": data,
+        "deploy_id": data.get("deploy_id"),
+        "schema_version": SCHEMA_VERSION,
+    }
+    if uow.session_started:
+        uow.events.add(**fields)
+    else:
+        insert_event(uow.connection, fields)
 
 
 def list_events(

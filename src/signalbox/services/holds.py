@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
 from signalbox.core.errors import Conflict, Held, InvalidInput, NotHolder
 from signalbox.core.events import (
@@ -42,9 +42,18 @@ from signalbox.core.incidents import frozen_message
 from signalbox.core.views import HoldKind, HoldView, Principal
 from signalbox.services.events import emit
 from signalbox.storage.repositories import hold_view
+from signalbox.storage.repositories.holds import (
+    close_hold,
+    held,
+    hold_request_view,
+    insert_hold,
+    next_fencing_token,
+    open_incident,
+    renew_hold_row,
+)
 from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
-from signalbox.storage.tables import EnvironmentRow, HoldRow
-from signalbox.storage.uow import UnitOfWork
+from signalbox.storage.tables import HoldRow, IncidentRow
+from signalbox.storage.uow import UnitOfWork, run_write
 
 __all__ = [
     "acquire_hold",
@@ -99,11 +108,15 @@ def _close_lapsed(uow: UnitOfWork, row: HoldRow, *, now: datetime) -> None:
 
 
 def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
-    """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of)."""
+    """Grant, renew or deny ``request`` inside ``uow`` (which it locks the environment of).
+    A unit of work without a Session yet takes the Core path (``_acquire_core``)."""
+    if not uow.session_started:
+        return _acquire_core(uow, request, now=now)
     environment = uow.lock_environment(request.environment)
     now = uow.now(now)
     if request.kind is HoldKind.WORK:
-        _refuse_if_frozen(uow, environment, request, now=now)
+        incident = IncidentRepository(uow.session).open_in(environment.name)
+        _refuse_if_frozen(incident, environment.name, environment.timezone, request, now=now)
     row, current = _current(uow, request.environment)
     decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
     if isinstance(decision, Denied):
@@ -124,25 +137,62 @@ def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> 
     return decision
 
 
+def _acquire_core(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
+    """``acquire_hold_in`` with Core statements on ``uow.connection``: the same steps in
+    the same order (lock, freeze, current, decide, close a lapsed hold, next token, grant,
+    event), on plain rows."""
+    connection = uow.connection
+    uow.lock_environment_fields(request.environment)
+    now = uow.now(now)
+    row = hold_request_view(connection, request.environment)
+    if request.kind is HoldKind.WORK and row.open_incident_id is not None:
+        incident = open_incident(connection, row.name)
+        _refuse_if_frozen(incident, row.name, row.timezone, request, now=now)
+    environment, current = row, held(row)
+    decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
+    if isinstance(decision, Denied):
+        return decision
+    hold = decision.hold
+    lease = int(request.duration.total_seconds())
+    if decision.renewed:
+        renew_hold_row(
+            connection, row.id, until=hold.until, reason=hold.reason, lease_seconds=lease
+        )
+        record_hold_event(uow, HoldRenewed, hold, actor=hold.owner.name, now=now)
+        return decision
+    if current is not None:
+        close_hold(connection, row.id, at=current.until, by="signalbox", reason="lapsed")
+        record_hold_event(uow, HoldLapsed, current, actor="signalbox", now=now)
+    token = next_fencing_token(connection, request.environment)
+    assert token == hold.fencing_token, "the fencing counter moved under the row lock"
+    insert_hold(connection, hold, lease_seconds=lease)
+    record_hold_event(uow, HoldGranted, hold, actor=hold.owner.name, now=now)
+    return decision
+
+
 def _refuse_if_frozen(
-    uow: UnitOfWork, environment: EnvironmentRow, request: HoldRequest, *, now: datetime
+    incident_row: IncidentRow | Row[Any] | None,
+    environment: str,
+    timezone: str,
+    request: HoldRequest,
+    *,
+    now: datetime,
 ) -> None:
-    """Conflict when an open incident freezes the environment and the requester is not in
-    its team (the commander and the responders it named)."""
-    row = IncidentRepository(uow.session).open_in(environment.name)
-    if row is None:
+    """Conflict when an open incident (``incident_row``) freezes the environment and the
+    requester is not in its team (the commander and the responders it named)."""
+    if incident_row is None:
         return
-    incident = incident_view(row)
+    incident = incident_view(incident_row)
     if not incident.is_freezing or request.owner.name in incident.team:
         return
     raise Conflict(
-        frozen_message(incident, timezone=environment.timezone, now=now),
+        frozen_message(incident, timezone=timezone, now=now),
         hint=(
             f"Holds there return once incident {incident.id} is resolved; ask "
             f"{incident.commander} to add you (`signalbox incident update {incident.id} "
             f"--responder {request.owner.name}`) if you are working on the fix."
         ),
-        environment=environment.name,
+        environment=environment,
         incident_id=incident.id,
         commander=incident.commander,
     )
@@ -161,8 +211,7 @@ def acquire_hold(
 ) -> Granted | Denied:
     """Hold ``environment`` for ``duration`` (or renew your own live hold)."""
     request = HoldRequest(environment, principal, kind, reason, duration, deploy_id)
-    with UnitOfWork(engine) as uow:
-        return acquire_hold_in(uow, request, now=now)
+    return run_write(engine, lambda uow: _acquire_core(uow, request, now=now))
 
 
 def renew_hold(
@@ -175,24 +224,33 @@ def renew_hold(
     fencing_token: int | None = None,
 ) -> HoldView:
     """Extend your live hold to ``now + duration`` (default: its original lease)."""
-    with UnitOfWork(engine) as uow:
-        env = uow.lock_environment(environment)
-        now = uow.now(now)
-        row, current = _current(uow, environment)
-        lease = duration or timedelta(seconds=row.lease_seconds if row else 0)
+
+    def renew(uow: UnitOfWork) -> HoldView:
+        uow.lock_environment_fields(environment)
+        at = uow.now(now)
+        env = row = hold_request_view(uow.connection, environment)
+        current = held(row)
+        lease = duration or timedelta(seconds=row.lease_seconds or 0)
         hold = decide_renew(
             current,
             owner=principal,
             environment=environment,
             duration=lease,
-            now=now,
+            now=at,
             fencing_token=fencing_token,
             timezone=env.timezone,
         )
-        assert row is not None
-        row.until, row.lease_seconds = hold.until, int(lease.total_seconds())
-        record_hold_event(uow, HoldRenewed, hold, actor=principal.name, now=now)
+        renew_hold_row(
+            uow.connection,
+            row.id,
+            until=hold.until,
+            reason=hold.reason,
+            lease_seconds=int(lease.total_seconds()),
+        )
+        record_hold_event(uow, HoldRenewed, hold, actor=principal.name, now=at)
         return hold
+
+    return run_write(engine, renew)
 
 
 def release_hold(
@@ -205,22 +263,25 @@ def release_hold(
 ) -> HoldView:
     """Release your hold; NotHolder if you do not hold it, StaleFencingToken if the token
     given is not the current one."""
-    with UnitOfWork(engine) as uow:
-        env = uow.lock_environment(environment)
-        now = uow.now(now)
-        row, current = _current(uow, environment)
+
+    def release(uow: UnitOfWork) -> HoldView:
+        uow.lock_environment_fields(environment)
+        at = uow.now(now)
+        env = row = hold_request_view(uow.connection, environment)
+        current = held(row)
         hold = decide_release(
             current,
             owner=principal,
             environment=environment,
-            now=now,
+            now=at,
             fencing_token=fencing_token,
             timezone=env.timezone,
         )
-        assert row is not None
-        uow.holds.close(row, at=now, by=principal.name, reason="released")
-        record_hold_event(uow, HoldReleased, hold, actor=principal.name, now=now)
+        close_hold(uow.connection, row.id, at=at, by=principal.name, reason="released")
+        record_hold_event(uow, HoldReleased, hold, actor=principal.name, now=at)
         return hold
+
+    return run_write(engine, release)
 
 
 def force_release(

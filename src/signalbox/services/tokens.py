@@ -3,6 +3,13 @@
 Tokens are ``sbx_`` + 32 random bytes (URL-safe base64), so a fast hash (SHA-256) is right:
 only the hash is stored. Authentication looks the hash up and compares it with
 ``hmac.compare_digest``.
+
+A token found valid is remembered for ``CALLER_CACHE_SECONDS`` (per engine, in this process:
+``remembered_caller``), so that the requests of a busy client need no query, and the API's
+authentication no thread. Revoking a token (or replacing the bootstrap one) forgets every
+remembered token of the engine at once, so on the server that revoked it the next request
+gets 401; another server sharing the database may accept it for up to
+``CALLER_CACHE_SECONDS`` more.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +44,7 @@ from signalbox.storage.uow import UnitOfWork, read_connection
 
 __all__ = [
     "BOOTSTRAP_NAME",
+    "CALLER_CACHE_SECONDS",
     "Caller",
     "TokenInfo",
     "authenticate",
@@ -43,6 +53,7 @@ __all__ = [
     "list_tokens",
     "new_secret",
     "register_bootstrap_token",
+    "remembered_caller",
     "revoke_token",
 ]
 
@@ -50,6 +61,12 @@ TOKEN_PREFIX = "sbx_"
 BOOTSTRAP_NAME = "bootstrap-admin"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 _TOUCH_EVERY = timedelta(minutes=5)
+
+CALLER_CACHE_SECONDS = 5.0
+"""How long a token found valid is trusted without a query (revoking on this server forgets
+it at once; another server sharing the database may accept it this much longer)."""
+
+_CALLER_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +176,68 @@ def create_token(
         return secret, TokenInfo.of(row)
 
 
+class _Callers:
+    """The tokens found valid on one engine: sha256 -> (when, by the server's clock and by
+    the monotonic one, and the caller). An entry is good while both clocks say it is younger
+    than ``CALLER_CACHE_SECONDS`` (a clock set back cannot stretch it; a test's clock
+    moved on ends it).
+
+    ``forget_all`` (a revocation) also moves ``generation`` on, so that an authentication
+    that read the token before the revocation committed does not remember it after."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, tuple[datetime, float, Caller]] = {}
+        self.generation = 0
+        self.lock = threading.Lock()
+
+    def get(self, digest: str, now: datetime) -> Caller | None:
+        entry = self.found.get(digest)
+        if entry is None:
+            return None
+        checked_at, checked_monotonic, caller = entry
+        age = (now - checked_at).total_seconds()
+        if not 0 <= age < CALLER_CACHE_SECONDS:
+            return None
+        if time.monotonic() - checked_monotonic >= CALLER_CACHE_SECONDS:
+            return None
+        return caller
+
+    def remember(self, digest: str, caller: Caller, generation: int, now: datetime) -> None:
+        with self.lock:
+            if generation != self.generation:
+                return
+            if len(self.found) >= _CALLER_CACHE_SIZE:
+                self.found.clear()
+            self.found[digest] = (now, time.monotonic(), caller)
+
+    def forget_all(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.found.clear()
+
+
+def _callers_of(engine: Engine) -> _Callers:
+    callers: _Callers | None = getattr(engine, "_signalbox_callers", None)
+    if callers is None:
+        callers = _Callers()
+        engine._signalbox_callers = callers  # type: ignore[attr-defined]
+    return callers
+
+
+def remembered_caller(engine: Engine, secret: str, *, now: datetime) -> Caller | None:
+    """The caller of ``secret`` if it was found valid in the last ``CALLER_CACHE_SECONDS``
+    (and not revoked here since); None otherwise (then ``authenticate``). No query."""
+    return _callers_of(engine).get(hash_secret(secret), now)
+
+
 def authenticate(engine: Engine, secret: str, *, now: datetime) -> Caller:
     """The caller that ``secret`` identifies; Unauthenticated if none (or revoked)."""
     digest = hash_secret(secret)
+    callers = _callers_of(engine)
+    remembered = callers.get(digest, now)
+    if remembered is not None:
+        return remembered
+    generation = callers.generation
     with read_connection(engine) as connection:
         row = token_fields_by_hash(connection, digest)
         valid = row is not None and hmac.compare_digest(row.secret_hash, digest)
@@ -174,6 +250,7 @@ def authenticate(engine: Engine, secret: str, *, now: datetime) -> Caller:
         stale = row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY
     if stale:
         _touch(engine, digest, now)
+    callers.remember(digest, caller, generation, now)
     return caller
 
 
@@ -185,6 +262,13 @@ def _touch(engine: Engine, digest: str, now: datetime) -> None:
 
 def register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> None:
     """Make ``secret`` the bootstrap admin token (admin:*); an empty secret revokes it."""
+    try:
+        _register_bootstrap_token(engine, secret, now=now)
+    finally:
+        _callers_of(engine).forget_all()  # an old bootstrap secret must not be remembered
+
+
+def _register_bootstrap_token(engine: Engine, secret: str, *, now: datetime) -> None:
     with UnitOfWork(engine) as uow:
         uow.lock_startup()
         row = uow.tokens.by_name(BOOTSTRAP_NAME)
@@ -233,4 +317,6 @@ def revoke_token(engine: Engine, *, name: str, revoked_by: str, now: datetime) -
         if row.revoked_at is None:
             row.revoked_at = now
             emit(uow, TokenRevoked(name=name), environment=None, actor=revoked_by, now=now)
-        return TokenInfo.of(row)
+        info = TokenInfo.of(row)
+    _callers_of(engine).forget_all()  # committed: no request here may use it any more
+    return info

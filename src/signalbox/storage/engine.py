@@ -51,6 +51,12 @@ syncs the WAL before it returns, so whatever the server acknowledged survives a 
 process, not of the machine (the last commits before a power loss can be lost). The cost of
 ``full`` is measured in bench/server.py (``--synchronous normal,full``)."""
 
+POOL_SIZE = 40
+"""Connections each engine keeps open: as many as the server's worker threads (anyio's
+default limit, 40), which are the ones that use them. With fewer, a busy server opened an
+overflow connection for a request and closed it after (a new PostgreSQL backend each time:
+a third of a hold request's CPU with 32 clients; the PRAGMAs of a new SQLite connection)."""
+
 VACUUM_STEP_PAGES = 256
 """Free pages given back to the file system per transaction by ``give_space_back`` (16 MiB
 with 64 KiB pages): the write lock is held for one step at a time, not for the whole file."""
@@ -77,7 +83,12 @@ def build_engine(
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        options = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **engine_options}
+        options = {
+            "pool_size": POOL_SIZE,
+            "max_overflow": 20,
+            "pool_pre_ping": True,
+            **engine_options,
+        }
         return create_engine(url, **options)
     raise ConfigError(
         f"signalbox cannot use the database {url.get_backend_name()!r}.",
@@ -116,7 +127,7 @@ def _use_wal(cursor: Any) -> None:
 def _sqlite_engine(database_url: str, synchronous: str, **engine_options: Any) -> Engine:
     options = {
         "connect_args": {"check_same_thread": False},
-        "pool_size": 20,
+        "pool_size": POOL_SIZE,
         "max_overflow": 20,
         **engine_options,
     }

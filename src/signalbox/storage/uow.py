@@ -22,20 +22,39 @@ caller asked with; without one (tests that pass their own times), it is the call
 Write units of work do not nest (in one thread, on one engine): the inner one would wait for
 the outer one's locks. Opening one inside another raises at once; compose with the
 ``*_in(uow, ...)`` service variants instead.
+
+**Group commit** (``run_write``): on SQLite, every commit waits for its fsync
+(``synchronous=FULL``) while holding the one write lock, so writers queue behind each other's
+disk flushes. ``run_write(engine, work)`` runs ``work(uow)`` in a unit of work shared with the
+other threads that ask at the same time: one thread leads, runs each queued work in turn
+(each inside its own SAVEPOINT, so one that raises undoes only its own writes and gets its
+exception), commits once, and only then hands every result back; a failed commit fails them
+all. Each work still sees the writes of the ones before it, under the same lock, and nothing
+is acknowledged before it is on disk. On PostgreSQL (row locks, its own group commit) it is a
+plain unit of work.
+
+**The Session is made on first use.** The transaction is a Core connection's, begun on entry
+(SQLite: ``BEGIN IMMEDIATE`` then); ``uow.session`` (and the repositories built on it) joins
+it when first touched. A hot path that writes with Core statements on ``uow.connection``
+(the hold requests, ``services.holds``) never pays for a Session's set-up, identity map and
+flush; a unit of work that mixes both sees one transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
+from signalbox.core.errors import unknown_environment
 from signalbox.storage.engine import READ_ONLY
 from signalbox.storage.repositories import (
     EnvironmentRepository,
@@ -46,9 +65,31 @@ from signalbox.storage.repositories import (
 from signalbox.storage.repositories.deploys import DeployRepository
 from signalbox.storage.tables import DeployRow, EnvironmentRow
 
-__all__ = ["STARTUP_LOCK_ID", "UnitOfWork", "attach_clock", "read_connection"]
+__all__ = [
+    "STARTUP_LOCK_ID",
+    "EnvironmentFields",
+    "UnitOfWork",
+    "attach_clock",
+    "read_connection",
+    "run_write",
+]
 
 STARTUP_LOCK_ID = 0x5167_B0C6
+
+_ENVIRONMENT_FIELDS = select(
+    EnvironmentRow.name,
+    EnvironmentRow.last_fencing_token,
+    EnvironmentRow.timezone,
+    EnvironmentRow.configured,
+).where(EnvironmentRow.name == bindparam("name"))
+_ENVIRONMENT_FIELDS_LOCKED = _ENVIRONMENT_FIELDS.with_for_update()
+"""Built once: every hold request locks its environment with it (Core, no ORM row)."""
+_CONFIGURED_NAMES = (
+    select(EnvironmentRow.name).where(EnvironmentRow.configured).order_by(EnvironmentRow.name)
+)
+
+EnvironmentFields = Row[str, int, str, bool]
+"""(name, last_fencing_token, timezone, configured) of a locked environment."""
 
 
 def _read_only(engine: Engine) -> Engine:
@@ -117,17 +158,12 @@ def _leave_write(engine: Engine) -> None:
 
 
 class UnitOfWork:
-    session: Session
-    environments: EnvironmentRepository
-    events: EventRepository
-    holds: HoldRepository
-    tokens: TokenRepository
-
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only
         self._clock = None if read_only else _clock_of(engine)
         self._now: datetime | None = None
+        self._session: Session | None = None
 
     def __enter__(self) -> Self:
         if not self.read_only:
@@ -137,19 +173,55 @@ class UnitOfWork:
             self._writer_lock.acquire()
         try:
             bind = _read_only(self.engine) if self.read_only else self.engine
-            self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
-            self.session.begin()
+            self.connection: Connection = bind.connect()
+            try:
+                self._transaction: RootTransaction = self.connection.begin()
+            except BaseException:
+                self.connection.close()
+                raise
         except BaseException:
             if self._writer_lock is not None:
                 self._writer_lock.release()
             if not self.read_only:
                 _leave_write(self.engine)
             raise
-        self.environments = EnvironmentRepository(self.session)
-        self.events = EventRepository(self.session)
-        self.holds = HoldRepository(self.session)
-        self.tokens = TokenRepository(self.session)
         return self
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of this transaction, made when first asked for."""
+        if self._session is None:
+            # "rollback_only": the session never commits the connection's transaction (the
+            # unit of work does, on exit), but a rollback of the session rolls it back.
+            self._session = Session(
+                bind=self.connection,
+                expire_on_commit=False,
+                autoflush=True,
+                join_transaction_mode="rollback_only",
+            )
+        return self._session
+
+    @property
+    def session_started(self) -> bool:
+        """Whether ``session`` was made (ORM rows of this transaction may be loaded)."""
+        return self._session is not None
+
+    # The repositories on the session, each made when first used (see ``session``).
+    @functools.cached_property
+    def environments(self) -> EnvironmentRepository:
+        return EnvironmentRepository(self.session)
+
+    @functools.cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.session)
+
+    @functools.cached_property
+    def holds(self) -> HoldRepository:
+        return HoldRepository(self.session)
+
+    @functools.cached_property
+    def tokens(self) -> TokenRepository:
+        return TokenRepository(self.session)
 
     def __exit__(
         self,
@@ -157,13 +229,29 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        session = self._session
         try:
-            if exc_type is None and not self.read_only:
-                self.session.commit()
-            else:
-                self.session.rollback()
+            try:
+                if exc_type is None and not self.read_only:
+                    if session is not None:
+                        session.commit()  # flushes; the transaction is committed below
+                    try:
+                        self._transaction.commit()
+                    except BaseException:
+                        # its state is unknown: never back into the pool (closing the
+                        # driver's connection ends the transaction in the database)
+                        self.connection.invalidate()
+                        raise
+                else:
+                    if session is not None:
+                        session.rollback()
+                    if self._transaction.is_active:
+                        self._transaction.rollback()
+            finally:
+                if session is not None:
+                    session.close()
+                self.connection.close()  # rolls back whatever a failed commit left open
         finally:
-            self.session.close()
             if self._writer_lock is not None:
                 self._writer_lock.release()
             if not self.read_only:
@@ -187,14 +275,25 @@ class UnitOfWork:
         if self._clock is None:
             return requested
         if self._now is None:
-            self.session.connection()  # SQLite: BEGIN IMMEDIATE, the write lock, if not yet
-            self._now = self._clock()
+            self._now = self._clock()  # the transaction began (BEGIN IMMEDIATE) on entry
         return max(self._now, requested)
 
     def lock_environment(self, name: str) -> EnvironmentRow:
         """Load environment ``name`` locked for this transaction (UnknownEnvironment if none);
         with a clock attached, the transaction's ``now`` is read again behind the lock."""
         row = self.environments.get(name, for_update=True)
+        if self._clock is not None:
+            self._now = self._clock()
+        return row
+
+    def lock_environment_fields(self, name: str) -> EnvironmentFields:
+        """``lock_environment`` as one Core row (name, last_fencing_token, timezone,
+        configured), without the ORM: for the hot paths that write with Core statements.
+        UnknownEnvironment if ``name`` is not a configured environment."""
+        row = self.connection.execute(_ENVIRONMENT_FIELDS_LOCKED, {"name": name}).one_or_none()
+        if row is None or not row.configured:
+            known = list(self.connection.scalars(_CONFIGURED_NAMES))
+            raise unknown_environment(name, known)
         if self._clock is not None:
             self._now = self._clock()
         return row
@@ -206,3 +305,105 @@ class UnitOfWork:
         environment = self.lock_environment(row.environment)
         self.session.refresh(row)
         return row, environment
+
+
+T = TypeVar("T")
+
+
+class _Work(Generic[T]):
+    """One thread's work waiting for a group commit, and what became of it."""
+
+    def __init__(self, work: Callable[[UnitOfWork], T]) -> None:
+        self.work = work
+        self.done = threading.Event()
+        self.lead = False  # woken to lead the next group rather than with an outcome
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.result  # type: ignore[return-value]
+
+
+class _GroupCommit:
+    """The works waiting for the next group commit on one SQLite engine."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting: list[_Work[object]] = []
+        self.leading = False
+
+    def run(self, engine: Engine, work: _Work[T]) -> T:
+        _enter_write(engine)  # fails here, before the group, inside a write unit of work
+        _leave_write(engine)
+        with self.lock:
+            self.waiting.append(work)  # type: ignore[arg-type]
+            lead = not self.leading
+            self.leading = True
+        if not lead:
+            work.done.wait()
+            if not work.lead:
+                return work.outcome()
+            work.done.clear()
+        self._lead(engine)
+        work.done.wait()
+        return work.outcome()
+
+    def _lead(self, engine: Engine) -> None:
+        """Run every waiting work in one unit of work, then wake the next leader, if any."""
+        with self.lock:
+            group, self.waiting = self.waiting, []
+        try:
+            _run_group(engine, group)
+        finally:
+            for each in group:
+                each.done.set()
+            with self.lock:
+                if self.waiting:
+                    follower = self.waiting[0]
+                    follower.lead = True
+                    follower.done.set()
+                else:
+                    self.leading = False
+
+
+def _run_group(engine: Engine, group: list[_Work[object]]) -> None:
+    try:
+        with UnitOfWork(engine) as uow:
+            if len(group) == 1:  # alone: what it raises rolls the unit of work back
+                group[0].result = group[0].work(uow)
+                return
+            sqlite = cast(sqlite3.Connection, uow.connection.connection.driver_connection)
+            for each in group:
+                sqlite.execute("SAVEPOINT work")
+                try:
+                    each.result = each.work(uow)
+                except BaseException as error:  # its own answer; the others go on
+                    sqlite.execute("ROLLBACK TO work")
+                    each.error = error
+                sqlite.execute("RELEASE work")
+                assert not uow.session_started, "a grouped work must write with Core only"
+    except BaseException as error:  # the commit (or the lock) failed: nothing is written
+        for each in group:
+            if each.error is None:
+                each.error, each.result = error, None
+
+
+def _group_commit_of(engine: Engine) -> _GroupCommit:
+    group: _GroupCommit | None = getattr(engine, "_signalbox_group_commit", None)
+    if group is None:
+        group = _GroupCommit()
+        engine._signalbox_group_commit = group  # type: ignore[attr-defined]
+    return group
+
+
+def run_write(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
+    """``work(uow)`` in a write unit of work, committed before it returns; on SQLite the
+    unit of work may be shared with other threads' works (group commit, see the module
+    doc): ``work`` must write with Core statements only (no ``uow.session``), and raise
+    (its writes then undone) rather than leave something half-done."""
+    if engine.dialect.name != "sqlite":
+        with UnitOfWork(engine) as uow:
+            return work(uow)
+    return _group_commit_of(engine).run(engine, _Work(work))

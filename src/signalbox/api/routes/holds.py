@@ -4,11 +4,19 @@ A refused hold is answered ``409 Conflict`` with a problem+json body whose ``cod
 ``held`` and which carries the holder's fields (holder, reason, since, until, timezone):
 the request asked for exclusive use and did not get it, so an HTTP client that looks only at
 the status must not mistake it for success (as ``200 {"granted": false}`` would let it).
+
+The routes are async and hand the service call to one worker thread (the caller comes from
+``current_caller``, on the event loop for a recently checked token): one thread hop per
+request. Their answers are the declared models (``response_model``, in the OpenAPI
+document), serialised once by ``_answer`` rather than checked again by FastAPI.
 """
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
@@ -30,69 +38,81 @@ from signalbox.services.tokens import Caller
 router = APIRouter(prefix="/api/environments", tags=["holds"])
 
 
+def _answer(model: BaseModel) -> Response:
+    """``model`` as the JSON answer (what FastAPI would send for it, made once)."""
+    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
+
+
 @router.post("/{environment}/hold", response_model=HoldGrantRead)
-def acquire(
+async def acquire(
     environment: str,
     body: HoldCreate,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> HoldGrantRead:
+) -> Response:
     """Hold the environment, or renew your own hold; 409 ``held`` if someone else holds it."""
     caller.require(Action.HOLD, context.configured(environment))
     duration = read_duration(body.duration, field="duration")
     now = context.now()
-    decision = holds.acquire_hold(
-        context.engine,
-        environment=environment,
-        principal=caller.principal,
-        reason=body.reason,
-        duration=duration,
-        now=now,
+    decision = await anyio.to_thread.run_sync(
+        lambda: holds.acquire_hold(
+            context.engine,
+            environment=environment,
+            principal=caller.principal,
+            reason=body.reason,
+            duration=duration,
+            now=now,
+        )
     )
     timezone = context.timezone(environment)
     if isinstance(decision, Denied):
         raise holds.denial_error(decision, timezone, now=now)
-    return HoldGrantRead(
-        granted=True, renewed=decision.renewed, hold=HoldRead.of(decision.hold, timezone)
-    )
+    hold = HoldRead.of(decision.hold, timezone)
+    return _answer(HoldGrantRead(granted=True, renewed=decision.renewed, hold=hold))
 
 
 @router.post("/{environment}/hold/renew", response_model=HoldRenewRead)
-def renew(
+async def renew(
     environment: str,
     body: HoldRenew,
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> HoldRenewRead:
+) -> Response:
     caller.require(Action.HOLD, context.configured(environment))
     duration = read_duration(body.duration, field="duration") if body.duration else None
-    hold = holds.renew_hold(
-        context.engine,
-        environment=environment,
-        principal=caller.principal,
-        now=context.now(),
-        duration=duration,
-        fencing_token=body.fencing_token,
+    now = context.now()
+    hold = await anyio.to_thread.run_sync(
+        lambda: holds.renew_hold(
+            context.engine,
+            environment=environment,
+            principal=caller.principal,
+            now=now,
+            duration=duration,
+            fencing_token=body.fencing_token,
+        )
     )
-    return HoldRenewRead(hold=HoldRead.of(hold, context.timezone(environment)))
+    return _answer(HoldRenewRead(hold=HoldRead.of(hold, context.timezone(environment))))
 
 
 @router.delete("/{environment}/hold", response_model=HoldReleaseRead)
-def release(
+async def release(
     environment: str,
     fencing_token: Counter | None = Query(None),
     caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
-) -> HoldReleaseRead:
+) -> Response:
     caller.require(Action.HOLD, context.configured(environment))
-    hold = holds.release_hold(
-        context.engine,
-        environment=environment,
-        principal=caller.principal,
-        now=context.now(),
-        fencing_token=fencing_token,
+    now = context.now()
+    hold = await anyio.to_thread.run_sync(
+        lambda: holds.release_hold(
+            context.engine,
+            environment=environment,
+            principal=caller.principal,
+            now=now,
+            fencing_token=fencing_token,
+        )
     )
-    return HoldReleaseRead(released=HoldRead.of(hold, context.timezone(environment)))
+    return _answer(HoldReleaseRead(released=HoldRead.of(hold, context.timezone(environment))))
 
 
 @router.post("/{environment}/hold/force-release", response_model=HoldReleaseRead)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from signalbox.api.auth import current_caller
+from signalbox.api.auth import caller_of
 from signalbox.api.context import Server, server
 from signalbox.api.problems import problem_response
 from signalbox.core.errors import Forbidden, SignalboxError
@@ -30,7 +30,7 @@ def _may_read(request: Request, context: Server) -> None:
     token, 403 naming the grant with one that lacks it."""
     if context.settings.metrics_public:
         return
-    caller = current_caller(request, context)
+    caller = caller_of(request, context)
     if METRICS_GRANT not in caller.grants:
         raise Forbidden(
             f"{caller.principal.name} may not read /metrics: it needs the grant {METRICS_GRANT}.",

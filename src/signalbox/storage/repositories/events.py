@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from signalbox.storage.tables import EventRow
@@ -15,6 +15,28 @@ from signalbox.storage.tables import EventRow
 _INSERT = insert(EventRow.metadata.tables[EventRow.__tablename__])
 """A Core insert on the table: no ORM object, identity map entry or flush bookkeeping for a
 row nothing reads back in the transaction that writes it."""
+
+_ENVIRONMENTS = EventRow.metadata.tables["environments"]
+_ADVANCE_VERSION = (
+    update(_ENVIRONMENTS)
+    .where(_ENVIRONMENTS.c.name == bindparam("environment"))
+    .values(version=_ENVIRONMENTS.c.version + 1)
+    .returning(_ENVIRONMENTS.c.timezone)
+)
+
+
+def advance_version(connection: Connection, environment: str) -> str | None:
+    """Add one to ``environment``'s version (an event about it is being written); its time
+    zone, or None when there is no such environment. One Core statement, for units of work
+    without a Session (``services.events.emit``)."""
+    zone = connection.execute(_ADVANCE_VERSION, {"environment": environment}).scalar_one_or_none()
+    return None if zone is None else str(zone)
+
+
+def insert_event(connection: Connection, fields: dict[str, Any]) -> None:
+    """Insert an event row (``fields``: the columns of ``EventRepository.add``) on a Core
+    connection, for units of work without a Session."""
+    connection.execute(_INSERT, fields)
 
 
 class EventRepository:
