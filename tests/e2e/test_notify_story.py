@@ -30,7 +30,7 @@ name = "dev-channel"
 urls_env = "SIGNALBOX_NOTIFY_DEV"
 environments = ["dev"]
 """
-TIME = r"\d\d:\d\d CET"
+TIME = r"(?:\w{3} \d{1,2} \w{3} )?\d\d:\d\d CET"  # a day is named when not today
 
 
 @contextlib.contextmanager
