@@ -35,7 +35,7 @@ def test_every_app_wide_object_is_built_by_create_app(app):
     assert isinstance(server.feed, ChangeFeed) and isinstance(server.batches, Batches)
     assert isinstance(server.state_store, StateStore)
     assert server.state_store.engine is server.engine
-    assert server.longpoll_callers == {} and server.deploy_environments == {}
+    assert server.deploy_environments == {}
     other = create_app(server.settings, clock=server.clock, engine=server.engine)
     assert other.state.server.feed is not server.feed  # one per app, never shared
 

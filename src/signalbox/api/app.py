@@ -227,7 +227,6 @@ def create_app(
         state_store=StateStore.from_settings(database, settings),
         feed=build_feed(database, clock),
         batches=Batches(),
-        longpoll_callers={},
         deploy_environments={},
         pictures=PictureCache(),
         picture_json=PictureJson(),

@@ -42,8 +42,6 @@ class Server:
     """Wakes the long-polls of an environment when it changes (``api.change_feed``)."""
     batches: Batches
     """Coalesces the waiting gates woken by one change onto one decision."""
-    longpoll_callers: dict[str, tuple[float, Caller]]
-    """sha256 of a token -> (monotonic expiry, its caller): the long-poll's token cache."""
     deploy_environments: dict[int, str]
     """deploy id -> its environment (which never changes), so a re-poll needs no query."""
     pictures: PictureCache

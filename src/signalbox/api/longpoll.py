@@ -3,45 +3,37 @@
 ``build_feed`` makes the app's one ``ChangeFeed`` (one ``SELECT name, version FROM
 environments`` per tick, the deploys' housekeeping and the waiting gates' keep-alive); the
 app's lifespan starts and stops it with its other background loops. ``Batches`` coalesces
-decisions; ``longpoll_caller`` remembers checked tokens briefly. All of them live on the
-app's ``Server`` (``api.context``): ``feed_of``, ``batches_of`` and ``environment_cache``
-read them there.
+decisions. Both live on the app's ``Server`` (``api.context``), with the deploys' environments
+cache: ``feed_of``, ``batches_of`` and ``environment_cache`` read them there. A token checked
+moments ago is remembered by ``services.tokens`` for every route, the long-poll's included.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import random
-import time
 from collections.abc import Callable, Collection
 from datetime import datetime
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import Engine
 
-from signalbox.api.auth import token_from_header
 from signalbox.api.change_feed import ChangeFeed
-from signalbox.api.context import Server, server, server_of
+from signalbox.api.context import server_of
 from signalbox.api.models.deploys import UnchangedDeployRead, UnchangedRead
-from signalbox.core.errors import Unauthenticated
 from signalbox.services.clock import Clock
 from signalbox.services.database import environment_versions
 from signalbox.services.deploys import GateAnswer, expire_stale_deploys, touch_waiting
-from signalbox.services.tokens import Caller, authenticate
 
 __all__ = [
-    "CALLER_CACHE_SECONDS",
     "Batches",
     "batches_of",
     "build_feed",
-    "cached_caller",
     "environment_cache",
     "feed_of",
     "hold_seconds",
-    "longpoll_caller",
     "seconds_until",
     "unchanged_answer",
 ]
@@ -104,48 +96,6 @@ class Batches:
 def batches_of(request: Request) -> Batches:
     """The app's decision batches."""
     return server_of(request).batches
-
-
-CALLER_CACHE_SECONDS = 10.0
-"""How long a long-poll trusts a token it has already checked (a revoked token may keep
-waiting this long; every other route checks the token on each request)."""
-
-_CALLER_CACHE_SIZE = 10_000
-
-
-async def longpoll_caller(request: Request, context: Server = Depends(server)) -> Caller:
-    """``current_caller`` for the long-poll: a waiting gate asks again every 25 s, and many
-    gates share one CI token, so the token check is remembered briefly (no thread, no
-    query) instead of repeated."""
-    secret = token_from_header(request.headers.get("authorization"))
-    callers = context.longpoll_callers
-    cached = callers.get(_cache_key(secret))
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    caller = await anyio.to_thread.run_sync(
-        lambda: authenticate(context.engine, secret, now=context.now())
-    )
-    if len(callers) >= _CALLER_CACHE_SIZE:
-        callers.clear()
-    callers[_cache_key(secret)] = (time.monotonic() + CALLER_CACHE_SECONDS, caller)
-    return caller
-
-
-def cached_caller(context: Server, authorization: str | None) -> Caller | None:
-    """The caller whose token (the Authorization header) ``longpoll_caller`` checked less
-    than ``CALLER_CACHE_SECONDS`` ago; None for any other header (no query made)."""
-    try:
-        secret = token_from_header(authorization)
-    except Unauthenticated:
-        return None
-    cached = context.longpoll_callers.get(_cache_key(secret))
-    if cached is None or cached[0] <= time.monotonic():
-        return None
-    return cached[1]
-
-
-def _cache_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def unchanged_answer(deploy_id: int, version: int) -> bytes:

@@ -5,13 +5,13 @@ and, while nothing changes, hears ``{"unchanged": true}``. With 10,000 gates tha
 requests a second that change nothing; through FastAPI's routing, dependencies and
 response validation each cost more than the whole rest of the wait. ``ParkedPolls`` (an
 ASGI middleware) takes the common case before the framework: a re-poll whose token this
-process checked moments ago (``longpoll_caller``'s cache) for a deploy whose environment it
-knows (``environment_cache``), with ``since`` and ``wait`` only. It parks the request on the
-change feed exactly as the route would; if nothing changed, it writes the route's own
-"unchanged" answer (``unchanged_answer``). Everything else goes on to the route unchanged:
-a change (the route then decides at once: the environment is past ``since``), a first ask, a
-``recheck_at``, an unknown or expired token, anything malformed (the route's validation and
-errors answer it). The request is counted under the route's template (``GET /metrics``).
+process checked moments ago (``services.tokens.remembered_caller``) for a deploy whose
+environment it knows (``environment_cache``), with ``since`` and ``wait`` only. It parks the
+request on the change feed exactly as the route would; if nothing changed, it writes the
+route's own "unchanged" answer (``unchanged_answer``). Everything else goes on to the route
+unchanged: a change (the route then decides at once: the environment is past ``since``), a
+first ask, a ``recheck_at``, an unknown or expired token, anything malformed (the route's
+validation and errors answer it). The request is counted under the route's template (``GET /metrics``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,13 @@ from urllib.parse import parse_qsl
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from signalbox.api.auth import token_from_header
 from signalbox.api.context import Server
-from signalbox.api.longpoll import cached_caller, hold_seconds, unchanged_answer
+from signalbox.api.longpoll import hold_seconds, unchanged_answer
 from signalbox.api.models.bounds import MAX_ROW_ID
+from signalbox.core.errors import Unauthenticated
 from signalbox.core.roles import Action
+from signalbox.services.tokens import Caller, remembered_caller
 
 __all__ = ["ParkedPolls"]
 
@@ -75,10 +78,19 @@ class ParkedPolls:
         asked = _since_and_wait(scope["query_string"])
         if asked is None:
             return None
-        caller = cached_caller(self.context, _authorization(scope))
+        caller = self._remembered_caller(scope)
         if caller is None or not caller.may(Action.READ, environment):
             return None
         return deploy_id, environment, *asked
+
+    def _remembered_caller(self, scope: Scope) -> Caller | None:
+        """The caller of the request's token if it was checked moments ago (no query)."""
+        try:
+            secret = token_from_header(_authorization(scope))
+        except Unauthenticated:
+            return None
+        context = self.context
+        return remembered_caller(context.engine, secret, now=context.now())
 
 
 def _since_and_wait(query: bytes) -> tuple[int, int] | None:

@@ -32,7 +32,6 @@ from signalbox.api.longpoll import (
     environment_cache,
     feed_of,
     hold_seconds,
-    longpoll_caller,
     seconds_until,
     unchanged_answer,
     wake,
@@ -153,7 +152,7 @@ async def decision(
     since: Counter | None = Query(None, description="The version of the last answer."),
     wait: int = Query(25, ge=0, description="Longest time to hold the request, in seconds."),
     recheck_at: Instant | None = Query(None, description="recheck_at of the last answer."),
-    caller: Caller = Depends(longpoll_caller),
+    caller: Caller = Depends(current_caller),
     context: Server = Depends(server),
 ) -> Response:
     """Decide again. With ``since`` (the ``version`` of the last answer), first wait up to
