@@ -11,7 +11,8 @@ request on the change feed exactly as the route would; if nothing changed, it wr
 route's own "unchanged" answer (``unchanged_answer``). Everything else goes on to the route
 unchanged: a change (the route then decides at once: the environment is past ``since``), a
 first ask, a ``recheck_at``, an unknown or expired token, anything malformed (the route's
-validation and errors answer it). The request is counted under the route's template (``GET /metrics``).
+validation and errors answer it). The request is counted under the route's template
+(``GET /metrics``).
 """
 
 from __future__ import annotations

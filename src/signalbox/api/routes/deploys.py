@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
@@ -36,6 +35,7 @@ from signalbox.api.longpoll import (
     unchanged_answer,
     wake,
 )
+from signalbox.api.models import json_response
 from signalbox.api.models.bounds import Counter, Instant, RowId
 from signalbox.api.models.deploys import (
     ApprovalCreate,
@@ -87,12 +87,6 @@ def _published(request: Request, answer: deploys.GateAnswer) -> GateAnswerRead:
     feed = feed_of(request)
     feed.notify(answer.deploy.environment, answer.version, wakes_waiters=answer.wakes_waiters)
     return GateAnswerRead.of(answer)
-
-
-def _json(model: BaseModel) -> Response:
-    """``model`` already validated, as the answer: the long-poll's answers skip FastAPI's
-    second validation of the response model (thousands of gates ask again every 25 s)."""
-    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.post("", response_model=GateAnswerRead)
@@ -182,9 +176,9 @@ async def decision(
             ),
         )
         if deploy_id in batch:
-            return _json(_published(request, batch[deploy_id]))
+            return json_response(_published(request, batch[deploy_id]))
     answer = await _call_service(context, deploys.decide_deploy, deploy_id=deploy_id)
-    return _json(_published(request, answer))
+    return json_response(_published(request, answer))
 
 
 @router.post("/{deploy_id}/heartbeat", response_model=GateAnswerRead)

@@ -8,18 +8,18 @@ the status must not mistake it for success (as ``200 {"granted": false}`` would 
 The routes are async and hand the service call to one worker thread (the caller comes from
 ``current_caller``, on the event loop for a recently checked token): one thread hop per
 request. Their answers are the declared models (``response_model``, in the OpenAPI
-document), serialised once by ``_answer`` rather than checked again by FastAPI.
+document), serialised once (``api.models.json_response``) rather than checked again by FastAPI.
 """
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
+from signalbox.api.models import json_response
 from signalbox.api.models.bounds import Counter, read_duration
 from signalbox.api.models.holds import (
     ForceReleaseCreate,
@@ -38,11 +38,6 @@ from signalbox.services.tokens import Caller
 router = APIRouter(prefix="/api/environments", tags=["holds"])
 
 
-def _answer(model: BaseModel) -> Response:
-    """``model`` as the JSON answer (what FastAPI would send for it, made once)."""
-    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
-
-
 @router.post("/{environment}/hold", response_model=HoldGrantRead)
 async def acquire(
     environment: str,
@@ -54,21 +49,20 @@ async def acquire(
     caller.require(Action.HOLD, context.configured(environment))
     duration = read_duration(body.duration, field="duration")
     now = context.now()
-    decision = await anyio.to_thread.run_sync(
-        lambda: holds.acquire_hold(
-            context.engine,
-            environment=environment,
-            principal=caller.principal,
-            reason=body.reason,
-            duration=duration,
-            now=now,
-        )
+    decision = await run_in_threadpool(
+        holds.acquire_hold,
+        context.engine,
+        environment=environment,
+        principal=caller.principal,
+        reason=body.reason,
+        duration=duration,
+        now=now,
     )
     timezone = context.timezone(environment)
     if isinstance(decision, Denied):
         raise holds.denial_error(decision, timezone, now=now)
     hold = HoldRead.of(decision.hold, timezone)
-    return _answer(HoldGrantRead(granted=True, renewed=decision.renewed, hold=hold))
+    return json_response(HoldGrantRead(granted=True, renewed=decision.renewed, hold=hold))
 
 
 @router.post("/{environment}/hold/renew", response_model=HoldRenewRead)
@@ -80,18 +74,16 @@ async def renew(
 ) -> Response:
     caller.require(Action.HOLD, context.configured(environment))
     duration = read_duration(body.duration, field="duration") if body.duration else None
-    now = context.now()
-    hold = await anyio.to_thread.run_sync(
-        lambda: holds.renew_hold(
-            context.engine,
-            environment=environment,
-            principal=caller.principal,
-            now=now,
-            duration=duration,
-            fencing_token=body.fencing_token,
-        )
+    hold = await run_in_threadpool(
+        holds.renew_hold,
+        context.engine,
+        environment=environment,
+        principal=caller.principal,
+        now=context.now(),
+        duration=duration,
+        fencing_token=body.fencing_token,
     )
-    return _answer(HoldRenewRead(hold=HoldRead.of(hold, context.timezone(environment))))
+    return json_response(HoldRenewRead(hold=HoldRead.of(hold, context.timezone(environment))))
 
 
 @router.delete("/{environment}/hold", response_model=HoldReleaseRead)
@@ -102,17 +94,15 @@ async def release(
     context: Server = Depends(server),
 ) -> Response:
     caller.require(Action.HOLD, context.configured(environment))
-    now = context.now()
-    hold = await anyio.to_thread.run_sync(
-        lambda: holds.release_hold(
-            context.engine,
-            environment=environment,
-            principal=caller.principal,
-            now=now,
-            fencing_token=fencing_token,
-        )
+    hold = await run_in_threadpool(
+        holds.release_hold,
+        context.engine,
+        environment=environment,
+        principal=caller.principal,
+        now=context.now(),
+        fencing_token=fencing_token,
     )
-    return _answer(HoldReleaseRead(released=HoldRead.of(hold, context.timezone(environment))))
+    return json_response(HoldReleaseRead(released=HoldRead.of(hold, context.timezone(environment))))
 
 
 @router.post("/{environment}/hold/force-release", response_model=HoldReleaseRead)
