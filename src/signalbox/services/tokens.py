@@ -38,6 +38,7 @@ from signalbox.core.roles import ANY_ENVIRONMENT, Action, Grant, allowed, missin
 from signalbox.core.roles import parse_grants as parse_grant_texts
 from signalbox.core.views import Principal
 from signalbox.services.events import emit
+from signalbox.storage.engine import kept_on
 from signalbox.storage.repositories.tokens import token_fields_by_hash
 from signalbox.storage.tables import TokenRow
 from signalbox.storage.uow import UnitOfWork, read_connection
@@ -217,11 +218,7 @@ class _Callers:
 
 
 def _callers_of(engine: Engine) -> _Callers:
-    callers: _Callers | None = getattr(engine, "_signalbox_callers", None)
-    if callers is None:
-        callers = _Callers()
-        engine._signalbox_callers = callers  # type: ignore[attr-defined]
-    return callers
+    return kept_on(engine, "callers", _Callers)
 
 
 def remembered_caller(engine: Engine, secret: str, *, now: datetime) -> Caller | None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -31,8 +32,11 @@ __all__ = [
     "convert_to_incremental_vacuum",
     "give_space_back",
     "is_sqlite",
+    "kept_on",
     "sqlite_pragma",
 ]
+
+T = TypeVar("T")
 
 READ_ONLY = "signalbox_read_only"
 """Execution option: a unit of work that only reads (SQLite: deferred BEGIN)."""
@@ -207,3 +211,15 @@ def convert_to_incremental_vacuum(engine: Engine) -> bool:
         return True
     finally:
         connection.close()
+
+
+def kept_on(engine: Engine, name: str, make: Callable[[], T]) -> T:
+    """What belongs to ``engine`` under ``name`` (its read-only twin, its writer lock, the
+    tokens found valid on it), made by ``make()`` the first time and kept on the engine, so
+    it lives as long as the engine and is never shared with another."""
+    attribute = f"_signalbox_{name}"
+    kept: T | None = getattr(engine, attribute, None)
+    if kept is None:
+        kept = make()
+        setattr(engine, attribute, kept)
+    return kept

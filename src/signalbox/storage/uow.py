@@ -55,7 +55,7 @@ from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, sele
 from sqlalchemy.orm import Session
 
 from signalbox.core.errors import unknown_environment
-from signalbox.storage.engine import READ_ONLY
+from signalbox.storage.engine import READ_ONLY, kept_on
 from signalbox.storage.repositories import (
     EnvironmentRepository,
     EventRepository,
@@ -94,11 +94,7 @@ EnvironmentFields = Row[str, int, str, bool]
 
 def _read_only(engine: Engine) -> Engine:
     """The engine's read-only twin (same pool), made once and kept on the engine."""
-    twin: Engine | None = getattr(engine, "_signalbox_read_only", None)
-    if twin is None:
-        twin = engine.execution_options(**{READ_ONLY: True})
-        engine._signalbox_read_only = twin  # type: ignore[attr-defined]
-    return twin
+    return kept_on(engine, "read_only", lambda: engine.execution_options(**{READ_ONLY: True}))
 
 
 def attach_clock(engine: Engine, now: Callable[[], datetime] | None) -> None:
@@ -122,11 +118,7 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
     """
     if engine.dialect.name != "sqlite":
         return None
-    lock: threading.RLock | None = getattr(engine, "_signalbox_writer_lock", None)
-    if lock is None:
-        lock = threading.RLock()
-        engine._signalbox_writer_lock = lock  # type: ignore[attr-defined]
-    return lock
+    return kept_on(engine, "writer_lock", threading.RLock)
 
 
 @contextlib.contextmanager
@@ -390,14 +382,6 @@ def _run_group(engine: Engine, group: list[_Work[object]]) -> None:
                 each.error, each.result = error, None
 
 
-def _group_commit_of(engine: Engine) -> _GroupCommit:
-    group: _GroupCommit | None = getattr(engine, "_signalbox_group_commit", None)
-    if group is None:
-        group = _GroupCommit()
-        engine._signalbox_group_commit = group  # type: ignore[attr-defined]
-    return group
-
-
 def run_write(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
     """``work(uow)`` in a write unit of work, committed before it returns; on SQLite the
     unit of work may be shared with other threads' works (group commit, see the module
@@ -406,4 +390,4 @@ def run_write(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
     if engine.dialect.name != "sqlite":
         with UnitOfWork(engine) as uow:
             return work(uow)
-    return _group_commit_of(engine).run(engine, _Work(work))
+    return kept_on(engine, "group_commit", _GroupCommit).run(engine, _Work(work))
