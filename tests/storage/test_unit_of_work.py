@@ -179,7 +179,7 @@ def _group_work(environment, *, fail=False):
     """A grouped work: an event about ``environment`` (a Core write), then maybe a failure."""
 
     def work(uow):
-        uow.lock_environment_fields(environment)
+        uow.lock_environment_core(environment)
         emit(uow, TokenRevoked(name=environment), environment=environment, actor="a", now=NOW)
         if fail:
             raise RuntimeError(f"{environment} failed")

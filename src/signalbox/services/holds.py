@@ -142,7 +142,7 @@ def _acquire_core(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Gr
     the same order (lock, freeze, current, decide, close a lapsed hold, next token, grant,
     event), on plain rows."""
     connection = uow.connection
-    uow.lock_environment_fields(request.environment)
+    uow.lock_environment_core(request.environment)
     now = uow.now(now)
     row = hold_request_view(connection, request.environment)
     if request.kind is HoldKind.WORK and row.open_incident_id is not None:
@@ -226,7 +226,7 @@ def renew_hold(
     """Extend your live hold to ``now + duration`` (default: its original lease)."""
 
     def renew(uow: UnitOfWork) -> HoldView:
-        uow.lock_environment_fields(environment)
+        uow.lock_environment_core(environment)
         at = uow.now(now)
         env = row = hold_request_view(uow.connection, environment)
         current = held(row)
@@ -265,7 +265,7 @@ def release_hold(
     given is not the current one."""
 
     def release(uow: UnitOfWork) -> HoldView:
-        uow.lock_environment_fields(environment)
+        uow.lock_environment_core(environment)
         at = uow.now(now)
         env = row = hold_request_view(uow.connection, environment)
         current = held(row)

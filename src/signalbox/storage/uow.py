@@ -51,7 +51,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, RootTransaction, Row, bindparam, select, text
+from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from signalbox.core.errors import unknown_environment
@@ -67,7 +67,6 @@ from signalbox.storage.tables import DeployRow, EnvironmentRow
 
 __all__ = [
     "STARTUP_LOCK_ID",
-    "EnvironmentFields",
     "UnitOfWork",
     "attach_clock",
     "read_connection",
@@ -76,20 +75,15 @@ __all__ = [
 
 STARTUP_LOCK_ID = 0x5167_B0C6
 
-_ENVIRONMENT_FIELDS = select(
-    EnvironmentRow.name,
-    EnvironmentRow.last_fencing_token,
-    EnvironmentRow.timezone,
-    EnvironmentRow.configured,
-).where(EnvironmentRow.name == bindparam("name"))
-_ENVIRONMENT_FIELDS_LOCKED = _ENVIRONMENT_FIELDS.with_for_update()
+_LOCK_ENVIRONMENT = (
+    select(EnvironmentRow.configured)
+    .where(EnvironmentRow.name == bindparam("name"))
+    .with_for_update()
+)
 """Built once: every hold request locks its environment with it (Core, no ORM row)."""
 _CONFIGURED_NAMES = (
     select(EnvironmentRow.name).where(EnvironmentRow.configured).order_by(EnvironmentRow.name)
 )
-
-EnvironmentFields = Row[str, int, str, bool]
-"""(name, last_fencing_token, timezone, configured) of a locked environment."""
 
 
 def _read_only(engine: Engine) -> Engine:
@@ -278,17 +272,16 @@ class UnitOfWork:
             self._now = self._clock()
         return row
 
-    def lock_environment_fields(self, name: str) -> EnvironmentFields:
-        """``lock_environment`` as one Core row (name, last_fencing_token, timezone,
-        configured), without the ORM: for the hot paths that write with Core statements.
-        UnknownEnvironment if ``name`` is not a configured environment."""
-        row = self.connection.execute(_ENVIRONMENT_FIELDS_LOCKED, {"name": name}).one_or_none()
-        if row is None or not row.configured:
+    def lock_environment_core(self, name: str) -> None:
+        """``lock_environment`` without the ORM, for the hot paths that write with Core
+        statements: the row locked (UnknownEnvironment if ``name`` is not a configured
+        environment), nothing else read; the caller reads what it needs behind the lock."""
+        configured = self.connection.execute(_LOCK_ENVIRONMENT, {"name": name}).scalar()
+        if not configured:
             known = list(self.connection.scalars(_CONFIGURED_NAMES))
             raise unknown_environment(name, known)
         if self._clock is not None:
             self._now = self._clock()
-        return row
 
     def lock_deploy(self, deploy_id: int) -> tuple[DeployRow, EnvironmentRow]:
         """Deploy ``deploy_id`` read again once its environment is locked (UnknownDeploy if

@@ -156,22 +156,23 @@ def read_state(
 
     kept = _KEPT.take(size)
     try:
-        with integrity_recorded(store, now=now):
-            checked = list(body(ahead=True)) if kept else _drain(body(ahead=True))
+        with integrity_recorded(store, now=now):  # read to its end, which checks it
+            checked: list[bytes] | None = list(body(ahead=True)) if kept else None
+            if checked is None:
+                _drain(body(ahead=True))
     except BaseException:
         if kept:
             _KEPT.give(size)
         raise
-    if kept:
+    if checked is not None:
         return StoredState(serial, md5, size, _KeptBody(checked, size))
     return StoredState(serial, md5, size, body(ahead=False))
 
 
-def _drain(body: Iterator[bytes]) -> list[bytes]:
+def _drain(body: Iterator[bytes]) -> None:
     """Read ``body`` to its end (which checks it), keeping nothing."""
     for _ in body:
         pass
-    return []
 
 
 def _segments(
