@@ -21,7 +21,7 @@ from signalbox.storage.repositories.events import advance_version, insert_event
 from signalbox.storage.tables import EnvironmentRow, EventRow
 from signalbox.storage.uow import UnitOfWork
 
-__all__ = ["EventView", "emit", "list_events", "told"]
+__all__ = ["EventView", "emit", "event_fields", "list_events", "told"]
 
 MAX_EVENTS = 1000
 
@@ -65,7 +65,6 @@ def emit(
     ``deploy_id`` field is linked to that deploy. It is stamped with ``uow.now(now)``: the
     time read after the transaction's write lock, so the log never runs backwards."""
     now = uow.now(now)
-    data = to_data(event)
     if uow.session_started:
         # ORM rows of this transaction may be pending or loaded: keep them coherent
         row = uow.session.get(EnvironmentRow, environment) if environment is not None else None
@@ -75,9 +74,24 @@ def emit(
     else:
         # no Session (the hold requests' hot path): one Core UPDATE ... RETURNING
         zone = advance_version(uow.connection, environment) if environment is not None else None
-    timezone = zone or "UTC"
+    fields = event_fields(
+        event, environment=environment, timezone=zone or "UTC", actor=actor, now=now
+    )
+    if uow.session_started:
+        uow.events.add(**fields)
+    else:
+        insert_event(uow.connection, fields)
+
+
+def event_fields(
+    event: Event, *, environment: str | None, timezone: str, actor: str, now: datetime
+) -> dict[str, Any]:
+    """The columns of ``event``'s row (``EventRepository.add``), its words told in
+    ``timezone``. ``emit`` writes it; a hot path that advances the environment's version in
+    a statement of its own (the hold requests: ``services.holds``) inserts it itself."""
+    data = to_data(event)
     telling = Telling(actor=actor, environment=environment, timezone=timezone, now=now)
-    fields: dict[str, Any] = {
+    return {
         "environment": environment,
         "at": now,
         "actor": actor,
@@ -87,10 +101,6 @@ def emit(
         "deploy_id": data.get("deploy_id"),
         "schema_version": SCHEMA_VERSION,
     }
-    if uow.session_started:
-        uow.events.add(**fields)
-    else:
-        insert_event(uow.connection, fields)
 
 
 def list_events(

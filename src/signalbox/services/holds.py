@@ -15,8 +15,9 @@ holds are the gate's, which decides about the freeze itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, Row
 
@@ -40,24 +41,31 @@ from signalbox.core.holds import (
 )
 from signalbox.core.incidents import frozen_message
 from signalbox.core.views import HoldKind, HoldView, Principal
-from signalbox.services.events import emit
+from signalbox.services.events import emit, event_fields
 from signalbox.storage.repositories import hold_view
+from signalbox.storage.repositories.events import insert_event
 from signalbox.storage.repositories.holds import (
+    HOLD_REQUEST_VIEW,
+    HoldRequestView,
+    advance_environment,
     close_hold,
     held,
-    hold_request_view,
     insert_hold,
-    next_fencing_token,
     open_incident,
     renew_hold_row,
 )
 from signalbox.storage.repositories.incidents import IncidentRepository, incident_view
 from signalbox.storage.tables import HoldRow, IncidentRow
-from signalbox.storage.uow import UnitOfWork, run_write
+from signalbox.storage.uow import UnitOfWork, run_write, run_write_async
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 __all__ = [
+    "HoldWork",
     "acquire_hold",
     "acquire_hold_in",
+    "acquiring",
     "current_hold",
     "denial_error",
     "describe_denial",
@@ -65,7 +73,10 @@ __all__ = [
     "force_release",
     "record_hold_event",
     "release_hold",
+    "releasing",
     "renew_hold",
+    "renewing",
+    "run_hold_work",
 ]
 
 
@@ -138,36 +149,58 @@ def acquire_hold_in(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> 
 
 
 def _acquire_core(uow: UnitOfWork, request: HoldRequest, *, now: datetime) -> Granted | Denied:
-    """``acquire_hold_in`` with Core statements on ``uow.connection``: the same steps in
-    the same order (lock, freeze, current, decide, close a lapsed hold, next token, grant,
-    event), on plain rows."""
+    """``acquire_hold_in`` with compiled Core statements on ``uow.connection``: the same
+    steps in the same order (lock, freeze, current, decide, close a lapsed hold, next token,
+    grant, events), on plain rows."""
     connection = uow.connection
-    uow.lock_environment_core(request.environment)
+    row = uow.lock_environment_core(request.environment, HOLD_REQUEST_VIEW)
     now = uow.now(now)
-    row = hold_request_view(connection, request.environment)
     if request.kind is HoldKind.WORK and row.open_incident_id is not None:
         incident = open_incident(connection, row.name)
         _refuse_if_frozen(incident, row.name, row.timezone, request, now=now)
-    environment, current = row, held(row)
-    decision = decide_hold(current, request, last_token=environment.last_fencing_token, now=now)
+    current = held(row)
+    decision = decide_hold(current, request, last_token=row.last_fencing_token, now=now)
     if isinstance(decision, Denied):
         return decision
     hold = decision.hold
     lease = int(request.duration.total_seconds())
+    owner = hold.owner.name
     if decision.renewed:
         renew_hold_row(
             connection, row.id, until=hold.until, reason=hold.reason, lease_seconds=lease
         )
-        record_hold_event(uow, HoldRenewed, hold, actor=hold.owner.name, now=now)
+        _write_events(uow, row, [(HoldRenewed, hold, owner)], tokens=0, now=now)
         return decision
+    events: list[tuple[type[HoldEvent], HoldView, str]] = []
     if current is not None:
         close_hold(connection, row.id, at=current.until, by="signalbox", reason="lapsed")
-        record_hold_event(uow, HoldLapsed, current, actor="signalbox", now=now)
-    token = next_fencing_token(connection, request.environment)
+        events.append((HoldLapsed, current, "signalbox"))
+    events.append((HoldGranted, hold, owner))
+    token = _write_events(uow, row, events, tokens=1, now=now)
     assert token == hold.fencing_token, "the fencing counter moved under the row lock"
     insert_hold(connection, hold, lease_seconds=lease)
-    record_hold_event(uow, HoldGranted, hold, actor=hold.owner.name, now=now)
     return decision
+
+
+def _write_events(
+    uow: UnitOfWork,
+    row: HoldRequestView,
+    events: list[tuple[type[HoldEvent], HoldView, str]],
+    *,
+    tokens: int,
+    now: datetime,
+) -> int:
+    """The hold events ``events`` ((kind, hold, actor)) about ``row``'s environment, and
+    its fencing counter advanced by ``tokens`` and its version by one per event, in one
+    statement (``record_hold_event``'s ``emit`` would take one per event); the counter."""
+    token = advance_environment(uow.connection, row.name, tokens=tokens, events=len(events))
+    for kind, hold, actor in events:
+        record = kind(**_hold_fields(hold))
+        fields = event_fields(
+            record, environment=row.name, timezone=row.timezone, actor=actor, now=now
+        )
+        insert_event(uow.connection, fields)
+    return token
 
 
 def _refuse_if_frozen(
@@ -198,8 +231,12 @@ def _refuse_if_frozen(
     )
 
 
-def acquire_hold(
-    engine: Engine,
+HoldWork = Callable[[UnitOfWork], T]
+"""A hold request as the work of a write unit of work (``acquiring``, ``renewing``,
+``releasing``): run it with ``run_hold_work`` from a coroutine, or the ``*_hold`` functions."""
+
+
+def acquiring(
     *,
     environment: str,
     principal: Principal,
@@ -208,37 +245,34 @@ def acquire_hold(
     now: datetime,
     kind: HoldKind = HoldKind.WORK,
     deploy_id: int | None = None,
-) -> Granted | Denied:
-    """Hold ``environment`` for ``duration`` (or renew your own live hold)."""
+) -> HoldWork[Granted | Denied]:
+    """The work of holding ``environment`` for ``duration`` (or renewing your live hold)."""
     request = HoldRequest(environment, principal, kind, reason, duration, deploy_id)
-    return run_write(engine, lambda uow: _acquire_core(uow, request, now=now))
+    return lambda uow: _acquire_core(uow, request, now=now)
 
 
-def renew_hold(
-    engine: Engine,
+def renewing(
     *,
     environment: str,
     principal: Principal,
     now: datetime,
     duration: timedelta | None = None,
     fencing_token: int | None = None,
-) -> HoldView:
-    """Extend your live hold to ``now + duration`` (default: its original lease)."""
+) -> HoldWork[HoldView]:
+    """The work of extending your live hold to ``now + duration`` (default: its lease)."""
 
     def renew(uow: UnitOfWork) -> HoldView:
-        uow.lock_environment_core(environment)
+        row = uow.lock_environment_core(environment, HOLD_REQUEST_VIEW)
         at = uow.now(now)
-        env = row = hold_request_view(uow.connection, environment)
-        current = held(row)
         lease = duration or timedelta(seconds=row.lease_seconds or 0)
         hold = decide_renew(
-            current,
+            held(row),
             owner=principal,
             environment=environment,
             duration=lease,
             now=at,
             fencing_token=fencing_token,
-            timezone=env.timezone,
+            timezone=row.timezone,
         )
         renew_hold_row(
             uow.connection,
@@ -247,41 +281,68 @@ def renew_hold(
             reason=hold.reason,
             lease_seconds=int(lease.total_seconds()),
         )
-        record_hold_event(uow, HoldRenewed, hold, actor=principal.name, now=at)
+        _write_events(uow, row, [(HoldRenewed, hold, principal.name)], tokens=0, now=at)
         return hold
 
-    return run_write(engine, renew)
+    return renew
 
 
-def release_hold(
-    engine: Engine,
+def releasing(
     *,
     environment: str,
     principal: Principal,
     now: datetime,
     fencing_token: int | None = None,
-) -> HoldView:
-    """Release your hold; NotHolder if you do not hold it, StaleFencingToken if the token
-    given is not the current one."""
+) -> HoldWork[HoldView]:
+    """The work of releasing your hold; NotHolder if you do not hold it,
+    StaleFencingToken if the token given is not the current one."""
 
     def release(uow: UnitOfWork) -> HoldView:
-        uow.lock_environment_core(environment)
+        row = uow.lock_environment_core(environment, HOLD_REQUEST_VIEW)
         at = uow.now(now)
-        env = row = hold_request_view(uow.connection, environment)
-        current = held(row)
         hold = decide_release(
-            current,
+            held(row),
             owner=principal,
             environment=environment,
             now=at,
             fencing_token=fencing_token,
-            timezone=env.timezone,
+            timezone=row.timezone,
         )
         close_hold(uow.connection, row.id, at=at, by=principal.name, reason="released")
-        record_hold_event(uow, HoldReleased, hold, actor=principal.name, now=at)
+        _write_events(uow, row, [(HoldReleased, hold, principal.name)], tokens=0, now=at)
         return hold
 
-    return run_write(engine, release)
+    return release
+
+
+async def run_hold_work(engine: Engine, work: HoldWork[T]) -> T:
+    """``work`` committed, awaited on the event loop (SQLite: queued for the writer thread
+    with the other writes of its group commit; no worker thread per request)."""
+    return await run_write_async(engine, work)
+
+
+def _committed(build: Callable[P, HoldWork[T]], doc: str) -> Callable[Concatenate[Engine, P], T]:
+    """``build``'s work as a function of the engine that runs it and returns its outcome,
+    committed (``run_write``): for callers in a thread (tests, the CLI)."""
+
+    def run(engine: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return run_write(engine, build(*args, **kwargs))
+
+    run.__doc__ = doc
+    return run
+
+
+acquire_hold = _committed(
+    acquiring, "Hold ``environment`` for ``duration`` (or renew your own live hold)."
+)
+renew_hold = _committed(
+    renewing, "Extend your live hold to ``now + duration`` (default: its original lease)."
+)
+release_hold = _committed(
+    releasing,
+    "Release your hold; NotHolder if you do not hold it, StaleFencingToken if the token "
+    "given is not the current one.",
+)
 
 
 def force_release(

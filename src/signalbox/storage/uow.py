@@ -23,15 +23,17 @@ Write units of work do not nest (in one thread, on one engine): the inner one wo
 the outer one's locks. Opening one inside another raises at once; compose with the
 ``*_in(uow, ...)`` service variants instead.
 
-**Group commit** (``run_write``): on SQLite, every commit waits for its fsync
-(``synchronous=FULL``) while holding the one write lock, so writers queue behind each other's
-disk flushes. ``run_write(engine, work)`` runs ``work(uow)`` in a unit of work shared with the
-other threads that ask at the same time: one thread leads, runs each queued work in turn
-(each inside its own SAVEPOINT, so one that raises undoes only its own writes and gets its
-exception), commits once, and only then hands every result back; a failed commit fails them
-all. Each work still sees the writes of the ones before it, under the same lock, and nothing
-is acknowledged before it is on disk. On PostgreSQL (row locks, its own group commit) it is a
-plain unit of work.
+**Group commit** (``run_write``, ``run_write_async``): on SQLite, every commit waits for its
+fsync (``synchronous=FULL``) while holding the one write lock, so writers queue behind each
+other's disk flushes. ``run_write(engine, work)`` queues ``work(uow)`` for the engine's writer
+thread (``_Writer``), which runs the works waiting in one unit of work (each inside its own
+SAVEPOINT, so one that raises undoes only its own writes and gets its exception), commits
+once, and only then answers every one of them; a failed commit fails them all. Each work
+still sees the writes of the ones before it, under the same lock, and nothing is
+acknowledged before it is on disk. ``run_write_async`` is the same for a coroutine (the hold
+routes): it awaits its answer on the event loop, with no worker thread of its own. On
+PostgreSQL (row locks, its own group commit) it is a plain unit of work (in a worker thread
+for ``run_write_async``).
 
 **The Session is made on first use.** The transaction is a Core connection's, begun on entry
 (SQLite: ``BEGIN IMMEDIATE`` then); ``uow.session`` (and the repositories built on it) joins
@@ -42,6 +44,7 @@ flush; a unit of work that mixes both sees one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import sqlite3
@@ -49,12 +52,14 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Generic, Self, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
+import anyio
 from sqlalchemy import Connection, Engine, RootTransaction, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from signalbox.core.errors import unknown_environment
+from signalbox.storage.compiled import CompiledStatement
 from signalbox.storage.engine import READ_ONLY, kept_on
 from signalbox.storage.repositories import (
     EnvironmentRepository,
@@ -71,16 +76,17 @@ __all__ = [
     "attach_clock",
     "read_connection",
     "run_write",
+    "run_write_async",
 ]
 
 STARTUP_LOCK_ID = 0x5167_B0C6
 
-_LOCK_ENVIRONMENT = (
+_LOCK_ENVIRONMENT = CompiledStatement(
     select(EnvironmentRow.configured)
     .where(EnvironmentRow.name == bindparam("name"))
     .with_for_update()
 )
-"""Built once: every hold request locks its environment with it (Core, no ORM row)."""
+"""Built once: every hold request on PostgreSQL locks its environment with it (no ORM row)."""
 _CONFIGURED_NAMES = (
     select(EnvironmentRow.name).where(EnvironmentRow.configured).order_by(EnvironmentRow.name)
 )
@@ -272,16 +278,33 @@ class UnitOfWork:
             self._now = self._clock()
         return row
 
-    def lock_environment_core(self, name: str) -> None:
+    def lock_environment_core(self, name: str, view: CompiledStatement | None = None) -> Any:
         """``lock_environment`` without the ORM, for the hot paths that write with Core
-        statements: the row locked (UnknownEnvironment if ``name`` is not a configured
-        environment), nothing else read; the caller reads what it needs behind the lock."""
-        configured = self.connection.execute(_LOCK_ENVIRONMENT, {"name": name}).scalar()
+        statements: the environment locked (UnknownEnvironment if ``name`` is not a
+        configured one), and the row of ``view`` (a statement of one row with a
+        ``configured`` column, taking the parameter ``name``) read behind the lock, or None
+        without a ``view``. On PostgreSQL the lock is a ``SELECT ... FOR UPDATE`` and
+        ``view`` is read after it; on SQLite the write transaction (``BEGIN IMMEDIATE``)
+        holds the lock already, and ``view`` is the only statement."""
+        if view is not None and self._locked_by_transaction:
+            row = view.first(self.connection, {"name": name})
+            configured = row is not None and bool(row.configured)
+        else:
+            locked = _LOCK_ENVIRONMENT.first(self.connection, {"name": name})
+            configured = locked is not None and bool(locked.configured)
+            row = view.first(self.connection, {"name": name}) if configured and view else None
         if not configured:
             known = list(self.connection.scalars(_CONFIGURED_NAMES))
             raise unknown_environment(name, known)
         if self._clock is not None:
             self._now = self._clock()
+        return row
+
+    @property
+    def _locked_by_transaction(self) -> bool:
+        """Whether this write transaction holds the database's write lock since it began
+        (SQLite's ``BEGIN IMMEDIATE``, see ``engine``): no row lock is needed."""
+        return self._writer_lock is not None
 
     def lock_deploy(self, deploy_id: int) -> tuple[DeployRow, EnvironmentRow]:
         """Deploy ``deploy_id`` read again once its environment is locked (UnknownDeploy if
@@ -296,12 +319,13 @@ T = TypeVar("T")
 
 
 class _Work(Generic[T]):
-    """One thread's work waiting for a group commit, and what became of it."""
+    """One caller's work waiting for a group commit, and what became of it: a thread waits
+    for ``done``; a coroutine awaits ``future`` (on its event loop)."""
 
-    def __init__(self, work: Callable[[UnitOfWork], T]) -> None:
+    def __init__(self, work: Callable[[UnitOfWork], T], future: asyncio.Future[T] | None = None):
         self.work = work
-        self.done = threading.Event()
-        self.lead = False  # woken to lead the next group rather than with an outcome
+        self.future = future
+        self.done = threading.Event() if future is None else None
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -311,46 +335,86 @@ class _Work(Generic[T]):
         return self.result  # type: ignore[return-value]
 
 
-class _GroupCommit:
-    """The works waiting for the next group commit on one SQLite engine."""
+WRITER_IDLE_SECONDS = 5.0
+"""How long the SQLite writer thread waits for work before it ends (the next work starts
+it again): an engine nobody writes to keeps no thread."""
 
-    def __init__(self) -> None:
+
+class _Writer:
+    """The thread that runs the works queued for one SQLite engine, in groups.
+
+    Callers queue a work and wait; the writer takes every work waiting, runs them in one
+    unit of work (``_run_group``), commits once, then answers them all: a thread's work by
+    its ``done`` event, the coroutines of one event loop by one ``call_soon_threadsafe``
+    for the whole group. The works that arrive while a group commits form the next group.
+    Compared with the callers running the group themselves (a worker thread per request,
+    one of them leading), a request costs no thread of its own and one wake-up is shared
+    by the group, both ways."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.lock = threading.Lock()
-        self.waiting: list[_Work[object]] = []
-        self.leading = False
+        self.arrived = threading.Condition(self.lock)
+        self.waiting: list[_Work[Any]] = []
+        self.running = False  # a writer thread exists
+        self.idle = False  # it waits for work (a new work must wake it)
 
-    def run(self, engine: Engine, work: _Work[T]) -> T:
-        _enter_write(engine)  # fails here, before the group, inside a write unit of work
-        _leave_write(engine)
+    def submit(self, work: _Work[Any]) -> None:
         with self.lock:
-            self.waiting.append(work)  # type: ignore[arg-type]
-            lead = not self.leading
-            self.leading = True
-        if not lead:
-            work.done.wait()
-            if not work.lead:
-                return work.outcome()
-            work.done.clear()
-        self._lead(engine)
-        work.done.wait()
-        return work.outcome()
+            self.waiting.append(work)
+            if not self.running:
+                thread = threading.Thread(target=self._run, name="signalbox-writer", daemon=True)
+                try:
+                    thread.start()
+                except BaseException:
+                    self.waiting.remove(work)
+                    raise
+                self.running = True
+            elif self.idle:
+                self.arrived.notify()
 
-    def _lead(self, engine: Engine) -> None:
-        """Run every waiting work in one unit of work, then wake the next leader, if any."""
-        with self.lock:
-            group, self.waiting = self.waiting, []
-        try:
-            _run_group(engine, group)
-        finally:
-            for each in group:
-                each.done.set()
+    def _run(self) -> None:
+        while True:
             with self.lock:
-                if self.waiting:
-                    follower = self.waiting[0]
-                    follower.lead = True
-                    follower.done.set()
-                else:
-                    self.leading = False
+                if not self.waiting:
+                    self.idle = True
+                    self.arrived.wait(WRITER_IDLE_SECONDS)
+                    self.idle = False
+                    if not self.waiting:
+                        self.running = False
+                        return
+                group, self.waiting = self.waiting, []
+            try:
+                _run_group(self.engine, group)
+            finally:
+                _answer(group)
+
+
+def _answer(group: list[_Work[Any]]) -> None:
+    """Hand each work of ``group`` its outcome: threads by their event, coroutines by one
+    call on each event loop."""
+    loops: dict[asyncio.AbstractEventLoop, list[_Work[Any]]] = {}
+    for each in group:
+        if each.done is not None:
+            each.done.set()
+        else:
+            assert each.future is not None
+            loops.setdefault(each.future.get_loop(), []).append(each)
+    for loop, works in loops.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits them
+            loop.call_soon_threadsafe(_settle, works)
+
+
+def _settle(works: list[_Work[Any]]) -> None:
+    for each in works:
+        future = each.future
+        assert future is not None
+        if future.cancelled():  # its request went away; the work was done all the same
+            continue
+        if each.error is not None:
+            future.set_exception(each.error)
+        else:
+            future.set_result(each.result)
 
 
 def _run_group(engine: Engine, group: list[_Work[object]]) -> None:
@@ -377,10 +441,29 @@ def _run_group(engine: Engine, group: list[_Work[object]]) -> None:
 
 def run_write(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
     """``work(uow)`` in a write unit of work, committed before it returns; on SQLite the
-    unit of work may be shared with other threads' works (group commit, see the module
+    unit of work may be shared with other callers' works (group commit, see the module
     doc): ``work`` must write with Core statements only (no ``uow.session``), and raise
     (its writes then undone) rather than leave something half-done."""
     if engine.dialect.name != "sqlite":
         with UnitOfWork(engine) as uow:
             return work(uow)
-    return kept_on(engine, "group_commit", _GroupCommit).run(engine, _Work(work))
+    _enter_write(engine)  # fails here, inside a write unit of work: the writer would wait
+    _leave_write(engine)  # for its lock forever
+    queued: _Work[T] = _Work(work)
+    kept_on(engine, "writer", lambda: _Writer(engine)).submit(queued)
+    assert queued.done is not None
+    queued.done.wait()
+    return queued.outcome()
+
+
+async def run_write_async(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
+    """``run_write`` for a coroutine: on SQLite the work is queued for the engine's writer
+    thread and awaited (no worker thread of its own); elsewhere it runs in a worker thread.
+    If the awaiting coroutine is cancelled, a work already queued (SQLite) or started in its
+    thread (elsewhere) is done and committed all the same; its answer is dropped."""
+    if engine.dialect.name != "sqlite":
+        return await anyio.to_thread.run_sync(run_write, engine, work)
+    queued: _Work[T] = _Work(work, asyncio.get_running_loop().create_future())
+    kept_on(engine, "writer", lambda: _Writer(engine)).submit(queued)
+    assert queued.future is not None
+    return await queued.future

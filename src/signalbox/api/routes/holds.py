@@ -5,17 +5,19 @@ A refused hold is answered ``409 Conflict`` with a problem+json body whose ``cod
 the request asked for exclusive use and did not get it, so an HTTP client that looks only at
 the status must not mistake it for success (as ``200 {"granted": false}`` would let it).
 
-The routes are async and hand the service call to one worker thread (the caller comes from
-``current_caller``, on the event loop for a recently checked token): one thread hop per
-request. Their answers are the declared models (``response_model``, in the OpenAPI
-document), serialised once (``api.models.json_response``) rather than checked again by FastAPI.
+The routes are async and await their service's work (``holds.run_hold_work``; the caller
+comes from ``current_caller``, on the event loop for a recently checked token): on SQLite the
+work is queued for the database's writer thread, which commits the works waiting in one
+group and answers the group with one wake-up of the event loop (no worker thread per
+request); on PostgreSQL it runs in a worker thread. Their answers are the declared models
+(``response_model``, in the OpenAPI document), serialised once (``api.models.json_response``)
+rather than checked again by FastAPI.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
@@ -49,15 +51,14 @@ async def acquire(
     caller.require(Action.HOLD, context.configured(environment))
     duration = read_duration(body.duration, field="duration")
     now = context.now()
-    decision = await run_in_threadpool(
-        holds.acquire_hold,
-        context.engine,
+    work = holds.acquiring(
         environment=environment,
         principal=caller.principal,
         reason=body.reason,
         duration=duration,
         now=now,
     )
+    decision = await holds.run_hold_work(context.engine, work)
     timezone = context.timezone(environment)
     if isinstance(decision, Denied):
         raise holds.denial_error(decision, timezone, now=now)
@@ -74,15 +75,14 @@ async def renew(
 ) -> Response:
     caller.require(Action.HOLD, context.configured(environment))
     duration = read_duration(body.duration, field="duration") if body.duration else None
-    hold = await run_in_threadpool(
-        holds.renew_hold,
-        context.engine,
+    work = holds.renewing(
         environment=environment,
         principal=caller.principal,
         now=context.now(),
         duration=duration,
         fencing_token=body.fencing_token,
     )
+    hold = await holds.run_hold_work(context.engine, work)
     return json_response(HoldRenewRead(hold=HoldRead.of(hold, context.timezone(environment))))
 
 
@@ -94,14 +94,13 @@ async def release(
     context: Server = Depends(server),
 ) -> Response:
     caller.require(Action.HOLD, context.configured(environment))
-    hold = await run_in_threadpool(
-        holds.release_hold,
-        context.engine,
+    work = holds.releasing(
         environment=environment,
         principal=caller.principal,
         now=context.now(),
         fencing_token=fencing_token,
     )
+    hold = await holds.run_hold_work(context.engine, work)
     return json_response(HoldReleaseRead(released=HoldRead.of(hold, context.timezone(environment))))
 
 

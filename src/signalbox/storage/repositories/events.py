@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from signalbox.storage.compiled import CompiledStatement
 from signalbox.storage.tables import EventRow
 
 _INSERT = insert(EventRow.metadata.tables[EventRow.__tablename__])
@@ -33,10 +34,27 @@ def advance_version(connection: Connection, environment: str) -> str | None:
     return None if zone is None else str(zone)
 
 
+_EVENT_COLUMNS = (
+    "environment",
+    "at",
+    "actor",
+    "kind",
+    "message",
+    "data",
+    "deploy_id",
+    "schema_version",
+)
+_INSERT_COMPILED = CompiledStatement(
+    insert(EventRow.metadata.tables[EventRow.__tablename__]).values(
+        {name: bindparam(name) for name in _EVENT_COLUMNS}
+    )
+)
+
+
 def insert_event(connection: Connection, fields: dict[str, Any]) -> None:
     """Insert an event row (``fields``: the columns of ``EventRepository.add``) on a Core
-    connection, for units of work without a Session."""
-    connection.execute(_INSERT, fields)
+    connection, for units of work without a Session (compiled once: ``storage.compiled``)."""
+    _INSERT_COMPILED.execute(connection, fields)
 
 
 class EventRepository:

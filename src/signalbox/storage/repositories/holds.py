@@ -2,8 +2,9 @@
 
 ``HoldRepository`` works on ORM rows (the gate, incidents, states use it inside their unit
 of work). The functions below are the hold requests' hot path (``services.holds``): Core
-statements on the transaction's connection, built once, reading and writing plain rows, no
-Session; ``hold_view`` reads both kinds of row.
+statements compiled once per dialect and run on the transaction's DBAPI cursor
+(``storage.compiled``), reading and writing plain rows, no Session; ``hold_view`` reads both
+kinds of row.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from signalbox.core.incidents import IncidentStatus
 from signalbox.core.views import HoldKind, HoldView, Principal
+from signalbox.storage.compiled import CompiledStatement
 from signalbox.storage.tables import HoldRow
 
 _CURRENT = select(HoldRow).where(
@@ -48,7 +50,7 @@ _OPEN_INCIDENT_ID = (
     .scalar_subquery()
     .label("open_incident_id")
 )
-_HOLD_REQUEST_VIEW = (
+_HOLD_REQUEST_VIEW = CompiledStatement(
     select(
         _ENVIRONMENTS.c.name,
         _ENVIRONMENTS.c.last_fencing_token,
@@ -67,11 +69,27 @@ _HOLD_REQUEST_VIEW = (
 )
 """What a hold request reads once its environment is locked, in one query instead of two:
 the environment's fields, its current hold's (``id`` None: no hold) and the id of its open
-incident (``open_incident_id``, None: none). Not the locking statement itself: on
-PostgreSQL (READ COMMITTED) a ``FOR UPDATE`` that waited for the lock sees the other tables
-as they were when it started, so it would miss the hold its predecessor just granted."""
-_INSERT = insert(_HOLDS)
-_CLOSE = (
+incident (``open_incident_id``, None: none). Not the locking statement itself on
+PostgreSQL: there (READ COMMITTED) a ``FOR UPDATE`` that waited for the lock sees the other
+tables as they were when it started, so it would miss the hold its predecessor just granted.
+On SQLite the write transaction (``BEGIN IMMEDIATE``) is the lock, and this is the only
+read (``UnitOfWork.lock_environment_core``)."""
+_HOLD_COLUMNS = (
+    "environment",
+    "owner",
+    "owner_is_ci",
+    "kind",
+    "reason",
+    "since",
+    "until",
+    "lease_seconds",
+    "fencing_token",
+    "deploy_id",
+)
+_INSERT = CompiledStatement(
+    insert(_HOLDS).values({name: bindparam(name) for name in _HOLD_COLUMNS})
+)
+_CLOSE = CompiledStatement(
     update(_HOLDS)
     .where(_HOLDS.c.id == bindparam("hold_id"), _HOLDS.c.released_at.is_(None))
     .values(
@@ -80,7 +98,7 @@ _CLOSE = (
         release_reason=bindparam("why"),
     )
 )
-_RENEW = (
+_RENEW = CompiledStatement(
     update(_HOLDS)
     .where(_HOLDS.c.id == bindparam("hold_id"), _HOLDS.c.released_at.is_(None))
     .values(
@@ -89,12 +107,16 @@ _RENEW = (
         lease_seconds=bindparam("new_lease"),
     )
 )
-_NEXT_TOKEN = (
+_ADVANCE = CompiledStatement(
     update(_ENVIRONMENTS)
     .where(_ENVIRONMENTS.c.name == bindparam("environment"))
-    .values(last_fencing_token=_ENVIRONMENTS.c.last_fencing_token + 1)
+    .values(
+        last_fencing_token=_ENVIRONMENTS.c.last_fencing_token + bindparam("tokens"),
+        version=_ENVIRONMENTS.c.version + bindparam("events"),
+    )
     .returning(_ENVIRONMENTS.c.last_fencing_token)
 )
+"""The fencing counter and the version of an environment, advanced in one statement."""
 _OPEN_INCIDENT = select(_INCIDENTS).where(
     _INCIDENTS.c.environment == bindparam("environment"),
     _INCIDENTS.c.status != IncidentStatus.RESOLVED.value,
@@ -151,12 +173,13 @@ class HoldRepository:
         row.release_reason = reason
 
 
-HoldRequestView = Row[*tuple[Any, ...]]
+HoldRequestView = Any
+"""A row of ``HOLD_REQUEST_VIEW`` (a named tuple: ``row.last_fencing_token``, ``row.id``)."""
 
 
-def hold_request_view(connection: Connection, environment: str) -> HoldRequestView:
-    """``_HOLD_REQUEST_VIEW`` of ``environment``, which the caller has locked."""
-    return connection.execute(_HOLD_REQUEST_VIEW, {"name": environment}).one()
+HOLD_REQUEST_VIEW = _HOLD_REQUEST_VIEW
+"""For ``UnitOfWork.lock_environment_core(name, HOLD_REQUEST_VIEW)``: the view read behind
+the environment's lock (a row with ``configured``; the parameter is ``name``)."""
 
 
 def held(row: HoldRequestView) -> HoldView | None:
@@ -166,8 +189,8 @@ def held(row: HoldRequestView) -> HoldView | None:
 
 def insert_hold(connection: Connection, hold: HoldView, *, lease_seconds: int) -> None:
     """Write ``hold`` (just granted) as the environment's current hold."""
-    connection.execute(
-        _INSERT,
+    _INSERT.execute(
+        connection,
         {
             "environment": hold.environment,
             "owner": hold.owner.name,
@@ -185,8 +208,8 @@ def insert_hold(connection: Connection, hold: HoldView, *, lease_seconds: int) -
 
 def close_hold(connection: Connection, hold_id: int, *, at: datetime, by: str, reason: str) -> None:
     """End the current hold ``hold_id`` (released, force-released or lapsed)."""
-    closed = connection.execute(_CLOSE, {"hold_id": hold_id, "at": at, "by": by, "why": reason})
-    assert closed.rowcount == 1, "the current hold changed under the environment's lock"
+    closed = _CLOSE.execute(connection, {"hold_id": hold_id, "at": at, "by": by, "why": reason})
+    assert closed == 1, "the current hold changed under the environment's lock"
 
 
 def renew_hold_row(
@@ -194,13 +217,18 @@ def renew_hold_row(
 ) -> None:
     """Extend the current hold ``hold_id`` to ``until`` (with its reason and lease)."""
     values = {"new_until": until, "new_reason": reason, "new_lease": lease_seconds}
-    renewed = connection.execute(_RENEW, {"hold_id": hold_id, **values})
-    assert renewed.rowcount == 1, "the current hold changed under the environment's lock"
+    renewed = _RENEW.execute(connection, {"hold_id": hold_id, **values})
+    assert renewed == 1, "the current hold changed under the environment's lock"
 
 
-def next_fencing_token(connection: Connection, environment: str) -> int:
-    """Advance the environment's fencing counter (locked by the caller); the new value."""
-    return int(connection.execute(_NEXT_TOKEN, {"environment": environment}).scalar_one())
+def advance_environment(
+    connection: Connection, environment: str, *, tokens: int, events: int
+) -> int:
+    """Advance the fencing counter of ``environment`` (locked by the caller) by ``tokens``
+    (1: a hold is granted, 0: none) and its version by ``events`` (the events the caller
+    writes: ``services.events.write_events``) in one statement; the counter's new value."""
+    row = _ADVANCE.one(connection, {"environment": environment, "tokens": tokens, "events": events})
+    return int(row.last_fencing_token)
 
 
 def open_incident(connection: Connection, environment: str) -> Row[Any] | None:
