@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import os
 import sqlite3
 import statistics
 import sys
@@ -40,7 +41,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+if not os.environ.get("PYTHONPATH"):  # PYTHONPATH names the code to measure (and the server's)
+    sys.path.insert(0, str(ROOT / "src"))
 
 from signalbox.core.tfstate import StateKey, read_whole_state_head  # noqa: E402
 from signalbox.services.database import open_engine  # noqa: E402

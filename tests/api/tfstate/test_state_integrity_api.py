@@ -250,3 +250,24 @@ def test_a_body_too_large_to_keep_is_checked_then_read_again(
     assert answer.status_code == 200 and answer.content == body
     flip_a_bit(server.state_store.engine, len(newest_chunks(server.state_store.engine)) - 1)
     assert_refused_with_the_way_out(terraform.read(ci), 1)
+
+
+@BOTH
+def test_a_kept_body_gives_its_budget_back_sent_or_not(terraform, client, ci, monkeypatch):
+    """A body kept in memory (one pass, read into one buffer) holds the budget only while
+    its answer is alive: sent whole, or dropped unsent, the bytes are given back, so reads
+    in a row are each kept (they would all be refused room if one leaked) and exact."""
+    from signalbox.core.tfstate import StateKey
+    from signalbox.services.tfstate import bodies, read_state
+
+    body = big_body(1)
+    monkeypatch.setattr(bodies, "VERIFIED_IN_MEMORY", len(body))  # room for one at a time
+    assert terraform.write(ci, body).status_code == 200
+    store = client.app.state.server.state_store
+    for _ in range(3):
+        assert terraform.read(ci).content == body
+        stored = read_state(store, key=StateKey("dev", "network"))
+        assert stored is not None and bodies._KEPT._held == len(body)
+        first = bytes(next(stored.body))
+        del stored  # dropped unsent after its first segment
+        assert bodies._KEPT._held == 0 and body.startswith(first)

@@ -97,7 +97,7 @@ class StoredState:
     serial: int
     md5: bytes
     size: int
-    body: Iterator[bytes]
+    body: Iterator[bytes | memoryview]
 
 
 def load_facts(
