@@ -52,6 +52,7 @@ def test_a_known_gates_re_poll_is_parked_and_anything_else_goes_to_the_route(
         "dev",
         version,
         5,
+        token.removeprefix("Bearer "),
     )
     assert parkable(_scope(path, f"since={version}", token))[3] == 25  # the gate's default
     for other in (

@@ -110,6 +110,11 @@ class ChangeFeed:
     def version(self, environment: str) -> int:
         return self._versions.get(environment, 0)
 
+    def waking_version(self, environment: str) -> int:
+        """The version of the environment's latest change that wakes the waiting gates (a
+        decision made before it no longer holds)."""
+        return self._waking.get(environment, 0)
+
     def notify(self, environment: str, version: int, *, wakes_waiters: bool = True) -> None:
         """Environment changed to ``version`` (committed). Safe from any thread.
         ``wakes_waiters=False``: no waiting gate's answer changed with it (see the module)."""
@@ -143,7 +148,7 @@ class ChangeFeed:
         """
         self.ensure_started()
         deadline = time.monotonic() + max(0.0, timeout)
-        with self._waiting(deploy_id):
+        with self.asking(deploy_id):
             while self._waking.get(environment, 0) <= since:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -196,7 +201,9 @@ class ChangeFeed:
     # -- internals -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _waiting(self, deploy_id: int | None) -> Iterator[None]:
+    def asking(self, deploy_id: int | None) -> Iterator[None]:
+        """While inside, ``deploy_id``'s gate counts as asking (``waiting_deploys``: kept
+        alive, and may be started by a decision); ``wait(deploy_id=...)`` counts it so."""
         if deploy_id is None:
             yield
             return

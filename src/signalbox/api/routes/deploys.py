@@ -27,13 +27,13 @@ from starlette.concurrency import run_in_threadpool
 from signalbox.api.auth import current_caller
 from signalbox.api.context import Server, server
 from signalbox.api.longpoll import (
-    batches_of,
     environment_cache,
     feed_of,
     hold_seconds,
     seconds_until,
     unchanged_answer,
     wake,
+    woken_answer,
 )
 from signalbox.api.models import json_response
 from signalbox.api.models.bounds import Counter, Instant, RowId
@@ -160,23 +160,15 @@ async def decision(
         until_recheck = seconds_until(recheck_at, context.now())
         if until_recheck is not None:
             timeout = max(0.0, min(timeout, until_recheck))
-        changed = await feed.wait(environment, since=since, timeout=timeout, deploy_id=deploy_id)
-        recheck_due = recheck_at is not None and context.now() >= recheck_at
-        if not changed and not recheck_due:
-            return Response(unchanged_answer(deploy_id, since), media_type="application/json")
-        present = {deploy_id, *feed.waiting_deploys()}
-        batch = await batches_of(request).decide(
-            environment,
-            lambda: deploys.decide_waiting(
-                context.engine,
-                context.settings,
-                environment=environment,
-                present=present,
-                now=context.now(),
-            ),
-        )
-        if deploy_id in batch:
-            return json_response(_published(request, batch[deploy_id]))
+        with feed.asking(deploy_id):  # until answered: a decision may start it
+            changed = await feed.wait(environment, since=since, timeout=timeout)
+            recheck_due = recheck_at is not None and context.now() >= recheck_at
+            if not changed and not recheck_due:
+                return Response(unchanged_answer(deploy_id, since), media_type="application/json")
+            # a recheck_at that came is a change of time: not a decision made before it
+            body = await woken_answer(context, environment, deploy_id, cached=not recheck_due)
+        if body is not None:
+            return Response(body, media_type="application/json")
     answer = await _call_service(context, deploys.decide_deploy, deploy_id=deploy_id)
     return json_response(_published(request, answer))
 
