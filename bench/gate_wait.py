@@ -29,7 +29,11 @@ one environment: CPU < 10%, all answered within 2 s. ``--table`` runs 1,000, 2,0
 The server's limit on open files (``Max open files`` of /proc/PID/limits, raised by the server
 to the hard limit at start) is printed with the number it had open at the peak: each waiting
 gate holds one. Past ``max_connections`` (below that limit) a new connection gets HTTP 503
-``server-busy`` at once (``bench/gate_wait.py --over-limit`` shows it).
+``server-busy`` at once (``tests/e2e/test_serve_connection_cap.py`` shows it).
+``--setup-limit`` is how long the bench waits for every gate to be queued: each request
+decides against its environment's whole queue, so filling one environment grows with the
+square of its gates (10,000 on one environment did not fill in 23 minutes on a 2 GHz 2-core
+VM: docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -245,7 +249,12 @@ class Result:
 
 
 async def scenario(
-    server: ServerProcess, token: str, gates: int, environments: int, seconds: float
+    server: ServerProcess,
+    token: str,
+    gates: int,
+    environments: int,
+    seconds: float,
+    setup_limit: float = 900,
 ) -> Result:
     assert server.process is not None
     pid = server.process.pid
@@ -259,7 +268,7 @@ async def scenario(
     crowd = Gates(server.url, token)
     began = time.monotonic()
     tasks = crowd.start(names, gates)
-    await crowd.until(lambda: crowd.parked >= gates, "every gate parked")
+    await crowd.until(lambda: crowd.parked >= gates, "every gate parked", setup_limit)
     requested_per_second = gates / (time.monotonic() - began)
     await asyncio.sleep(3)  # settle
     polls_before = crowd.polls
@@ -383,9 +392,11 @@ def bench_server(database_url: str, environments: int) -> Iterator[tuple[ServerP
             yield server, created.json()["token"]
 
 
-def run_against(database_url: str, gates: int, environments: int, seconds: float) -> Result:
+def run_against(
+    database_url: str, gates: int, environments: int, seconds: float, setup_limit: float = 900
+) -> Result:
     with bench_server(database_url, environments) as (server, token):
-        return asyncio.run(scenario(server, token, gates, environments, seconds))
+        return asyncio.run(scenario(server, token, gates, environments, seconds, setup_limit))
 
 
 def raise_open_file_limit() -> None:
@@ -402,6 +413,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--table", action="store_true", help="1k, 2k, 5k, 10k gates, then 10k/100")
     parser.add_argument("--pg", help="also on PostgreSQL: a throw-away database next to URL")
+    parser.add_argument(
+        "--setup-limit",
+        type=float,
+        default=900,
+        help="seconds to wait for every gate to be queued and parked before giving up",
+    )
     options = parser.parse_args()
     raise_open_file_limit()
     runs = TABLE if options.table else ((options.gates, options.environments),)
@@ -414,7 +431,7 @@ def main() -> int:
                     url = f"sqlite:///{folder}/bench.db"
                 else:
                     url = databases.create()
-                result = run_against(url, gates, environments, options.seconds)
+                result = run_against(url, gates, environments, options.seconds, options.setup_limit)
             report(label, options.seconds, result)
             results.append(result)
         if options.table:
