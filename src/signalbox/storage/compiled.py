@@ -27,12 +27,12 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ColumnElement, Executable, Select
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["CompiledStatement"]
+__all__ = ["CompiledStatement", "insert_of"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -128,3 +128,8 @@ class CompiledStatement:
         if row is None:
             raise LookupError("CompiledStatement.one: no row")
         return row
+
+
+def insert_of(table: Table, columns: tuple[str, ...]) -> CompiledStatement:
+    """An INSERT into ``table`` whose parameters are ``columns``, each given by name."""
+    return CompiledStatement(insert(table).values({name: bindparam(name) for name in columns}))

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from signalbox.storage.compiled import CompiledStatement
+from signalbox.storage.compiled import insert_of
 from signalbox.storage.tables import EventRow
 
-_INSERT = insert(EventRow.metadata.tables[EventRow.__tablename__])
+_EVENTS = EventRow.metadata.tables[EventRow.__tablename__]
+_INSERT = insert(_EVENTS)
 """A Core insert on the table: no ORM object, identity map entry or flush bookkeeping for a
 row nothing reads back in the transaction that writes it."""
 
@@ -44,11 +45,7 @@ _EVENT_COLUMNS = (
     "deploy_id",
     "schema_version",
 )
-_INSERT_COMPILED = CompiledStatement(
-    insert(EventRow.metadata.tables[EventRow.__tablename__]).values(
-        {name: bindparam(name) for name in _EVENT_COLUMNS}
-    )
-)
+_INSERT_COMPILED = insert_of(_EVENTS, _EVENT_COLUMNS)
 
 
 def insert_event(connection: Connection, fields: dict[str, Any]) -> None:

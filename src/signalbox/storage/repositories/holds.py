@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from signalbox.core.incidents import IncidentStatus
 from signalbox.core.views import HoldKind, HoldView, Principal
-from signalbox.storage.compiled import CompiledStatement
+from signalbox.storage.compiled import CompiledStatement, insert_of
 from signalbox.storage.tables import HoldRow
 
 _CURRENT = select(HoldRow).where(
@@ -26,7 +26,7 @@ _CURRENT = select(HoldRow).where(
 """Built once: every hold request runs it (see environments._BY_NAME)."""
 
 _HOLDS = HoldRow.metadata.tables["holds"]
-_CURRENT_FIELDS = select(  # the current hold's columns, for _HOLD_REQUEST_VIEW
+_CURRENT_FIELDS = select(  # the current hold's columns, for HOLD_REQUEST_VIEW
     _HOLDS.c.id,
     _HOLDS.c.environment,
     _HOLDS.c.owner,
@@ -50,7 +50,7 @@ _OPEN_INCIDENT_ID = (
     .scalar_subquery()
     .label("open_incident_id")
 )
-_HOLD_REQUEST_VIEW = CompiledStatement(
+HOLD_REQUEST_VIEW = CompiledStatement(
     select(
         _ENVIRONMENTS.c.name,
         _ENVIRONMENTS.c.last_fencing_token,
@@ -73,7 +73,8 @@ incident (``open_incident_id``, None: none). Not the locking statement itself on
 PostgreSQL: there (READ COMMITTED) a ``FOR UPDATE`` that waited for the lock sees the other
 tables as they were when it started, so it would miss the hold its predecessor just granted.
 On SQLite the write transaction (``BEGIN IMMEDIATE``) is the lock, and this is the only
-read (``UnitOfWork.lock_environment_core``)."""
+read. For ``UnitOfWork.lock_environment_core(name, HOLD_REQUEST_VIEW)`` (a row with
+``configured``; the parameter is ``name``)."""
 _HOLD_COLUMNS = (
     "environment",
     "owner",
@@ -86,9 +87,7 @@ _HOLD_COLUMNS = (
     "fencing_token",
     "deploy_id",
 )
-_INSERT = CompiledStatement(
-    insert(_HOLDS).values({name: bindparam(name) for name in _HOLD_COLUMNS})
-)
+_INSERT = insert_of(_HOLDS, _HOLD_COLUMNS)
 _CLOSE = CompiledStatement(
     update(_HOLDS)
     .where(_HOLDS.c.id == bindparam("hold_id"), _HOLDS.c.released_at.is_(None))
@@ -175,11 +174,6 @@ class HoldRepository:
 
 HoldRequestView = Any
 """A row of ``HOLD_REQUEST_VIEW`` (a named tuple: ``row.last_fencing_token``, ``row.id``)."""
-
-
-HOLD_REQUEST_VIEW = _HOLD_REQUEST_VIEW
-"""For ``UnitOfWork.lock_environment_core(name, HOLD_REQUEST_VIEW)``: the view read behind
-the environment's lock (a row with ``configured``; the parameter is ``name``)."""
 
 
 def held(row: HoldRequestView) -> HoldView | None:
